@@ -1,0 +1,7 @@
+"""``python -m bayes_agent`` is the ``bayes-agent`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,60 @@
+"""The ``bayes-agent`` command: one subcommand per module in ``bayes_agent.commands`` / ``neural.commands``.
+
+Each command module defines ``register(subparsers) -> None`` and sets ``func`` on its parser via
+``set_defaults(func=...)``. Command modules must not import torch at import time, so that the
+engine's commands work without the neural extra installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from typing import Sequence
+
+from .errors import BayesAgentError
+
+__all__ = ["main", "build_parser"]
+
+_COMMAND_PACKAGES = ("bayes_agent.commands", "neural.commands")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bayes-agent",
+        description="An agent's own actions are interventions, not evidence: exact Bayesian "
+        "agents, the do-operator, and interventional SFT.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for package_name in _COMMAND_PACKAGES:
+        try:
+            package = importlib.import_module(package_name)
+        except ImportError:  # pragma: no cover - neural not installed
+            continue
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{package_name}.{info.name}")
+            module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except BayesAgentError as exc:
+        print(f"bayes-agent {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

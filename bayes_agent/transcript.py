@@ -1,0 +1,318 @@
+"""Gates, slots and transcripts: who wrote what (paper §3.1).
+
+The gate γ is the single source of truth for provenance. The engine drops action factors
+because of it, the neural masks set ``-100`` because of it, the simulator records it. Nothing
+else in the project re-derives provenance from strings such as ``"Agent:"``.
+
+>>> h = Transcript(context="c").agent("A").world("B")
+>>> h.gates
+(<Gate.AGENT: 1>, <Gate.WORLD: 0>)
+>>> [s.channel.value for s in h]
+['action', 'observation']
+>>> h.world("A", channel=Channel.ACTION).slots[-1]   # a teacher demonstration: evidence
+Slot(value='A', gate=<Gate.WORLD: 0>, channel=<Channel.ACTION: 'action'>, speaker=None)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+from typing import Any, Hashable, Iterable, Iterator, Sequence, overload
+
+from .errors import InvalidArgument
+
+__all__ = [
+    "Channel",
+    "Gate",
+    "Mode",
+    "Part",
+    "Rendering",
+    "Slot",
+    "Span",
+    "Transcript",
+    "render",
+]
+
+
+class Gate(IntEnum):
+    """γ_i: who wrote slot i. AGENT (1) is an intervention, WORLD (0) is evidence."""
+
+    WORLD = 0
+    AGENT = 1
+
+    @classmethod
+    def of(cls, value: Any) -> "Gate":
+        """Validate and convert 0/1/bool/Gate into a Gate; anything else is an error."""
+        if isinstance(value, Gate):
+            return value
+        if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+            return cls(int(value))
+        if isinstance(value, str) and value.strip().lower() in _GATE_NAMES:
+            return _GATE_NAMES[value.strip().lower()]
+        raise InvalidArgument(
+            f"a gate must be 0 (world wrote it: evidence) or 1 (agent wrote it: intervention), "
+            f"got {value!r}"
+        )
+
+
+_GATE_NAMES = {"0": Gate.WORLD, "1": Gate.AGENT, "world": Gate.WORLD, "agent": Gate.AGENT}
+
+
+class Channel(Enum):
+    """Which of a program's two kernels scores a slot's value (§3.1).
+
+    The channel says what a symbol *looks like*; the gate says who *wrote* it. They usually agree
+    (agent → action, world → observation), but a teacher's demonstration is an action-like symbol
+    written by the world: channel ACTION, gate WORLD, and therefore evidence (§3.3).
+    """
+
+    ACTION = "action"
+    OBSERVATION = "observation"
+
+    @classmethod
+    def default_for(cls, gate: Gate) -> "Channel":
+        return cls.ACTION if gate is Gate.AGENT else cls.OBSERVATION
+
+
+class Mode(str, Enum):
+    """Which likelihood to use: the bystander's L_obs (§3.2) or the first person's L_do (§3.3)."""
+
+    OBSERVATIONAL = "obs"
+    INTERVENTIONAL = "do"
+
+    @classmethod
+    def of(cls, value: Any) -> "Mode":
+        if isinstance(value, Mode):
+            return value
+        key = str(value).strip().lower()
+        if key in ("obs", "observational", "standard"):
+            return cls.OBSERVATIONAL
+        if key in ("do", "interventional", "int"):
+            return cls.INTERVENTIONAL
+        raise InvalidArgument(
+            f"mode must be 'obs' (observational) or 'do' (interventional), got {value!r}"
+        )
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One slot z_i of a history: its value, its gate γ_i, the channel scoring it, a display name."""
+
+    value: Hashable
+    gate: Gate
+    channel: Channel = None  # type: ignore[assignment]  # filled from the gate when omitted
+    speaker: str | None = None
+
+    def __post_init__(self) -> None:
+        gate = Gate.of(self.gate)
+        object.__setattr__(self, "gate", gate)
+        channel = self.channel
+        if channel is None:
+            channel = Channel.default_for(gate)
+        elif not isinstance(channel, Channel):
+            try:
+                channel = Channel(channel)
+            except ValueError:
+                raise InvalidArgument(
+                    f"channel must be 'action' or 'observation', got {self.channel!r}"
+                ) from None
+        object.__setattr__(self, "channel", channel)
+        try:
+            hash(self.value)
+        except TypeError:
+            raise InvalidArgument(
+                f"a slot value must be hashable (a symbol or a string), got {type(self.value).__name__}"
+            ) from None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.gate is Gate.AGENT
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A context c and a history h_t = (z_1, ..., z_t) of gated slots (§3.1). Immutable."""
+
+    slots: tuple[Slot, ...] = ()
+    context: Any = None
+
+    def __post_init__(self) -> None:
+        slots = tuple(self.slots)
+        for s in slots:
+            if not isinstance(s, Slot):
+                raise InvalidArgument(f"a transcript holds Slot objects, got {type(s).__name__}")
+        object.__setattr__(self, "slots", slots)
+
+    # construction -----------------------------------------------------------------------------
+    @classmethod
+    def from_pairs(
+        cls, pairs: Iterable[tuple[Hashable, Any]], context: Any = None
+    ) -> "Transcript":
+        """Build from ``(value, gate)`` pairs, e.g. ``[("A", 1), ("B", 0)]``."""
+        slots = []
+        for k, pair in enumerate(pairs):
+            try:
+                value, gate = pair
+            except (TypeError, ValueError):
+                raise InvalidArgument(
+                    f"pair {k} must be (value, gate), got {pair!r}"
+                ) from None
+            slots.append(Slot(value, Gate.of(gate)))
+        return cls(tuple(slots), context)
+
+    @classmethod
+    def from_values(
+        cls, values: Sequence[Hashable], gates: Sequence[Any], context: Any = None
+    ) -> "Transcript":
+        """Build from parallel sequences of values and gates."""
+        if len(values) != len(gates):
+            raise InvalidArgument(
+                f"values and gates differ in length ({len(values)} vs {len(gates)})"
+            )
+        return cls.from_pairs(zip(values, gates), context)
+
+    def append(
+        self,
+        value: Hashable,
+        gate: Any,
+        *,
+        channel: Channel | str | None = None,
+        speaker: str | None = None,
+    ) -> "Transcript":
+        """A new transcript with one more slot."""
+        return Transcript(self.slots + (Slot(value, gate, channel, speaker),), self.context)
+
+    def agent(self, value: Hashable, *, speaker: str | None = None) -> "Transcript":
+        """Append a slot the agent wrote (γ = 1, an intervention)."""
+        return self.append(value, Gate.AGENT, speaker=speaker)
+
+    def world(
+        self, value: Hashable, *, channel: Channel | str | None = None, speaker: str | None = None
+    ) -> "Transcript":
+        """Append a slot the world wrote (γ = 0, evidence); ``channel=ACTION`` for a demonstration."""
+        return self.append(value, Gate.WORLD, channel=channel, speaker=speaker)
+
+    def with_context(self, context: Any) -> "Transcript":
+        return Transcript(self.slots, context)
+
+    # views ------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def __iter__(self) -> Iterator[Slot]:
+        return iter(self.slots)
+
+    @overload
+    def __getitem__(self, i: int) -> Slot: ...
+    @overload
+    def __getitem__(self, i: slice) -> "Transcript": ...
+    def __getitem__(self, i: int | slice) -> "Slot | Transcript":
+        if isinstance(i, slice):
+            return Transcript(self.slots[i], self.context)
+        return self.slots[i]
+
+    def prefix(self, i: int) -> "Transcript":
+        """h_<i: the first ``i`` slots (0-based count), with the same context."""
+        return Transcript(self.slots[:i], self.context)
+
+    @property
+    def gates(self) -> tuple[Gate, ...]:
+        return tuple(s.gate for s in self.slots)
+
+    @property
+    def values(self) -> tuple[Hashable, ...]:
+        return tuple(s.value for s in self.slots)
+
+    def indices(self, gate: Any) -> tuple[int, ...]:
+        """Positions of the slots with the given gate."""
+        g = Gate.of(gate)
+        return tuple(i for i, s in enumerate(self.slots) if s.gate is g)
+
+    def relabel(self, i: int, gate: Any) -> "Transcript":
+        """The same transcript with slot ``i``'s provenance changed (value and channel kept)."""
+        s = self.slots[i]
+        slots = list(self.slots)
+        slots[i] = Slot(s.value, Gate.of(gate), s.channel, s.speaker)
+        return Transcript(tuple(slots), self.context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering to text with character spans (shared with ``neural``)
+# ---------------------------------------------------------------------------------------------
+
+
+class Part(Enum):
+    """What a stretch of rendered text is: framing context, protocol scaffolding, or slot content."""
+
+    CONTEXT = "context"
+    PROTOCOL = "protocol"
+    CONTENT = "content"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Characters ``[start, end)`` of a rendering; ``slot``/``gate`` are set for slot spans."""
+
+    start: int
+    end: int
+    part: Part
+    slot: int | None = None
+    gate: Gate | None = None
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A transcript as one string plus the spans that say which characters came from where."""
+
+    text: str
+    spans: tuple[Span, ...]
+
+    def part_at(self, pos: int) -> Span:
+        """The span holding character ``pos``."""
+        for sp in self.spans:
+            if sp.start <= pos < sp.end:
+                return sp
+        raise InvalidArgument(f"character {pos} is outside the rendering (length {len(self.text)})")
+
+
+def render(
+    transcript: Transcript,
+    *,
+    speakers: dict[Gate, str] | None = None,
+    turn_separator: str = "\n\n",
+    end: str = "",
+) -> Rendering:
+    """Render ``context + "\\n\\n" + "User: ...\\n\\nAgent: ..."`` with a span for every piece.
+
+    The speaker prefix of each slot (``"User: "``) and the separators belong to the protocol;
+    the slot's value is its content and carries the slot's gate. Speakers default to
+    ``User`` for world slots and ``Agent`` for agent slots; a slot's own ``speaker`` wins.
+    """
+    names = {Gate.WORLD: "User", Gate.AGENT: "Agent"}
+    if speakers:
+        names.update({Gate.of(k): v for k, v in speakers.items()})
+    pieces: list[str] = []
+    spans: list[Span] = []
+    pos = 0
+
+    def add(text: str, part: Part, slot: int | None = None, gate: Gate | None = None) -> None:
+        nonlocal pos
+        if not text:
+            return
+        pieces.append(text)
+        spans.append(Span(pos, pos + len(text), part, slot, gate))
+        pos += len(text)
+
+    if transcript.context is not None and str(transcript.context) != "":
+        add(str(transcript.context), Part.CONTEXT)
+    for i, s in enumerate(transcript.slots):
+        if not isinstance(s.value, str):
+            raise InvalidArgument(
+                f"slot {i} holds {type(s.value).__name__}; only string values can be rendered"
+            )
+        lead = turn_separator if pos > 0 else ""
+        speaker = s.speaker if s.speaker is not None else names[s.gate]
+        add(f"{lead}{speaker}: ", Part.PROTOCOL, i, s.gate)
+        add(s.value, Part.CONTENT, i, s.gate)
+    add(end, Part.PROTOCOL)
+    return Rendering("".join(pieces), tuple(spans))

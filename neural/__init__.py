@@ -1,0 +1,25 @@
+"""neural: the paper's gate sequence as label masks for supervised fine-tuning of a causal LM.
+
+Exports are resolved lazily so that ``import neural`` (and the ``bayes-agent`` command) stays
+cheap; torch and transformers load on first use of a name that needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> submodule that defines it
+_EXPORTS: dict[str, str] = {}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'neural' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
