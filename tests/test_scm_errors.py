@@ -1,0 +1,144 @@
+"""Every bad call into the SCM engine and the teaching models raises the project's error, with a
+message that names the problem, before any arithmetic."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import pytest
+import sympy
+
+from bayes_agent import (SCM, FireEngineParameters, IceCreamMechanisms, Variable, bernoulli,
+                         fire_engine_model, ice_cream_model, point_mass, pooled_ice_cream_model)
+from bayes_agent.errors import BayesAgentError, InvalidArgument, ZeroEvidence
+
+YN = (False, True)
+
+
+def chain() -> SCM:
+    return SCM([
+        Variable("A", YN, cpt=bernoulli(F(1, 2))),
+        Variable("B", YN, ("A",), {True: bernoulli(F(1, 3)), False: bernoulli(0)}),
+        Variable("C", ("lo", "hi"), ("B",), {True: {"hi": 1}, False: {"lo": 1}}),
+    ])
+
+
+def symbolic() -> SCM:
+    return SCM([Variable("A", YN, cpt=bernoulli(sympy.Symbol("p")))])
+
+
+BAD = [
+    # --- building variables
+    ("empty name", lambda: Variable("", YN, cpt=bernoulli(F(1, 2))), InvalidArgument, "non-empty string"),
+    ("empty domain", lambda: Variable("A", (), cpt={}), InvalidArgument, "domain is empty"),
+    ("string domain", lambda: Variable("A", "ab", cpt={}), InvalidArgument, "sequence of values"),
+    ("repeated value", lambda: Variable("A", (1, 1), cpt={1: 1}), InvalidArgument, "repeats a value"),
+    ("unhashable value", lambda: Variable("A", ([1], [2]), cpt={}), InvalidArgument, "hashable"),
+    ("self parent", lambda: Variable("A", YN, ("A",), cpt={}), InvalidArgument, "itself as a parent"),
+    ("repeated parent", lambda: Variable("A", YN, ("B", "B"), cpt={}), InvalidArgument, "repeat a name"),
+    ("cpt not mapping", lambda: Variable("A", YN, cpt=[0.5, 0.5]), InvalidArgument, "CPT must be a mapping"),
+    # --- building models
+    ("no variables", lambda: SCM([]), InvalidArgument, "at least one variable"),
+    ("not variables", lambda: SCM(["A"]), InvalidArgument, "Variable objects"),
+    ("duplicate names", lambda: SCM([Variable("A", YN, cpt=bernoulli(0)), Variable("A", YN, cpt=bernoulli(0))]),
+     InvalidArgument, "two variables are named 'A'"),
+    ("unknown parent", lambda: SCM([Variable("A", YN, ("Q",), {True: bernoulli(0), False: bernoulli(0)})]),
+     InvalidArgument, "unknown parent 'Q'"),
+    ("cycle", lambda: SCM([
+        Variable("A", YN, ("B",), {True: bernoulli(0), False: bernoulli(0)}),
+        Variable("B", YN, ("C",), {True: bernoulli(0), False: bernoulli(0)}),
+        Variable("C", YN, ("A",), {True: bernoulli(0), False: bernoulli(0)}),
+    ]), InvalidArgument, "has a cycle: A -> C -> B -> A"),
+    ("missing row", lambda: SCM([Variable("A", YN, cpt=bernoulli(0)),
+                                 Variable("B", YN, ("A",), {True: bernoulli(0)})]),
+     InvalidArgument, "no row for A=False"),
+    ("row key outside parent domain", lambda: SCM([
+        Variable("A", YN, cpt=bernoulli(0)),
+        Variable("B", YN, ("A",), {True: bernoulli(0), False: bernoulli(0), 7: bernoulli(0)})]),
+     InvalidArgument, "outside its domain"),
+    ("row key wrong arity", lambda: SCM([
+        Variable("A", YN, cpt=bernoulli(0)), Variable("C", YN, cpt=bernoulli(0)),
+        Variable("B", YN, ("A", "C"), {True: bernoulli(0)})]),
+     InvalidArgument, "must be a tuple of values for the parents"),
+    ("value outside domain in row", lambda: SCM([Variable("A", YN, cpt={True: F(1, 2), "maybe": F(1, 2)})]),
+     InvalidArgument, "'maybe' is outside the domain"),
+    ("negative entry", lambda: SCM([Variable("A", YN, cpt={True: F(3, 2), False: F(-1, 2)})]),
+     InvalidArgument, r"P\(A=False\) = -1/2 is negative"),
+    ("row sums to less", lambda: SCM([Variable("A", YN, cpt={True: F(1, 3), False: F(1, 3)})]),
+     InvalidArgument, "sum to 2/3, not 1"),
+    ("float row sums to more", lambda: SCM([Variable("A", YN, cpt={True: 0.6, False: 0.6})]),
+     InvalidArgument, "not 1"),
+    ("symbolic row not one", lambda: SCM([Variable("A", YN, cpt={True: sympy.Symbol("p"), False: F(1, 2)})]),
+     InvalidArgument, "not 1"),
+    ("nan entry", lambda: SCM([Variable("A", YN, cpt={True: float("nan"), False: 0.5})]),
+     InvalidArgument, "finite"),
+    ("inf entry", lambda: SCM([Variable("A", YN, cpt={True: float("inf"), False: 0.5})]),
+     InvalidArgument, "finite"),
+    ("bool entry", lambda: SCM([Variable("A", YN, cpt={True: True, False: False})]),
+     InvalidArgument, "got the bool"),
+    ("text entry", lambda: SCM([Variable("A", YN, cpt={True: "half", False: "1/2"})]),
+     InvalidArgument, "'half' is not a number"),
+    ("code is never evaluated", lambda: SCM([Variable("A", YN, cpt={True: "__import__('os')", False: 0})]),
+     InvalidArgument, "is not a number"),
+    ("row not mapping", lambda: SCM([Variable("A", YN, cpt=bernoulli(0)),
+                                     Variable("B", YN, ("A",), {True: [1, 0], False: bernoulli(0)})]),
+     InvalidArgument, "row must be a mapping"),
+    ("bernoulli text", lambda: bernoulli("lots"), InvalidArgument, "not a number"),
+    ("point mass outside", lambda: point_mass(3, (1, 2)), InvalidArgument, "not in the domain"),
+    # --- queries
+    ("unknown query variable", lambda: chain().probability({"Q": True}), InvalidArgument, "unknown variable 'Q'"),
+    ("query value outside domain", lambda: chain().probability({"C": "mid"}), InvalidArgument,
+     "C='mid' is outside the domain"),
+    ("unknown evidence variable", lambda: chain().probability({"A": True}, given={"Z": 1}), InvalidArgument,
+     "unknown variable 'Z'"),
+    ("evidence value outside domain", lambda: chain().distribution("A", given={"B": 2}), InvalidArgument,
+     "B=2 is outside the domain"),
+    ("unknown do variable", lambda: chain().do(Z=True), InvalidArgument, "unknown variable 'Z'"),
+    ("do value outside domain", lambda: chain().probability({"A": True}, do={"C": "mid"}), InvalidArgument,
+     "C='mid' is outside the domain"),
+    ("do given twice", lambda: chain().do({"A": True}, A=False), InvalidArgument, "given 'A' twice"),
+    ("event not mapping", lambda: chain().probability(["A"]), InvalidArgument, "must be a mapping"),
+    ("unknown distribution variable", lambda: chain().distribution("Q"), InvalidArgument, "unknown variable"),
+    ("unhashable query value", lambda: chain().probability({"A": [1]}), InvalidArgument, "outside the domain"),
+    ("mechanism of a non-parent", lambda: chain().mechanism("B", True, {"C": "hi"}), InvalidArgument,
+     "not a parent of 'B'"),
+    ("mechanism missing parent", lambda: chain().mechanism("B", True), InvalidArgument, "needs values for the parents"),
+    ("zero evidence", lambda: chain().probability({"A": True}, given={"B": True, "A": False}), ZeroEvidence,
+     "B=True, A=False: it has probability 0"),
+    ("zero evidence after do", lambda: chain().distribution("A", do={"B": True}, given={"B": False}),
+     ZeroEvidence, r"B=False \(under do\(B=True\)\)"),
+    ("zero evidence downstream", lambda: chain().joint(given={"C": "hi", "A": False}), ZeroEvidence,
+     "C='hi', A=False"),
+    ("sample negative n", lambda: chain().sample(-1), InvalidArgument, "non-negative int"),
+    ("sample symbolic", lambda: symbolic().sample(5), InvalidArgument, "substitute values for"),
+    ("float of symbolic", lambda: symbolic().to_float(), InvalidArgument, "substitute values for"),
+    ("substitute unknown symbol", lambda: symbolic().substitute({"q": F(1, 2)}), InvalidArgument,
+     "'q' is not a symbol of this model"),
+    ("substitute out of range", lambda: symbolic().substitute({"p": F(3, 2)}), InvalidArgument, "negative"),
+    ("expectation of junk", lambda: chain().expectation(lambda a: "x"), InvalidArgument, "not a number"),
+    # --- teaching models
+    ("fire prior above one", lambda: fire_engine_model(FireEngineParameters(p_fire=F(3, 2))), InvalidArgument,
+     r"p_fire must be a probability in \[0, 1\]"),
+    ("fire negative false alarm", lambda: fire_engine_model(FireEngineParameters(p_report_given_no_fire=-0.1)),
+     InvalidArgument, "p_report_given_no_fire"),
+    ("ice p_sun above one", lambda: ice_cream_model(F(5, 4)), InvalidArgument, r"p_sun must be a probability"),
+    ("ice p_sun text", lambda: ice_cream_model("sunny"), InvalidArgument, "'sunny' is not a number"),
+    ("ice direct effect too big", lambda: ice_cream_model(F(1, 2), IceCreamMechanisms(direct_effect=F(1, 2))),
+     InvalidArgument, "direct_effect 1/2 takes P\\(ice | sun=True, shorts\\) to 6/5"),
+    ("pooled weights mismatch", lambda: pooled_ice_cream_model({"a": F(1, 2)}, {"b": 1}), InvalidArgument,
+     "exactly the climates"),
+    ("pooled empty", lambda: pooled_ice_cream_model({}), InvalidArgument, "non-empty mapping"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_call_raises_a_specific_project_error(call, error, message):
+    with pytest.raises(error, match=message) as info:
+        call()
+    assert isinstance(info.value, BayesAgentError)
+
+
+def test_errors_are_value_errors_too():
+    """Callers that catch ValueError keep working."""
+    with pytest.raises(ValueError):
+        chain().probability({"Q": True})
