@@ -11,6 +11,13 @@ from typing import Any
 
 # public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {}
+# chat messages / tool traces -> gated transcripts -> labels; the collator (issue 6)
+_EXPORTS.update({name: "chat" for name in (
+    "CHAT_TEMPLATES", "DEFAULT_ROLES", "ChatExample", "ChatRendering", "Provenance",
+    "build_chat_tokenizer", "mask_chat", "message_provenance", "render_chat",
+    "transcript_from_messages",
+)})
+_EXPORTS["ChatCollator"] = "collator"
 
 __all__ = sorted(_EXPORTS)
 

@@ -1,0 +1,155 @@
+"""Shared plumbing of the chat commands: arguments, the tokenizer, and JSONL conversations.
+
+Bad lines are reported with their line numbers and skipped, or stop the run under ``--strict``;
+none is dropped silently. Nothing here imports torch at module import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from bayes_agent.errors import InvalidArgument
+
+__all__ = ["Problems", "add_common_arguments", "load_tokenizer", "masked_conversations", "role_overrides"]
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="JSONL file: one conversation per line, {\"messages\": [...], \"tools\": [...]}")
+    p.add_argument(
+        "--tokenizer",
+        metavar="PATH_OR_HUB_ID",
+        help="a local tokenizer directory or an already-cached hub id (nothing is downloaded); "
+        "default: a small byte-level tokenizer built here with the --template format",
+    )
+    p.add_argument(
+        "--template",
+        metavar="NAME_OR_FILE",
+        help="chat template: 'plain' (User:/Agent:), 'chatml' (Qwen), 'llama3', or a jinja file; "
+        "overrides the tokenizer's own template (default: the tokenizer's, else 'plain')",
+    )
+    p.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE=PROVENANCE",
+        help="map a role to agent, world or context (repeatable), e.g. --role teacher=world",
+    )
+    p.add_argument("--max-length", type=int, metavar="N", help="cut each conversation at N tokens (reported)")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad line instead of skipping it")
+
+
+def role_overrides(pairs: list[str]) -> dict[str, str]:
+    """``["teacher=world"]`` -> ``{"teacher": "world"}`` (values checked by neural.chat)."""
+    from neural.chat import Provenance
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        role, sep, value = pair.partition("=")
+        if not sep or not role.strip():
+            raise InvalidArgument(f"--role expects ROLE=PROVENANCE (e.g. teacher=world), got {pair!r}")
+        out[role.strip()] = Provenance.of(value.strip()).value
+    return out
+
+
+def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
+    """(tokenizer, chat-template override or None, a description for the report)."""
+    from neural.chat import CHAT_TEMPLATES, build_chat_tokenizer
+
+    template_text = None
+    if args.template:
+        if args.template in CHAT_TEMPLATES:
+            template_text = CHAT_TEMPLATES[args.template]
+        elif Path(args.template).is_file():
+            template_text = Path(args.template).read_text(encoding="utf-8")
+        else:
+            raise InvalidArgument(
+                f"--template {args.template!r} is neither one of {sorted(CHAT_TEMPLATES)} nor a file"
+            )
+    if not args.tokenizer:
+        name = args.template if args.template in CHAT_TEMPLATES else "plain"
+        tok = build_chat_tokenizer(name)
+        if template_text is not None:
+            tok.chat_template = template_text
+        return tok, None, f"built-in byte-level tokenizer, {args.template or 'plain'} template"
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidArgument(
+            f"no local tokenizer at {args.tokenizer!r} (nothing is downloaded): give a directory with "
+            f"tokenizer.json / tokenizer_config.json, or omit --tokenizer for the built-in one ({first})"
+        ) from None
+    if not getattr(tok, "is_fast", False):
+        raise InvalidArgument(f"the tokenizer at {args.tokenizer!r} is not a fast tokenizer; masks need offsets")
+    if template_text is None and not getattr(tok, "chat_template", None):
+        raise InvalidArgument(
+            f"the tokenizer at {args.tokenizer!r} has no chat template; pass --template "
+            f"({', '.join(sorted(CHAT_TEMPLATES))} or a jinja file)"
+        )
+    return tok, template_text, f"{args.tokenizer}" + (f", {args.template} template" if args.template else "")
+
+
+@dataclass
+class Problems:
+    """Bad lines seen so far: (line number, message). Under ``strict`` the first one raises."""
+
+    strict: bool
+    items: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, line: int, message: str) -> None:
+        if self.strict:
+            raise InvalidArgument(f"line {line}: {message} (stopped by --strict)")
+        self.items.append((line, message))
+        print(f"line {line}: skipped: {message}", file=sys.stderr)
+
+
+def _records(path: str, problems: Problems) -> Iterator[tuple[int, dict]]:
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read {path!r}: {exc.strerror or exc}") from None
+    with handle:
+        for n, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue  # blank lines separate nothing and hold no conversation
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                problems.add(n, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(record, dict) or "messages" not in record:
+                problems.add(n, "expected an object with a 'messages' list")
+                continue
+            yield n, record
+
+
+def masked_conversations(
+    args: argparse.Namespace, tokenizer: Any, template: str | None, problems: Problems
+) -> Iterator[tuple[int, Any]]:
+    """``(line number, ChatExample)`` for every good line of ``args.input``; bad lines go to problems."""
+    from neural.chat import mask_chat
+
+    if args.max_length is not None and args.max_length < 1:
+        raise InvalidArgument(f"--max-length must be positive, got {args.max_length}")
+    roles = role_overrides(args.role)
+    for n, record in _records(args.input, problems):
+        tools = record.get("tools")
+        if tools is not None and not isinstance(tools, list):
+            problems.add(n, f"'tools' must be a list, got {type(tools).__name__}")
+            continue
+        try:
+            ex = mask_chat(
+                record["messages"], tokenizer, roles=roles, tools=tools,
+                chat_template=template, max_length=args.max_length,
+            )
+        except InvalidArgument as exc:
+            problems.add(n, str(exc))
+            continue
+        yield n, ex

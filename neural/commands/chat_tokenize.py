@@ -1,0 +1,74 @@
+"""``bayes-agent chat-tokenize FILE.jsonl --mode interventional --out data.jsonl``.
+
+Writes one JSON line per usable conversation: ``input_ids`` and ``labels`` (``-100`` where the
+mode gives no loss), plus the source ``line``; ready for :class:`neural.collator.ChatCollator`.
+``--save-tokenizer DIR`` stores the tokenizer the ids belong to. Exit status: 0 when every line
+was used, 1 when bad lines were reported and skipped, 2 on an error (or under ``--strict``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from bayes_agent.errors import InvalidArgument
+
+from ._chat_io import Problems, add_common_arguments, load_tokenizer, masked_conversations
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "chat-tokenize",
+        help="write a tokenized dataset (input_ids + labels) of a JSONL chat file for one label mode",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_common_arguments(p)
+    p.add_argument(
+        "--mode",
+        default="interventional",
+        choices=("observational", "interventional", "assistant_only"),
+        help="which tokens get a loss (default: interventional, the paper's Eq. 4)",
+    )
+    p.add_argument("--out", required=True, metavar="PATH", help="output JSONL file ('-' for stdout)")
+    p.add_argument("--save-tokenizer", metavar="DIR", help="also save the tokenizer used, with its template")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    tokenizer, template, described = load_tokenizer(args)
+    problems = Problems(strict=args.strict)
+    rows: list[str] = []
+    tokens = supervised = truncated = cut_conversations = 0
+    for line, ex in masked_conversations(args, tokenizer, template, problems):
+        labels = ex.labels(args.mode)
+        rows.append(json.dumps({"line": line, "input_ids": ex.input_ids, "labels": labels}))
+        tokens += len(labels)
+        supervised += sum(1 for x in labels if x != -100)
+        truncated += ex.masked.truncated_tokens
+        cut_conversations += ex.masked.truncated_tokens > 0
+    if not rows:
+        raise InvalidArgument(f"no usable conversation in {args.input!r}; nothing written")
+    text = "\n".join(rows) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(args.out, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise InvalidArgument(f"cannot write {args.out!r}: {exc.strerror or exc}") from None
+    if args.save_tokenizer:
+        if template is not None:
+            tokenizer.chat_template = template
+        tokenizer.save_pretrained(args.save_tokenizer)
+    report = sys.stderr if args.out == "-" else sys.stdout
+    print(
+        f"wrote {len(rows)} conversations ({args.mode} labels, tokenizer: {described}) to {args.out}: "
+        f"{tokens} tokens, {supervised} supervised; truncated {truncated} tokens in "
+        f"{cut_conversations} conversations; skipped {len(problems.items)} lines",
+        file=report,
+    )
+    return 1 if problems.items else 0
