@@ -5,6 +5,19 @@ Pure math (fractions, sympy, numpy); importing it never imports torch.
 
 from .errors import BayesAgentError, InvalidArgument, ZeroEvidence
 from .transcript import Channel, Gate, Mode, Part, Rendering, Slot, Span, Transcript, render
+from .programs import HistoryProgram, MarkovProgram, Program, TableProgram, latest_action
+from .mixture import Decision, Mixture, Updater, evidence_slots, is_evidence
+from .arithmetic import LogSpaceMixture, as_exact, as_float, as_symbolic, closed_form
+from .worked import (
+    TwoActionDerivation,
+    derive_two_action,
+    invoice_dialogue,
+    invoice_mixture,
+    invoice_updates,
+    two_action_closed_form,
+    two_action_mixture,
+)
+from .invariants import EngineRegime, InvariantViolation, Regime, check_all, engine_regimes
 from .scm import SCM, Variable, bernoulli, point_mass
 from .fire_engine import (FireEngineDerivation, FireEngineParameters, derive_fire_engine,
                           fire_engine_model)
@@ -25,6 +38,35 @@ __all__ = sorted([
     "Transcript",
     "ZeroEvidence",
     "render",
+    # engine (programs, mixture)
+    "Decision",
+    "HistoryProgram",
+    "MarkovProgram",
+    "Mixture",
+    "Program",
+    "TableProgram",
+    "Updater",
+    "evidence_slots",
+    "is_evidence",
+    "latest_action",
+    # engine: arithmetics, worked examples, invariants
+    "EngineRegime",
+    "InvariantViolation",
+    "LogSpaceMixture",
+    "Regime",
+    "TwoActionDerivation",
+    "as_exact",
+    "as_float",
+    "as_symbolic",
+    "check_all",
+    "closed_form",
+    "derive_two_action",
+    "engine_regimes",
+    "invoice_dialogue",
+    "invoice_mixture",
+    "invoice_updates",
+    "two_action_closed_form",
+    "two_action_mixture",
     # structural causal models (scm) and the teaching examples (fire_engine, ice_cream)
     "CLIMATES",
     "ClimateRow",

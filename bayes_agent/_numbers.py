@@ -1,0 +1,167 @@
+"""Numbers and probability rows in three arithmetics: exact rationals, sympy expressions, floats.
+
+Every prior and kernel row passes through :func:`check_distribution` at the boundary, so bad
+input (negative entries, rows that do not sum to one, NaN, text that is not a number) is refused
+with a message naming the row and entry before any arithmetic happens. Text is parsed with
+``fractions.Fraction`` only; nothing is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Integral, Real
+from typing import Any, Hashable, Iterable, Mapping
+
+from .errors import InvalidArgument
+
+EXACT = "exact"
+SYMBOLIC = "symbolic"
+FLOAT = "float"
+ARITHMETICS = (EXACT, SYMBOLIC, FLOAT)
+
+#: Tolerance for a float row's sum to count as 1 (rows typed by hand carry rounding).
+FLOAT_SUM_TOL = 1e-9
+
+
+def is_symbolic(x: Any) -> bool:
+    """True for a sympy object; sympy is only consulted if something already imported it."""
+    sympy = sys.modules.get("sympy")
+    return sympy is not None and isinstance(x, sympy.Basic)
+
+
+def parse_number(x: Any, what: str = "value") -> Any:
+    """Validate one probability-like number; strings go through ``Fraction`` (never ``eval``)."""
+    if isinstance(x, bool):
+        raise InvalidArgument(f"{what} must be a number, got the boolean {x!r}")
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, Integral):
+        return Fraction(int(x))
+    if isinstance(x, str):
+        text = x.strip()
+        try:
+            return Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise InvalidArgument(
+                f"{what} must be a number such as 0.35 or 7/20, got {x!r}"
+            ) from None
+    if isinstance(x, Decimal):
+        if not x.is_finite():
+            raise InvalidArgument(f"{what} must be finite, got {x!r}")
+        return Fraction(x)
+    if is_symbolic(x):
+        if x.is_number and (x.has(_sympy().nan) or x.has(_sympy().zoo) or not x.is_finite):
+            raise InvalidArgument(f"{what} must be finite, got {x}")
+        return x
+    if isinstance(x, Real):  # float, numpy floating
+        f = float(x)
+        if not math.isfinite(f):
+            raise InvalidArgument(f"{what} must be a finite number, got {x!r}")
+        return f
+    raise InvalidArgument(f"{what} must be a number, got {type(x).__name__} {x!r}")
+
+
+def _sympy():
+    import sympy
+
+    return sympy
+
+
+def kind_of(values: Iterable[Any]) -> str:
+    """The arithmetic a collection of parsed numbers calls for: symbolic > float > exact."""
+    kind = EXACT
+    for v in values:
+        if is_symbolic(v):
+            return SYMBOLIC
+        if isinstance(v, float):
+            kind = FLOAT
+    return kind
+
+
+def convert(x: Any, kind: str) -> Any:
+    """Bring a parsed number into an arithmetic. Floats become rationals via their shortest repr."""
+    if kind == FLOAT:
+        if is_symbolic(x):
+            if x.free_symbols:
+                raise InvalidArgument(f"cannot use the symbolic value {x} in float arithmetic")
+            return float(x)
+        return float(x)
+    if kind == EXACT:
+        if isinstance(x, float):
+            return Fraction(repr(x))
+        if is_symbolic(x):
+            if not x.is_Rational:
+                raise InvalidArgument(f"{x} is not an exact rational")
+            return Fraction(int(x.p), int(x.q))
+        return Fraction(x)
+    if kind == SYMBOLIC:
+        sympy = _sympy()
+        if is_symbolic(x):
+            return x
+        fx = Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
+        return sympy.Rational(fx.numerator, fx.denominator)
+    raise InvalidArgument(f"arithmetic must be one of {ARITHMETICS}, got {kind!r}")
+
+
+def is_negative(x: Any) -> bool:
+    if is_symbolic(x):
+        return bool(x.is_negative)
+    return x < 0
+
+
+def is_zero(x: Any) -> bool:
+    """Exact zero test (sympy expressions are simplified first)."""
+    if is_symbolic(x):
+        if x.is_number:
+            return bool(x == 0) or _sympy().nsimplify(x) == 0
+        return _sympy().simplify(x) == 0
+    return x == 0
+
+
+def sums_to_one(total: Any, kind: str) -> bool:
+    if kind == FLOAT:
+        return abs(float(total) - 1.0) <= FLOAT_SUM_TOL
+    if kind == SYMBOLIC:
+        return _sympy().simplify(total - 1) == 0
+    return total == 1
+
+
+def check_distribution(
+    row: Mapping[Hashable, Any], what: str, *, normalize: bool = False, kind: str | None = None
+) -> dict[Hashable, Any]:
+    """Validate a probability row (non-empty, entries ≥ 0, sum 1) and convert it to one arithmetic.
+
+    With ``normalize=True`` a row with a positive sum is divided by that sum instead of refused;
+    this is the only way a row is ever rescaled.
+    """
+    if not isinstance(row, Mapping):
+        raise InvalidArgument(f"{what} must be a mapping from symbols to probabilities, got {type(row).__name__}")
+    if len(row) == 0:
+        raise InvalidArgument(f"{what} is empty: a distribution needs at least one symbol")
+    parsed = {}
+    for key, value in row.items():
+        try:
+            hash(key)
+        except TypeError:
+            raise InvalidArgument(f"{what}: symbol {key!r} is not hashable") from None
+        parsed[key] = parse_number(value, f"{what}[{key!r}]")
+    own = kind_of(parsed.values())  # validate in the row's own arithmetic, then convert
+    parsed = {k: convert(v, own) for k, v in parsed.items()}
+    for key, value in parsed.items():
+        if is_negative(value):
+            raise InvalidArgument(f"{what}[{key!r}] = {value} is negative; probabilities are ≥ 0")
+    total = sum(parsed.values(), convert(0, own))
+    if normalize:
+        if is_zero(total) or is_negative(total):
+            raise InvalidArgument(f"{what} sums to {total}; cannot normalize a row without positive mass")
+        parsed = {k: v / total for k, v in parsed.items()}
+    elif not sums_to_one(total, own):
+        raise InvalidArgument(
+            f"{what} sums to {total}, not 1 (pass normalize=True, or --normalize on the command "
+            f"line, to rescale it explicitly)"
+        )
+    target = kind or own
+    return {k: convert(v, target) for k, v in parsed.items()}

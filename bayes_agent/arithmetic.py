@@ -1,0 +1,342 @@
+"""Three arithmetics for one engine: exact rationals, sympy closed forms, float64 in log space.
+
+* Exact: :class:`~bayes_agent.mixture.Mixture` over ``fractions.Fraction`` (:func:`as_exact`).
+* Symbolic: the same class over sympy expressions (:func:`as_symbolic`, :func:`symbols`,
+  :func:`closed_form`, :func:`latex`); priors and kernels may be sympy Symbols.
+* Float: :class:`LogSpaceMixture`, numpy float64 log weights vectorised over programs × slots.
+  Table kernels use sufficient statistics (counts per (channel, condition, symbol)); any other
+  program goes through a (programs × slots) matrix of log factors. Log space keeps
+  100,000-slot histories far from underflow.
+
+All three apply the intervention rule through :func:`bayes_agent.mixture.is_evidence`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Hashable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ._numbers import EXACT, FLOAT, SYMBOLIC
+from .errors import InvalidArgument, ZeroEvidence
+from .mixture import Mixture, is_evidence
+from .programs import MarkovProgram, Program, TableProgram, _KeyedTable
+from .transcript import Channel, Mode, Transcript
+
+__all__ = [
+    "LogSpaceMixture",
+    "as_exact",
+    "as_float",
+    "as_symbolic",
+    "closed_form",
+    "latex",
+    "symbols",
+]
+
+
+def as_exact(mixture: Mixture) -> Mixture:
+    """The mixture in exact rationals (a float x becomes the rational of its shortest repr)."""
+    return Mixture(mixture.programs, mixture.prior, arithmetic=EXACT)
+
+
+def as_symbolic(mixture: Mixture) -> Mixture:
+    """The mixture with sympy numbers, so its answers can be simplified and printed as LaTeX."""
+    return Mixture(mixture.programs, mixture.prior, arithmetic=SYMBOLIC)
+
+
+def as_float(mixture: Mixture) -> "LogSpaceMixture":
+    """The vectorised float64 log-space version of a mixture."""
+    return LogSpaceMixture(mixture.programs, mixture.prior)
+
+
+def symbols(names: str, **assumptions: Any) -> Any:
+    """sympy symbols for priors or kernel entries; positive by default (probabilities in (0, 1))."""
+    import sympy
+
+    assumptions.setdefault("positive", True)
+    return sympy.symbols(names, **assumptions)
+
+
+def closed_form(expr: Any) -> Any:
+    """Simplify a symbolic posterior or predictive to a factored closed form."""
+    import sympy
+
+    return sympy.factor(sympy.simplify(expr))
+
+
+def latex(expr: Any) -> str:
+    """LaTeX for a number or expression (exact fractions print as ``\\frac``)."""
+    import sympy
+
+    return sympy.latex(sympy.nsimplify(expr) if isinstance(expr, float) else sympy.sympify(expr))
+
+
+# ---------------------------------------------------------------------------------------------
+# float64 log space
+# ---------------------------------------------------------------------------------------------
+
+# How a keyed table picks its row for a channel: no condition, the latest action, the previous slot.
+_NONE, _LATEST_ACTION, _PREVIOUS = 0, 1, 2
+_CHANNELS = (Channel.ACTION, Channel.OBSERVATION)
+
+
+def _key_kind(program: _KeyedTable, channel: Channel) -> int:
+    if isinstance(program, MarkovProgram):
+        return _PREVIOUS
+    if isinstance(program, TableProgram):
+        return _LATEST_ACTION if (channel is Channel.OBSERVATION and program.conditioned) else _NONE
+    raise TypeError(type(program))
+
+
+def _logsumexp(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    top = np.max(x, axis=axis, keepdims=True)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - safe), axis=axis, keepdims=True)) + safe
+    return np.squeeze(out, axis=axis)
+
+
+class LogSpaceMixture:
+    """A mixture in float64 log space, vectorised with numpy over programs × slots.
+
+    Validation is the exact engine's (the constructor builds a float :class:`Mixture`), so bad
+    priors and kernels are refused with the same messages.
+    """
+
+    def __init__(
+        self, programs: Iterable[Program], prior: Mapping[str, Any] | Sequence[Any], *, normalize: bool = False
+    ) -> None:
+        self._mixture = Mixture(programs, prior, normalize=normalize, arithmetic=FLOAT)
+        self.programs = self._mixture.programs
+        self.names = self._mixture.names
+        prior_arr = np.array([self._mixture.prior[n] for n in self.names], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            self.log_prior = np.log(prior_arr)
+        self._tables = [i for i, p in enumerate(self.programs) if isinstance(p, _KeyedTable)]
+        self._others = [i for i, p in enumerate(self.programs) if not isinstance(p, _KeyedTable)]
+        self._build_tables()
+
+    @classmethod
+    def from_mixture(cls, mixture: Mixture) -> "LogSpaceMixture":
+        return cls(mixture.programs, mixture.prior)
+
+    @property
+    def all_tables(self) -> bool:
+        """True when every program is a keyed table, so sufficient statistics apply."""
+        return not self._others
+
+    # -- tables as arrays ----------------------------------------------------------------------
+    def _build_tables(self) -> None:
+        rows: dict[tuple[int, int, Hashable], int] = {}  # (channel, key kind, key) -> row id
+        syms: dict[Hashable, int] = {}
+        kinds = np.zeros((len(self.programs), 2), dtype=np.int64)
+        for i in self._tables:
+            p = self.programs[i]
+            for c, ch in enumerate(_CHANNELS):
+                kinds[i, c] = _key_kind(p, ch)
+            for (ch, key), row in p.rows.items():
+                rows.setdefault((_CHANNELS.index(ch), _key_kind(p, ch), key), len(rows))
+                for s in row:
+                    syms.setdefault(s, len(syms))
+        # NaN marks "no such row or symbol for this program"; -inf is a probability of zero.
+        log_k = np.full((len(self.programs), max(len(rows), 1), max(len(syms), 1)), np.nan)
+        used = np.zeros((len(self.programs), max(len(rows), 1)), dtype=bool)
+        for i in self._tables:
+            p = self.programs[i]
+            for (ch, key), row in p.rows.items():
+                r = rows[(_CHANNELS.index(ch), _key_kind(p, ch), key)]
+                for s, q in row.items():
+                    with np.errstate(divide="ignore"):
+                        log_k[i, r, syms[s]] = np.log(q)
+            for (c, kk, _), r in rows.items():
+                used[i, r] = kinds[i, c] == kk
+        self._rows, self._syms, self._kinds, self._log_k, self._used = rows, syms, kinds, log_k, used
+        self._row_names = {r: key for key, r in rows.items()}
+        # programs grouped by (action key kind, observation key kind), each with its flat table
+        self._groups, self._group_pos = [], {}
+        pos_of = {i: j for j, i in enumerate(self._tables)}
+        for sig in sorted({tuple(kinds[i]) for i in self._tables}):
+            members = [i for i in self._tables if tuple(kinds[i]) == sig]
+            flat = np.ascontiguousarray(log_k[members].reshape(len(members), -1))
+            self._groups.append((tuple(int(k) for k in sig), members, flat))
+            self._group_pos[tuple(int(k) for k in sig)] = np.array([pos_of[i] for i in members])
+        self._sym_names = {s: v for v, s in syms.items()}
+
+    def _encode(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, ...]:
+        """Per slot: channel index, symbol id, row id under each key kind, evidence flag."""
+        if not isinstance(history, Transcript):
+            raise InvalidArgument(f"a history must be a Transcript, got {type(history).__name__}")
+        T = len(history)
+        ch = np.empty(T, dtype=np.int64)
+        sym = np.empty(T, dtype=np.int64)
+        row = np.full((3, T), -1, dtype=np.int64)
+        ev = np.empty(T, dtype=bool)
+        rows, syms = self._rows, self._syms
+        last_action, previous = None, None
+        for t, slot in enumerate(history.slots):
+            c = 0 if slot.channel is Channel.ACTION else 1
+            ch[t] = c
+            ev[t] = is_evidence(slot, mode)
+            sym[t] = syms.get(slot.value, -1)
+            row[_NONE, t] = rows.get((c, _NONE, None), -1)
+            row[_LATEST_ACTION, t] = rows.get((c, _LATEST_ACTION, last_action), -1)
+            row[_PREVIOUS, t] = rows.get((c, _PREVIOUS, previous), -1)
+            if slot.channel is Channel.ACTION:
+                last_action = slot.value
+            previous = slot.value
+        return ch, sym, row, ev
+
+    def _table_gather(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
+        """Log factors of the table programs on the evidence slots: ((tables × evidence slots), slots).
+
+        Programs sharing a conditioning signature read the same (row, symbol) cell at each slot, so
+        each group is one column gather from a contiguous (programs × cells) array.
+        """
+        ch, sym, row, ev = self._encode(history, mode)
+        te = np.flatnonzero(ev)
+        R, S = self._log_k.shape[1:]
+        out = np.empty((len(self._tables), len(te)))
+        for (ka, ko), members, flat in self._groups:
+            kind_t = np.where(ch[te] == 0, ka, ko)
+            r = row[kind_t, te]
+            col = r * S + sym[te]
+            bad_slot = (r < 0) | (sym[te] < 0)
+            if bad_slot.any():
+                t = int(te[np.flatnonzero(bad_slot)[0]])
+                self._raise_bad(history, np.asarray(members[:1]), np.eye(1, len(ch), t, dtype=bool))
+            uniq = np.unique(col)
+            nan_cells = np.isnan(flat[:, uniq])
+            if nan_cells.any():
+                j, c = map(int, np.argwhere(nan_cells)[0])
+                t = int(te[np.flatnonzero(col == uniq[c])[0]])
+                self._raise_bad(history, np.asarray([members[j]]), np.eye(1, len(ch), t, dtype=bool))
+            out[self._group_pos[(ka, ko)]] = flat.take(col, axis=1)
+        return out, te
+
+    def _raise_bad(self, history: Transcript, idx: np.ndarray, bad: np.ndarray) -> None:
+        j, t = map(int, np.argwhere(bad)[0])
+        p, slot = self.programs[int(idx[j])], history.slots[t]
+        p.prob(slot.value, history.prefix(t), slot.channel)  # raises the engine's own message
+        raise InvalidArgument(  # pragma: no cover - prob() raises first
+            f"slot {t} ({slot.value!r}) cannot be scored by program {p.name!r}"
+        )
+
+    # -- log factors, likelihoods, posteriors --------------------------------------------------
+    def log_factors(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> np.ndarray:
+        """log ν_p(z_i | h_<i, c) as a (programs × slots) array, 0 for slots that are not evidence.
+
+        Table programs are gathered in one numpy indexing step; other programs are scored slot by
+        slot through their own ``prob``.
+        """
+        mode = Mode.of(mode)
+        F = np.zeros((len(self.programs), len(history)))
+        if self._tables:
+            vals, te = self._table_gather(history, mode)
+            F[np.ix_(self._tables, te)] = vals
+        for i in self._others:
+            p = self.programs[i]
+            for t, slot in enumerate(history.slots):
+                if is_evidence(slot, mode):
+                    q = p.prob(slot.value, history.prefix(t), slot.channel)
+                    with np.errstate(divide="ignore"):
+                        F[i, t] = np.log(q)
+        return F
+
+    def sufficient_statistics(
+        self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, _encoded: Any = None
+    ) -> np.ndarray:
+        """Counts of evidence slots per (condition kind, row, symbol); a row is a (channel, condition)."""
+        mode = Mode.of(mode)
+        ch, sym, row, ev = _encoded if _encoded is not None else self._encode(history, mode)
+        R, S = self._log_k.shape[1:]
+        counts = np.zeros((3, R, S), dtype=np.int64)
+        for k in range(3):
+            ok = ev & (row[k] >= 0) & (sym >= 0)
+            counts[k] = np.bincount(row[k][ok] * S + sym[ok], minlength=R * S).reshape(R, S)
+        return counts
+
+    def _table_loglik(self, history: Transcript, mode: Mode) -> np.ndarray:
+        """log L from sufficient statistics: O(slots) to count, O(programs × distinct cells) to score."""
+        ch, sym, row, ev = self._encode(history, mode)
+        idx = np.asarray(self._tables)
+        kinds = self._kinds[idx]
+        # a program fails if an evidence slot of its channel finds no row under its key kind
+        for c in (0, 1):
+            on = ev & (ch == c)
+            missing_by_kind = np.array([np.any(on & ((row[k] < 0) | (sym < 0))) for k in range(3)])
+            bad = missing_by_kind[kinds[:, c]]
+            if bad.any():
+                j = int(np.flatnonzero(bad)[0])
+                k = int(kinds[j, c])
+                t = int(np.flatnonzero(on & ((row[k] < 0) | (sym < 0)))[0])
+                self._raise_bad(history, idx[[j]], np.eye(1, len(ch), t, dtype=bool))
+        counts = self.sufficient_statistics(history, mode, _encoded=(ch, sym, row, ev)).sum(axis=0)
+        rr, ss = np.nonzero(counts)
+        vals = self._log_k[idx[:, None], rr[None, :], ss[None, :]]  # (tables, distinct cells)
+        used = self._used[idx][:, rr]
+        if np.isnan(vals[used]).any():  # a symbol outside some program's alphabet
+            j, cell = map(int, np.argwhere(used & np.isnan(vals))[0])
+            hit = (sym == ss[cell]) & ev & np.any(row == rr[cell], axis=0)
+            t = int(np.flatnonzero(hit)[0])
+            self._raise_bad(history, idx[[j]], np.eye(1, len(ch), t, dtype=bool))
+        vals = np.where(used, vals, 0.0)
+        c = counts[rr, ss].astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            # -inf · count stays -inf; counts are positive here, so no 0 · inf appears
+            return np.where(np.isneginf(vals), -np.inf, vals * c[None, :]).sum(axis=1)
+
+    def log_likelihood(
+        self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto"
+    ) -> np.ndarray:
+        """log L_t(p) for every program. ``path``: "table" (sufficient statistics), "general"
+        (the programs × slots matrix) or "auto" (table when every program is a keyed table)."""
+        mode = Mode.of(mode)
+        if path not in ("auto", "table", "general"):
+            raise InvalidArgument(f"path must be 'auto', 'table' or 'general', got {path!r}")
+        if path == "table" and not self.all_tables:
+            raise InvalidArgument("the table path needs every program to be a table program")
+        if path == "general" or (path == "auto" and not self.all_tables):
+            if not self._tables:
+                return self.log_factors(history, mode).sum(axis=1)
+            out = np.zeros(len(self.programs))
+            out[self._tables] = self._table_gather(history, mode)[0].sum(axis=1)
+            if self._others:
+                out[self._others] = self.log_factors(history, mode)[self._others].sum(axis=1)
+            return out
+        return self._table_loglik(history, mode)
+
+    def _normalise(self, log_joint: np.ndarray, mode: Mode) -> np.ndarray:
+        total = _logsumexp(log_joint, axis=0)
+        if np.any(~np.isfinite(total)):
+            raise ZeroEvidence(
+                f"every program gives this history probability zero under the "
+                f"{mode.name.lower()} likelihood, so the posterior is undefined (0/0)"
+            )
+        return log_joint - total
+
+    def log_posterior(
+        self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto"
+    ) -> np.ndarray:
+        """log w_t(p) (or log w_t^obs(p)) as a float64 array over programs."""
+        mode = Mode.of(mode)
+        return self._normalise(self.log_prior + self.log_likelihood(history, mode, path=path), mode)
+
+    def posterior(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto") -> dict[str, float]:
+        """w_t(p) as a dict of floats, keyed like :meth:`Mixture.posterior`."""
+        return dict(zip(self.names, np.exp(self.log_posterior(history, mode, path=path)).tolist()))
+
+    def log_posterior_trace(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> np.ndarray:
+        """The sequential updater, vectorised: log w after 0, 1, ..., t slots, shape (programs, t+1)."""
+        mode = Mode.of(mode)
+        F = self.log_factors(history, mode)
+        cum = np.concatenate([np.zeros((F.shape[0], 1)), np.cumsum(F, axis=1)], axis=1)
+        return self._normalise(self.log_prior[:, None] + cum, mode)
+
+    def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
+        """π(a | h, c) with float weights."""
+        return self._mixture._mix(self.posterior(history, mode), history, Channel.ACTION)
+
+    def predict(self, history: Transcript, action: Hashable, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
+        """π(o | h, do(a), c) with float weights (``mode="obs"``: P(o | h, a))."""
+        extended = history.agent(action)
+        return self._mixture._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)

@@ -1,0 +1,340 @@
+"""A Bayesian mixture of programs with prior w_0: likelihoods, posteriors, prediction, action (§3.2-§4).
+
+The intervention rule lives in one function, :func:`is_evidence`: a slot's factor
+ν_p(z_i | h_<i, c) enters the likelihood unless the agent wrote the slot and we take the agent's
+first-person (interventional) view, in which case the action mechanism is replaced by a point
+mass and its factor is omitted (§2.2). Likelihood, posterior, the sequential updater,
+prediction and action all go through it. Unlike Pyro's ``do`` (which keeps an unintervened copy
+of the site for counterfactuals), the mechanism here is simply replaced, as in the paper.
+
+The paper's two-action example (§4), exactly:
+
+>>> from bayes_agent import Mixture, TableProgram, Transcript
+>>> pB = TableProgram("p_B", action={"A": "0.20", "B": "0.80"})
+>>> pA = TableProgram("p_A", action={"A": "0.90", "B": "0.10"})
+>>> m = Mixture([pB, pA], prior={"p_B": "0.35", "p_A": "0.65"})
+>>> h0 = Transcript(context="c")
+>>> m.act(h0)["B"]                       # π(B | h_0, c) = 0.345 < 1/2 ...
+Fraction(69, 200)
+>>> m.decide(h0, "B").action             # ... so the agent writes A
+'A'
+>>> h1 = h0.agent("A")
+>>> m.posterior(h1)["p_B"]               # do(A) is not evidence: w_1(p_B) = 0.35
+Fraction(7, 20)
+>>> m.posterior(h1, mode="obs")["p_B"]   # the naive updater's self-confirmation: 0.1069
+Fraction(14, 131)
+>>> h2 = h1.world("B", channel="action") # the world writes B: evidence
+>>> m.posterior(h2)["p_B"], m.posterior(h2, mode="obs")["p_B"]
+(Fraction(56, 69), Fraction(112, 229))
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
+
+from ._numbers import (
+    EXACT,
+    FLOAT,
+    SYMBOLIC,
+    check_distribution,
+    convert,
+    is_symbolic,
+    is_zero,
+    kind_of,
+    parse_number,
+)
+from .errors import InvalidArgument, ZeroEvidence
+from .programs import Program, TableProgram, _KeyedTable  # noqa: F401 (doctest)
+from .transcript import Channel, Gate, Mode, Slot, Transcript
+
+__all__ = ["Decision", "Mixture", "Updater", "evidence_slots", "is_evidence"]
+
+
+def is_evidence(slot: Slot, mode: Mode | str) -> bool:
+    """The intervention rule: does slot's factor enter the likelihood? (L_obs §3.2 vs L_do §3.3)
+
+    In the observational mode every slot is evidence; in the interventional mode only the
+    world-written slots (γ_i = 0) are — including world-written action-like symbols.
+    """
+    return Mode.of(mode) is Mode.OBSERVATIONAL or slot.gate is Gate.WORLD
+
+
+def evidence_slots(history: Transcript, mode: Mode | str) -> Iterator[int]:
+    """Indices i whose factor ν_p(z_i | h_<i, c) enters L_t^mode(p)."""
+    mode = Mode.of(mode)
+    return (i for i, s in enumerate(history.slots) if is_evidence(s, mode))
+
+
+def _check_history(history: Any) -> Transcript:
+    if not isinstance(history, Transcript):
+        raise InvalidArgument(f"a history must be a Transcript, got {type(history).__name__}")
+    return history
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The threshold rule of §4.1: choose ``target`` when π(target | h, c) ≥ threshold."""
+
+    action: Hashable
+    probability: Any
+    target: Hashable
+    threshold: Any
+
+
+class Mixture:
+    """Programs with a prior w_0; ``normalize=True`` rescales a prior that does not sum to one.
+
+    The arithmetic follows the numbers given: fractions/ints/strings stay exact, any float makes
+    it float, any sympy expression makes it symbolic; ``arithmetic=`` forces one.
+    """
+
+    def __init__(
+        self,
+        programs: Iterable[Program],
+        prior: Mapping[str, Any] | Sequence[Any],
+        *,
+        normalize: bool = False,
+        arithmetic: str | None = None,
+    ) -> None:
+        programs = tuple(programs)
+        if not programs:
+            raise InvalidArgument("the mixture is empty: give at least one program")
+        for p in programs:
+            if not isinstance(p, Program):
+                raise InvalidArgument(f"mixture components must be Program objects, got {p!r}")
+        names = [p.name for p in programs]
+        if len(set(names)) != len(names):
+            raise InvalidArgument(f"program names must be unique, got {names}")
+        if isinstance(prior, Mapping):
+            extra = set(prior) - set(names)
+            missing = [n for n in names if n not in prior]
+            if extra or missing:
+                raise InvalidArgument(
+                    f"the prior's keys must be the program names {names}; "
+                    f"missing {missing}, unknown {sorted(map(str, extra))}"
+                )
+            row = {n: prior[n] for n in names}
+        else:
+            if isinstance(prior, (str, bytes)) or not isinstance(prior, Sequence):
+                raise InvalidArgument(f"the prior must be a sequence or a mapping, got {prior!r}")
+            if len(prior) != len(programs):
+                raise InvalidArgument(
+                    f"the prior has {len(prior)} weights for {len(programs)} programs"
+                )
+            row = dict(zip(names, prior))
+        parsed = {n: parse_number(w, f"prior[{n!r}]") for n, w in row.items()}
+        if arithmetic is None:
+            kinds = {kind_of(parsed.values())}
+            kinds |= {p.kind for p in programs if isinstance(p, _KeyedTable)}
+            arithmetic = SYMBOLIC if SYMBOLIC in kinds else FLOAT if FLOAT in kinds else EXACT
+        if arithmetic not in (EXACT, SYMBOLIC, FLOAT):
+            raise InvalidArgument(f"arithmetic must be 'exact', 'symbolic' or 'float', got {arithmetic!r}")
+        self.arithmetic: str = arithmetic
+        self.prior: dict[str, Any] = check_distribution(
+            parsed, "the prior", normalize=normalize, kind=arithmetic
+        )
+        self.programs: tuple[Program, ...] = tuple(p.convert(arithmetic) for p in programs)
+
+    # -- basic views ---------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.programs)
+
+    def _zero(self) -> Any:
+        return convert(0, self.arithmetic)
+
+    def _one(self) -> Any:
+        return convert(1, self.arithmetic)
+
+    def __repr__(self) -> str:
+        return f"Mixture({list(self.names)}, arithmetic={self.arithmetic!r})"
+
+    # -- the likelihood: the one place the intervention rule is applied ------------------------
+    def factor(self, program: Program, history: Transcript, i: int) -> Any:
+        """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted)."""
+        if isinstance(program, _KeyedTable):
+            return program.prob_at(history, i)
+        slot = history.slots[i]
+        return program.prob(slot.value, history.prefix(i), slot.channel)
+
+    def likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
+        """L_t^obs(p) (§3.2) or L_t^do(p) (§3.3) for every program p."""
+        history, mode = _check_history(history), Mode.of(mode)
+        out = {}
+        for p in self.programs:
+            value = self._one()
+            for i in evidence_slots(history, mode):
+                value = value * self.factor(p, history, i)
+            out[p.name] = value
+        return out
+
+    def evidence(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> Any:
+        """Σ_p w_0(p) L_t(p), the normaliser of the posterior."""
+        lik = self.likelihood(history, mode)
+        return sum((self.prior[n] * lik[n] for n in self.names), self._zero())
+
+    def posterior(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
+        """w_t(p) (interventional, default) or w_t^obs(p) (observational): w_0 L / Σ w_0 L."""
+        mode = Mode.of(mode)
+        lik = self.likelihood(history, mode)
+        joint = {n: self.prior[n] * lik[n] for n in self.names}
+        total = sum(joint.values(), self._zero())
+        if is_zero(total):
+            raise ZeroEvidence(
+                f"every program gives this history probability zero under the {mode.name.lower()} "
+                f"likelihood, so the posterior is undefined (0/0)"
+            )
+        return {n: self._tidy(v / total) for n, v in joint.items()}
+
+    def _tidy(self, x: Any) -> Any:
+        if self.arithmetic == SYMBOLIC and x.free_symbols:
+            import sympy
+
+            return sympy.factor(sympy.cancel(x))
+        return x
+
+    def updater(self, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None) -> "Updater":
+        """A sequential updater starting from the prior (see :class:`Updater`)."""
+        return Updater(self, mode, context)
+
+    # -- prediction and action (§3.4) ----------------------------------------------------------
+    def _mix(self, weights: Mapping[str, Any], history: Transcript, channel: Channel) -> dict[Hashable, Any]:
+        out: dict[Hashable, Any] = {}
+        for p in self.programs:
+            w = weights[p.name]
+            for sym, q in p.distribution(history, channel).items():
+                out[sym] = out.get(sym, self._zero()) + w * q
+        return {k: self._tidy(v) for k, v in out.items()}
+
+    def predict(
+        self, history: Transcript, action: Hashable, mode: Mode | str = Mode.INTERVENTIONAL
+    ) -> dict[Hashable, Any]:
+        """π(o | h, do(a), c) = Σ_p w_t(p) ν_p(o | h, a, c); ``mode="obs"`` gives P(o | h, a) instead.
+
+        The action is appended as an agent slot and the posterior of the extended history is
+        used, so the difference between the two modes is exactly the intervention rule.
+        """
+        extended = _check_history(history).agent(action)
+        return self._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)
+
+    def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, Any]:
+        """π(a | h, c) = Σ_p w_t(p) ν_p(a | h, c), the agent's next-action distribution."""
+        history = _check_history(history)
+        return self._mix(self.posterior(history, mode), history, Channel.ACTION)
+
+    def decide(
+        self,
+        history: Transcript,
+        target: Hashable,
+        *,
+        threshold: Any = Fraction(1, 2),
+        otherwise: Hashable | None = None,
+        mode: Mode | str = Mode.INTERVENTIONAL,
+    ) -> Decision:
+        """§4.1: write ``target`` if π(target | h, c) ≥ threshold, else ``otherwise``.
+
+        ``otherwise`` may be omitted when the action alphabet has exactly two symbols.
+        """
+        dist = self.act(history, mode)
+        if target not in dist:
+            raise InvalidArgument(f"{target!r} is not in the action alphabet {{{', '.join(sorted(map(repr, dist)))}}}")
+        if otherwise is None:
+            others = [a for a in dist if a != target]
+            if len(others) != 1:
+                raise InvalidArgument(
+                    f"the action alphabet has {len(dist)} symbols; say which one to write "
+                    f"below the threshold (otherwise=...)"
+                )
+            otherwise = others[0]
+        t = convert(parse_number(threshold, "threshold"), self.arithmetic)
+        prob = dist[target]
+        try:
+            choose = bool(prob >= t)
+        except TypeError:
+            raise InvalidArgument(
+                f"π({target!r} | h) = {prob} is symbolic; the threshold rule needs numbers"
+            ) from None
+        return Decision(target if choose else otherwise, prob, target, t)
+
+    def _draw(self, weights: Mapping[Hashable, Any], rng: random.Random, what: str) -> Hashable:
+        exact = {}
+        for k, w in weights.items():
+            if is_symbolic(w) and w.free_symbols:
+                raise InvalidArgument(f"cannot sample {what} from symbolic weights ({w})")
+            exact[k] = convert(w, FLOAT) if self.arithmetic == FLOAT else convert(w, EXACT)
+        u = Fraction(rng.getrandbits(53), 1 << 53)
+        total, last = 0, None
+        for k, w in exact.items():
+            if w > 0:
+                total += Fraction(w) if isinstance(w, float) else w
+                last = k
+                if u < total:
+                    return k
+        return last  # float rounding at the top end
+
+    def sample_program(
+        self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
+    ) -> Program:
+        """p̄ ~ w_t(p), seeded (an ``int`` seed or a ``random.Random``)."""
+        rng = _rng(seed)
+        name = self._draw(self.posterior(history, mode), rng, "a program")
+        return self.programs[self.names.index(name)]
+
+    def sample_action(
+        self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
+    ) -> Hashable:
+        """Posterior sampling (§3.4): p̄ ~ w_t, then a ~ ν_p̄(· | h, c). The action is not evidence."""
+        rng = _rng(seed)
+        program = self.sample_program(history, rng, mode)
+        return self._draw(program.distribution(history, Channel.ACTION), rng, "an action")
+
+
+def _rng(seed: int | random.Random) -> random.Random:
+    if isinstance(seed, random.Random):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidArgument(f"seed must be an int or random.Random, got {seed!r}")
+    return random.Random(seed)
+
+
+class Updater:
+    """The sequential posterior (§3.3): a world slot multiplies by ν_p and renormalises; an
+    agent slot (interventional mode) leaves the weights as they are. Agrees with the batch
+    :meth:`Mixture.posterior` exactly in exact arithmetic."""
+
+    def __init__(self, mixture: Mixture, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None):
+        self.mixture = mixture
+        self.mode = Mode.of(mode)
+        self.history = Transcript(context=context)
+        self.weights: dict[str, Any] = dict(mixture.prior)
+
+    def push(self, slot: Slot) -> dict[str, Any]:
+        """Append one slot and return the new weights; on zero evidence raise and keep the state."""
+        if not isinstance(slot, Slot):
+            raise InvalidArgument(f"push takes a Slot, got {type(slot).__name__}")
+        history = Transcript(self.history.slots + (slot,), self.history.context)
+        if is_evidence(slot, self.mode):
+            m, i = self.mixture, len(history) - 1
+            new = {p.name: self.weights[p.name] * m.factor(p, history, i) for p in m.programs}
+            total = sum(new.values(), m._zero())
+            if is_zero(total):
+                raise ZeroEvidence(
+                    f"slot {i} ({slot.value!r}) has probability zero under every program still "
+                    f"holding weight; the posterior is undefined"
+                )
+            self.weights = {n: m._tidy(v / total) for n, v in new.items()}
+        self.history = history
+        return dict(self.weights)
+
+    def extend(self, transcript: Transcript) -> dict[str, Any]:
+        """Push every slot of ``transcript`` in order."""
+        for slot in _check_history(transcript).slots:
+            self.push(slot)
+        return dict(self.weights)
+
+    def trace(self, transcript: Transcript) -> list[dict[str, Any]]:
+        """The weights after each slot of ``transcript`` (the prior not included)."""
+        return [self.push(s) for s in _check_history(transcript).slots]

@@ -1,0 +1,84 @@
+"""Programs: table kernels, action-conditioned world kernels, Markov and callable programs."""
+
+from fractions import Fraction as F
+
+import pytest
+
+from bayes_agent import (
+    Channel, HistoryProgram, InvalidArgument, MarkovProgram, TableProgram, Transcript, latest_action,
+)
+
+H = Transcript(context="c")
+
+
+def test_table_rows_are_parsed_exactly_from_strings_and_floats():
+    p = TableProgram("p", action={"A": "0.2", "B": 0.8})
+    assert p.kind == "float"  # one float makes the row float
+    q = TableProgram("q", action={"A": "1/5", "B": "4/5"}, observation={"x": 1})
+    assert q.prob("B", H, Channel.ACTION) == F(4, 5)
+    assert q.prob("x", H.agent("A"), "observation") == 1
+    assert q.history_free and q.alphabet(Channel.ACTION) == ("A", "B")
+
+
+def test_world_kernel_conditioned_on_latest_action_including_demonstrations():
+    p = TableProgram("p", action={"A": "1/2", "B": "1/2"},
+                     observation_given_action={None: {"x": 1, "y": 0}, "A": {"x": "1/4", "y": "3/4"},
+                                               "B": {"x": "2/3", "y": "1/3"}})
+    assert not p.history_free
+    assert p.prob("x", H, Channel.OBSERVATION) == 1
+    assert p.prob("y", H.agent("A"), Channel.OBSERVATION) == F(3, 4)
+    assert p.prob("y", H.agent("A").world("B", channel="action"), Channel.OBSERVATION) == F(1, 3)
+    assert latest_action(H.agent("A").world("x")) == "A" and latest_action(H) is None
+    h = H.agent("A").world("y").agent("B").world("x")
+    assert [p.prob_at(h, i) for i in range(4)] == [F(1, 2), F(3, 4), F(1, 2), F(2, 3)]
+
+
+def test_missing_condition_row_and_missing_kernel_are_named():
+    p = TableProgram("p", action={"A": 1}, observation_given_action={"A": {"x": 1}})
+    with pytest.raises(InvalidArgument, match="no observation row for condition None"):
+        p.prob("x", H, Channel.OBSERVATION)
+    q = TableProgram("q", action={"A": 1})
+    with pytest.raises(InvalidArgument, match="has no observation kernel"):
+        q.prob("x", H, Channel.OBSERVATION)
+
+
+def test_markov_program_uses_previous_slot():
+    m = MarkovProgram("m", action={None: {"A": 1, "B": 0}, "A": {"A": "1/3", "B": "2/3"}, "x": {"A": 0, "B": 1}},
+                      observation={"A": {"x": 1}})
+    h = H.agent("A").world("x").agent("B")
+    assert [m.prob_at(h, i) for i in range(3)] == [1, 1, 1]
+    assert m.prob("B", H.agent("A"), Channel.ACTION) == F(2, 3)
+
+
+def test_history_program_validates_every_row_it_returns():
+    def act(h):
+        n = len(h)
+        return {"A": F(1, n + 2), "B": 1 - F(1, n + 2)}
+
+    p = HistoryProgram("h", action=act, observation=lambda h: {"x": 1})
+    assert p.prob("A", H.agent("A").agent("B"), Channel.ACTION) == F(1, 4)
+    bad = HistoryProgram("bad", action=lambda h: {"A": "0.7", "B": "0.7"})
+    with pytest.raises(InvalidArgument, match="sums to 7/5"):
+        bad.prob("A", H, Channel.ACTION)
+    with pytest.raises(InvalidArgument, match="no observation kernel"):
+        bad.prob("x", H, Channel.OBSERVATION)
+
+
+def test_normalize_is_explicit():
+    p = TableProgram("p", action={"A": 1, "B": 3}, normalize=True)
+    assert p.prob("A", H, Channel.ACTION) == F(1, 4)
+    with pytest.raises(InvalidArgument, match="normalize=True"):
+        TableProgram("p", action={"A": 1, "B": 3})
+
+
+def test_convert_between_arithmetics():
+    import sympy
+
+    p = TableProgram("p", action={"A": "1/3", "B": "2/3"})
+    assert isinstance(p.convert("float").prob("A", H, Channel.ACTION), float)
+    assert p.convert("symbolic").prob("A", H, Channel.ACTION) == sympy.Rational(1, 3)
+    # float -> exact goes through the float's shortest repr: 0.35 is 7/20, 2/3 is not recovered
+    back = p.convert("float").convert("exact").prob("B", H, Channel.ACTION)
+    assert back == F("0.6666666666666666") != F(2, 3)
+    q = TableProgram("q", action={"A": 0.35, "B": 0.65}).convert("exact")
+    assert q.prob("A", H, Channel.ACTION) == F(7, 20)

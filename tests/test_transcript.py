@@ -1,0 +1,65 @@
+"""The gated transcript type: gates, channels, construction, views, rendering spans."""
+
+import pytest
+
+from bayes_agent import Channel, Gate, InvalidArgument, Mode, Part, Slot, Transcript, render
+
+
+def test_gate_of_accepts_bits_bools_names_and_refuses_the_rest():
+    assert Gate.of(1) is Gate.AGENT and Gate.of(0) is Gate.WORLD
+    assert Gate.of(True) is Gate.AGENT and Gate.of("world") is Gate.WORLD
+    for bad in (2, -1, 0.5, "maybe", None):
+        with pytest.raises(InvalidArgument, match="gate must be 0"):
+            Gate.of(bad)
+
+
+def test_channel_defaults_follow_the_gate_and_demonstrations_keep_action_channel():
+    h = Transcript().agent("A").world("x").world("B", channel="action")
+    assert [s.channel for s in h] == [Channel.ACTION, Channel.OBSERVATION, Channel.ACTION]
+    assert h.gates == (Gate.AGENT, Gate.WORLD, Gate.WORLD)
+
+
+def test_slot_rejects_bad_channel_and_unhashable_value():
+    with pytest.raises(InvalidArgument, match="channel"):
+        Slot("A", Gate.AGENT, "speech")
+    with pytest.raises(InvalidArgument, match="hashable"):
+        Slot(["A"], Gate.AGENT)
+
+
+def test_mode_parsing():
+    assert Mode.of("do") is Mode.INTERVENTIONAL and Mode.of("observational") is Mode.OBSERVATIONAL
+    with pytest.raises(InvalidArgument, match="mode"):
+        Mode.of("bayes")
+
+
+def test_from_pairs_from_values_prefix_indices_relabel():
+    h = Transcript.from_pairs([("A", 1), ("x", 0), ("B", 1)], context="c")
+    assert h.values == ("A", "x", "B") and h.context == "c"
+    assert h.indices(1) == (0, 2) and h.indices(Gate.WORLD) == (1,)
+    assert h.prefix(2).values == ("A", "x") and h[1:].values == ("x", "B")
+    r = h.relabel(0, 0)
+    assert r.gates[0] is Gate.WORLD and r.slots[0].channel is Channel.ACTION  # a demonstration now
+    assert Transcript.from_values(["A"], [1]) == Transcript.from_pairs([("A", 1)])
+    with pytest.raises(InvalidArgument, match="differ in length"):
+        Transcript.from_values(["A", "B"], [1])
+    with pytest.raises(InvalidArgument, match="pair 0"):
+        Transcript.from_pairs(["A"])
+    with pytest.raises(InvalidArgument, match="Slot objects"):
+        Transcript(("A",))
+
+
+def test_render_spans_cover_text_and_carry_gates():
+    h = Transcript(context="Ctx").world("hi").agent("yes")
+    r = render(h)
+    assert r.text == "Ctx\n\nUser: hi\n\nAgent: yes"
+    content = [sp for sp in r.spans if sp.part is Part.CONTENT]
+    assert [r.text[sp.start:sp.end] for sp in content] == ["hi", "yes"]
+    assert [sp.gate for sp in content] == [Gate.WORLD, Gate.AGENT]
+    assert r.part_at(0).part is Part.CONTEXT
+    covered = sorted((sp.start, sp.end) for sp in r.spans)
+    assert covered[0][0] == 0 and covered[-1][1] == len(r.text)
+    assert all(a[1] == b[0] for a, b in zip(covered, covered[1:]))
+    with pytest.raises(InvalidArgument, match="outside the rendering"):
+        r.part_at(len(r.text))
+    with pytest.raises(InvalidArgument, match="only string values"):
+        render(Transcript().agent(3))
