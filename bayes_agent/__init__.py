@@ -24,6 +24,9 @@ from .fire_engine import (FireEngineDerivation, FireEngineParameters, derive_fir
 from .ice_cream import (CLIMATES, ClimateRow, IceCreamMechanisms, climate_row, climate_table,
                         ice_cream_model, passive_vs_experiment, plot_climates, plot_more_data,
                         pooled_ice_cream_model, row_from_model)
+from .causal_dag import DagConfig, HypothesisSpace, run_episodes, sample_tasks
+from .experimenter import BayesianExperimenter, bystander_study
+from .causal_baselines import HeuristicPolicy
 
 __all__ = sorted([
     "BayesAgentError",
@@ -87,6 +90,14 @@ __all__ = sorted([
     "point_mass",
     "pooled_ice_cream_model",
     "row_from_model",
+    # causal-DAG world, exact experimenter, baselines (issue 7)
+    "BayesianExperimenter",
+    "DagConfig",
+    "HeuristicPolicy",
+    "HypothesisSpace",
+    "bystander_study",
+    "run_episodes",
+    "sample_tasks",
 ])
 
 __version__ = "0.1.0"

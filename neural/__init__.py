@@ -18,6 +18,11 @@ _EXPORTS.update({name: "chat" for name in (
     "transcript_from_messages",
 )})
 _EXPORTS["ChatCollator"] = "collator"
+# passive learning of active causal strategies (issue 7)
+_EXPORTS.update({name: "passive_learner" for name in (
+    "BCConfig", "BCPolicy", "PassiveLearner", "train_passive_learner",
+)})
+_EXPORTS["run_causal_report"] = "causal_report"
 
 __all__ = sorted(_EXPORTS)
 
