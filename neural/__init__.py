@@ -23,6 +23,15 @@ _EXPORTS.update({name: "passive_learner" for name in (
     "BCConfig", "BCPolicy", "PassiveLearner", "train_passive_learner",
 )})
 _EXPORTS["run_causal_report"] = "causal_report"
+# the §5 experiment: facts -> dialogues -> masks -> paired training -> probes -> report (issue 3)
+_EXPORTS.update({"FACTS": "facts", "HELD_OUT": "facts", "Fact": "facts"})
+_EXPORTS.update({"Dialogue": "dialogues", "make_dialogues": "dialogues"})
+_EXPORTS.update({"TinyModelConfig": "models", "build_tiny_model": "models",
+                 "load_pretrained": "models", "train_tokenizer": "models"})
+_EXPORTS.update({"TrainConfig": "train", "train_pair": "train", "load_checkpoint": "train"})
+_EXPORTS.update({"question_margin": "probes", "probe_facts": "probes", "classify_reply": "probes"})
+_EXPORTS.update({"PRESETS": "presets", "Preset": "presets", "get_preset": "presets"})
+_EXPORTS.update({"run_experiment": "experiment", "run_seeds": "experiment"})
 
 __all__ = sorted(_EXPORTS)
 

@@ -1,0 +1,111 @@
+"""``bayes-agent reproduce``: the paper's §5 experiment (the main job), written to a run directory."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bayes_agent.errors import BayesAgentError
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "reproduce",
+        help="train standard and interventional SFT on dialogues with a lying agent; write a report",
+        description="Reproduce §5: facts -> dialogues -> masks -> two trained models -> probes -> "
+        "report. The default trains the embedded tiny Qwen2 on the CPU in a few minutes.",
+    )
+    p.add_argument("--out", required=True, help="run directory (report.md, metrics.json, figures)")
+    p.add_argument("--preset", default="tiny", help="tiny (default), micro or paper")
+    p.add_argument("--model", default=None, help="hub id or local directory of a causal LM "
+                   "(local files only; overrides the preset's model)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed, aggregated")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--n-dialogues", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:0, ...")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (tiny preset: 1)")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help="also checkpoint every N steps (default: at the end; paper preset: every epoch)")
+    p.add_argument("--resume", default=None, help="checkpoint directory of an interrupted run "
+                   "(single seed only)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        raise BayesAgentError(
+            "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
+        ) from None
+    from neural import experiment
+    from neural.presets import get_preset
+
+    preset = get_preset(args.preset)
+    changes: dict[str, Any] = {}
+    if args.model is not None:
+        changes["model"] = args.model
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
+    if args.n_dialogues is not None:
+        changes["n_dialogues"] = args.n_dialogues
+    if args.lr is not None:
+        changes["lr"] = args.lr
+    if args.device is not None:
+        changes["device"] = args.device
+    if args.checkpoint_every is not None:
+        changes["checkpoint_every"] = args.checkpoint_every
+    if args.threads is not None:
+        changes["threads"] = args.threads
+    if changes:
+        preset = preset.with_(**changes)
+    seeds = args.seeds or [0]
+    if len(seeds) > 1 and args.resume:
+        raise BayesAgentError("--resume works with a single seed")
+    progress = not args.no_progress
+    worked = _worked_example(args.out)
+    print(worked.text().splitlines()[-1])
+    sections = [lambda _metrics: ("The §4 worked example (exact engine)", _worked_markdown(worked))]
+    if len(seeds) == 1:
+        m = experiment.run(preset, args.out, seed=seeds[0], resume=args.resume, progress=progress,
+                           extra_sections=sections)
+        print(
+            f"mean Δ obs {m['mean_delta_obs']:+.3f}, mean Δ do {m['mean_delta_do']:+.3f}, "
+            f"Δ_do > Δ_obs on {m['facts_do_beats_obs']}/{m['n_facts']} facts, "
+            f"{m['seconds_total']:.0f} s; report: {args.out}/report.md"
+        )
+    else:
+        a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections)
+        g = a["delta_do_minus_obs"]
+        print(
+            f"{len(seeds)} seeds: Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; "
+            f"report: {args.out}/report.md"
+        )
+    return 0
+
+
+def _worked_example(out: str) -> Any:
+    """The paper's §4 two-action derivation in exact rationals, also saved as JSON in ``out``."""
+    import json
+    from pathlib import Path
+
+    from bayes_agent.worked import derive_two_action
+
+    derivation = derive_two_action()
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / "two_action.json").write_text(json.dumps(derivation.to_dict(), indent=2) + "\n")
+    return derivation
+
+
+def _worked_markdown(derivation: Any) -> str:
+    return (
+        "The exact engine's derivation of the two-action example (also in `two_action.json`; "
+        "`bayes-agent two-action --latex` prints it as LaTeX):\n\n```text\n"
+        + derivation.text().rstrip()
+        + "\n```\n"
+    )

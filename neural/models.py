@@ -1,0 +1,133 @@
+"""Models for the §5 experiment: a hub id / local path, or the embedded tiny Qwen2 built offline.
+
+The embedded default needs no download: a byte-level BPE tokenizer is trained on the experiment's
+own text with the ``tokenizers`` library, and a small ``Qwen2ForCausalLM`` (the same architecture
+family as the paper's Qwen2.5-0.5B) is built from a config with seeded random weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+from bayes_agent.errors import BayesAgentError, InvalidArgument
+
+__all__ = ["EOS", "TinyModelConfig", "build_tiny_model", "load_pretrained", "train_tokenizer"]
+
+EOS = "<|endoftext|>"
+
+
+@dataclass(frozen=True)
+class TinyModelConfig:
+    """Shape of the embedded Qwen2-architecture model (plain data; see :mod:`neural.presets`)."""
+
+    vocab_size: int = 1024
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    max_position_embeddings: int = 512
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or value < 1:
+                raise InvalidArgument(f"model config {name} must be a positive integer, got {value!r}")
+        if self.hidden_size % self.num_attention_heads:
+            raise InvalidArgument(
+                f"hidden_size {self.hidden_size} is not divisible by num_attention_heads "
+                f"{self.num_attention_heads}"
+            )
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise InvalidArgument("num_attention_heads must be a multiple of num_key_value_heads")
+        if self.vocab_size < 300:
+            raise InvalidArgument(
+                f"vocab_size must be at least 300 (256 bytes, the end token and some merges), "
+                f"got {self.vocab_size}"
+            )
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Any:
+    """A byte-level BPE tokenizer trained on ``texts``, wrapped as a ``PreTrainedTokenizerFast``.
+
+    Offsets are not trimmed, so the tokens of a string tile it exactly: a token such as ``" The"``
+    after ``"Agent:"`` covers the space too, which is what the masking rule needs to see.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    texts = [t for t in texts if t]
+    if not texts:
+        raise InvalidArgument("cannot train a tokenizer on no text")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[EOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=EOS)
+
+
+def build_tiny_model(config: TinyModelConfig, vocab_size: int, seed: int) -> Any:
+    """A randomly initialised ``Qwen2ForCausalLM`` of the given shape; same seed, same weights."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    qcfg = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=config.hidden_size,
+        intermediate_size=config.intermediate_size,
+        num_hidden_layers=config.num_hidden_layers,
+        num_attention_heads=config.num_attention_heads,
+        num_key_value_heads=config.num_key_value_heads,
+        max_position_embeddings=config.max_position_embeddings,
+        tie_word_embeddings=True,
+        attention_dropout=0.0,
+        use_cache=True,
+        eos_token_id=None,
+        bos_token_id=None,
+        pad_token_id=None,
+    )
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(qcfg)
+    model.eval()
+    return model
+
+
+def load_pretrained(name_or_path: str, *, dtype: str = "float32", device: str = "cpu") -> tuple[Any, Any]:
+    """Load a causal LM and its tokenizer from a local directory or the local hub cache only.
+
+    Nothing is downloaded; a missing model raises a :class:`BayesAgentError` that says how to
+    supply the weights.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(dtype)
+    if torch_dtype is None:
+        raise InvalidArgument(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            name_or_path, local_files_only=True, dtype=torch_dtype
+        )
+    except (OSError, ValueError) as exc:
+        raise BayesAgentError(
+            f"no local weights for model {name_or_path!r} (this run never downloads). Download it "
+            f"on a machine with network access, e.g. `huggingface-cli download {name_or_path} "
+            f"--local-dir ./qwen`, copy the directory here and pass `--model ./qwen`, or run "
+            f"without --model to use the embedded tiny model. ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise BayesAgentError(
+            f"the tokenizer of {name_or_path!r} is not a fast tokenizer; masks need its offset mapping"
+        )
+    model.to(device)
+    model.eval()
+    return model, tokenizer
