@@ -23,6 +23,12 @@ _EXPORTS.update({name: "passive_learner" for name in (
     "BCConfig", "BCPolicy", "PassiveLearner", "train_passive_learner",
 )})
 _EXPORTS["run_causal_report"] = "causal_report"
+# the invariant suite's neural regimes and the exact bridge (issue 4)
+_EXPORTS.update({"TorchMixture": "mixture_torch", "evidence_mask": "mixture_torch"})
+_EXPORTS.update({name: "regimes" for name in (
+    "TorchMixtureRegime", "TransformerCase", "TransformerRegime", "micro_transformer_case", "neural_regimes",
+)})
+_EXPORTS.update({name: "assertions" for name in ("assert_agent_tokens_inert", "assert_step_inert")})
 # the §5 experiment: facts -> dialogues -> masks -> paired training -> probes -> report (issue 3)
 _EXPORTS.update({"FACTS": "facts", "HELD_OUT": "facts", "Fact": "facts"})
 _EXPORTS.update({"Dialogue": "dialogues", "make_dialogues": "dialogues"})
