@@ -24,6 +24,9 @@ from .fire_engine import (FireEngineDerivation, FireEngineParameters, derive_fir
 from .ice_cream import (CLIMATES, ClimateRow, IceCreamMechanisms, climate_row, climate_table,
                         ice_cream_model, passive_vs_experiment, plot_climates, plot_more_data,
                         pooled_ice_cream_model, row_from_model)
+
+from .simulate import (Ensemble, Trajectory, plot_ensemble, plot_trajectory, simulate_many,
+                       simulate_trajectory)
 from .causal_dag import DagConfig, HypothesisSpace, run_episodes, sample_tasks
 from .experimenter import BayesianExperimenter, bystander_study
 from .causal_baselines import HeuristicPolicy
@@ -90,6 +93,13 @@ __all__ = sorted([
     "point_mass",
     "pooled_ice_cream_model",
     "row_from_model",
+    # the delusion simulator (simulate)
+    "Ensemble",
+    "Trajectory",
+    "plot_ensemble",
+    "plot_trajectory",
+    "simulate_many",
+    "simulate_trajectory",
     # causal-DAG world, exact experimenter, baselines (issue 7)
     "BayesianExperimenter",
     "DagConfig",

@@ -4,6 +4,7 @@ The gate γ is the single source of truth for provenance. The engine drops actio
 because of it, the neural masks set ``-100`` because of it, the simulator records it. Nothing
 else in the project re-derives provenance from strings such as ``"Agent:"``.
 
+```python
 >>> h = Transcript(context="c").agent("A").world("B")
 >>> h.gates
 (<Gate.AGENT: 1>, <Gate.WORLD: 0>)
@@ -11,6 +12,8 @@ else in the project re-derives provenance from strings such as ``"Agent:"``.
 ['action', 'observation']
 >>> h.world("A", channel=Channel.ACTION).slots[-1]   # a teacher demonstration: evidence
 Slot(value='A', gate=<Gate.WORLD: 0>, channel=<Channel.ACTION: 'action'>, speaker=None)
+
+```
 """
 
 from __future__ import annotations
