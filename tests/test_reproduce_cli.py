@@ -99,3 +99,23 @@ def test_command_modules_do_not_import_torch():
             "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_model_from_a_local_directory(tmp_path):
+    """--model PATH loads a saved model and its tokenizer (the paper-scale code path, locally)."""
+    from neural.models import build_tiny_model, train_tokenizer
+    from neural.presets import get_preset
+
+    local = tmp_path / "local-model"
+    tok = train_tokenizer(["User: Tell me about gold. Agent: The chemical symbol for gold is Au."] * 20, 300)
+    build_tiny_model(get_preset("micro").tiny, len(tok), 0).save_pretrained(local)
+    tok.save_pretrained(local)
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--model", str(local),
+                 "--no-progress"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert str(local) in json.dumps(config)
+    assert json.loads((out / "metrics.json").read_text())["n_facts"] == 4
+    assert "§4 worked example" in (out / "report.md").read_text()
+    worked = json.loads((out / "two_action.json").read_text())
+    assert worked["w2"]["p_B"]["exact"] == "56/69" and worked["w2_naive"]["p_B"]["exact"] == "112/229"
