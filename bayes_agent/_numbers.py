@@ -3,7 +3,10 @@
 Every prior and kernel row passes through :func:`check_distribution` at the boundary, so bad
 input (negative entries, rows that do not sum to one, NaN, text that is not a number) is refused
 with a message naming the row and entry before any arithmetic happens. Text is parsed with
-``fractions.Fraction`` only; nothing is ever evaluated as code.
+``fractions.Fraction`` only; nothing is ever evaluated as code. The SCM engine
+(:mod:`bayes_agent.scm`), the teaching models and their commands parse and test numbers with
+these same functions, so every entry point refuses the same inputs. sympy is imported only once
+a value is already a sympy object (or a symbolic arithmetic is asked for).
 """
 
 from __future__ import annotations
@@ -46,15 +49,20 @@ def parse_number(x: Any, what: str = "value") -> Any:
             return Fraction(text)
         except (ValueError, ZeroDivisionError):
             raise InvalidArgument(
-                f"{what} must be a number such as 0.35 or 7/20, got {x!r}"
+                f"{what}: {x!r} is not a number; it must be a number such as 0.35 or 7/20"
             ) from None
     if isinstance(x, Decimal):
         if not x.is_finite():
             raise InvalidArgument(f"{what} must be finite, got {x!r}")
         return Fraction(x)
     if is_symbolic(x):
-        if x.is_number and (x.has(_sympy().nan) or x.has(_sympy().zoo) or not x.is_finite):
+        sympy = _sympy()
+        if not isinstance(x, sympy.Expr):
+            raise InvalidArgument(f"{what} must be a number or a sympy expression, got {x!r}")
+        if x.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or (x.is_number and not x.is_finite):
             raise InvalidArgument(f"{what} must be finite, got {x}")
+        if x.is_real is False:
+            raise InvalidArgument(f"{what} must be real, got {x}")
         return x
     if isinstance(x, Real):  # float, numpy floating
         f = float(x)
@@ -107,6 +115,7 @@ def convert(x: Any, kind: str) -> Any:
 
 
 def is_negative(x: Any) -> bool:
+    """True only when ``x`` is known to be < 0 (a sympy expression of unknown sign is not)."""
     if is_symbolic(x):
         return bool(x.is_negative)
     return x < 0
@@ -115,17 +124,27 @@ def is_negative(x: Any) -> bool:
 def is_zero(x: Any) -> bool:
     """Exact zero test (sympy expressions are simplified first)."""
     if is_symbolic(x):
+        if x.is_zero is True:
+            return True
         if x.is_number:
             return bool(x == 0) or _sympy().nsimplify(x) == 0
         return _sympy().simplify(x) == 0
     return x == 0
 
 
-def sums_to_one(total: Any, kind: str) -> bool:
+def sums_to_one(total: Any, kind: str, *, approx: bool = False) -> bool:
+    """Does a row's total equal 1 in its arithmetic? Floats may miss by :data:`FLOAT_SUM_TOL`.
+
+    ``approx=True`` extends that tolerance to a symbolic total that is a plain number (floats
+    mixed into sympy expressions, as an SCM's CPT rows may be); symbols must still cancel exactly.
+    """
     if kind == FLOAT:
         return abs(float(total) - 1.0) <= FLOAT_SUM_TOL
     if kind == SYMBOLIC:
-        return _sympy().simplify(total - 1) == 0
+        diff = _sympy().simplify(total - 1)
+        if diff == 0:
+            return True
+        return approx and bool(diff.is_number) and abs(float(diff)) <= FLOAT_SUM_TOL
     return total == 1
 
 

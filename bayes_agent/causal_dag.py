@@ -20,11 +20,14 @@ Splits, as in the seed: ``train`` graphs never have D as an ancestor of E; ``tar
 have D as the best node to intervene on to maximise E; ``path`` graphs have D on the path from the
 best node to E (that node is a proper ancestor of D). Evaluation goals are always E.
 
+```python
 >>> space = HypothesisSpace(DagConfig(max_edges=1))
 >>> len(space)                      # the empty graph and 20 directed pairs x 2 signs
 41
 >>> action_name(7)
 'do(D=-3)'
+
+```
 """
 
 from __future__ import annotations

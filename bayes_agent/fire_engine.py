@@ -11,9 +11,12 @@ engine from the mechanisms below, never typed in:
     P(engine | report)          = 9/10        dispatch answers most reports
     P(engine | no report)       = 0           no report, no engine
 
+```python
 >>> d = derive_fire_engine()
 >>> d.observational, d.interventional
 (Fraction(19, 20), Fraction(1, 1000))
+
+```
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
+from ._numbers import is_negative, parse_number
 from .errors import InvalidArgument
 from .scm import SCM, Variable, bernoulli
 
@@ -62,10 +66,8 @@ def fire_engine_model(params: FireEngineParameters | None = None) -> SCM:
 
 
 def _check_probability(name: str, value: Any) -> None:
-    from .scm import _coerce, _is_negative
-
-    x = _coerce(value, name)
-    if _is_negative(x) or _is_negative(1 - x):
+    x = parse_number(value, name)
+    if is_negative(x) or is_negative(1 - x):
         raise InvalidArgument(f"{name} must be a probability in [0, 1], got {value}")
 
 

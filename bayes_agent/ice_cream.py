@@ -13,9 +13,12 @@ Pooling data from several climates fixes a *mix*, and more passive data from the
 pins down that mix's observational contrast more precisely: the wrong, climate-dependent number.
 A randomised experiment (shorts assigned by a coin flip) converges to the causal effect.
 
+```python
 >>> row = climate_row(Fraction(1, 2))
 >>> row.causal_effect, row.mechanism_sun
 (Fraction(-1, 20), Fraction(13, 20))
+
+```
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ._numbers import is_negative, is_symbolic, parse_number
 from .errors import InvalidArgument
-from .scm import SCM, Variable, _coerce, _is_negative, bernoulli
+from .scm import SCM, Variable, bernoulli
 
 __all__ = [
     "CLIMATES",
@@ -67,13 +71,13 @@ class IceCreamMechanisms:
 
     def ice(self, sun: bool, shorts: bool) -> Any:
         """P(ice | sun, shorts), the ice-cream mechanism."""
-        base = _coerce(self.p_ice_given_sun if sun else self.p_ice_given_no_sun, "P(ice | sun)")
-        return base + (_coerce(self.direct_effect, "direct_effect") if shorts else 0)
+        base = parse_number(self.p_ice_given_sun if sun else self.p_ice_given_no_sun, "P(ice | sun)")
+        return base + (parse_number(self.direct_effect, "direct_effect") if shorts else 0)
 
 
 def _check_probability(name: str, value: Any) -> Any:
-    x = _coerce(value, name)
-    if _is_negative(x) or _is_negative(1 - x):
+    x = parse_number(value, name)
+    if is_negative(x) or is_negative(1 - x):
         raise InvalidArgument(f"{name} must be a probability in [0, 1], got {value}")
     return x
 
@@ -85,7 +89,7 @@ def _check_mechanisms(mech: IceCreamMechanisms) -> None:
         _check_probability(name, getattr(mech, name))
     for sun in YES_NO:
         value = mech.ice(sun, True)
-        if _is_negative(value) or _is_negative(1 - value):
+        if is_negative(value) or is_negative(1 - value):
             raise InvalidArgument(
                 f"direct_effect {mech.direct_effect} takes P(ice | sun={sun}, shorts) to {value}, "
                 f"outside [0, 1]"
@@ -184,9 +188,7 @@ def row_from_model(m: SCM) -> ClimateRow:
 
 
 def _simplify(x: Any) -> Any:
-    import sympy
-
-    return sympy.simplify(x) if isinstance(x, sympy.Basic) else x
+    return x.simplify() if is_symbolic(x) else x
 
 
 def climate_row(p_sun: Any, mechanisms: IceCreamMechanisms | None = None) -> ClimateRow:
@@ -263,7 +265,7 @@ def passive_vs_experiment(training: Mapping[str, Any], target: Any, *,
         "experiment": randomised,
         "pool_observational_contrast": pool_row.observational_contrast,
         "pool_p_sun": pool_row.p_sun,
-        "target_p_sun": _coerce(target, "target"),
+        "target_p_sun": parse_number(target, "target"),
         "target_observational_contrast": target_row.observational_contrast,
         "causal_effect": pool_row.causal_effect,
     }

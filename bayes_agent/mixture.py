@@ -9,6 +9,7 @@ of the site for counterfactuals), the mechanism here is simply replaced, as in t
 
 The paper's two-action example (§4), exactly:
 
+```python
 >>> from bayes_agent import Mixture, TableProgram, Transcript
 >>> pB = TableProgram("p_B", action={"A": "0.20", "B": "0.80"})
 >>> pA = TableProgram("p_A", action={"A": "0.90", "B": "0.10"})
@@ -26,6 +27,8 @@ Fraction(14, 131)
 >>> h2 = h1.world("B", channel="action") # the world writes B: evidence
 >>> m.posterior(h2)["p_B"], m.posterior(h2, mode="obs")["p_B"]
 (Fraction(56, 69), Fraction(112, 229))
+
+```
 """
 
 from __future__ import annotations

@@ -149,9 +149,12 @@ class _KeyedTable(Program):
 class TableProgram(_KeyedTable):
     """History-free kernels: ν_p(a | c) and ν_p(o | c), or ν_p(o | a, c) given the latest action.
 
+    ```python
     >>> p = TableProgram("p_B", action={"A": "1/5", "B": "4/5"})
     >>> p.prob("B", Transcript(), Channel.ACTION)
     Fraction(4, 5)
+
+    ```
     """
 
     def __init__(

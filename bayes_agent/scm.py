@@ -14,6 +14,7 @@ float gives float, anything with sympy gives sympy.
 
 The fire-engine story of §2.1 with two nodes (the teaching module uses a three-node chain):
 
+```python
 >>> fire = Variable("fire", (False, True), cpt=bernoulli("1/1000"))
 >>> engine = Variable("engine", (False, True), parents=("fire",),
 ...                   cpt={False: bernoulli("1/19980"), True: bernoulli("19/20")})
@@ -24,101 +25,37 @@ Fraction(19, 20)
 Fraction(1, 1000)
 >>> m.do(engine=True).distribution("engine")
 {False: Fraction(0, 1), True: Fraction(1, 1)}
+
+```
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Union
 
-import sympy
-
+from ._numbers import _sympy, is_negative, is_symbolic, is_zero, kind_of, parse_number, sums_to_one
 from .errors import InvalidArgument, ZeroEvidence
+
+if TYPE_CHECKING:  # sympy is imported only when a model actually holds sympy expressions
+    import sympy
 
 __all__ = ["SCM", "Variable", "bernoulli", "point_mass"]
 
-Number = Union[Fraction, float, sympy.Expr]
+Number = Union[Fraction, float, "sympy.Expr"]
 Assignment = Mapping[str, Hashable]
-
-#: Float CPT rows may miss 1 by this much (rounding in decimal literals such as 0.1 + 0.2 + 0.7).
-FLOAT_ROW_TOLERANCE = 1e-9
 
 
 # ------------------------------------------------------------------------------------------------
-# numbers: one coercion, one zero test, one tidy step, shared by every number type
-
-
-def _coerce(value: Any, where: str) -> Number:
-    """Turn a CPT entry into Fraction / float / sympy, rejecting bools, NaN, inf and junk."""
-    if isinstance(value, bool):
-        raise InvalidArgument(f"{where}: a probability must be a number, got the bool {value!r}")
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise InvalidArgument(f"{where}: a probability must be finite, got {value!r}")
-        return Fraction(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidArgument(f"{where}: a probability must be finite, got {value!r}")
-        return value
-    if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise InvalidArgument(
-                f"{where}: {value!r} is not a number; write a decimal or a fraction such as '3/10'"
-            ) from None
-    if isinstance(value, sympy.Basic):
-        if not isinstance(value, sympy.Expr):
-            raise InvalidArgument(f"{where}: {value!r} is not a sympy expression")
-        if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
-            raise InvalidArgument(f"{where}: a probability must be finite, got {value}")
-        if value.is_real is False:
-            raise InvalidArgument(f"{where}: a probability must be real, got {value}")
-        return value
-    raise InvalidArgument(
-        f"{where}: a probability must be a Fraction, int, float, fraction string or sympy "
-        f"expression, got {type(value).__name__} {value!r}"
-    )
-
-
-def _is_negative(x: Number) -> bool:
-    if isinstance(x, sympy.Basic):
-        return x.is_negative is True
-    return x < 0
-
-
-def _is_zero(x: Number) -> bool:
-    """Exact zero test; sympy expressions are simplified first (so p - p counts as zero)."""
-    if isinstance(x, sympy.Basic):
-        return x.is_zero is True or sympy.simplify(x) == 0
-    return x == 0
-
-
-def _is_one(total: Number, any_float: bool) -> bool:
-    if isinstance(total, sympy.Basic):
-        diff = sympy.simplify(total - 1)
-        if diff == 0:
-            return True
-        if any_float and diff.is_number:
-            return abs(float(diff)) <= FLOAT_ROW_TOLERANCE
-        return False
-    if any_float:
-        return abs(total - 1) <= FLOAT_ROW_TOLERANCE
-    return total == 1
+# numbers: parsing, sign, zero and sum tests are the engine's (:mod:`bayes_agent._numbers`)
 
 
 def _tidy(x: Number) -> Number:
     """Simplify sympy results to closed form; leave Fractions and floats as they are."""
-    if isinstance(x, sympy.Basic):
-        return sympy.simplify(x)
+    if is_symbolic(x):
+        return _sympy().simplify(x)
     return x
 
 
@@ -128,7 +65,7 @@ def _tidy(x: Number) -> Number:
 
 def bernoulli(p: Any, *, true: Hashable = True, false: Hashable = False) -> dict:
     """A two-point distribution {true: p, false: 1 - p}; p may be a Fraction, float, str or symbol."""
-    q = _coerce(p, "bernoulli(p)")
+    q = parse_number(p, "bernoulli(p)")
     return {false: 1 - q, true: q}
 
 
@@ -325,12 +262,12 @@ class SCM:
                 )
         probs = []
         for value in var.domain:
-            p = _coerce(row[value], f"{where}, P({var.name}={value!r})") if value in row else Fraction(0)
-            if _is_negative(p):
+            p = parse_number(row[value], f"{where}, P({var.name}={value!r})") if value in row else Fraction(0)
+            if is_negative(p):
                 raise InvalidArgument(f"{where}: P({var.name}={value!r}) = {p} is negative")
             probs.append(p)
         total = sum(probs, Fraction(0))
-        if not _is_one(total, any(isinstance(p, float) for p in probs)):
+        if not sums_to_one(total, kind_of(probs), approx=any(isinstance(p, float) for p in probs)):
             raise InvalidArgument(f"{where}: the probabilities sum to {total}, not 1")
         return tuple(probs)
 
@@ -502,7 +439,7 @@ class SCM:
         if not given:
             return Fraction(1)
         den = self._mass(given)
-        if _is_zero(den):
+        if is_zero(den):
             raise ZeroEvidence(f"cannot condition on {self._describe_event(given)}: it has probability 0")
         return den
 
@@ -567,7 +504,7 @@ class SCM:
         den = model._evidence_mass(given)
         total: Number = Fraction(0)
         for assignment, w in model._weighted(model._order, given):
-            total = total + w * _coerce_value(f(dict(assignment)))
+            total = total + w * parse_number(f(dict(assignment)), "expectation(f): f's value")
         return _tidy(total / den if given else total)
 
     # changing the numbers ---------------------------------------------------------------------
@@ -588,6 +525,7 @@ class SCM:
         """Replace sympy symbols (or symbol names) by values in every CPT entry, re-checking rows."""
         if not isinstance(values, Mapping):
             raise InvalidArgument(f"substitute() expects a mapping {{symbol: value}}, got {values!r}")
+        sympy = _sympy()
         present = {str(sym): sym for sym in self.free_symbols}
         subs = {}
         for k, v in values.items():
@@ -596,11 +534,11 @@ class SCM:
                 raise InvalidArgument(
                     f"substitute(): {k!r} is not a symbol of this model; its symbols are {sorted(present)}"
                 )
-            val = _coerce(v, f"substitute({key})")
+            val = parse_number(v, f"substitute({key})")
             subs[key] = sympy.Rational(val.numerator, val.denominator) if isinstance(val, Fraction) else val
 
         def fn(x: Number) -> Number:
-            if not isinstance(x, sympy.Basic):
+            if not is_symbolic(x):
                 return x
             y = sympy.simplify(x.subs(subs))
             if isinstance(y, sympy.Rational):
@@ -612,7 +550,7 @@ class SCM:
     def to_float(self) -> "SCM":
         """The same model with every CPT entry as a float (symbols must be substituted first)."""
         def fn(x: Number) -> float:
-            if isinstance(x, sympy.Basic) and x.free_symbols:
+            if is_symbolic(x) and x.free_symbols:
                 raise InvalidArgument(
                     f"cannot convert {x} to float: substitute values for {sorted(map(str, x.free_symbols))} first"
                 )
@@ -627,7 +565,7 @@ class SCM:
         for table in self._tables.values():
             for row in table.values():
                 for x in row:
-                    if isinstance(x, sympy.Basic):
+                    if is_symbolic(x):
                         out |= x.free_symbols
         return frozenset(out)
 
@@ -700,10 +638,6 @@ class SCM:
                  for n in self._order]
         surgery = f", do={self._intervened!r}" if self._intervened else ""
         return f"SCM([{', '.join(parts)}]{surgery})"
-
-
-def _coerce_value(x: Any) -> Number:
-    return _coerce(x, "expectation(f): f's value")
 
 
 def _fmt_number(x: Number) -> str:

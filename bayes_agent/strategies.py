@@ -2,12 +2,15 @@
 
 This module imports ``hypothesis`` (a test-time dependency); ``import bayes_agent`` does not.
 
+```python
 >>> from hypothesis import given
 >>> from bayes_agent.strategies import engine_cases
 >>> @given(engine_cases())
 ... def test_agent_slot_is_inert(case):
 ...     mixture, h = case
 ...     ...
+
+```
 
 Generated probabilities are exact fractions with small denominators (zeros included unless
 ``allow_zero=False``), so exact answers stay cheap and every arithmetic sees the same numbers.

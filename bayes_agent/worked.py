@@ -3,9 +3,12 @@
 :func:`derive_two_action` computes the §4.3 derivation (policy, threshold decision, the
 interventional and the naive updater side by side) from any prior and kernel table, exactly.
 
+```python
 >>> d = derive_two_action()
 >>> d.policy_b, d.action, d.w1["p_B"], d.w1_naive["p_B"], d.w2["p_B"], d.w2_naive["p_B"]
 (Fraction(69, 200), 'A', Fraction(7, 20), Fraction(14, 131), Fraction(56, 69), Fraction(112, 229))
+
+```
 """
 
 from __future__ import annotations

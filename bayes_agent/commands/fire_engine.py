@@ -6,7 +6,7 @@ import argparse
 import json
 from fractions import Fraction
 
-from ..errors import InvalidArgument
+from .._numbers import parse_number
 
 _PARAMETERS = (
     ("p_fire", "P(fire)"),
@@ -33,10 +33,7 @@ def register(subparsers) -> None:
 
 def parse_fraction(text: str, what: str) -> Fraction:
     """A user-supplied number as an exact Fraction ('3/10', '0.3'); never evaluated as code."""
-    try:
-        return Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise InvalidArgument(f"{what}: {text!r} is not a number; write e.g. '1/1000' or '0.001'") from None
+    return parse_number(text, what)
 
 
 def run(args: argparse.Namespace) -> int:
