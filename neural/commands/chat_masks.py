@@ -14,9 +14,10 @@ from typing import Any
 
 from bayes_agent.errors import InvalidArgument
 
+from ..masking import IGNORE_INDEX, LabelMode
 from ._chat_io import Problems, add_common_arguments, load_tokenizer, masked_conversations
 
-_MODES = ("observational", "interventional", "assistant_only")
+_MODES = tuple(m.value for m in LabelMode)
 
 
 def register(subparsers: Any) -> None:
@@ -42,7 +43,7 @@ def _token_rows(ex: Any) -> list[dict[str, Any]]:
             "text": ex.chat.rendering.text[s:e],
             "role": ex.masked.roles[t],
             "message": owners[t],
-            **{m: ex.labels(m)[t] != -100 for m in _MODES},
+            **{m: ex.labels(m)[t] != IGNORE_INDEX for m in _MODES},
         })
     return rows
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
               "agent_content_tokens": 0, "truncated_tokens": 0, "truncated_conversations": 0}
     for line, ex in masked_conversations(args, tokenizer, template, problems):
         acc = ex.masked.accounting
-        counts = {m: sum(1 for x in ex.labels(m) if x != -100) for m in _MODES}
+        counts = {m: sum(1 for x in ex.labels(m) if x != IGNORE_INDEX) for m in _MODES}
         entry = {
             "line": line, "tokens": acc.tokens, **counts,
             "agent_content_tokens": acc.agent_content_tokens,

@@ -15,6 +15,7 @@ from typing import Any
 
 from bayes_agent.errors import InvalidArgument
 
+from ..masking import LabelMode
 from ._chat_io import Problems, add_common_arguments, load_tokenizer, masked_conversations
 
 
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--mode",
         default="interventional",
-        choices=("observational", "interventional", "assistant_only"),
+        choices=tuple(m.value for m in LabelMode),
         help="which tokens get a loss (default: interventional, the paper's Eq. 4)",
     )
     p.add_argument("--out", required=True, metavar="PATH", help="output JSONL file ('-' for stdout)")

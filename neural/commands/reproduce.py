@@ -47,21 +47,11 @@ def _handle(args: argparse.Namespace) -> int:
     from neural.presets import get_preset
 
     preset = get_preset(args.preset)
-    changes: dict[str, Any] = {}
-    if args.model is not None:
-        changes["model"] = args.model
-    if args.epochs is not None:
-        changes["epochs"] = args.epochs
-    if args.n_dialogues is not None:
-        changes["n_dialogues"] = args.n_dialogues
-    if args.lr is not None:
-        changes["lr"] = args.lr
-    if args.device is not None:
-        changes["device"] = args.device
-    if args.checkpoint_every is not None:
-        changes["checkpoint_every"] = args.checkpoint_every
-    if args.threads is not None:
-        changes["threads"] = args.threads
+    # command-line overrides of the preset, by the preset field they set
+    overrides = {"model": args.model, "epochs": args.epochs, "n_dialogues": args.n_dialogues,
+                 "lr": args.lr, "device": args.device, "checkpoint_every": args.checkpoint_every,
+                 "threads": args.threads}
+    changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     if changes:
         preset = preset.with_(**changes)
     seeds = args.seeds or [0]
