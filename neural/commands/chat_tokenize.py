@@ -15,7 +15,7 @@ from typing import Any
 
 from bayes_agent.errors import InvalidArgument
 
-from ..masking import LabelMode
+from ..masking import IGNORE_INDEX, LabelMode
 from ._chat_io import Problems, add_common_arguments, load_tokenizer, masked_conversations
 
 
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         labels = ex.labels(args.mode)
         rows.append(json.dumps({"line": line, "input_ids": ex.input_ids, "labels": labels}))
         tokens += len(labels)
-        supervised += sum(1 for x in labels if x != -100)
+        supervised += sum(1 for x in labels if x != IGNORE_INDEX)
         truncated += ex.masked.truncated_tokens
         cut_conversations += ex.masked.truncated_tokens > 0
     if not rows:
