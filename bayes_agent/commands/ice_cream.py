@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ..errors import InvalidArgument
+from ._common import output_dir
 from .fire_engine import parse_fraction
 
 _COLUMNS = (
@@ -81,11 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     figures = []
     if args.out is not None:
-        out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InvalidArgument(f"--out: cannot create {str(out)!r}: {exc.strerror}") from None
+        out = output_dir(args.out)
         figures.append(str(plot_climates(out / "ice_cream_climates.png", mech)))
         names = ("rainy", "sunny")
         result = passive_vs_experiment({k: CLIMATES[k] for k in names}, CLIMATES["desert"],

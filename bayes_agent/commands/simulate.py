@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ..errors import InvalidArgument
+from ._common import output_dir
 
 HELP = "delusion simulator: one trajectory scored by the naive and the interventional updater"
 
@@ -73,11 +73,7 @@ def run(args: argparse.Namespace) -> int:
     }
     figures: list[str] = []
     if args.out is not None:
-        out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InvalidArgument(f"--out: cannot create {str(out)!r}: {exc.strerror}") from None
+        out = output_dir(args.out)
         for actor, e in ensembles.items():
             figures.append(str(plot_ensemble(e, out / f"delusion_ensemble_actor_{actor}.png")))
         locked = [t for t in ensembles["obs"].trajectories if t.locked("obs")]
