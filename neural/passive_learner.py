@@ -34,6 +34,7 @@ __all__ = [
     "N_FEATURES",
     "PassiveLearner",
     "episode_features",
+    "identity_orders",
     "train_passive_learner",
 ]
 
