@@ -129,7 +129,7 @@ def test_no_gradient_reaches_agent_tokens(tok, conversations) -> None:
     targets = batch["labels"][0, 1:]
     keep = targets != IGNORE_INDEX
     manual = -logp[keep].gather(-1, targets[keep].unsqueeze(-1)).mean()
-    assert abs(float(loss.detach()) - float(manual)) < 1e-4
+    assert abs(float(loss.detach()) - float(manual.detach())) < 1e-4
     assert int(keep.sum()) == ex.masked.accounting.supervised_do - (ex.labels("do")[0] != IGNORE_INDEX)
 
 
