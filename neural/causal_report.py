@@ -9,6 +9,7 @@ exploitation trial). Confidence intervals are over seeds (Student t, 95%).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import multiprocessing
@@ -17,6 +18,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -125,8 +127,8 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    say = print if verbose else (lambda *a, **k: None)
-    space = HypothesisSpace(config.world)
+    say = _speaker(verbose)
+    space = _space(config.world)
     say(f"{len(space)} hypotheses; split sizes " +
         ", ".join(f"{s}={len(space.split_members(s))}" for s in SPLITS) +
         f"; {config.seeds} seeds on {min(jobs, config.seeds)} processes")
@@ -178,6 +180,17 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
     return metrics
 
 
+@functools.lru_cache(maxsize=2)
+def _space(world: DagConfig) -> HypothesisSpace:
+    """One hypothesis space per world and process: its expected-value table is filled once and
+    shared by every seed the process runs."""
+    return HypothesisSpace(world)
+
+
+def _speaker(verbose: bool) -> Callable[..., None]:
+    return print if verbose else (lambda *args, **kwargs: None)
+
+
 def _run_seed(config: ReportConfig, seed: int, verbose: bool) -> dict:
     """One seed end to end: expert data, behaviour cloning (with active evaluations along the
     way), then every strategy on the same evaluation episodes of each split."""
@@ -185,9 +198,9 @@ def _run_seed(config: ReportConfig, seed: int, verbose: bool) -> dict:
 
     torch.set_num_threads(1)
     start = time.time()
-    say = print if verbose else (lambda *a, **k: None)
-    space = HypothesisSpace(config.world)
-    space.values(np.arange(len(space)))  # the whole expected-value table, once
+    say = _speaker(verbose)
+    space = _space(config.world)
+    space.values(np.arange(len(space)))  # the whole expected-value table, once per process
     rng = np.random.default_rng(seed)
     expert_tasks = sample_tasks(space, "train", config.n_expert, rng)
     expert = run_episodes(BayesianExperimenter(space, seed), expert_tasks, space, rng)

@@ -24,7 +24,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from bayes_agent.causal_dag import ACTIONS, N_NODES, EpisodeBatch, allowed_actions
+from bayes_agent.causal_dag import (
+    ACTIONS,
+    N_NODES,
+    EpisodeBatch,
+    action_node,
+    action_sign,
+    allowed_actions,
+)
 from bayes_agent.errors import InvalidArgument
 
 __all__ = [
@@ -48,6 +55,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "exploiting",                 # 1 on every node of an exploitation trial
 )
 N_FEATURES = len(FEATURE_NAMES)
+# the world's action numbering, as lookup tables for whole batches
+_ACTION_NODE = np.array([action_node(a) for a in ACTIONS])
+_ACTION_SIGN = np.array([action_sign(a) for a in ACTIONS], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,8 @@ def episode_features(batch: EpisodeBatch, upto: int) -> np.ndarray:
     feats[rows, cols, goals[rows, cols], 3] = 1.0
     prev = batch.actions[:, :upto - 1]
     rows, cols = np.nonzero(prev >= 0)
-    feats[rows, cols + 1, prev[rows, cols] // 2, 4] = 1.0 - 2.0 * (prev[rows, cols] % 2)
+    played = prev[rows, cols]
+    feats[rows, cols + 1, _ACTION_NODE[played], 4] = _ACTION_SIGN[played]
     feats[..., 5] = (goals >= 0)[:, :, None]
     return feats
 
@@ -137,7 +148,7 @@ class PassiveLearner(nn.Module):
         n, t = feats.shape[:2]
         h = self.inp(feats) + self.pos[:t, None, :] + self.identity[orders][:, None, :, :]
         h = self.body(h.reshape(n, t * N_NODES, -1), mask=self.attention_mask(t))
-        return self.head(h).reshape(n, t, len(ACTIONS))
+        return self.head(h).reshape(n, t, len(ACTIONS))  # node k -> actions 2k (+v), 2k+1 (-v)
 
 
 def train_passive_learner(
@@ -198,20 +209,18 @@ def _lr_factor(step: int, config: BCConfig) -> float:
 class BCPolicy:
     """The trained learner acting greedily; in exploitation the goal's own node is masked out.
 
-    Episode ``i`` of a batch wears identity order ``i`` of a list drawn once from ``seed``, so an
-    episode keeps the same order on every trial and a run is reproducible."""
+    Episode ``i`` of a batch wears row ``i`` of the same seeded draw on every call, so an episode
+    keeps its order on every trial and a run is reproducible."""
 
     def __init__(self, model: PassiveLearner, seed: int = 0) -> None:
         self.model = model.eval()
         self.seed = seed
-        self._orders = torch.empty(0, N_NODES, dtype=torch.long)
 
     def orders(self, n: int) -> torch.Tensor:
-        """Identity orders for the first ``n`` episodes of a batch."""
-        if len(self._orders) < n:
-            self._orders = identity_orders(n, torch.Generator().manual_seed(self.seed),
-                                           self.model.config.shuffle_identities)
-        return self._orders[:n]
+        """Identity orders for the first ``n`` episodes of a batch (a prefix of one seeded draw,
+        so the same episode gets the same order on every trial)."""
+        return identity_orders(n, torch.Generator().manual_seed(self.seed),
+                               self.model.config.shuffle_identities)
 
     @torch.no_grad()
     def act(self, batch: EpisodeBatch, t: int) -> np.ndarray:
