@@ -18,18 +18,14 @@ from .worked import (
     two_action_mixture,
 )
 from .invariants import EngineRegime, InvariantViolation, Regime, check_all, engine_regimes
-from .scm import SCM, Variable, bernoulli, point_mass
-from .fire_engine import (FireEngineDerivation, FireEngineParameters, derive_fire_engine,
-                          fire_engine_model)
-from .ice_cream import (CLIMATES, ClimateRow, IceCreamMechanisms, climate_row, climate_table,
-                        ice_cream_model, passive_vs_experiment, plot_climates, plot_more_data,
-                        pooled_ice_cream_model, row_from_model)
-
+from .scm import (CLIMATES, SCM, ClimateRow, FireEngineDerivation, FireEngineParameters,
+                  IceCreamMechanisms, Variable, bernoulli, climate_row, climate_table,
+                  derive_fire_engine, fire_engine_model, ice_cream_model, passive_vs_experiment,
+                  plot_climates, plot_more_data, point_mass, pooled_ice_cream_model, row_from_model)
 from .simulate import (Ensemble, Trajectory, plot_ensemble, plot_trajectory, simulate_many,
                        simulate_trajectory)
-from .causal_dag import DagConfig, HypothesisSpace, run_episodes, sample_tasks
-from .experimenter import BayesianExperimenter, bystander_study
-from .causal_baselines import HeuristicPolicy
+from .dag import (BayesianExperimenter, DagConfig, HeuristicPolicy, HypothesisSpace, bystander_study,
+                  run_episodes, sample_tasks)
 
 __all__ = sorted([
     "BayesAgentError",
@@ -73,7 +69,7 @@ __all__ = sorted([
     "invoice_updates",
     "two_action_closed_form",
     "two_action_mixture",
-    # structural causal models (scm) and the teaching examples (fire_engine, ice_cream)
+    # structural causal models and the teaching examples (scm/)
     "CLIMATES",
     "ClimateRow",
     "FireEngineDerivation",
@@ -100,7 +96,7 @@ __all__ = sorted([
     "plot_trajectory",
     "simulate_many",
     "simulate_trajectory",
-    # causal-DAG world, exact experimenter, baselines (issue 7)
+    # causal-DAG world, exact experimenter, baselines (dag/)
     "BayesianExperimenter",
     "DagConfig",
     "HeuristicPolicy",

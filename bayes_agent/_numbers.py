@@ -4,7 +4,7 @@ Every prior and kernel row passes through :func:`check_distribution` at the boun
 input (negative entries, rows that do not sum to one, NaN, text that is not a number) is refused
 with a message naming the row and entry before any arithmetic happens. Text is parsed with
 ``fractions.Fraction`` only; nothing is ever evaluated as code. The SCM engine
-(:mod:`bayes_agent.scm`), the teaching models and their commands parse and test numbers with
+(:mod:`bayes_agent.scm.model`), the teaching models and their commands parse and test numbers with
 these same functions, so every entry point refuses the same inputs. sympy is imported only once
 a value is already a sympy object (or a symbolic arithmetic is asked for).
 """

@@ -25,10 +25,10 @@ def main() -> None:
 
     import torch
 
-    from neural.dialogues import make_dialogues
-    from neural.experiment import build_model, make_examples, select_facts
-    from neural.presets import get_preset
-    from neural.train import ARMS, _lm_loss, _make_optimizer, epoch_order
+    from neural.sft.dialogues import make_dialogues
+    from neural.sft.experiment import build_model, make_examples, select_facts
+    from neural.sft.presets import get_preset
+    from neural.sft.train import ARMS, _lm_loss, _make_optimizer, epoch_order
 
     torch.set_num_threads(args.threads)
     preset = get_preset(args.preset)

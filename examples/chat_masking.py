@@ -10,8 +10,8 @@ per-token role table, the per-message accounting, and the padded batch a Trainer
 
 import sys
 
-from neural.chat import build_chat_tokenizer, mask_chat
-from neural.collator import ChatCollator
+from neural.chat.messages import build_chat_tokenizer, mask_chat
+from neural.chat.collator import ChatCollator
 
 template = sys.argv[1] if len(sys.argv) > 1 else "chatml"
 tokenizer = build_chat_tokenizer(template)  # small byte-level BPE, built here, no download

@@ -19,7 +19,7 @@ EOS = "<|endoftext|>"
 
 @dataclass(frozen=True)
 class TinyModelConfig:
-    """Shape of the embedded Qwen2-architecture model (plain data; see :mod:`neural.presets`)."""
+    """Shape of the embedded Qwen2-architecture model (plain data; see :mod:`neural.sft.presets`)."""
 
     vocab_size: int = 1024
     hidden_size: int = 128

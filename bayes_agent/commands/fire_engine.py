@@ -37,7 +37,7 @@ def parse_fraction(text: str, what: str) -> Fraction:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fire_engine import FireEngineParameters, derive_fire_engine, fire_engine_model
+    from ..scm.fire_engine import FireEngineParameters, derive_fire_engine, fire_engine_model
 
     given = {name: parse_fraction(getattr(args, name), f"--{name.replace('_', '-')}")
              for name, _ in _PARAMETERS if getattr(args, name) is not None}

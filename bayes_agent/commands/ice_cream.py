@@ -45,7 +45,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import sympy
 
-    from ..ice_cream import (CLIMATES, IceCreamMechanisms, climate_row, passive_vs_experiment,
+    from ..scm.ice_cream import (CLIMATES, IceCreamMechanisms, climate_row, passive_vs_experiment,
                              plot_climates, plot_more_data)
 
     mech = IceCreamMechanisms()

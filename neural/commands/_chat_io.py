@@ -44,8 +44,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def role_overrides(pairs: list[str]) -> dict[str, str]:
-    """``["teacher=world"]`` -> ``{"teacher": "world"}`` (values checked by neural.chat)."""
-    from neural.chat import Provenance
+    """``["teacher=world"]`` -> ``{"teacher": "world"}`` (values checked by neural.chat.messages)."""
+    from ..chat.messages import Provenance
 
     out: dict[str, str] = {}
     for pair in pairs:
@@ -58,7 +58,7 @@ def role_overrides(pairs: list[str]) -> dict[str, str]:
 
 def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
     """(tokenizer, chat-template override or None, a description for the report)."""
-    from neural.chat import CHAT_TEMPLATES, build_chat_tokenizer
+    from ..chat.messages import CHAT_TEMPLATES, build_chat_tokenizer
 
     template_text = None
     if args.template:
@@ -134,7 +134,7 @@ def masked_conversations(
     args: argparse.Namespace, tokenizer: Any, template: str | None, problems: Problems
 ) -> Iterator[tuple[int, Any]]:
     """``(line number, ChatExample)`` for every good line of ``args.input``; bad lines go to problems."""
-    from neural.chat import mask_chat
+    from ..chat.messages import mask_chat
 
     if args.max_length is not None and args.max_length < 1:
         raise InvalidArgument(f"--max-length must be positive, got {args.max_length}")

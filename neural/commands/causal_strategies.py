@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handler(args: argparse.Namespace) -> int:
-    from neural.causal_report import run_causal_report  # torch is imported only here
+    from ..dag.report import run_causal_report  # torch is imported only here
 
     run_causal_report(args.out, args.config, verbose=not args.quiet, jobs=args.jobs)
     return 0

@@ -1,7 +1,7 @@
 """``bayes-agent chat-tokenize FILE.jsonl --mode interventional --out data.jsonl``.
 
 Writes one JSON line per usable conversation: ``input_ids`` and ``labels`` (``-100`` where the
-mode gives no loss), plus the source ``line``; ready for :class:`neural.collator.ChatCollator`.
+mode gives no loss), plus the source ``line``; ready for :class:`neural.chat.collator.ChatCollator`.
 ``--save-tokenizer DIR`` stores the tokenizer the ids belong to. Exit status: 0 when every line
 was used, 1 when bad lines were reported and skipped, 2 on an error (or under ``--strict``).
 """

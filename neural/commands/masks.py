@@ -35,9 +35,9 @@ def _handle(args: argparse.Namespace) -> int:
         raise BayesAgentError("`masks` needs transformers: pip install 'bayes-agent[neural]'") from None
     from dataclasses import asdict
 
-    from neural import experiment, report
-    from neural.dialogues import make_dialogues
-    from neural.presets import get_preset
+    from ..sft import experiment, report
+    from ..sft.dialogues import make_dialogues
+    from ..sft.presets import get_preset
 
     preset = get_preset(args.preset)
     if args.model is not None:

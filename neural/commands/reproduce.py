@@ -43,8 +43,8 @@ def _handle(args: argparse.Namespace) -> int:
         raise BayesAgentError(
             "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
         ) from None
-    from neural import experiment
-    from neural.presets import get_preset
+    from ..sft import experiment
+    from ..sft.presets import get_preset
 
     preset = get_preset(args.preset)
     # command-line overrides of the preset, by the preset field they set

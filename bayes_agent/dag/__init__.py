@@ -1,0 +1,14 @@
+"""The causal-DAG world of the passive-strategies study (talk seed): tasks, splits, episodes.
+
+Holds the world itself, the exact Bayesian experimenter that reads its gates from a transcript,
+and the heuristic (correlational) baselines it is compared with. Pure math; no torch.
+"""
+
+from .world import DagConfig, HypothesisSpace, run_episodes, sample_tasks
+from .experimenter import BayesianExperimenter, bystander_study
+from .baselines import HeuristicPolicy
+
+__all__ = sorted([
+    "BayesianExperimenter", "DagConfig", "HeuristicPolicy", "HypothesisSpace", "bystander_study",
+    "run_episodes", "sample_tasks",
+])

@@ -1,0 +1,649 @@
+"""Discrete structural causal models and the do-operator by graph surgery (paper §2.1, §2.2).
+
+A model is a DAG of variables with finite domains; each variable carries a mechanism, a
+conditional probability table (CPT) P(X | parents(X)) given as data. The joint is the product
+of the mechanisms, enumerated exactly. ``do`` performs the paper's surgery: the intervened
+variable's mechanism is *removed* and replaced by a point mass δ_{x*}(x) at the imposed value,
+and its incoming arrows are cut (§2.2, the interventional joint after "replace the action factor
+by a delta").
+
+One implementation serves every number type: CPT entries may be exact ``Fraction`` (ints and
+strings such as ``"3/10"`` are parsed into Fractions), floats, or sympy expressions (symbols give
+closed forms; results are simplified). Mixing types follows Python's arithmetic: Fraction with
+float gives float, anything with sympy gives sympy.
+
+The fire-engine story of §2.1 with two nodes (the teaching module uses a three-node chain):
+
+```python
+>>> fire = Variable("fire", (False, True), cpt=bernoulli("1/1000"))
+>>> engine = Variable("engine", (False, True), parents=("fire",),
+...                   cpt={False: bernoulli("1/19980"), True: bernoulli("19/20")})
+>>> m = SCM([fire, engine])
+>>> m.probability({"fire": True}, given={"engine": True})
+Fraction(19, 20)
+>>> m.probability({"fire": True}, do={"engine": True})
+Fraction(1, 1000)
+>>> m.do(engine=True).distribution("engine")
+{False: Fraction(0, 1), True: Fraction(1, 1)}
+
+```
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Union
+
+from .._numbers import _sympy, is_negative, is_symbolic, is_zero, kind_of, parse_number, sums_to_one
+from ..errors import InvalidArgument, ZeroEvidence
+
+if TYPE_CHECKING:  # sympy is imported only when a model actually holds sympy expressions
+    import sympy
+
+__all__ = ["SCM", "Variable", "bernoulli", "point_mass"]
+
+Number = Union[Fraction, float, "sympy.Expr"]
+Assignment = Mapping[str, Hashable]
+
+
+# ------------------------------------------------------------------------------------------------
+# numbers: parsing, sign, zero and sum tests are the engine's (:mod:`bayes_agent._numbers`)
+
+
+def _tidy(x: Number) -> Number:
+    """Simplify sympy results to closed form; leave Fractions and floats as they are."""
+    if is_symbolic(x):
+        return _sympy().simplify(x)
+    return x
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers for writing CPTs
+
+
+def bernoulli(p: Any, *, true: Hashable = True, false: Hashable = False) -> dict:
+    """A two-point distribution {true: p, false: 1 - p}; p may be a Fraction, float, str or symbol."""
+    q = parse_number(p, "bernoulli(p)")
+    return {false: 1 - q, true: q}
+
+
+def point_mass(value: Hashable, domain: Sequence[Hashable]) -> dict:
+    """δ_value over ``domain``: probability 1 at ``value``, 0 elsewhere (§2.2's delta)."""
+    if value not in domain:
+        raise InvalidArgument(f"point_mass: {value!r} is not in the domain {tuple(domain)!r}")
+    return {v: Fraction(1 if v == value else 0) for v in domain}
+
+
+# ------------------------------------------------------------------------------------------------
+# variables
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A variable with a finite domain, its parents, and its mechanism P(X | parents) as a CPT.
+
+    ``cpt`` maps each assignment of the parents (a tuple in ``parents`` order; a bare value is
+    accepted when there is one parent) to a row ``{value: probability}``. A root's ``cpt`` is the
+    row itself. Values left out of a row have probability 0; every row must sum to 1.
+    """
+
+    name: str
+    domain: tuple
+    parents: tuple = ()
+    cpt: Mapping = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise InvalidArgument(f"a variable name must be a non-empty string, got {self.name!r}")
+        if isinstance(self.domain, (str, bytes)) or not isinstance(self.domain, Iterable):
+            raise InvalidArgument(
+                f"variable {self.name!r}: the domain must be a sequence of values, got {self.domain!r}"
+            )
+        domain = tuple(self.domain)
+        if not domain:
+            raise InvalidArgument(f"variable {self.name!r}: the domain is empty")
+        for v in domain:
+            try:
+                hash(v)
+            except TypeError:
+                raise InvalidArgument(
+                    f"variable {self.name!r}: domain values must be hashable, got {v!r}"
+                ) from None
+        if len(set(domain)) != len(domain):
+            raise InvalidArgument(f"variable {self.name!r}: the domain {domain!r} repeats a value")
+        parents = (self.parents,) if isinstance(self.parents, str) else tuple(self.parents)
+        for p in parents:
+            if not isinstance(p, str) or not p:
+                raise InvalidArgument(
+                    f"variable {self.name!r}: parent names must be non-empty strings, got {p!r}"
+                )
+        if len(set(parents)) != len(parents):
+            raise InvalidArgument(f"variable {self.name!r}: the parents {parents!r} repeat a name")
+        if self.name in parents:
+            raise InvalidArgument(f"variable {self.name!r} lists itself as a parent (a cycle)")
+        if not isinstance(self.cpt, Mapping):
+            raise InvalidArgument(
+                f"variable {self.name!r}: the CPT must be a mapping, got {type(self.cpt).__name__}"
+            )
+        object.__setattr__(self, "domain", domain)
+        object.__setattr__(self, "parents", parents)
+
+
+# ------------------------------------------------------------------------------------------------
+# the model
+
+
+class SCM:
+    """A discrete structural causal model: exact joint, conditionals, and ``do`` by surgery (§2.2).
+
+    Queries take three keyword parts: the event asked about, ``given`` (evidence, conditioned on
+    by Bayes' rule) and ``do`` (interventions, applied by surgery *before* conditioning), so
+    ``probability({"Y": y}, do={"X": x}, given={"Z": z})`` is P(Y=y | do(X=x), Z=z).
+
+    Semantics of ``do`` (the paper's, not Pyro's): the intervened variable's mechanism is gone and
+    a point mass sits in its place, so afterwards P(X = x*) = 1 and no unintervened copy of X
+    survives. Pyro's ``poutine.do`` instead splits the site: downstream sites receive x* (recorded
+    as an observed site under a mangled name), while a fresh sample site under X's own name still
+    draws from the old mechanism, unused downstream, so that counterfactual queries stay possible.
+    In a Pyro trace the site named X therefore keeps its old distribution; here, as in §2.2, only
+    the interventional world exists after surgery, X is x* with probability 1, and X's parents and
+    every other non-descendant of X keep their marginals.
+    """
+
+    def __init__(self, variables: Iterable[Variable]) -> None:
+        if isinstance(variables, (Variable, str, bytes)) or not isinstance(variables, Iterable):
+            raise InvalidArgument("SCM expects an iterable of Variable objects")
+        variables = tuple(variables)
+        if not variables:
+            raise InvalidArgument("an SCM needs at least one variable")
+        by_name: dict[str, Variable] = {}
+        for v in variables:
+            if not isinstance(v, Variable):
+                raise InvalidArgument(f"SCM expects Variable objects, got {type(v).__name__} {v!r}")
+            if v.name in by_name:
+                raise InvalidArgument(f"two variables are named {v.name!r}")
+            by_name[v.name] = v
+        for v in variables:
+            for p in v.parents:
+                if p not in by_name:
+                    raise InvalidArgument(
+                        f"variable {v.name!r} has unknown parent {p!r}; "
+                        f"the variables are {sorted(by_name)}"
+                    )
+        self._vars = by_name
+        self._names = tuple(v.name for v in variables)
+        self._order = self._topological_order()
+        self._tables = {v.name: self._normalise_cpt(v) for v in variables}
+        self._intervened: dict[str, Hashable] = {}
+
+    # structure ------------------------------------------------------------------------------------
+    def _topological_order(self) -> tuple[str, ...]:
+        order: list[str] = []
+        state: dict[str, int] = {}  # 1 visiting, 2 done
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = path[path.index(name):] + [name]
+                raise InvalidArgument(
+                    "the parent graph has a cycle: " + " -> ".join(reversed(cycle))
+                )
+            state[name] = 1
+            for p in self._vars[name].parents:
+                visit(p, path + [name])
+            state[name] = 2
+            order.append(name)
+
+        for name in self._names:
+            visit(name, [])
+        return tuple(order)
+
+    def _normalise_cpt(self, var: Variable) -> dict[tuple, tuple[Number, ...]]:
+        """Check a CPT against the domains and store it as {parent tuple: probs in domain order}."""
+        parent_domains = [self._vars[p].domain for p in var.parents]
+        raw = dict(var.cpt)
+        if not var.parents:
+            # A root: the row itself, or {(): row}.
+            if set(raw) == {()} and isinstance(raw[()], Mapping):
+                raw = {(): raw[()]}
+            else:
+                raw = {(): raw}
+        rows: dict[tuple, Mapping] = {}
+        for key, row in raw.items():
+            parent_values = self._row_key(var, key, parent_domains)
+            if parent_values in rows:
+                raise InvalidArgument(
+                    f"variable {var.name!r}: the CPT gives the row {self._fmt_row(var, parent_values)} twice"
+                )
+            rows[parent_values] = row
+        table: dict[tuple, tuple[Number, ...]] = {}
+        for parent_values in _product(parent_domains):
+            if parent_values not in rows:
+                raise InvalidArgument(
+                    f"variable {var.name!r}: the CPT has no row for {self._fmt_row(var, parent_values)}"
+                )
+            table[parent_values] = self._check_row(var, parent_values, rows[parent_values])
+        return table
+
+    def _row_key(self, var: Variable, key: Any, parent_domains: list[tuple]) -> tuple:
+        n = len(var.parents)
+        if n == 1 and not (isinstance(key, tuple) and len(key) == 1 and key[0] in parent_domains[0]):
+            key = (key,)
+        if not isinstance(key, tuple) or len(key) != n:
+            raise InvalidArgument(
+                f"variable {var.name!r}: CPT key {key!r} must be a tuple of values for the parents "
+                f"{var.parents!r}"
+            )
+        for p, dom, value in zip(var.parents, parent_domains, key):
+            if value not in dom:
+                raise InvalidArgument(
+                    f"variable {var.name!r}: CPT key {key!r} gives parent {p!r} the value {value!r}, "
+                    f"outside its domain {dom!r}"
+                )
+        return tuple(key)
+
+    @staticmethod
+    def _fmt_row(var: Variable, parent_values: tuple) -> str:
+        if not var.parents:
+            return "(no parents)"
+        return ", ".join(f"{p}={v!r}" for p, v in zip(var.parents, parent_values))
+
+    def _check_row(self, var: Variable, parent_values: tuple, row: Any) -> tuple[Number, ...]:
+        where = f"variable {var.name!r}, row {self._fmt_row(var, parent_values)}"
+        if not isinstance(row, Mapping):
+            raise InvalidArgument(f"{where}: a CPT row must be a mapping {{value: probability}}, got {row!r}")
+        for value in row:
+            if value not in var.domain:
+                raise InvalidArgument(
+                    f"{where}: value {value!r} is outside the domain {var.domain!r}"
+                )
+        probs = []
+        for value in var.domain:
+            p = parse_number(row[value], f"{where}, P({var.name}={value!r})") if value in row else Fraction(0)
+            if is_negative(p):
+                raise InvalidArgument(f"{where}: P({var.name}={value!r}) = {p} is negative")
+            probs.append(p)
+        total = sum(probs, Fraction(0))
+        if not sums_to_one(total, kind_of(probs), approx=any(isinstance(p, float) for p in probs)):
+            raise InvalidArgument(f"{where}: the probabilities sum to {total}, not 1")
+        return tuple(probs)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Variable names in the order they were given (the order of ``joint`` tuples)."""
+        return self._names
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """A topological order: every variable after its parents."""
+        return self._order
+
+    @property
+    def intervened(self) -> dict[str, Hashable]:
+        """The interventions applied so far by ``do``: {name: imposed value}."""
+        return dict(self._intervened)
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        return tuple(self._vars[n] for n in self._names)
+
+    def variable(self, name: str) -> Variable:
+        self._check_name(name)
+        return self._vars[name]
+
+    def domain(self, name: str) -> tuple:
+        return self.variable(name).domain
+
+    def parents(self, name: str) -> tuple[str, ...]:
+        return self.variable(name).parents
+
+    def children(self, name: str) -> tuple[str, ...]:
+        self._check_name(name)
+        return tuple(n for n in self._names if name in self._vars[n].parents)
+
+    def ancestors(self, name: str) -> frozenset[str]:
+        """Every variable with a directed path into ``name`` (not ``name`` itself)."""
+        self._check_name(name)
+        seen: set[str] = set()
+        stack = list(self._vars[name].parents)
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(self._vars[n].parents)
+        return frozenset(seen)
+
+    def descendants(self, name: str) -> frozenset[str]:
+        """Every variable reachable from ``name`` along the arrows (not ``name`` itself)."""
+        self._check_name(name)
+        seen: set[str] = set()
+        stack = list(self.children(name))
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(self.children(n))
+        return frozenset(seen)
+
+    def cpt(self, name: str) -> dict[tuple, dict[Hashable, Number]]:
+        """The mechanism of ``name`` as {parent values: {value: probability}} (all rows, all values)."""
+        var = self.variable(name)
+        return {k: dict(zip(var.domain, row)) for k, row in self._tables[name].items()}
+
+    def mechanism(self, name: str, value: Hashable, parent_values: Assignment | None = None) -> Number:
+        """One CPT entry P(name = value | parents = parent_values)."""
+        var = self.variable(name)
+        self._check_value(name, value)
+        parent_values = dict(parent_values or {})
+        for p in parent_values:
+            if p not in var.parents:
+                raise InvalidArgument(f"{p!r} is not a parent of {name!r}; its parents are {var.parents!r}")
+        missing = [p for p in var.parents if p not in parent_values]
+        if missing:
+            raise InvalidArgument(f"P({name} | ...) needs values for the parents {missing!r}")
+        for p, v in parent_values.items():
+            self._check_value(p, v)
+        key = tuple(parent_values[p] for p in var.parents)
+        return self._tables[name][key][var.domain.index(value)]
+
+    # validation of queries --------------------------------------------------------------------
+    def _check_name(self, name: Any) -> None:
+        if not isinstance(name, str) or name not in self._vars:
+            raise InvalidArgument(f"unknown variable {name!r}; the variables are {list(self._names)}")
+
+    def _check_value(self, name: str, value: Any) -> None:
+        self._check_name(name)
+        dom = self._vars[name].domain
+        try:
+            ok = value in dom
+        except TypeError:
+            ok = False
+        if not ok:
+            raise InvalidArgument(f"{name}={value!r} is outside the domain of {name!r}: {dom!r}")
+
+    def _check_assignment(self, assignment: Any, what: str) -> dict[str, Hashable]:
+        if assignment is None:
+            return {}
+        if not isinstance(assignment, Mapping):
+            raise InvalidArgument(
+                f"{what} must be a mapping {{variable: value}}, got {type(assignment).__name__} {assignment!r}"
+            )
+        out = dict(assignment)
+        for name, value in out.items():
+            self._check_value(name, value)
+        return out
+
+    # surgery ----------------------------------------------------------------------------------
+    def do(self, interventions: Assignment | None = None, /, **kw: Hashable) -> "SCM":
+        """The post-intervention model: each X in ``interventions`` loses its mechanism and parents
+        and gets the point mass δ_{x*} instead (§2.2). Several variables at once, or chained."""
+        both = dict(self._check_assignment(interventions, "interventions"))
+        for name, value in kw.items():
+            if name in both:
+                raise InvalidArgument(f"do() was given {name!r} twice")
+            both[name] = value
+        both = self._check_assignment(both, "interventions")
+        new_vars = []
+        for v in self.variables:
+            if v.name in both:
+                new_vars.append(Variable(v.name, v.domain, (), point_mass(both[v.name], v.domain)))
+            else:
+                new_vars.append(v)
+        out = SCM.__new__(SCM)
+        out._vars = {v.name: v for v in new_vars}
+        out._names = self._names
+        out._order = out._topological_order()
+        out._tables = dict(self._tables)
+        for name in both:
+            out._tables[name] = out._normalise_cpt(out._vars[name])
+        out._intervened = {**self._intervened, **both}
+        return out
+
+    # exact enumeration ------------------------------------------------------------------------
+    def _relevant(self, names: Iterable[str]) -> tuple[str, ...]:
+        """The query's variables and their ancestors, in topological order. Every other variable
+        sums out to exactly 1 (its rows sum to 1), so leaving it out changes nothing."""
+        keep: set[str] = set()
+        for n in names:
+            keep.add(n)
+            keep |= self.ancestors(n)
+        return tuple(n for n in self._order if n in keep)
+
+    def _weighted(self, names: tuple[str, ...], fixed: Mapping[str, Hashable]) -> Iterator[tuple[dict, Number]]:
+        """Yield (assignment, probability) for every assignment of ``names`` consistent with
+        ``fixed``, skipping branches whose probability is exactly zero."""
+        frontier: list[tuple[dict, Number]] = [({}, Fraction(1))]
+        for name in names:
+            var = self._vars[name]
+            table = self._tables[name]
+            values = [fixed[name]] if name in fixed else list(var.domain)
+            nxt = []
+            for assignment, weight in frontier:
+                row = table[tuple(assignment[p] for p in var.parents)]
+                for value in values:
+                    p = row[var.domain.index(value)]
+                    if p == 0:
+                        continue
+                    nxt.append(({**assignment, name: value}, weight * p))
+            frontier = nxt
+        yield from frontier
+
+    def _mass(self, event: Mapping[str, Hashable]) -> Number:
+        names = self._relevant(event)
+        return sum((w for _, w in self._weighted(names, event)), Fraction(0))
+
+    def _evidence_mass(self, given: Mapping[str, Hashable]) -> Number:
+        if not given:
+            return Fraction(1)
+        den = self._mass(given)
+        if is_zero(den):
+            raise ZeroEvidence(f"cannot condition on {self._describe_event(given)}: it has probability 0")
+        return den
+
+    def _describe_event(self, given: Mapping[str, Hashable]) -> str:
+        text = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        if self._intervened:
+            surgery = ", ".join(f"{k}={v!r}" for k, v in self._intervened.items())
+            return f"{text} (under do({surgery}))"
+        return text
+
+    def _prepare(self, given: Any, do: Any) -> tuple["SCM", dict]:
+        given = self._check_assignment(given, "given")
+        do = self._check_assignment(do, "do")
+        model = self.do(do) if do else self
+        return model, given
+
+    # queries ----------------------------------------------------------------------------------
+    def probability(self, event: Assignment, *, given: Assignment | None = None,
+                    do: Assignment | None = None) -> Number:
+        """P(event | do(do), given), exactly: the surgery first, then Bayes' rule on the result."""
+        event = self._check_assignment(event, "the event")
+        model, given = self._prepare(given, do)
+        den = model._evidence_mass(given)
+        for k, v in event.items():
+            if k in given and given[k] != v:
+                return Fraction(0)
+        num = model._mass({**given, **event})
+        return _tidy(num / den if given else num)
+
+    def distribution(self, name: str, *, given: Assignment | None = None,
+                     do: Assignment | None = None) -> dict[Hashable, Number]:
+        """P(name | do(do), given) as {value: probability}, one entry per domain value."""
+        self._check_name(name)
+        model, given = self._prepare(given, do)
+        den = model._evidence_mass(given)
+        acc: dict[Hashable, Number] = {v: Fraction(0) for v in model._vars[name].domain}
+        for assignment, w in model._weighted(model._relevant([name, *given]), given):
+            acc[assignment[name]] = acc[assignment[name]] + w
+        return {v: _tidy(p / den if given else p) for v, p in acc.items()}
+
+    def marginals(self, *, given: Assignment | None = None,
+                  do: Assignment | None = None) -> dict[str, dict[Hashable, Number]]:
+        """Every variable's marginal {name: {value: probability}} under the same query."""
+        return {n: self.distribution(n, given=given, do=do) for n in self._names}
+
+    def joint(self, *, given: Assignment | None = None,
+              do: Assignment | None = None) -> dict[tuple, Number]:
+        """The full joint {values in ``names`` order: probability}, zeros included."""
+        model, given = self._prepare(given, do)
+        den = model._evidence_mass(given)
+        out: dict[tuple, Number] = {
+            k: Fraction(0) for k in _product([model._vars[n].domain for n in model._names])
+        }
+        for assignment, w in model._weighted(model._order, given):
+            out[tuple(assignment[n] for n in model._names)] = w
+        return {k: _tidy(p / den if given else p) for k, p in out.items()}
+
+    def expectation(self, f: Callable[[dict], Any], *, given: Assignment | None = None,
+                    do: Assignment | None = None) -> Number:
+        """E[f(assignment) | do(do), given] over the full joint; f returns a number."""
+        model, given = self._prepare(given, do)
+        den = model._evidence_mass(given)
+        total: Number = Fraction(0)
+        for assignment, w in model._weighted(model._order, given):
+            total = total + w * parse_number(f(dict(assignment)), "expectation(f): f's value")
+        return _tidy(total / den if given else total)
+
+    # changing the numbers ---------------------------------------------------------------------
+    def _map_entries(self, fn: Callable[[Number], Any]) -> "SCM":
+        new_vars = []
+        for v in self.variables:
+            table = self._tables[v.name]
+            if v.parents:
+                cpt = {k: dict(zip(v.domain, map(fn, row))) for k, row in table.items()}
+            else:
+                cpt = dict(zip(v.domain, map(fn, table[()])))
+            new_vars.append(Variable(v.name, v.domain, v.parents, cpt))
+        out = SCM(new_vars)
+        out._intervened = dict(self._intervened)
+        return out
+
+    def substitute(self, values: Mapping[Any, Any]) -> "SCM":
+        """Replace sympy symbols (or symbol names) by values in every CPT entry, re-checking rows."""
+        if not isinstance(values, Mapping):
+            raise InvalidArgument(f"substitute() expects a mapping {{symbol: value}}, got {values!r}")
+        sympy = _sympy()
+        present = {str(sym): sym for sym in self.free_symbols}
+        subs = {}
+        for k, v in values.items():
+            key = present.get(k) if isinstance(k, str) else k
+            if not isinstance(key, sympy.Symbol) or key not in self.free_symbols:
+                raise InvalidArgument(
+                    f"substitute(): {k!r} is not a symbol of this model; its symbols are {sorted(present)}"
+                )
+            val = parse_number(v, f"substitute({key})")
+            subs[key] = sympy.Rational(val.numerator, val.denominator) if isinstance(val, Fraction) else val
+
+        def fn(x: Number) -> Number:
+            if not is_symbolic(x):
+                return x
+            y = sympy.simplify(x.subs(subs))
+            if isinstance(y, sympy.Rational):
+                return Fraction(int(y.p), int(y.q))
+            return y
+
+        return self._map_entries(fn)
+
+    def to_float(self) -> "SCM":
+        """The same model with every CPT entry as a float (symbols must be substituted first)."""
+        def fn(x: Number) -> float:
+            if is_symbolic(x) and x.free_symbols:
+                raise InvalidArgument(
+                    f"cannot convert {x} to float: substitute values for {sorted(map(str, x.free_symbols))} first"
+                )
+            return float(x)
+
+        return self._map_entries(fn)
+
+    @property
+    def free_symbols(self) -> frozenset:
+        """The sympy symbols appearing in any CPT entry."""
+        out: set = set()
+        for table in self._tables.values():
+            for row in table.values():
+                for x in row:
+                    if is_symbolic(x):
+                        out |= x.free_symbols
+        return frozenset(out)
+
+    # sampling ---------------------------------------------------------------------------------
+    def sample(self, n: int, *, seed: int = 0, do: Assignment | None = None) -> dict[str, Any]:
+        """``n`` ancestral samples (numpy, seeded, deterministic): {name: array of values}."""
+        import numpy as np
+
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise InvalidArgument(f"sample(n): n must be a non-negative int, got {n!r}")
+        model, _ = self._prepare(None, do)
+        if model.free_symbols:
+            raise InvalidArgument(
+                f"cannot sample a symbolic model: substitute values for "
+                f"{sorted(map(str, model.free_symbols))} first"
+            )
+        rng = np.random.default_rng(seed)
+        index: dict[str, Any] = {}
+        for name in model._order:
+            var = model._vars[name]
+            rows = list(model._tables[name])
+            cum = np.array([[float(p) for p in model._tables[name][r]] for r in rows]).cumsum(axis=1)
+            cum[:, -1] = np.inf  # rows are checked to sum to 1; guard against float round-off
+            if var.parents:
+                parent_idx = [index[p] for p in var.parents]
+                parent_doms = [model._vars[p].domain for p in var.parents]
+                keys = np.zeros(n, dtype=np.int64)
+                # mixed-radix code of the parents' value indices, matching _product's order
+                for idx, dom in zip(parent_idx, parent_doms):
+                    keys = keys * len(dom) + idx
+                row_idx = keys
+            else:
+                row_idx = np.zeros(n, dtype=np.int64)
+            u = rng.random(n)
+            index[name] = (u[:, None] >= cum[row_idx]).sum(axis=1)
+        out = {}
+        for name in model._names:
+            dom = model._vars[name].domain
+            arr = np.empty(len(dom), dtype=object)
+            arr[:] = list(dom)
+            try:
+                typed = np.asarray(dom)
+                if typed.shape == (len(dom),) and typed.dtype != object:
+                    arr = typed
+            except (ValueError, TypeError):
+                pass
+            out[name] = arr[index[name]]
+        return out
+
+    # display ----------------------------------------------------------------------------------
+    def describe(self) -> str:
+        """The graph and every mechanism as text; intervened variables are marked do(...)."""
+        lines = []
+        for name in self._order:
+            var = self._vars[name]
+            head = f"{name} in {list(var.domain)!r}"
+            if name in self._intervened:
+                head += f"  [do({name}={self._intervened[name]!r}): mechanism replaced by a point mass]"
+            elif var.parents:
+                head += f"  <- {', '.join(var.parents)}"
+            lines.append(head)
+            for key, row in self._tables[name].items():
+                cond = f" | {self._fmt_row(var, key)}" if var.parents else ""
+                entries = ", ".join(f"{v!r}: {_fmt_number(p)}" for v, p in zip(var.domain, row))
+                lines.append(f"    P({name}{cond}) = {{{entries}}}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        parts = [f"{n}<-({','.join(self._vars[n].parents)})" if self._vars[n].parents else n
+                 for n in self._order]
+        surgery = f", do={self._intervened!r}" if self._intervened else ""
+        return f"SCM([{', '.join(parts)}]{surgery})"
+
+
+def _fmt_number(x: Number) -> str:
+    return str(x)
+
+
+def _product(domains: Sequence[Sequence[Hashable]]) -> Iterator[tuple]:
+    """Cartesian product with the last domain varying fastest (itertools.product's order)."""
+    return itertools.product(*domains)

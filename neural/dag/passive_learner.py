@@ -1,0 +1,230 @@
+"""A small transformer agent that learns the causal-DAG task by behaviour cloning only.
+
+It never acts while training: it reads the expert's recorded episodes (the exact Bayesian
+experimenter's) and learns to predict the expert's action at every trial. Only at evaluation does
+it act, actively, in fresh episodes - including episodes whose dependency (D → E) never occurs in
+its training data.
+
+One token per (trial, node), ``N_FEATURES`` numbers each (see ``episode_features``), plus a
+learned trial embedding and a learned *identity* vector. The identity vectors are handed out to
+the five nodes in a fresh random order per episode, so they tell the model which tokens belong to
+the same node across trials but never which node is D: a rule such as "when the goal is E, never
+act on D", true of every training episode, cannot be stored, and the held-out D → E dependency
+looks like any other. Attention is block-causal (a token sees every node of its own and earlier
+trials); a two-logit head on each node token gives that node's ``do(+v)`` and ``do(-v)`` logits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from bayes_agent.dag.world import (
+    ACTIONS,
+    N_NODES,
+    EpisodeBatch,
+    action_node,
+    action_sign,
+    allowed_actions,
+)
+from bayes_agent.errors import InvalidArgument
+
+__all__ = [
+    "BCConfig",
+    "BCPolicy",
+    "FEATURE_NAMES",
+    "N_FEATURES",
+    "PassiveLearner",
+    "episode_features",
+    "identity_orders",
+    "train_passive_learner",
+]
+
+#: what each of a (trial, node) token's numbers is
+FEATURE_NAMES: tuple[str, ...] = (
+    "initial value",              # this trial's untouched sample of the node
+    "previous outcome",           # the node after the previous trial's intervention (0 at trial 0)
+    "previous change",            # previous outcome - previous initial value
+    "is goal",                    # 1 on the goal node of an exploitation trial
+    "previously intervened",      # +1 / -1 on the node the previous trial set to +v / -v
+    "exploiting",                 # 1 on every node of an exploitation trial
+)
+N_FEATURES = len(FEATURE_NAMES)
+# the world's action numbering, as lookup tables for whole batches
+_ACTION_NODE = np.array([action_node(a) for a in ACTIONS])
+_ACTION_SIGN = np.array([action_sign(a) for a in ACTIONS], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class BCConfig:
+    """Model size and training schedule."""
+
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+    steps: int = 3000
+    batch_size: int = 128
+    lr: float = 1e-3
+    warmup: int = 0  # steps of linear warm-up
+    decay: bool = False  # cosine decay to a tenth of lr after the warm-up
+    exploit_weight: float = 1.0  # loss weight of exploitation trials (experimentation trials: 1)
+    shuffle_identities: bool = True  # False: node k always wears identity k (the ablation)
+
+    def __post_init__(self) -> None:
+        for name in ("d_model", "n_layers", "n_heads", "steps", "batch_size"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise InvalidArgument(f"{name} must be a positive int, got {v!r}")
+        if self.d_model % self.n_heads:
+            raise InvalidArgument(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        if not (isinstance(self.warmup, int) and 0 <= self.warmup < self.steps):
+            raise InvalidArgument(f"warmup must be an int in 0..steps-1, got {self.warmup!r}")
+        if not (isinstance(self.exploit_weight, (int, float)) and self.exploit_weight > 0):
+            raise InvalidArgument(f"exploit_weight must be a positive number, got {self.exploit_weight!r}")
+        if not (self.lr > 0):
+            raise InvalidArgument(f"lr must be positive, got {self.lr!r}")
+
+
+def episode_features(batch: EpisodeBatch, upto: int) -> np.ndarray:
+    """Tokens for trials ``0..upto-1`` of every episode, shape ``(N, upto, N_NODES, N_FEATURES)``.
+
+    A trial's token holds only what the agent has seen before choosing that trial's action."""
+    if not (isinstance(upto, int) and 1 <= upto <= batch.config.n_trials):
+        raise InvalidArgument(f"upto must be an int in 1..{batch.config.n_trials}, got {upto!r}")
+    n = len(batch)
+    feats = np.zeros((n, upto, N_NODES, N_FEATURES), dtype=np.float32)
+    feats[..., 0] = batch.initial[:, :upto]
+    feats[:, 1:, :, 1] = batch.outcomes[:, :upto - 1]
+    feats[:, 1:, :, 2] = batch.outcomes[:, :upto - 1] - batch.initial[:, :upto - 1]
+    goals = batch.goals[:, :upto]
+    rows, cols = np.nonzero(goals >= 0)
+    feats[rows, cols, goals[rows, cols], 3] = 1.0
+    prev = batch.actions[:, :upto - 1]
+    rows, cols = np.nonzero(prev >= 0)
+    played = prev[rows, cols]
+    feats[rows, cols + 1, _ACTION_NODE[played], 4] = _ACTION_SIGN[played]
+    feats[..., 5] = (goals >= 0)[:, :, None]
+    return feats
+
+
+def identity_orders(n: int, generator: torch.Generator, shuffle: bool = True) -> torch.Tensor:
+    """Which identity vector each node wears in each of ``n`` episodes, ``(n, 5)``: a random
+    order per episode, or with ``shuffle=False`` the fixed order (node k wears identity k) that
+    lets the model learn rules about named nodes."""
+    if not shuffle:
+        return torch.arange(N_NODES).expand(n, N_NODES)
+    return torch.argsort(torch.rand(n, N_NODES, generator=generator), dim=1)
+
+
+class PassiveLearner(nn.Module):
+    """Node-token projection, trial and identity embeddings, a block-causal transformer, and a
+    two-logit action head per node token."""
+
+    def __init__(self, n_trials: int, config: BCConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.inp = nn.Linear(N_FEATURES, config.d_model)
+        self.pos = nn.Parameter(torch.zeros(n_trials, config.d_model))
+        self.identity = nn.Parameter(torch.randn(N_NODES, config.d_model))
+        layer = nn.TransformerEncoderLayer(config.d_model, config.n_heads, 4 * config.d_model,
+                                           dropout=0.0, batch_first=True, norm_first=True)
+        self.body = nn.TransformerEncoder(layer, config.n_layers, enable_nested_tensor=False)
+        self.head = nn.Linear(config.d_model, 2)
+
+    @staticmethod
+    def attention_mask(n_trials: int) -> torch.Tensor:
+        """True where attention is blocked: token (t, k) sees (s, j) only when s <= t."""
+        trial = torch.arange(n_trials).repeat_interleave(N_NODES)
+        return trial[None, :] > trial[:, None]
+
+    def forward(self, feats: torch.Tensor, orders: torch.Tensor) -> torch.Tensor:
+        """``feats`` ``(N, T, 5, N_FEATURES)`` and ``orders`` ``(N, 5)`` (which identity vector
+        each node wears) to action logits ``(N, T, 10)``, action ``2k`` / ``2k+1`` = node k ±v."""
+        n, t = feats.shape[:2]
+        h = self.inp(feats) + self.pos[:t, None, :] + self.identity[orders][:, None, :, :]
+        h = self.body(h.reshape(n, t * N_NODES, -1), mask=self.attention_mask(t))
+        return self.head(h).reshape(n, t, len(ACTIONS))  # node k -> actions 2k (+v), 2k+1 (-v)
+
+
+def train_passive_learner(
+    expert: EpisodeBatch, config: BCConfig, seed: int = 0, log_every: int = 0,
+    on_checkpoint: Callable[[int, "PassiveLearner"], None] | None = None, checkpoint_every: int = 0,
+) -> tuple[PassiveLearner, list[float]]:
+    """Behaviour cloning: cross-entropy of the expert's action at every trial, with a fresh
+    identity order for every episode drawn. Returns the model and the training loss per step.
+    Deterministic on CPU for a given seed.
+
+    ``on_checkpoint(step, model)`` is called every ``checkpoint_every`` steps (and at the end),
+    e.g. to evaluate the agent actively while it is still being trained passively."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    n_trials = expert.config.n_trials
+    feats = torch.from_numpy(episode_features(expert, n_trials))
+    targets = torch.from_numpy(expert.actions.astype(np.int64))
+    if (targets < 0).any():
+        raise InvalidArgument("the expert batch has unplayed trials; pass complete episodes")
+    model = PassiveLearner(n_trials, config)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: _lr_factor(step, config))
+    losses = []
+    size = min(config.batch_size, len(feats))
+    weights = torch.ones(size, n_trials)
+    weights[:, expert.config.n_explore:] = config.exploit_weight
+    weights = weights.reshape(-1)
+    for step in range(config.steps):
+        idx = torch.randint(len(feats), (size,), generator=gen)
+        logits = model(feats[idx], identity_orders(size, gen, config.shuffle_identities))
+        per_token = nn.functional.cross_entropy(logits.reshape(-1, len(ACTIONS)),
+                                                targets[idx].reshape(-1), reduction="none")
+        loss = (per_token * weights).sum() / weights.sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if log_every and (step + 1) % log_every == 0:
+            print(f"  step {step + 1}/{config.steps}  loss {np.mean(losses[-log_every:]):.4f}", flush=True)
+        if on_checkpoint and checkpoint_every and (
+                (step + 1) % checkpoint_every == 0 or step + 1 == config.steps):
+            model.eval()
+            on_checkpoint(step + 1, model)
+            model.train()
+    return model, losses
+
+
+def _lr_factor(step: int, config: BCConfig) -> float:
+    if step < config.warmup:
+        return (step + 1) / config.warmup
+    if not config.decay:
+        return 1.0
+    done = (step - config.warmup) / max(1, config.steps - config.warmup)
+    return 0.1 + 0.45 * (1 + math.cos(math.pi * done))
+
+
+class BCPolicy:
+    """The trained learner acting greedily; in exploitation the goal's own node is masked out.
+
+    Episode ``i`` of a batch wears row ``i`` of the same seeded draw on every call, so an episode
+    keeps its order on every trial and a run is reproducible."""
+
+    def __init__(self, model: PassiveLearner, seed: int = 0) -> None:
+        self.model = model.eval()
+        self.seed = seed
+
+    def orders(self, n: int) -> torch.Tensor:
+        """Identity orders for the first ``n`` episodes of a batch (a prefix of one seeded draw,
+        so the same episode gets the same order on every trial)."""
+        return identity_orders(n, torch.Generator().manual_seed(self.seed),
+                               self.model.config.shuffle_identities)
+
+    @torch.no_grad()
+    def act(self, batch: EpisodeBatch, t: int) -> np.ndarray:
+        feats = torch.from_numpy(episode_features(batch, t + 1))
+        logits = self.model(feats, self.orders(len(batch)))[:, t].numpy()
+        mask = np.stack([allowed_actions(int(g)) for g in batch.goals[:, t]])
+        return np.argmax(np.where(mask, logits, -np.inf), axis=1).astype(int)

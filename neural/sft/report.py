@@ -1,0 +1,207 @@
+"""Metrics, figures and tables of §5 (Figures 1–2, Tables 2–3, Eq. 7), and report.md built from parts.
+
+``report.md`` is a list of sections, each a ``(title, markdown)`` pair; the experiment passes its
+own and callers may add theirs (``extra_sections``), so other parts of the project can hang a
+section on the same report without editing this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from bayes_agent.errors import InvalidArgument
+
+from ..masking import IGNORE_INDEX, MaskedExample
+
+__all__ = [
+    "Section",
+    "ci95",
+    "delta_metrics",
+    "figure_delta",
+    "figure_loss",
+    "moving_average",
+    "probe_table",
+    "role_table",
+    "write_json",
+    "write_report",
+]
+
+Section = tuple[str, str]
+
+# two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom (standard table values)
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)
+
+
+def ci95(values: Sequence[float]) -> dict[str, float]:
+    """Mean and 95% Student-t confidence interval of ``values`` (n ≥ 2; with n = 1 the CI is the point)."""
+    xs = [float(v) for v in values]
+    if not xs:
+        raise InvalidArgument("cannot compute a confidence interval of no values")
+    if any(not math.isfinite(x) for x in xs):
+        raise InvalidArgument(f"non-finite value among {xs}")
+    mean = statistics.fmean(xs)
+    if len(xs) == 1:
+        return {"mean": mean, "lo": mean, "hi": mean, "n": 1}
+    t = _T975[len(xs) - 2] if len(xs) - 1 <= len(_T975) else 1.96
+    half = t * statistics.stdev(xs) / math.sqrt(len(xs))
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": len(xs)}
+
+
+def delta_metrics(delta_obs: Sequence[float], delta_do: Sequence[float]) -> dict[str, Any]:
+    """The paper's Δ summary (Eq. 7 and §5.5.3 counts) for paired per-fact margins."""
+    if len(delta_obs) != len(delta_do) or not delta_obs:
+        raise InvalidArgument(
+            f"need the same non-zero number of margins per arm, got {len(delta_obs)} and {len(delta_do)}"
+        )
+    return {
+        "n_facts": len(delta_obs),
+        "mean_delta_obs": statistics.fmean(delta_obs),
+        "mean_delta_do": statistics.fmean(delta_do),
+        "facts_lie_preferred_obs": sum(1 for d in delta_obs if d < 0),
+        "facts_lie_preferred_do": sum(1 for d in delta_do if d < 0),
+        "facts_do_beats_obs": sum(1 for a, b in zip(delta_obs, delta_do) if b > a),
+    }
+
+
+def moving_average(values: Sequence[float], window: int = 50) -> list[float]:
+    """Centred moving average; near the ends the window shrinks to what exists."""
+    if window < 1:
+        raise InvalidArgument(f"window must be positive, got {window}")
+    n, half = len(values), window // 2
+    prefix = [0.0]
+    for v in values:
+        prefix.append(prefix[-1] + v)
+    out = []
+    for i in range(n):
+        lo, hi = max(0, i - half), min(n, i - half + window)
+        out.append((prefix[hi] - prefix[lo]) / (hi - lo))
+    return out
+
+
+_COLORS = {"obs": "#d62728", "do": "#1f77b4"}
+_NAMES = {"obs": "standard SFT (Eq. 3)", "do": "interventional SFT (Eq. 4)"}
+
+
+def figure_loss(losses: dict[str, Sequence[float | None]], path: str | Path, *, window: int = 50) -> Path:
+    """Figure 1: per-step loss of both arms, raw (translucent) and centred moving average, log y."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    for arm in ("obs", "do"):
+        pts = [(i, v) for i, v in enumerate(losses[arm]) if v is not None and v > 0]
+        if not pts:
+            continue
+        xs, ys = zip(*pts)
+        window = max(1, min(window, len(ys) // 5))  # a short run gets a shorter window
+        ax.plot(xs, ys, color=_COLORS[arm], alpha=0.18, linewidth=0.6)
+        ax.plot(xs, moving_average(ys, window), color=_COLORS[arm], linewidth=2.2,
+                label=f"{_NAMES[arm]}, moving average ({window})")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
+    ax.set_xlabel("training step (one dialogue per step)")
+    ax.set_ylabel("per-token cross-entropy (nats)")
+    ax.set_title("Figure 1: training loss on identical batches (different denominators)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def figure_delta(topics: Sequence[str], delta_obs: Sequence[float], delta_do: Sequence[float], path: str | Path) -> Path:
+    """Figure 2: truth–lie margin Δ (Eq. 6) per fact for both arms, as horizontal bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(topics)
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.32 * n), dpi=120)
+    ys = list(range(n))
+    h = 0.4
+    ax.barh([y - h / 2 for y in ys], delta_obs, height=h, color=_COLORS["obs"],
+            label=f"{_NAMES['obs']}, mean {statistics.fmean(delta_obs):+.2f}")
+    ax.barh([y + h / 2 for y in ys], delta_do, height=h, color=_COLORS["do"],
+            label=f"{_NAMES['do']}, mean {statistics.fmean(delta_do):+.2f}")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(topics, fontsize=8)
+    ax.set_ylim(n - 0.5, -0.5)  # first fact on top, no empty margin
+    ax.set_xlabel("Δ = mean log p(true) − mean log p(false) per token (nats); > 0 prefers the truth")
+    ax.set_title("Figure 2: question-probe margin per fact", pad=24)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ") or "(empty)"
+
+
+def probe_table(rows: Iterable[tuple[str, str, str, str, str]], header: str) -> str:
+    """A markdown table: user statement, standard-SFT reply and label, interventional reply and label."""
+    lines = [
+        f"| {header} | standard-SFT agent reply | label | interventional-SFT agent reply | label |",
+        "|---|---|---|---|---|",
+    ]
+    for said, r_obs, l_obs, r_do, l_do in rows:
+        lines.append(f"| {_cell(said)} | {_cell(r_obs)} | {l_obs} | {_cell(r_do)} | {l_do} |")
+    return "\n".join(lines)
+
+
+def role_table(example: MaskedExample, tokenizer: Any) -> str:
+    """The §5.3 sanity check for one example: every token, its role, and whether each arm supervises it."""
+    lines = ["| # | token | role | std | interv |", "|---|---|---|---|---|"]
+    for t, (tok, role, lo, ld) in enumerate(
+        zip(example.input_ids, example.roles, example.labels_obs, example.labels_do)
+    ):
+        shown = tokenizer.decode([tok]).replace("\n", "\\n").replace("|", "\\|")
+        lines.append(
+            f"| {t} | `{shown}` | {role} | {'loss' if lo != IGNORE_INDEX else '--'} | "
+            f"{'loss' if ld != IGNORE_INDEX else '--'} |"
+        )
+    acc = example.accounting
+    lines.append("")
+    lines.append(
+        f"{acc.tokens} tokens; standard SFT supervises {acc.supervised_obs}, interventional SFT "
+        f"{acc.supervised_do}; the difference {acc.supervised_obs - acc.supervised_do} equals the "
+        f"{acc.agent_content_tokens} agent-content tokens."
+    )
+    return "\n".join(lines)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def write_report(path: str | Path, title: str, sections: Sequence[Section]) -> Path:
+    """Write ``report.md``: a title and each ``(heading, body)`` section in order."""
+    parts = [f"# {title}", ""]
+    for heading, body in sections:
+        parts += [f"## {heading}", "", body.rstrip(), ""]
+    path = Path(path)
+    path.write_text("\n".join(parts))
+    return path

@@ -1,0 +1,174 @@
+"""``bayes-agent chat-masks`` and ``chat-tokenize``: tables, accounting, bad input (issue 6)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+
+from bayes_agent.cli import main  # noqa: E402
+from neural.chat.messages import build_chat_tokenizer, mask_chat  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples" / "data" / "chat_sample.jsonl"
+
+
+def _conversations() -> list[dict]:
+    return [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+
+
+def test_command_modules_do_not_import_torch() -> None:
+    code = (
+        "import sys, neural.commands.chat_masks, neural.commands.chat_tokenize\n"
+        "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_masks_table_and_accounting(capsys) -> None:
+    assert main(["chat-masks", str(SAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "line 1:" in out and "provenance" in out and "(template)" in out
+    tok = build_chat_tokenizer("plain")
+    exs = [mask_chat(c["messages"], tok, tools=c.get("tools")) for c in _conversations()]
+    obs = sum(e.masked.accounting.supervised_obs for e in exs)
+    do = sum(e.masked.accounting.supervised_do for e in exs)
+    assert f"supervised observational {obs}, interventional {do}," in out
+
+
+def test_masks_json_matches_the_library(capsys) -> None:
+    assert main(["chat-masks", str(SAMPLE), "--template", "chatml", "--json", "--tokens"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    tok = build_chat_tokenizer("chatml")
+    exs = [mask_chat(c["messages"], tok, tools=c.get("tools")) for c in _conversations()]
+    assert [c["line"] for c in report["conversations"]] == [1, 2, 3, 4]
+    assert report["totals"]["interventional"] == sum(e.masked.accounting.supervised_do for e in exs)
+    assert report["totals"]["observational"] == sum(e.masked.accounting.supervised_obs for e in exs)
+    assert report["totals"]["agent_content_tokens"] == sum(e.masked.accounting.agent_content_tokens for e in exs)
+    first = report["conversations"][0]
+    assert len(first["token_rows"]) == first["tokens"] == len(exs[0].input_ids)
+    demo = report["conversations"][2]["messages"][2]  # the teacher's demonstration (provenance: world)
+    assert demo["role"] == "assistant" and demo["provenance"] == "world"
+    assert demo["interventional"] == demo["observational"] > 0
+
+
+def _bad_file(tmp_path: Path) -> Path:
+    good = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]})
+    lines = [
+        good,                                                                   # 1
+        '{"messages": [ {"role": "user", "content": "broken"',                   # 2 malformed JSON
+        json.dumps({"messages": [{"role": "user", "content": ["parts"]}]}),     # 3 non-string content
+        json.dumps({"messages": []}),                                           # 4 empty conversation
+        "",                                                                     # 5 blank: no record
+        json.dumps({"messages": [{"role": "teacher", "content": "x"}]}),        # 6 unknown role
+        json.dumps([1, 2]),                                                     # 7 not an object
+        good,                                                                   # 8
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_bad_lines_are_reported_and_skipped(tmp_path, capsys) -> None:
+    path = _bad_file(tmp_path)
+    assert main(["chat-masks", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert [c["line"] for c in report["conversations"]] == [1, 8]
+    skipped = {s["line"]: s["error"] for s in report["skipped"]}
+    assert sorted(skipped) == [2, 3, 4, 6, 7]
+    assert "not valid JSON" in skipped[2]
+    assert "message 0 (user): content must be a string, got list" in skipped[3]
+    assert "empty conversation" in skipped[4]
+    assert "unknown role 'teacher'" in skipped[6]
+    for line in (2, 3, 4, 6, 7):
+        assert f"line {line}: skipped:" in captured.err
+
+
+def test_strict_stops_at_the_first_bad_line(tmp_path, capsys) -> None:
+    path = _bad_file(tmp_path)
+    assert main(["chat-masks", str(path), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: not valid JSON" in err and "--strict" in err
+
+
+def test_role_override_and_bad_role_flag(tmp_path, capsys) -> None:
+    path = tmp_path / "teacher.jsonl"
+    path.write_text(json.dumps({"messages": [{"role": "teacher", "content": "x = 1"}]}) + "\n")
+    assert main(["chat-masks", str(path), "--role", "teacher=world", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["conversations"][0]["messages"][0]
+    assert row["provenance"] == "world" and row["interventional"] > 0
+    assert main(["chat-masks", str(path), "--role", "teacher"]) == 2
+    assert "ROLE=PROVENANCE" in capsys.readouterr().err
+
+
+def test_truncation_is_reported(capsys) -> None:
+    assert main(["chat-masks", str(SAMPLE), "--max-length", "24", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert all(c["tokens"] == 24 for c in report["conversations"])
+    assert report["totals"]["truncated_conversations"] == 4
+    tok = build_chat_tokenizer("plain")
+    full = sum(len(mask_chat(c["messages"], tok).input_ids) for c in _conversations())
+    assert report["totals"]["truncated_tokens"] == full - 4 * 24
+
+
+def test_unalignable_template_names_the_message(tmp_path, capsys) -> None:
+    template = tmp_path / "drops_tools.jinja"
+    template.write_text(
+        "{% for m in messages %}{% if m.role != 'tool' %}{{ m.role }}: {{ m.content }}\n{% endif %}{% endfor %}"
+    )
+    assert main(["chat-masks", str(SAMPLE), "--template", str(template), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    skipped = {s["line"]: s["error"] for s in report["skipped"]}
+    assert sorted(skipped) == [1, 4]  # the two conversations with tool outputs
+    assert "message 3 (tool)" in skipped[1] and "message 2 (tool)" in skipped[4]
+
+
+def test_tokenize_writes_labels_and_a_reusable_tokenizer(tmp_path, capsys) -> None:
+    out, saved = tmp_path / "do.jsonl", tmp_path / "tok"
+    assert main(["chat-tokenize", str(SAMPLE), "--template", "llama3", "--out", str(out),
+                 "--save-tokenizer", str(saved)]) == 0
+    assert "wrote 4 conversations (interventional labels" in capsys.readouterr().out
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    tok = build_chat_tokenizer("llama3")
+    for row, conv in zip(rows, _conversations()):
+        ex = mask_chat(conv["messages"], tok, tools=conv.get("tools"))
+        assert row["input_ids"] == ex.input_ids and row["labels"] == ex.labels("interventional")
+    # the saved tokenizer is loaded from its path and gives the same dataset
+    again = tmp_path / "again.jsonl"
+    assert main(["chat-tokenize", str(SAMPLE), "--tokenizer", str(saved), "--out", str(again)]) == 0
+    assert again.read_text() == out.read_text()
+    capsys.readouterr()
+    assert main(["chat-tokenize", str(SAMPLE), "--mode", "assistant_only", "--out", "-"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 4 and "assistant_only labels" in captured.err
+
+
+def test_missing_tokenizer_empty_file_and_missing_file(tmp_path, capsys) -> None:
+    assert main(["chat-masks", str(SAMPLE), "--tokenizer", str(tmp_path / "nope")]) == 2
+    assert "no local tokenizer" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    assert main(["chat-tokenize", str(empty), "--out", str(tmp_path / "x.jsonl")]) == 2
+    assert "no usable conversation" in capsys.readouterr().err
+    assert main(["chat-masks", str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["chat-masks", str(SAMPLE), "--template", "nonsense"]) == 2
+    assert "neither one of" in capsys.readouterr().err
+
+
+def test_example_script_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "chat_masking.py"), "llama3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    counted, produced = last.split("non -100 labels:")[1].split("=")
+    assert int(counted) == int(produced) > 0

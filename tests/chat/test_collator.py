@@ -1,0 +1,185 @@
+"""The chat collator: the transformers/TRL collator contract, and training through Trainer (issue 6)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from bayes_agent.errors import InvalidArgument  # noqa: E402
+from neural.chat.messages import build_chat_tokenizer, mask_chat  # noqa: E402
+from neural.chat.collator import ChatCollator  # noqa: E402
+from neural.masking import IGNORE_INDEX, LabelMode  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "chat_sample.jsonl"
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return build_chat_tokenizer("chatml")
+
+
+@pytest.fixture(scope="module")
+def conversations() -> list[dict]:
+    return [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+
+
+def _tiny_qwen2(vocab_size: int):
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    cfg = Qwen2Config(
+        vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
+    )
+    return Qwen2ForCausalLM(cfg)
+
+
+def test_pads_to_the_longest_with_ignore_labels(tok) -> None:
+    col = ChatCollator(tok)
+    batch = col([
+        {"input_ids": [5, 6, 7], "labels": [5, IGNORE_INDEX, 7]},
+        {"input_ids": [8], "labels": [8]},
+    ])
+    assert set(batch) == {"input_ids", "attention_mask", "labels"}
+    assert all(v.dtype == torch.long for v in batch.values())
+    pad = tok.pad_token_id
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, pad, pad]]
+    assert batch["labels"].tolist() == [[5, IGNORE_INDEX, 7], [8, IGNORE_INDEX, IGNORE_INDEX]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert col.supervised_tokens == 3 and col.tokens == 4 and col.examples == 2
+
+
+def test_left_padding_and_multiples(tok) -> None:
+    col = ChatCollator(pad_token_id=0, padding_side="left", pad_to_multiple_of=4)
+    batch = col([{"input_ids": [5, 6], "labels": [5, 6]}, {"input_ids": [9], "labels": [IGNORE_INDEX]}])
+    assert batch["input_ids"].tolist() == [[0, 0, 5, 6], [0, 0, 0, 9]]
+    assert batch["labels"].tolist() == [[-100, -100, 5, 6], [-100, -100, -100, -100]]
+    assert batch["attention_mask"].tolist() == [[0, 0, 1, 1], [0, 0, 0, 1]]
+
+
+def test_raw_conversations_equal_pretokenized(tok, conversations) -> None:
+    for mode in LabelMode:
+        col = ChatCollator(tok, mode=mode)
+        raw = col([{"messages": c["messages"], "tools": c.get("tools")} for c in conversations])
+        pre = col([
+            mask_chat(c["messages"], tok, tools=c.get("tools")).features(mode) for c in conversations
+        ])
+        for key in raw:
+            assert torch.equal(raw[key], pre[key]), (mode, key)
+
+
+def test_max_length_truncates_and_counts(tok, conversations) -> None:
+    col = ChatCollator(tok, max_length=16)
+    batch = col([{"messages": c["messages"]} for c in conversations[:2]])
+    assert batch["input_ids"].shape == (2, 16)
+    full = sum(len(mask_chat(c["messages"], tok).input_ids) for c in conversations[:2])
+    assert col.truncated_tokens == full - 32
+
+
+@pytest.mark.parametrize(
+    "features, pattern",
+    [
+        ([], "empty batch"),
+        ([{"input_ids": [1, 2]}], "feature 0 has input_ids but no labels"),
+        ([{"input_ids": [1], "labels": [1]}, {"input_ids": [1, 2], "labels": [1]}], "feature 1: input_ids and labels differ"),
+        ([{"text": "hi"}], "feature 0 has neither"),
+        (["hi"], "feature 0 must be a mapping"),
+        ([{"messages": [{"role": "user", "content": 3}]}], r"feature 0: message 0 \(user\): content must be a string"),
+    ],
+)
+def test_bad_batches_are_named(tok, features, pattern) -> None:
+    with pytest.raises(InvalidArgument, match=pattern):
+        ChatCollator(tok)(features)
+
+
+def test_bad_configuration() -> None:
+    with pytest.raises(InvalidArgument, match="no pad token id"):
+        ChatCollator()
+    with pytest.raises(InvalidArgument, match="needs a tokenizer"):
+        ChatCollator(pad_token_id=0)([{"messages": [{"role": "user", "content": "hi"}]}])
+    with pytest.raises(InvalidArgument, match="padding_side"):
+        ChatCollator(pad_token_id=0, padding_side="middle")
+    with pytest.raises(InvalidArgument, match="label mode"):
+        ChatCollator(pad_token_id=0, mode="everything")
+
+
+def test_no_gradient_reaches_agent_tokens(tok, conversations) -> None:
+    """Through the model's own loss: the logits that predict agent-written tokens get zero gradient."""
+    torch.set_num_threads(1)
+    model = _tiny_qwen2(len(tok))
+    ex = mask_chat(conversations[0]["messages"], tok)
+    batch = ChatCollator(tok, mode="interventional")([ex.features("interventional")])
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    logits = out.logits.detach().requires_grad_(True)
+    loss = model.loss_function(logits=logits, labels=batch["labels"], vocab_size=len(tok))
+    loss.backward()
+    per_position = logits.grad[0].abs().sum(-1)  # position t predicts token t + 1
+    agent_targets = [t for t, r in enumerate(ex.masked.roles) if "agent" in r]
+    world_targets = [t for t, r in enumerate(ex.masked.roles) if r == "world"]
+    assert agent_targets and world_targets
+    assert all(per_position[t - 1] == 0 for t in agent_targets if t > 0)
+    assert all(per_position[t - 1] > 0 for t in world_targets if t > 0)
+    # and the loss is the mean NLL over exactly the interventional labels
+    logp = torch.log_softmax(out.logits[0, :-1].double(), -1)
+    targets = batch["labels"][0, 1:]
+    keep = targets != IGNORE_INDEX
+    manual = -logp[keep].gather(-1, targets[keep].unsqueeze(-1)).mean()
+    assert abs(float(loss.detach()) - float(manual.detach())) < 1e-4
+    assert int(keep.sum()) == ex.masked.accounting.supervised_do - (ex.labels("do")[0] != IGNORE_INDEX)
+
+
+def test_trains_through_transformers_trainer(tok, conversations, tmp_path) -> None:
+    pytest.importorskip("accelerate")
+    from transformers import Trainer, TrainingArguments
+
+    torch.set_num_threads(1)
+    data = [{"messages": c["messages"], "tools": c.get("tools")} for c in conversations]
+    data += data[:2]  # six conversations: three steps of two, one epoch, each seen once
+    model = _tiny_qwen2(len(tok))
+    before = [p.detach().clone() for p in model.parameters()]
+    collator = ChatCollator(tok, mode="interventional")
+    args = TrainingArguments(
+        output_dir=str(tmp_path), per_device_train_batch_size=2, num_train_epochs=1, learning_rate=1e-3,
+        report_to=[], use_cpu=True, save_strategy="no", logging_steps=1, remove_unused_columns=False,
+        dataloader_num_workers=0, seed=0, disable_tqdm=True,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=collator)
+    result = trainer.train()
+    assert trainer.state.global_step == 3
+    assert torch.isfinite(torch.tensor(result.training_loss))
+    assert any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
+    expected = sum(
+        mask_chat(d["messages"], tok, tools=d["tools"]).masked.accounting.supervised_do for d in data
+    )
+    assert collator.examples == 6
+    assert collator.supervised_tokens == expected
+    obs = sum(mask_chat(d["messages"], tok, tools=d["tools"]).masked.accounting.supervised_obs for d in data)
+    assert collator.supervised_tokens < obs  # the agent's turns really were dropped
+
+
+def test_trains_through_trl_sft_trainer(tok, conversations, tmp_path) -> None:
+    pytest.importorskip("trl")
+    datasets = pytest.importorskip("datasets")
+    from trl import SFTConfig, SFTTrainer
+
+    torch.set_num_threads(1)
+    examples = [mask_chat(c["messages"], tok, tools=c.get("tools")) for c in conversations]
+    ds = datasets.Dataset.from_list([e.features("interventional") for e in examples])
+    collator = ChatCollator(tok, mode="interventional")
+    args = SFTConfig(
+        output_dir=str(tmp_path), per_device_train_batch_size=2, num_train_epochs=1, learning_rate=1e-3,
+        report_to=[], use_cpu=True, save_strategy="no", logging_steps=1, dataloader_num_workers=0,
+        seed=0, disable_tqdm=True, remove_unused_columns=False,
+        dataset_kwargs={"skip_prepare_dataset": True},
+    )
+    trainer = SFTTrainer(
+        model=_tiny_qwen2(len(tok)), args=args, train_dataset=ds, data_collator=collator, processing_class=tok
+    )
+    trainer.train()
+    assert trainer.state.global_step == 2
+    assert collator.supervised_tokens == sum(e.masked.accounting.supervised_do for e in examples)

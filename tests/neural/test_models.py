@@ -1,0 +1,62 @@
+"""The embedded tiny Qwen2 and its locally trained tokenizer; loading a hub id without network."""
+
+import pytest
+import torch
+
+torch.set_num_threads(1)  # the test machine is shared; more threads thrash
+
+from bayes_agent.errors import BayesAgentError, InvalidArgument
+from neural.models import TinyModelConfig, build_tiny_model, load_pretrained, train_tokenizer
+from neural.sft.presets import PRESETS, get_preset
+
+TEXTS = ["User: Tell me about the capital of Australia.\n\nAgent: The capital of Australia is Canberra."] * 3
+
+
+def test_tokenizer_is_deterministic_and_offsets_tile_the_text():
+    a = train_tokenizer(TEXTS, 300)
+    b = train_tokenizer(TEXTS, 300)
+    assert a.get_vocab() == b.get_vocab()
+    text = TEXTS[0]
+    enc = a(text, return_offsets_mapping=True, add_special_tokens=False)
+    offs = enc["offset_mapping"]
+    assert offs[0][0] == 0 and offs[-1][1] == len(text)
+    assert all(p[1] == q[0] for p, q in zip(offs, offs[1:]))  # no gaps: spaces belong to a token
+    assert a.decode(enc["input_ids"]) == text
+
+
+def test_tiny_model_is_qwen2_and_seeded():
+    cfg = PRESETS["micro"].tiny
+    m1, m2, m3 = (build_tiny_model(cfg, 320, s) for s in (0, 0, 1))
+    assert type(m1).__name__ == "Qwen2ForCausalLM"
+    s1, s2, s3 = m1.state_dict(), m2.state_dict(), m3.state_dict()
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert not all(torch.equal(s1[k], s3[k]) for k in s1)
+    out = m1(input_ids=torch.tensor([[1, 2, 3]])).logits
+    assert out.shape == (1, 3, 320) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(hidden_size=30, num_attention_heads=4), dict(vocab_size=100), dict(num_hidden_layers=0),
+               dict(num_attention_heads=4, num_key_value_heads=3)]
+)
+def test_tiny_config_validation(kwargs):
+    with pytest.raises(InvalidArgument):
+        TinyModelConfig(**kwargs)
+
+
+def test_missing_weights_give_a_clear_message(tmp_path):
+    with pytest.raises(BayesAgentError, match="no local weights.*--model"):
+        load_pretrained(str(tmp_path / "nowhere"))
+    with pytest.raises(BayesAgentError, match="never downloads"):
+        load_pretrained("Qwen/Qwen2.5-0.5B-this-does-not-exist")
+
+
+def test_presets_are_plain_data():
+    paper = get_preset("paper")
+    assert paper.model == "Qwen/Qwen2.5-0.5B" and paper.dtype == "bfloat16"
+    assert (paper.train.lr, paper.train.clip, paper.train.epochs, paper.n_dialogues) == (2e-5, 1.0, 4, 480)
+    tiny = get_preset("tiny")
+    assert tiny.model is None and tiny.n_facts == 33 and tiny.train.epochs == 4
+    assert tiny.with_(epochs=2, n_dialogues=10).train.epochs == 2
+    with pytest.raises(InvalidArgument, match="unknown preset"):
+        get_preset("huge")

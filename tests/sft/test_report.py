@@ -1,0 +1,69 @@
+"""Report pieces: Eq. 7 summary, confidence intervals, moving average, figures, tables, report.md."""
+
+import math
+
+import pytest
+
+from bayes_agent.errors import InvalidArgument
+from neural.sft.report import (
+    ci95,
+    delta_metrics,
+    figure_delta,
+    figure_loss,
+    moving_average,
+    probe_table,
+    write_report,
+)
+
+
+def test_delta_metrics_counts():
+    m = delta_metrics([-0.5, 0.1, 0.3], [1.2, -0.1, 0.3])
+    assert m["n_facts"] == 3
+    assert m["mean_delta_obs"] == pytest.approx(-0.1 / 3)
+    assert m["mean_delta_do"] == pytest.approx(1.4 / 3)
+    assert m["facts_lie_preferred_obs"] == 1 and m["facts_lie_preferred_do"] == 1
+    assert m["facts_do_beats_obs"] == 1  # ties do not count
+    with pytest.raises(InvalidArgument):
+        delta_metrics([1.0], [1.0, 2.0])
+
+
+def test_ci95_uses_student_t():
+    c = ci95([1.0, 2.0, 3.0])  # sd 1, n 3, t(2) = 4.303
+    assert c["mean"] == 2.0
+    assert c["hi"] - c["mean"] == pytest.approx(4.303 / math.sqrt(3))
+    assert ci95([5.0]) == {"mean": 5.0, "lo": 5.0, "hi": 5.0, "n": 1}
+    with pytest.raises(InvalidArgument):
+        ci95([])
+    with pytest.raises(InvalidArgument):
+        ci95([1.0, float("nan")])
+
+
+def test_moving_average_is_centred():
+    xs = [float(i) for i in range(200)]
+    ma = moving_average(xs, 51)
+    assert ma[100] == pytest.approx(100.0)  # a centred window leaves a line's interior unchanged
+    assert moving_average([2.0] * 7, 50) == [2.0] * 7
+    with pytest.raises(InvalidArgument):
+        moving_average(xs, 0)
+
+
+def test_figures_are_pngs(tmp_path):
+    p1 = figure_loss({"obs": [2.0, None, 1.0, 0.5] * 30, "do": [2.5, 1.5, 1.0, 0.8] * 30}, tmp_path / "f1.png")
+    p2 = figure_delta(["a", "b"], [-0.1, 0.2], [1.0, 1.5], tmp_path / "f2.png")
+    for p in (p1, p2):
+        data = p.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_probe_table_escapes_cells():
+    t = probe_table([("A | B.", "x\ny", "agree", "", "other")], "user states (truth)")
+    lines = t.splitlines()
+    assert len(lines) == 3 and lines[0].count("|") == 6
+    assert "A \\| B." in lines[2] and "x y" in lines[2] and "(empty)" in lines[2]
+
+
+def test_report_sections_in_order(tmp_path):
+    p = write_report(tmp_path / "report.md", "T", [("One", "first"), ("Two", "second\n")])
+    text = p.read_text()
+    assert text.startswith("# T")
+    assert text.index("## One") < text.index("first") < text.index("## Two") < text.index("second")

@@ -1,0 +1,139 @@
+"""Paired training on the micro preset: identical init and order, skipped steps, resume, checkpoints."""
+
+import pytest
+import torch
+
+torch.set_num_threads(1)  # the test machine is shared; more threads thrash
+
+import neural.sft.train as train_mod
+from bayes_agent.errors import BayesAgentError, InvalidArgument
+from bayes_agent.transcript import render
+from neural.sft.dialogues import make_dialogues
+from neural.sft.facts import FACTS
+from neural.masking import IGNORE_INDEX, LabelMode, MaskedExample, mask_transcript
+from neural.models import build_tiny_model, train_tokenizer
+from neural.sft.presets import PRESETS
+from neural.sft.train import TrainConfig, epoch_order, load_checkpoint, train_pair
+
+MICRO = PRESETS["micro"]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    ds = make_dialogues(FACTS[:4], 6, seed=0)
+    tok = train_tokenizer([render(d).text for d in ds], MICRO.tiny.vocab_size)
+    exs = [mask_transcript(d, tok) for d in ds]
+    model = build_tiny_model(MICRO.tiny, len(tok), 0)
+    return model, exs
+
+
+CFG = TrainConfig(epochs=2, lr=3e-3, warmup_steps=2, seed=0)
+
+
+def _same(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_epoch_order_is_seeded_and_a_permutation_per_epoch():
+    o = epoch_order(7, 3, seed=5)
+    assert o == epoch_order(7, 3, seed=5) != epoch_order(7, 3, seed=6)
+    assert all(sorted(o[k * 7:(k + 1) * 7]) == list(range(7)) for k in range(3))
+
+
+def test_both_arms_see_identical_batches_in_identical_order(setup, monkeypatch):
+    model, exs = setup
+    calls = []  # (which model object, the input ids it was trained on)
+    real = train_mod._lm_loss
+
+    def spy(m, ids, labels):
+        calls.append((id(m), ids[0].tolist()))
+        return real(m, ids, labels)
+
+    monkeypatch.setattr(train_mod, "_lm_loss", spy)
+    r = train_pair(model, exs, CFG, progress=False)
+    seen = {arm: [ids for mid, ids in calls if mid == id(m)] for arm, m in r.models.items()}
+    assert seen["obs"] == seen["do"] == [exs[i].input_ids for i in r.order]
+    assert len(r.losses["obs"]) == len(r.losses["do"]) == 2 * len(exs)
+
+
+def test_arms_start_identical_and_the_input_model_is_untouched(setup):
+    model, exs = setup
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    r0 = train_pair(model, exs, CFG, stop_after=0, progress=False)
+    assert _same(r0.models["obs"], r0.models["do"]) and _same(r0.models["obs"], model)
+    r = train_pair(model, exs, CFG, progress=False)
+    assert not _same(r.models["obs"], r.models["do"])  # only the labels differ, and they matter
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(x is not None and x == x for arm in r.losses for x in r.losses[arm])
+
+
+def test_a_step_without_supervised_tokens_is_skipped(setup):
+    model, exs = setup
+    e = exs[0]
+    blank = MaskedExample(e.input_ids, {m: list(v) if m is not LabelMode.INTERVENTIONAL else [IGNORE_INDEX] * len(v)
+                                        for m, v in e.labels.items()}, e.roles, e.offsets, e.text)
+    r = train_pair(model, [blank], TrainConfig(epochs=1, lr=1e-2), progress=False)
+    assert r.losses["do"] == [None] and r.losses["obs"][0] > 0
+    assert _same(r.models["do"], model) and not _same(r.models["obs"], model)
+
+
+def test_resume_gives_the_same_final_weights(setup, tmp_path):
+    model, exs = setup
+    full = train_pair(model, exs, CFG, progress=False)
+    part = train_pair(model, exs, CFG, checkpoint_dir=tmp_path, stop_after=5, progress=False)
+    assert part.steps_done == 5
+    resumed = train_pair(model, exs, CFG, resume=tmp_path, progress=False)
+    for arm in ("obs", "do"):
+        assert _same(full.models[arm], resumed.models[arm])
+        assert resumed.losses[arm] == full.losses[arm]
+    assert (tmp_path / "obs.safetensors").exists() and (tmp_path / "state.json").exists()
+
+
+def test_resume_with_other_data_is_refused(setup, tmp_path):
+    model, exs = setup
+    train_pair(model, exs, CFG, checkpoint_dir=tmp_path, stop_after=2, progress=False)
+    with pytest.raises(BayesAgentError, match="different data"):
+        train_pair(model, exs[:-1], CFG, resume=tmp_path, progress=False)
+
+
+def test_corrupted_or_missing_checkpoint(setup, tmp_path):
+    model, exs = setup
+    with pytest.raises(BayesAgentError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "absent", {"obs": model})
+    train_pair(model, exs, CFG, checkpoint_dir=tmp_path, stop_after=2, progress=False)
+    (tmp_path / "do.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(BayesAgentError, match="corrupted"):
+        train_pair(model, exs, CFG, resume=tmp_path, progress=False)
+    (tmp_path / "state.json").write_text("{not json")
+    with pytest.raises(BayesAgentError, match="corrupted"):
+        load_checkpoint(tmp_path, {"obs": model})
+
+
+def test_decomposition_of_the_summed_losses(setup):
+    """Invariant 3, neural: NLL_obs = NLL_do + NLL over agent-content tokens (sum reduction)."""
+    model, exs = setup
+    e = exs[0]
+    ids = torch.tensor([e.input_ids])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), -1)
+    tok_nll = -logp.gather(1, ids[0, 1:, None])[:, 0]
+
+    def total(labels):
+        lab = torch.tensor(labels[1:])
+        return float(tok_nll[lab != IGNORE_INDEX].sum())
+
+    agent = [e.input_ids[t] if (r == "agent" or "agent" in r and r.startswith("mixed")) else IGNORE_INDEX
+             for t, r in enumerate(e.roles)]
+    assert total(e.labels_obs) == pytest.approx(total(e.labels_do) + total(agent), rel=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(epochs=0), dict(lr=0.0), dict(lr=float("nan")), dict(clip=0.0)])
+def test_train_config_rejects_bad_values(kwargs):
+    with pytest.raises(InvalidArgument):
+        TrainConfig(**kwargs)
+
+
+def test_empty_data_set_is_refused(setup):
+    with pytest.raises(InvalidArgument, match="empty"):
+        train_pair(setup[0], [], CFG, progress=False)
