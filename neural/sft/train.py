@@ -1,9 +1,11 @@
-"""Paired SFT (paper §5.2, §5.4): two copies of one model, one seeded order, differing only in labels.
+"""Paired SFT (paper §5.2, §5.4): copies of one model, one seeded order, differing only in labels.
 
 The observational arm minimises Eq. 3 (every non-context token), the interventional arm Eq. 4
-(agent content masked). Both start from identical weights, see the identical example at every
-step, and use the same AdamW settings; a step whose labels hold no supervised token is skipped
-(recorded as ``None``), never turned into a NaN. Checkpoints are safetensors with a JSON beside.
+(agent content masked), and the optional assistant-only arm the common practice (loss on agent
+content only). Every requested arm starts from identical weights, sees the identical example at
+every step, and uses the same AdamW settings; a step whose labels hold no supervised token is
+skipped (recorded as ``None``), never turned into a NaN. Checkpoints are safetensors with a JSON
+beside.
 """
 
 from __future__ import annotations
@@ -21,10 +23,20 @@ from bayes_agent.errors import BayesAgentError, InvalidArgument
 
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample
 
-__all__ = ["ARMS", "PairResult", "TrainConfig", "epoch_order", "load_checkpoint", "train_pair"]
+__all__ = [
+    "ARMS", "DEFAULT_ARMS", "PairResult", "TrainConfig", "check_arms", "epoch_order",
+    "load_checkpoint", "train_pair",
+]
 
-ARMS: dict[str, LabelMode] = {"obs": LabelMode.OBSERVATIONAL, "do": LabelMode.INTERVENTIONAL}
-"""The two arms: standard SFT (Eq. 3) and interventional SFT (Eq. 4)."""
+ARMS: dict[str, LabelMode] = {
+    "obs": LabelMode.OBSERVATIONAL,
+    "do": LabelMode.INTERVENTIONAL,
+    "ao": LabelMode.ASSISTANT_ONLY,
+}
+"""The arms by short name: standard SFT (Eq. 3), interventional SFT (Eq. 4), assistant-only."""
+
+DEFAULT_ARMS: tuple[str, ...] = ("obs", "do")
+"""What :func:`train_pair` trains unless told otherwise: the paper's pair (§5.2)."""
 
 STATE_FILE = "state.json"
 
@@ -53,6 +65,21 @@ class TrainConfig:
             raise InvalidArgument(f"schedule must be 'linear' or 'constant', got {self.schedule!r}")
 
 
+def check_arms(arms: Sequence[str]) -> tuple[str, ...]:
+    """The requested arms as a tuple, refusing an empty, repeated or unknown name."""
+    if isinstance(arms, str):
+        raise InvalidArgument(f"arms must be a sequence of names such as ('obs', 'do'), got the string {arms!r}")
+    arms = tuple(arms)
+    if not arms:
+        raise InvalidArgument(f"no arms requested; choose from {list(ARMS)}")
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        raise InvalidArgument(f"unknown arm(s) {unknown}; choose from {list(ARMS)}")
+    if len(set(arms)) != len(arms):
+        raise InvalidArgument(f"repeated arm in {list(arms)}")
+    return arms
+
+
 def epoch_order(n: int, epochs: int, seed: int) -> list[int]:
     """The one example order both arms follow: a fresh seeded shuffle of ``range(n)`` per epoch."""
     rng = random.Random(seed)
@@ -75,12 +102,19 @@ class PairResult:
     steps_done: int
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def step_cost_ratio(self) -> float:
-        """Mean time of an interventional (masked) step over an observational (unmasked) one."""
-        n = {a: sum(1 for x in self.losses[a][: self.steps_done] if x is not None) for a in ARMS}
-        if not n["obs"] or not n["do"] or not self.seconds["obs"]:
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """The trained arms, in training order."""
+        return tuple(self.models)
+
+    def step_cost_ratio(self, masked: str = "do", unmasked: str = "obs") -> float:
+        """Mean time of a masked step over an unmasked one (NaN when either arm was not trained)."""
+        if masked not in self.losses or unmasked not in self.losses:
             return float("nan")
-        return (self.seconds["do"] / n["do"]) / (self.seconds["obs"] / n["obs"])
+        n = {a: sum(1 for x in self.losses[a][: self.steps_done] if x is not None) for a in (masked, unmasked)}
+        if not n[masked] or not n[unmasked] or not self.seconds[unmasked]:
+            return float("nan")
+        return (self.seconds[masked] / n[masked]) / (self.seconds[unmasked] / n[unmasked])
 
 
 def _lm_loss(model: Any, input_ids: Any, labels: Any) -> Any:
@@ -112,29 +146,36 @@ def train_pair(
     examples: Sequence[MaskedExample],
     cfg: TrainConfig,
     *,
+    arms: Sequence[str] = DEFAULT_ARMS,
     device: str = "cpu",
     checkpoint_dir: str | Path | None = None,
     resume: str | Path | None = None,
     stop_after: int | None = None,
     progress: bool = True,
 ) -> PairResult:
-    """Train an observational and an interventional copy of ``model`` in lockstep.
+    """Train one copy of ``model`` per arm in lockstep (default: the paper's obs/do pair).
 
-    ``resume`` continues from a checkpoint directory written by an earlier call (same data and
+    ``arms`` names any subset of :data:`ARMS` (e.g. ``("obs", "do", "ao")``); each arm starts
+    from the same weights and sees the same examples in the same order; within a step the arms
+    run in the order given. ``resume`` continues from a checkpoint directory written by an earlier call (same data and
     config); ``stop_after`` ends after that many steps in total (for tests and interruptions).
     """
     import torch
     from tqdm.auto import tqdm
 
+    arms = check_arms(arms)
     if not examples:
         raise InvalidArgument("no training examples: the data set is empty")
+    for arm in arms:
+        if ARMS[arm] not in examples[0].labels:
+            raise InvalidArgument(f"the examples carry no {ARMS[arm].value} labels (needed by arm {arm!r})")
     order = epoch_order(len(examples), cfg.epochs, cfg.seed)
     total = len(order) if stop_after is None else min(len(order), stop_after)
     torch.manual_seed(cfg.seed)
-    models = {arm: copy.deepcopy(model).to(device) for arm in ARMS}
+    models = {arm: copy.deepcopy(model).to(device) for arm in arms}
     optims = {arm: _make_optimizer(m, cfg) for arm, m in models.items()}
-    losses: dict[str, list[float | None]] = {arm: [] for arm in ARMS}
-    seconds = {arm: 0.0 for arm in ARMS}
+    losses: dict[str, list[float | None]] = {arm: [] for arm in arms}
+    seconds = {arm: 0.0 for arm in arms}
     start = 0
     if resume is not None:
         state = load_checkpoint(resume, models, optims)
@@ -146,7 +187,7 @@ def train_pair(
     tensors = [
         (
             torch.tensor([ex.input_ids], device=device),
-            {arm: torch.tensor([ex.labels[mode]], device=device) for arm, mode in ARMS.items()},
+            {arm: torch.tensor([ex.labels[ARMS[arm]]], device=device) for arm in arms},
         )
         for ex in examples
     ]
@@ -155,7 +196,7 @@ def train_pair(
     bar = tqdm(range(start, total), desc="paired SFT", disable=not progress, initial=start, total=total)
     for step in bar:
         ids, labels = tensors[order[step]]
-        for arm in ARMS:
+        for arm in arms:
             lab = labels[arm]
             if not bool((lab[0, 1:] != IGNORE_INDEX).any()):
                 losses[arm].append(None)  # nothing this arm may learn from: skip, do not divide by 0
@@ -171,7 +212,7 @@ def train_pair(
             seconds[arm] += time.perf_counter() - t0
             losses[arm].append(float(loss.detach()))
         if progress and step % 50 == 0:
-            bar.set_postfix({a: f"{losses[a][-1]:.3f}" for a in ARMS if losses[a][-1] is not None})
+            bar.set_postfix({a: f"{losses[a][-1]:.3f}" for a in arms if losses[a][-1] is not None})
         done = step + 1
         if checkpoint_dir is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
             save_checkpoint(checkpoint_dir, models, optims, done, order, losses, seconds, cfg)
@@ -198,7 +239,7 @@ def save_checkpoint(
     seconds: dict[str, float],
     cfg: TrainConfig,
 ) -> Path:
-    """Write both arms' weights and optimiser states (safetensors) and the loop state (JSON)."""
+    """Write every arm's weights and optimiser states (safetensors) and the loop state (JSON)."""
     from safetensors.torch import save_file, save_model
 
     d = Path(directory)
@@ -215,6 +256,7 @@ def save_checkpoint(
         (d / f"{arm}.optim.json").write_text(json.dumps(groups))
     state = {
         "step": step,
+        "arms": list(models),
         "config": asdict(cfg),
         "model_config": _model_config(next(iter(models.values()))),
         "order": order,
@@ -247,6 +289,8 @@ def load_checkpoint(directory: str | Path, models: dict[str, Any], optims: dict[
         raise BayesAgentError(f"no checkpoint at {d} ({STATE_FILE} is missing)") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise BayesAgentError(f"checkpoint state {state_path} is corrupted: {exc}") from None
+    if set(state.get("arms", models)) != set(models):
+        raise BayesAgentError(f"checkpoint {d} was written for arms {state['arms']}, not {list(models)}")
     for arm, m in models.items():
         path = d / f"{arm}.safetensors"
         try:

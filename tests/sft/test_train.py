@@ -13,7 +13,7 @@ from neural.sft.facts import FACTS
 from neural.masking import IGNORE_INDEX, LabelMode, MaskedExample, mask_transcript
 from neural.models import build_tiny_model, train_tokenizer
 from neural.sft.presets import PRESETS
-from neural.sft.train import TrainConfig, epoch_order, load_checkpoint, train_pair
+from neural.sft.train import ARMS, TrainConfig, epoch_order, load_checkpoint, train_pair
 
 MICRO = PRESETS["micro"]
 
@@ -137,3 +137,60 @@ def test_train_config_rejects_bad_values(kwargs):
 def test_empty_data_set_is_refused(setup):
     with pytest.raises(InvalidArgument, match="empty"):
         train_pair(setup[0], [], CFG, progress=False)
+
+
+def test_three_arms_share_init_and_order_and_differ_only_in_labels(setup, monkeypatch):
+    model, exs = setup
+    calls = []
+    real = train_mod._lm_loss
+
+    def spy(m, ids, labels):
+        calls.append((id(m), ids[0].tolist(), labels[0].tolist()))
+        return real(m, ids, labels)
+
+    monkeypatch.setattr(train_mod, "_lm_loss", spy)
+    r0 = train_pair(model, exs, CFG, arms=("obs", "do", "ao"), stop_after=0, progress=False)
+    assert r0.arms == ("obs", "do", "ao") and _same(r0.models["ao"], model) and _same(r0.models["do"], model)
+    r = train_pair(model, exs, CFG, arms=("obs", "do", "ao"), progress=False)
+    seen = {arm: [c for c in calls if c[0] == id(m)] for arm, m in r.models.items()}
+    for arm, mode in (("obs", LabelMode.OBSERVATIONAL), ("do", LabelMode.INTERVENTIONAL), ("ao", LabelMode.ASSISTANT_ONLY)):
+        assert [c[1] for c in seen[arm]] == [exs[i].input_ids for i in r.order]
+        assert [c[2] for c in seen[arm]] == [exs[i].labels[mode] for i in r.order]
+    # within each step the arms run in the order asked for
+    assert [c[0] for c in calls[:3]] == [id(r.models[a]) for a in ("obs", "do", "ao")]
+    assert not _same(r.models["ao"], r.models["obs"]) and not _same(r.models["ao"], r.models["do"])
+    # the pair inside a triple is the same pair as trained alone (arms do not interact)
+    pair = train_pair(model, exs, CFG, progress=False)
+    assert pair.arms == ("obs", "do")
+    assert _same(pair.models["obs"], r.models["obs"]) and _same(pair.models["do"], r.models["do"])
+
+
+def test_assistant_only_labels_supervise_agent_content_only(setup):
+    _, exs = setup
+    e = exs[0]
+    ao = e.labels[ARMS["ao"]]
+    sup = [r for t, r in enumerate(e.roles) if ao[t] != IGNORE_INDEX]
+    assert sup and set(sup) == {"agent"}
+    assert all(ao[t] == IGNORE_INDEX or e.labels_obs[t] == ao[t] for t in range(len(ao)))
+    assert all(not (ao[t] != IGNORE_INDEX and e.labels_do[t] != IGNORE_INDEX) for t in range(len(ao)))
+
+
+def test_a_single_arm_trains_alone(setup):
+    model, exs = setup
+    r = train_pair(model, exs, CFG, arms=("ao",), progress=False)
+    assert r.arms == ("ao",) and not _same(r.models["ao"], model)
+    assert r.step_cost_ratio() != r.step_cost_ratio()  # NaN: the obs/do ratio needs both arms
+
+
+@pytest.mark.parametrize("arms, match", [((), "no arms"), (("obs", "xx"), "unknown arm"),
+                                         (("do", "do"), "repeated"), ("obs", "string")])
+def test_bad_arms_are_refused(setup, arms, match):
+    with pytest.raises(InvalidArgument, match=match):
+        train_pair(setup[0], setup[1], CFG, arms=arms, progress=False)
+
+
+def test_resume_with_other_arms_is_refused(setup, tmp_path):
+    model, exs = setup
+    train_pair(model, exs, CFG, checkpoint_dir=tmp_path, stop_after=2, progress=False)
+    with pytest.raises(BayesAgentError, match="written for arms"):
+        train_pair(model, exs, CFG, arms=("obs", "do", "ao"), resume=tmp_path, progress=False)
