@@ -34,7 +34,13 @@ _EXPORTS.update({"FACTS": "sft.facts", "HELD_OUT": "sft.facts", "Fact": "sft.fac
 _EXPORTS.update({"Dialogue": "sft.dialogues", "make_dialogues": "sft.dialogues"})
 _EXPORTS.update({"TinyModelConfig": "models", "build_tiny_model": "models",
                  "load_pretrained": "models", "train_tokenizer": "models"})
-_EXPORTS.update({"TrainConfig": "sft.train", "train_pair": "sft.train", "load_checkpoint": "sft.train"})
+_EXPORTS.update({name: "sft.train" for name in (
+    "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms", "TrainConfig", "load_checkpoint", "train_pair",
+)})
+# devices: where a run trains, in what precision, and the record of its environment
+_EXPORTS.update({name: "devices" for name in (
+    "check_threads", "environment_record", "resolve_device", "resolve_precision",
+)})
 _EXPORTS.update({"question_margin": "sft.probes", "probe_facts": "sft.probes", "classify_reply": "sft.probes"})
 _EXPORTS.update({"PRESETS": "sft.presets", "Preset": "sft.presets", "get_preset": "sft.presets"})
 _EXPORTS.update({"run_experiment": "sft.experiment", "run_seeds": "sft.experiment"})

@@ -51,7 +51,7 @@ def test_strategies_module_is_where_hypothesis_comes_in():
 # neural: the same checks for its lazy exports
 
 #: Exported data (not classes or functions): documented where they are defined, not by __doc__.
-NEURAL_CONSTANTS = {"CHAT_TEMPLATES", "DEFAULT_ROLES", "FACTS", "HELD_OUT", "PRESETS"}
+NEURAL_CONSTANTS = {"ARMS", "CHAT_TEMPLATES", "DEFAULT_ARMS", "DEFAULT_ROLES", "FACTS", "HELD_OUT", "PRESETS"}
 
 
 def test_neural_all_is_sorted_and_equals_its_exports():

@@ -15,16 +15,17 @@ import json
 import math
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from bayes_agent.errors import BayesAgentError, InvalidArgument
 
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample
 
 __all__ = [
-    "ARMS", "DEFAULT_ARMS", "PairResult", "TrainConfig", "check_arms", "epoch_order",
+    "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms", "TrainConfig", "check_arms", "epoch_order",
     "load_checkpoint", "train_pair",
 ]
 
@@ -39,11 +40,12 @@ DEFAULT_ARMS: tuple[str, ...] = ("obs", "do")
 """What :func:`train_pair` trains unless told otherwise: the paper's pair (§5.2)."""
 
 STATE_FILE = "state.json"
+INIT_FILE = "init.safetensors"  # the arms' common start, written by sequential training
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimiser and loop settings shared by both arms (plain data)."""
+    """Optimiser and loop settings shared by every arm (plain data)."""
 
     epochs: int = 4
     lr: float = 2e-5
@@ -53,8 +55,13 @@ class TrainConfig:
     schedule: str = "linear"  # "linear": decay to 0 after warm-up (the HF default); "constant"
     seed: int = 0
     checkpoint_every: int = 0  # steps; 0 = only at the end when a checkpoint directory is given
+    precision: str = "auto"  # autocast dtype (auto/fp32/bf16/fp16); weights and AdamW stay float32
+    lora_rank: int = 0  # 0: full fine-tuning; R > 0: LoRA adapters of rank R (peft) in every arm
+    lora_alpha: float | None = None  # LoRA scale numerator; None = 2 * lora_rank
 
     def __post_init__(self) -> None:
+        from ..devices import PRECISIONS
+
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise InvalidArgument(f"epochs must be a positive integer, got {self.epochs!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -63,6 +70,12 @@ class TrainConfig:
             raise InvalidArgument("clip must be positive; weight_decay, warmup_steps, checkpoint_every >= 0")
         if self.schedule not in ("linear", "constant"):
             raise InvalidArgument(f"schedule must be 'linear' or 'constant', got {self.schedule!r}")
+        if self.precision not in PRECISIONS:
+            raise InvalidArgument(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
+        if isinstance(self.lora_rank, bool) or not isinstance(self.lora_rank, int) or self.lora_rank < 0:
+            raise InvalidArgument(f"lora_rank must be a non-negative integer, got {self.lora_rank!r}")
+        if self.lora_alpha is not None and not (self.lora_alpha > 0 and math.isfinite(self.lora_alpha)):
+            raise InvalidArgument(f"lora_alpha must be positive and finite, got {self.lora_alpha!r}")
 
 
 def check_arms(arms: Sequence[str]) -> tuple[str, ...]:
@@ -128,7 +141,36 @@ def _lm_loss(model: Any, input_ids: Any, labels: Any) -> Any:
 def _make_optimizer(model: Any, cfg: TrainConfig) -> Any:
     import torch
 
-    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    params = [p for p in model.parameters() if p.requires_grad]  # all, or the LoRA adapters
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _master_copy(model: Any, device: str) -> Any:
+    """An arm's trainable copy with float32 master weights, whatever dtype ``model`` was loaded in.
+
+    AdamW then keeps float32 moments too; lower precision is only autocast around forward and
+    backward. Updating bf16 weights directly rounds most of a 2e-5 step away.
+    """
+    import torch
+
+    return copy.deepcopy(model).to(device=device, dtype=torch.float32)
+
+
+def _with_lora(model: Any, cfg: TrainConfig) -> Any:
+    """``model`` wrapped with LoRA adapters on every linear layer; seeded, so every arm's
+    adapters start identical (B = 0, so the wrapped model starts equal to the base)."""
+    import torch
+
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise BayesAgentError("LoRA needs the peft library: pip install 'bayes-agent[neural]'") from None
+    torch.manual_seed(cfg.seed)
+    alpha = cfg.lora_alpha if cfg.lora_alpha is not None else 2 * cfg.lora_rank
+    lcfg = LoraConfig(r=cfg.lora_rank, lora_alpha=alpha, lora_dropout=0.0, target_modules="all-linear", bias="none")
+    with warnings.catch_warnings():  # peft calls a transformers name deprecated in v5; not ours to fix
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, lcfg)
 
 
 def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -141,6 +183,86 @@ def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * max(0.0, (total - step) / span)
 
 
+class _Arm:
+    """One arm in training: float32 master model (optionally LoRA), AdamW, autocast, scaler."""
+
+    def __init__(self, name: str, model: Any, cfg: TrainConfig, device: str, precision: str,
+                 init: Path | None = None) -> None:
+        from ..devices import grad_scaler
+
+        self.name, self.cfg, self.device, self.precision = name, cfg, device, precision
+        self.model = _master_copy(model, device)
+        if init is not None:  # start from saved weights (sequential arms), not from ``model``'s
+            from safetensors.torch import load_model
+
+            try:
+                load_model(self.model, str(init))
+            except FileNotFoundError:
+                raise BayesAgentError(f"checkpoint {init.parent} has no initial weights ({init.name})") from None
+        if cfg.lora_rank:
+            self.model = _with_lora(self.model, cfg)
+        self.model.train()
+        self.optim = _make_optimizer(self.model, cfg)
+        self.scaler = grad_scaler(precision, device)
+
+    def step(self, ids: Any, labels: Any, lr: float) -> float | None:
+        """One optimiser step on one example; ``None`` (no step) when nothing is supervised."""
+        import torch
+
+        from ..devices import autocast
+
+        if not bool((labels[0, 1:] != IGNORE_INDEX).any()):
+            return None  # nothing this arm may learn from: skip, do not divide by 0
+        for group in self.optim.param_groups:
+            group["lr"] = lr
+        with autocast(self.precision, self.device):
+            loss = _lm_loss(self.model, ids, labels)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if self.scaler is None:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, self.cfg.clip)
+            self.optim.step()
+        else:  # fp16: scale the loss so small gradients survive, unscale before clipping
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optim)
+            torch.nn.utils.clip_grad_norm_(params, self.cfg.clip)
+            self.scaler.step(self.optim)
+            self.scaler.update()
+        self.optim.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    def finish(self) -> Any:
+        """The trained model in eval mode, LoRA adapters merged into plain weights."""
+        model = self.model.merge_and_unload() if self.cfg.lora_rank else self.model
+        self.optim = None  # free AdamW's moments before the next arm starts
+        return model.eval()
+
+
+class SavedArms(Mapping):
+    """Trained arms kept on disk (one safetensors file per arm), each loaded when looked up.
+
+    What sequential training returns, so that at most one trained 0.5B copy is in memory while
+    a caller probes the arms one after another. Every lookup loads a fresh copy.
+    """
+
+    def __init__(self, paths: dict[str, Path], skeleton: Any, device: str, keep: Any = None) -> None:
+        self.paths, self._skeleton, self._device = dict(paths), skeleton, device
+        self._keep = keep  # a TemporaryDirectory to keep alive, when the caller gave no directory
+
+    def __getitem__(self, arm: str) -> Any:
+        from safetensors.torch import load_model
+
+        model = _master_copy(self._skeleton, self._device)
+        load_model(model, str(self.paths[arm]))
+        return model.eval()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
 def train_pair(
     model: Any,
     examples: Sequence[MaskedExample],
@@ -148,20 +270,25 @@ def train_pair(
     *,
     arms: Sequence[str] = DEFAULT_ARMS,
     device: str = "cpu",
+    sequential: bool = False,
     checkpoint_dir: str | Path | None = None,
     resume: str | Path | None = None,
     stop_after: int | None = None,
     progress: bool = True,
 ) -> PairResult:
-    """Train one copy of ``model`` per arm in lockstep (default: the paper's obs/do pair).
+    """Train one copy of ``model`` per arm (default: the paper's obs/do pair).
 
     ``arms`` names any subset of :data:`ARMS` (e.g. ``("obs", "do", "ao")``); each arm starts
-    from the same weights and sees the same examples in the same order; within a step the arms
-    run in the order given. ``resume`` continues from a checkpoint directory written by an earlier call (same data and
-    config); ``stop_after`` ends after that many steps in total (for tests and interruptions).
+    from the same weights and sees the same examples in the same order. In memory (the default)
+    the arms step in lockstep, in the order given; with ``sequential=True`` one arm trains after
+    the other from the same saved initial weights (one training copy in memory at a time, which
+    the 0.5B shape needs), with bit-identical results on the CPU, and the trained arms come back
+    as :class:`SavedArms`. ``resume`` continues from a checkpoint directory written by an earlier
+    call (same data, config and mode); ``stop_after`` ends after that many steps per arm.
     """
     import torch
-    from tqdm.auto import tqdm
+
+    from ..devices import resolve_precision
 
     arms = check_arms(arms)
     if not examples:
@@ -169,21 +296,12 @@ def train_pair(
     for arm in arms:
         if ARMS[arm] not in examples[0].labels:
             raise InvalidArgument(f"the examples carry no {ARMS[arm].value} labels (needed by arm {arm!r})")
+    if stop_after is not None and (not isinstance(stop_after, int) or stop_after < 0):
+        raise InvalidArgument(f"stop_after must be a non-negative integer, got {stop_after!r}")
+    precision = resolve_precision(cfg.precision, device)
     order = epoch_order(len(examples), cfg.epochs, cfg.seed)
     total = len(order) if stop_after is None else min(len(order), stop_after)
     torch.manual_seed(cfg.seed)
-    models = {arm: copy.deepcopy(model).to(device) for arm in arms}
-    optims = {arm: _make_optimizer(m, cfg) for arm, m in models.items()}
-    losses: dict[str, list[float | None]] = {arm: [] for arm in arms}
-    seconds = {arm: 0.0 for arm in arms}
-    start = 0
-    if resume is not None:
-        state = load_checkpoint(resume, models, optims)
-        if state["order"] != order:
-            raise BayesAgentError(
-                f"checkpoint {resume} was written for a different data set or seed (example order differs)"
-            )
-        start, losses, seconds = state["step"], state["losses"], state["seconds"]
     tensors = [
         (
             torch.tensor([ex.input_ids], device=device),
@@ -191,37 +309,125 @@ def train_pair(
         )
         for ex in examples
     ]
-    for m in models.values():
-        m.train()
-    bar = tqdm(range(start, total), desc="paired SFT", disable=not progress, initial=start, total=total)
-    for step in bar:
-        ids, labels = tensors[order[step]]
-        for arm in arms:
-            lab = labels[arm]
-            if not bool((lab[0, 1:] != IGNORE_INDEX).any()):
-                losses[arm].append(None)  # nothing this arm may learn from: skip, do not divide by 0
+    run = _Run(model, tensors, order, total, cfg, arms, device, precision, checkpoint_dir, progress)
+    if sequential:
+        return run.sequential(resume)
+    return run.lockstep(resume)
+
+
+class _Run:
+    """The loop state shared by the in-memory (lockstep) and the sequential schedule."""
+
+    def __init__(self, model, tensors, order, total, cfg, arms, device, precision, checkpoint_dir, progress):
+        self.model, self.tensors, self.order, self.total, self.cfg = model, tensors, order, total, cfg
+        self.arms, self.device, self.precision, self.progress = arms, device, precision, progress
+        self.checkpoint_dir = checkpoint_dir
+        self.losses: dict[str, list[float | None]] = {arm: [] for arm in arms}
+        self.seconds = {arm: 0.0 for arm in arms}
+
+    def _step(self, arm: _Arm, step: int) -> None:
+        ids, labels = self.tensors[self.order[step]]
+        t0 = time.perf_counter()
+        loss = arm.step(ids, labels[arm.name], _lr_at(step, len(self.order), self.cfg))
+        if loss is not None:
+            self.seconds[arm.name] += time.perf_counter() - t0
+        self.losses[arm.name].append(loss)
+
+    def _bar(self, start: int, desc: str) -> Any:
+        from tqdm.auto import tqdm
+
+        return tqdm(range(start, self.total), desc=desc, disable=not self.progress, initial=start, total=self.total)
+
+    def _check_state(self, state: dict, resume: Any, sequential: bool) -> None:
+        if bool(state.get("sequential", False)) != sequential:
+            raise BayesAgentError(
+                f"checkpoint {resume} was written by {'sequential' if not sequential else 'in-memory'} "
+                f"training; resume it the same way"
+            )
+        if tuple(state.get("arms", self.arms)) != self.arms:
+            raise BayesAgentError(f"checkpoint {resume} was written for arms {state['arms']}, not {list(self.arms)}")
+        if state["order"] != self.order:
+            raise BayesAgentError(
+                f"checkpoint {resume} was written for a different data set or seed (example order differs)"
+            )
+
+    def lockstep(self, resume: Any) -> PairResult:
+        """Every arm in memory; at each step each arm trains on the same example."""
+        runs = {arm: _Arm(arm, self.model, self.cfg, self.device, self.precision) for arm in self.arms}
+        models = {a: r.model for a, r in runs.items()}
+        optims = {a: r.optim for a, r in runs.items()}
+        start = 0
+        if resume is not None:
+            state = load_checkpoint(resume, models, optims)
+            self._check_state(state, resume, sequential=False)
+            start, self.losses, self.seconds = state["step"], state["losses"], state["seconds"]
+        bar = self._bar(start, "paired SFT")
+        for step in bar:
+            for arm in self.arms:
+                self._step(runs[arm], step)
+            if self.progress and step % 50 == 0:
+                bar.set_postfix({a: f"{v[-1]:.3f}" for a, v in self.losses.items() if v[-1] is not None})
+            done = step + 1
+            if self.checkpoint_dir is not None and self.cfg.checkpoint_every and done % self.cfg.checkpoint_every == 0:
+                self._save(models, optims, done)
+        bar.close()
+        if self.checkpoint_dir is not None:
+            self._save(models, optims, self.total)
+        return PairResult({a: r.finish() for a, r in runs.items()}, self.losses, self.seconds, self.order, self.total)
+
+    def sequential(self, resume: Any) -> PairResult:
+        """One arm after another, each from the saved initial weights; trained arms go to disk."""
+        import tempfile
+
+        from safetensors.torch import save_model
+
+        keep = None
+        if self.checkpoint_dir is None:
+            keep = tempfile.TemporaryDirectory(prefix="bayes_agent_arms_")
+            self.checkpoint_dir = keep.name
+        d = Path(self.checkpoint_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        paths = {arm: d / f"{arm}.safetensors" for arm in self.arms}
+        done_steps = {arm: 0 for arm in self.arms}
+        init = d / INIT_FILE
+        if resume is not None:
+            state = _read_state(Path(resume))
+            self._check_state(state, resume, sequential=True)
+            done_steps, self.losses, self.seconds = state["arm_steps"], state["losses"], state["seconds"]
+            init = Path(resume) / INIT_FILE
+        else:
+            save_model(_master_copy(self.model, "cpu"), str(init), metadata={"arm": "init"})
+        for arm in self.arms:
+            if done_steps[arm] >= self.total:  # finished before the interruption
+                paths[arm] = Path(resume) / f"{arm}.safetensors"
                 continue
-            t0 = time.perf_counter()
-            for group in optims[arm].param_groups:
-                group["lr"] = _lr_at(step, len(order), cfg)
-            loss = _lm_loss(models[arm], ids, lab)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(models[arm].parameters(), cfg.clip)
-            optims[arm].step()
-            optims[arm].zero_grad(set_to_none=True)
-            seconds[arm] += time.perf_counter() - t0
-            losses[arm].append(float(loss.detach()))
-        if progress and step % 50 == 0:
-            bar.set_postfix({a: f"{losses[a][-1]:.3f}" for a in arms if losses[a][-1] is not None})
-        done = step + 1
-        if checkpoint_dir is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
-            save_checkpoint(checkpoint_dir, models, optims, done, order, losses, seconds, cfg)
-    bar.close()
-    for m in models.values():
-        m.eval()
-    if checkpoint_dir is not None:
-        save_checkpoint(checkpoint_dir, models, optims, total, order, losses, seconds, cfg)
-    return PairResult(models, losses, seconds, order, total)
+            run = _Arm(arm, self.model, self.cfg, self.device, self.precision, init=init)  # same saved start
+            if done_steps[arm]:
+                load_checkpoint(resume, {arm: run.model}, {arm: run.optim})
+            del self.losses[arm][done_steps[arm]:]
+            bar = self._bar(done_steps[arm], f"SFT arm {arm}")
+            for step in bar:
+                self._step(run, step)
+                done_steps[arm] = step + 1
+                every = self.cfg.checkpoint_every
+                if every and done_steps[arm] % every == 0 and done_steps[arm] < self.total:
+                    self._save({arm: run.model}, {arm: run.optim}, min(done_steps.values()), done_steps)
+            bar.close()
+            self._save({arm: run.model}, {arm: run.optim}, min(done_steps.values()), done_steps)
+            if self.cfg.lora_rank:  # what SavedArms loads: plain weights with the adapters merged
+                save_model(run.finish(), str(paths[arm]), metadata={"arm": arm, "merged_lora": "1"})
+            del run
+        if resume is not None and init != d / INIT_FILE:
+            import shutil
+
+            shutil.copyfile(init, d / INIT_FILE)
+        return PairResult(SavedArms(paths, self.model, self.device, keep), self.losses, self.seconds, self.order, self.total)
+
+    def _save(self, models: dict, optims: dict, step: int, arm_steps: dict | None = None) -> None:
+        save_checkpoint(
+            self.checkpoint_dir, models, optims, step, self.order, self.losses, self.seconds, self.cfg,
+            arms=self.arms, arm_steps=arm_steps,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,8 +444,15 @@ def save_checkpoint(
     losses: dict[str, list[float | None]],
     seconds: dict[str, float],
     cfg: TrainConfig,
+    *,
+    arms: Sequence[str] | None = None,
+    arm_steps: dict[str, int] | None = None,
 ) -> Path:
-    """Write every arm's weights and optimiser states (safetensors) and the loop state (JSON)."""
+    """Write the given arms' weights and optimiser states (safetensors) and the loop state (JSON).
+
+    ``arms`` lists every arm of the run (default: those given); ``arm_steps`` records how far each
+    arm got when they train one after another (sequential training).
+    """
     from safetensors.torch import save_file, save_model
 
     d = Path(directory)
@@ -256,13 +469,15 @@ def save_checkpoint(
         (d / f"{arm}.optim.json").write_text(json.dumps(groups))
     state = {
         "step": step,
-        "arms": list(models),
+        "arms": list(arms if arms is not None else models),
         "config": asdict(cfg),
         "model_config": _model_config(next(iter(models.values()))),
         "order": order,
         "losses": losses,
         "seconds": seconds,
     }
+    if arm_steps is not None:
+        state.update(sequential=True, arm_steps=dict(arm_steps))
     (d / STATE_FILE).write_text(json.dumps(state))
     return d
 
@@ -281,15 +496,9 @@ def load_checkpoint(directory: str | Path, models: dict[str, Any], optims: dict[
     from safetensors.torch import load_file, load_model
 
     d = Path(directory)
-    state_path = d / STATE_FILE
-    try:
-        state = json.loads(state_path.read_text())
-        step = int(state["step"])
-    except FileNotFoundError:
-        raise BayesAgentError(f"no checkpoint at {d} ({STATE_FILE} is missing)") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BayesAgentError(f"checkpoint state {state_path} is corrupted: {exc}") from None
-    if set(state.get("arms", models)) != set(models):
+    state = _read_state(d)
+    extra = sorted(set(models) - set(state.get("arms", models)))
+    if extra:
         raise BayesAgentError(f"checkpoint {d} was written for arms {state['arms']}, not {list(models)}")
     for arm, m in models.items():
         path = d / f"{arm}.safetensors"
@@ -322,5 +531,18 @@ def load_checkpoint(directory: str | Path, models: dict[str, Any], optims: dict[
             optims[arm].load_state_dict({"state": opt_state, "param_groups": groups})
         except (ValueError, KeyError, RuntimeError) as exc:
             raise BayesAgentError(f"optimiser state {opath} does not fit this model: {exc}") from None
-    state["losses"] = {a: list(v) for a, v in state["losses"].items()}
+    return state
+
+
+def _read_state(d: Path) -> dict:
+    """A checkpoint's loop state (``state.json``), or a :class:`BayesAgentError` naming the problem."""
+    state_path = d / STATE_FILE
+    try:
+        state = json.loads(state_path.read_text())
+        int(state["step"])
+        state["losses"] = {a: list(v) for a, v in state["losses"].items()}
+    except FileNotFoundError:
+        raise BayesAgentError(f"no checkpoint at {d} ({STATE_FILE} is missing)") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BayesAgentError(f"checkpoint state {state_path} is corrupted: {exc}") from None
     return state
