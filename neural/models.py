@@ -12,14 +12,22 @@ from typing import Any, Iterable
 
 from bayes_agent.errors import BayesAgentError, InvalidArgument
 
-__all__ = ["EOS", "TinyModelConfig", "build_tiny_model", "load_pretrained", "train_tokenizer"]
+__all__ = [
+    "EOS", "QWEN25_05B", "RANDOM_INIT_TOKENIZER_VOCAB", "TinyModelConfig", "build_tiny_model",
+    "count_parameters", "load_pretrained", "train_tokenizer",
+]
 
 EOS = "<|endoftext|>"
+
+RANDOM_INIT_TOKENIZER_VOCAB = 8192
+"""Vocabulary of the tokenizer trained on the dialogues for a random-init run at a real shape: its
+token ids are used as they are, i.e. mapped into the first 8,192 rows of the model's vocabulary."""
 
 
 @dataclass(frozen=True)
 class TinyModelConfig:
-    """Shape of the embedded Qwen2-architecture model (plain data; see :mod:`neural.sft.presets`)."""
+    """Shape of a Qwen2-architecture model built from config with seeded random weights (plain
+    data): the embedded tiny model, or a real shape such as :data:`QWEN25_05B` for timing."""
 
     vocab_size: int = 1024
     hidden_size: int = 128
@@ -28,10 +36,19 @@ class TinyModelConfig:
     num_attention_heads: int = 4
     num_key_value_heads: int = 2
     max_position_embeddings: int = 512
+    rope_theta: float = 10000.0
+    rms_norm_eps: float = 1e-6
+    tie_word_embeddings: bool = True
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if not isinstance(value, int) or value < 1:
+            if name in ("rope_theta", "rms_norm_eps"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+                    raise InvalidArgument(f"model config {name} must be a positive number, got {value!r}")
+            elif name == "tie_word_embeddings":
+                if not isinstance(value, bool):
+                    raise InvalidArgument(f"model config {name} must be true or false, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidArgument(f"model config {name} must be a positive integer, got {value!r}")
         if self.hidden_size % self.num_attention_heads:
             raise InvalidArgument(
@@ -45,6 +62,27 @@ class TinyModelConfig:
                 f"vocab_size must be at least 300 (256 bytes, the end token and some merges), "
                 f"got {self.vocab_size}"
             )
+
+
+QWEN25_05B = TinyModelConfig(
+    vocab_size=151_936,
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    max_position_embeddings=32_768,
+    rope_theta=1_000_000.0,
+    rms_norm_eps=1e-6,
+    tie_word_embeddings=True,
+)
+"""The architecture of Qwen/Qwen2.5-0.5B as its published ``config.json`` gives it (paper §5.2):
+494,032,768 parameters with tied embeddings. Built with random weights, for timing and memory only."""
+
+
+def count_parameters(model: Any) -> int:
+    """Distinct parameters of ``model`` (tied embeddings counted once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Any:
@@ -86,7 +124,9 @@ def build_tiny_model(config: TinyModelConfig, vocab_size: int, seed: int) -> Any
         num_attention_heads=config.num_attention_heads,
         num_key_value_heads=config.num_key_value_heads,
         max_position_embeddings=config.max_position_embeddings,
-        tie_word_embeddings=True,
+        rope_theta=config.rope_theta,
+        rms_norm_eps=config.rms_norm_eps,
+        tie_word_embeddings=config.tie_word_embeddings,
         attention_dropout=0.0,
         use_cache=True,
         eos_token_id=None,

@@ -25,8 +25,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--n-dialogues", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:0, ...")
+    p.add_argument("--device", default=None, help="auto (default: CUDA, then Apple MPS, then CPU), "
+                   "cuda, cuda:N, mps or cpu")
+    p.add_argument("--precision", default=None, help="auto (default: bf16 autocast on a GPU that has "
+                   "it, fp16 on older GPUs, fp32 on MPS/CPU), fp32, bf16 or fp16; weights stay float32")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (tiny preset: 1)")
+    p.add_argument("--random-init", action="store_true", help="build the preset's model shape with "
+                   "random weights instead of loading it (paper: the Qwen2.5-0.5B shape; timing and "
+                   "memory only, the results mean nothing)")
+    p.add_argument("--lora", type=int, default=None, metavar="R", help="train rank-R LoRA adapters "
+                   "(peft) in every arm instead of all weights (what fits a laptop)")
+    p.add_argument("--sequential-arms", action="store_true", help="train the arms one after another "
+                   "from the same saved initial weights (one training copy in memory; paper: on)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop each arm after N steps (smoke runs)")
+    p.add_argument("--probe-facts", type=int, default=None, metavar="N",
+                   help="probe only the first N training facts (and N held-out ones)")
     p.add_argument("--checkpoint-every", type=int, default=None,
                    help="also checkpoint every N steps (default: at the end; paper preset: every epoch)")
     p.add_argument("--resume", default=None, help="checkpoint directory of an interrupted run "
@@ -50,7 +63,9 @@ def _handle(args: argparse.Namespace) -> int:
     # command-line overrides of the preset, by the preset field they set
     overrides = {"model": args.model, "epochs": args.epochs, "n_dialogues": args.n_dialogues,
                  "lr": args.lr, "device": args.device, "checkpoint_every": args.checkpoint_every,
-                 "threads": args.threads}
+                 "threads": args.threads, "precision": args.precision, "lora_rank": args.lora,
+                 "random_init": args.random_init or None, "sequential_arms": args.sequential_arms or None,
+                 "max_steps": args.max_steps, "probe_facts": args.probe_facts}
     changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     if changes:
         preset = preset.with_(**changes)
@@ -67,7 +82,7 @@ def _handle(args: argparse.Namespace) -> int:
         print(
             f"mean Δ obs {m['mean_delta_obs']:+.3f}, mean Δ do {m['mean_delta_do']:+.3f}, "
             f"Δ_do > Δ_obs on {m['facts_do_beats_obs']}/{m['n_facts']} facts, "
-            f"{m['seconds_total']:.0f} s; report: {args.out}/report.md"
+            f"{m['seconds_total']:.0f} s, {m['n_params']:,} parameters; report: {args.out}/report.md"
         )
     else:
         a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -54,26 +55,27 @@ def select_facts(preset: Preset) -> tuple[list[Fact], list[Fact]]:
 
 # 3. model + tokenizer (the tokenizer is needed for the masks) ----------------------------------
 def build_model(preset: Preset, dialogues: Sequence[Dialogue], facts: Sequence[Fact], seed: int) -> tuple[Any, Any]:
-    """Load ``preset.model`` from local files, or build the embedded tiny Qwen2 and its tokenizer.
+    """Load ``preset.model`` from local files, or build ``preset.tiny``'s shape and a tokenizer.
 
     The embedded tokenizer is trained on the rendered training dialogues plus the claims of the
-    whole fact bank (so every probed claim has real word tokens); both arms share it.
+    whole fact bank (so every probed claim has real word tokens); every arm shares it. With
+    ``random_init`` the model has the shape's full vocabulary and the tokenizer's ids index its
+    first rows (timing and memory only: no pretrained knowledge, no pretrained tokenizer).
     """
-    import torch
+    from ..devices import resolve_device
 
-    if preset.device.startswith("cuda") and not torch.cuda.is_available():
-        raise BayesAgentError(
-            f"preset {preset.name!r} asks for device {preset.device!r} but no CUDA GPU is visible; "
-            f"pass --device cpu (slow for a 0.5B model) or run on a GPU machine"
-        )
-    if preset.model is not None:
+    device = resolve_device(preset.device)
+    if preset.model is not None and not preset.random_init:
         from ..models import load_pretrained
 
-        return load_pretrained(preset.model, dtype=preset.dtype, device=preset.device)
-    from ..models import build_tiny_model, train_tokenizer
+        return load_pretrained(preset.model, dtype=preset.dtype, device=device)
+    from ..models import RANDOM_INIT_TOKENIZER_VOCAB, build_tiny_model, train_tokenizer
 
     assert preset.tiny is not None
     texts = [render(d).text for d in dialogues] + [c for f in facts for c in (f.true, f.false)]
+    if preset.random_init:
+        tokenizer = train_tokenizer(texts, min(preset.tiny.vocab_size, RANDOM_INIT_TOKENIZER_VOCAB))
+        return build_tiny_model(preset.tiny, preset.tiny.vocab_size, seed), tokenizer
     tokenizer = train_tokenizer(texts, preset.tiny.vocab_size)
     model = build_tiny_model(preset.tiny, len(tokenizer), seed)
     return model, tokenizer
@@ -137,24 +139,37 @@ def run(
     """Run the §5 experiment for one seed, write the run directory, return ``metrics``."""
     import torch
 
+    from ..devices import check_threads, environment_record, resolve_device, resolve_precision
+    from ..models import count_parameters
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if preset.threads:
+    device = resolve_device(preset.device)  # absent/unknown device: a clear error before any work
+    precision = resolve_precision(preset.train.precision, device)
+    if check_threads(preset.threads):
         torch.set_num_threads(preset.threads)  # process-wide; see Preset.threads
+    out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     facts, held_out = select_facts(preset)
     dialogues = make_dialogues(
         facts, preset.n_dialogues, seed=seed, p_lie=preset.p_lie, p_tail=preset.p_tail
     )
     model, tokenizer = build_model(preset, dialogues, facts + held_out, seed)
+    n_params = count_parameters(model)
+    if progress:
+        print(f"model: {type(model).__name__}, {n_params:,} parameters"
+              f"{' (random init: timing and memory only)' if preset.random_init else ''}; "
+              f"device {device}, precision {precision}", file=sys.stderr)
+    if preset.probe_facts:
+        facts, held_out = facts[: preset.probe_facts], held_out[: preset.probe_facts]  # trained on all
     max_len = getattr(model.config, "max_position_embeddings", None)
     examples, accounting = make_examples(dialogues, tokenizer, max_len)
     t_data = time.perf_counter()
     train_cfg = preset.train if preset.train.seed == seed else preset.with_(seed=seed).train
     result = train_pair(
-        model, examples, train_cfg, device=preset.device, checkpoint_dir=out / "checkpoint",
-        resume=resume, progress=progress,
+        model, examples, train_cfg, device=device, checkpoint_dir=out / "checkpoint",
+        resume=resume, progress=progress, sequential=preset.sequential_arms, stop_after=preset.max_steps,
     )
+    del model  # the arms are copies (or on disk); free the base before probing
     t_train = time.perf_counter()
     probes = run_probes(result, tokenizer, facts, preset)
     probes_held = run_probes(result, tokenizer, held_out, preset) if held_out else {"obs": [], "do": []}
@@ -191,10 +206,13 @@ def run(
         "masked_unmasked_step_cost_ratio": result.step_cost_ratio(),
         "seed": seed,
         "preset": preset.name,
+        "n_params": n_params,
+        "random_init": preset.random_init,
     }
 
     # files
-    report.write_json(out / "config.json", {"preset": preset.to_dict(), "seed": seed, "train": vars(train_cfg)})
+    report.write_json(out / "config.json", {"preset": preset.to_dict(), "seed": seed, "train": vars(train_cfg),
+                                            "environment": environment_record(device, precision)})
     report.write_json(out / "metrics.json", metrics)
     report.write_json(out / "losses.json", result.losses)
     report.write_json(
@@ -220,7 +238,10 @@ def run(
     (out / "masks.md").write_text(roles + "\n")
     sections = _sections(metrics, preset, facts, probes, probes_held, table2, table3, roles, accounting)
     sections += [src(metrics) for src in extra_sections]
-    report.write_report(out / "report.md", f"Interventional vs standard SFT on a lying agent (seed {seed})", sections)
+    title = f"Interventional vs standard SFT on a lying agent (seed {seed})"
+    if preset.random_init:
+        title = f"RANDOM INIT, for timing and memory only (no pretrained weights; Δ means nothing): {title}"
+    report.write_report(out / "report.md", title, sections)
     return metrics
 
 
@@ -235,10 +256,16 @@ def _counts(c: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in c.items()) or "-"
 
 
+def _model_words(preset: Preset) -> str:
+    if preset.random_init:
+        return f"the shape of {preset.model or 'the tiny model'} with random weights: timing and memory only"
+    return preset.model or "embedded tiny Qwen2, random init"
+
+
 def _sections(metrics, preset, facts, probes, probes_held, table2, table3, roles, acc) -> list:
     m = metrics
     summary = "\n".join([
-        f"Preset `{preset.name}` ({preset.model or 'embedded tiny Qwen2, random init'}), "
+        f"Preset `{preset.name}` ({_model_words(preset)}, {m['n_params']:,} parameters), "
         f"{m['n_facts']} facts, {m['n_dialogues']} dialogues ({m['n_lies']} with a lie), "
         f"{preset.train.epochs} epochs, {m['steps']} steps per arm, seed {m['seed']}.",
         "",

@@ -53,10 +53,41 @@ def test_missing_weights_give_a_clear_message(tmp_path):
 
 def test_presets_are_plain_data():
     paper = get_preset("paper")
-    assert paper.model == "Qwen/Qwen2.5-0.5B" and paper.dtype == "bfloat16"
+    assert paper.model == "Qwen/Qwen2.5-0.5B" and paper.dtype == "float32"  # float32 master weights
+    assert paper.train.precision == "auto" and paper.sequential_arms and paper.device == "auto"
     assert (paper.train.lr, paper.train.clip, paper.train.epochs, paper.n_dialogues) == (2e-5, 1.0, 4, 480)
     tiny = get_preset("tiny")
     assert tiny.model is None and tiny.n_facts == 33 and tiny.train.epochs == 4
     assert tiny.with_(epochs=2, n_dialogues=10).train.epochs == 2
     with pytest.raises(InvalidArgument, match="unknown preset"):
         get_preset("huge")
+
+
+def test_the_paper_shape_is_qwen25_05b_as_published():
+    from neural.models import QWEN25_05B
+
+    s = QWEN25_05B
+    assert (s.num_hidden_layers, s.hidden_size, s.num_attention_heads, s.num_key_value_heads) == (24, 896, 14, 2)
+    assert (s.intermediate_size, s.vocab_size, s.rope_theta, s.tie_word_embeddings) == (4864, 151_936, 1e6, True)
+    assert get_preset("paper").tiny == QWEN25_05B
+
+
+def test_shape_fields_build_into_the_model_config():
+    from neural.models import TinyModelConfig, build_tiny_model, count_parameters
+
+    cfg = TinyModelConfig(vocab_size=300, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                          num_attention_heads=2, num_key_value_heads=1, rope_theta=1e6, rms_norm_eps=1e-5)
+    m = build_tiny_model(cfg, 300, 0)
+    rope = getattr(m.config, "rope_parameters", None) or {"rope_theta": m.config.rope_theta}
+    assert rope["rope_theta"] == 1e6 and m.config.rms_norm_eps == 1e-5 and m.config.tie_word_embeddings
+    # tied: the output matrix is the embedding, counted once
+    assert count_parameters(m) == sum(p.numel() for p in m.parameters()) < sum(p.numel() for p in m.state_dict().values())
+
+
+@pytest.mark.parametrize("bad", [dict(rope_theta=0.0), dict(rms_norm_eps=-1.0), dict(tie_word_embeddings=1),
+                                 dict(hidden_size=True)])
+def test_bad_shape_fields_are_refused(bad):
+    from neural.models import TinyModelConfig
+
+    with pytest.raises(InvalidArgument, match="model config"):
+        TinyModelConfig(**bad)

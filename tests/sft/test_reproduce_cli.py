@@ -74,6 +74,13 @@ def test_seeds_are_aggregated(tmp_path):
     [
         (["--model", "/no/such/model/dir"], "no local weights"),
         (["--preset", "paper", "--device", "cpu"], "no local weights for model 'Qwen/Qwen2.5-0.5B'"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--device", "cuda:7"], "device 'cuda:7' asked for, but"),
+        (["--threads", "0"], "threads must be an integer between 1 and"),
+        (["--precision", "fp8"], "precision must be one of"),
+        (["--lora", "-1"], "lora_rank must be a non-negative integer"),
+        (["--max-steps", "0"], "max_steps must be a positive integer"),
+        (["--probe-facts", "0"], "probe_facts must be a positive integer"),
         (["--preset", "giant"], "unknown preset"),
         (["--n-dialogues", "0"], "n_dialogues"),
         (["--epochs", "0"], "epochs"),
@@ -119,3 +126,24 @@ def test_model_from_a_local_directory(tmp_path):
     assert "§4 worked example" in (out / "report.md").read_text()
     worked = json.loads((out / "two_action.json").read_text())
     assert worked["w2"]["p_B"]["exact"] == "56/69" and worked["w2_naive"]["p_B"]["exact"] == "112/229"
+
+
+def test_paper_path_options_reach_the_run(tmp_path, capsys):
+    """--random-init, --lora, --sequential-arms, --max-steps, --probe-facts on the micro shape."""
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--random-init", "--lora", "2",
+                 "--sequential-arms", "--max-steps", "3", "--probe-facts", "2", "--device", "auto"]) == 0
+    assert "parameters (random init: timing and memory only)" in capsys.readouterr().err
+    first = (out / "report.md").read_text().splitlines()[0]
+    assert first.startswith("# RANDOM INIT, for timing and memory only")
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["steps"] == 3 and m["n_facts"] == 2 and m["random_init"] is True
+    assert m["n_params"] > 320 * 32  # the full vocabulary of the shape, not the tokenizer's
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["preset"]["sequential_arms"] and cfg["train"]["lora_rank"] == 2
+    env = cfg["environment"]
+    assert env["device"] == "cpu" and env["precision"] == "fp32" and env["torch_threads"] == 1
+    for key in ("python", "torch", "transformers", "tokenizers", "numpy", "cpu_model"):
+        assert env[key], key
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["sequential"] and state["arm_steps"] == {"obs": 3, "do": 3}
