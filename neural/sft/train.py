@@ -156,6 +156,12 @@ def _master_copy(model: Any, device: str) -> Any:
     return copy.deepcopy(model).to(device=device, dtype=torch.float32)
 
 
+def _is_fp32_cpu(model: Any) -> bool:
+    import torch
+
+    return all(p.dtype == torch.float32 and p.device.type == "cpu" for p in model.parameters())
+
+
 def _with_lora(model: Any, cfg: TrainConfig) -> Any:
     """``model`` wrapped with LoRA adapters on every linear layer; seeded, so every arm's
     adapters start identical (B = 0, so the wrapped model starts equal to the base)."""
@@ -336,7 +342,8 @@ class _Run:
     def _bar(self, start: int, desc: str) -> Any:
         from tqdm.auto import tqdm
 
-        return tqdm(range(start, self.total), desc=desc, disable=not self.progress, initial=start, total=self.total)
+        return tqdm(range(start, self.total), desc=desc, disable=None if self.progress else True,  # None: quiet off a tty
+                    initial=start, total=self.total)
 
     def _check_state(self, state: dict, resume: Any, sequential: bool) -> None:
         if bool(state.get("sequential", False)) != sequential:
@@ -396,7 +403,9 @@ class _Run:
             done_steps, self.losses, self.seconds = state["arm_steps"], state["losses"], state["seconds"]
             init = Path(resume) / INIT_FILE
         else:
-            save_model(_master_copy(self.model, "cpu"), str(init), metadata={"arm": "init"})
+            start = self.model if _is_fp32_cpu(self.model) else _master_copy(self.model, "cpu")
+            save_model(start, str(init), metadata={"arm": "init"})
+            del start
         for arm in self.arms:
             if done_steps[arm] >= self.total:  # finished before the interruption
                 paths[arm] = Path(resume) / f"{arm}.safetensors"
@@ -463,7 +472,7 @@ def save_checkpoint(
         sd = optims[arm].state_dict()
         for pid, st in sd["state"].items():
             for key, value in st.items():
-                flat[f"{pid}.{key}"] = value.detach().clone().contiguous().reshape(value.shape)
+                flat[f"{pid}.{key}"] = value.detach().contiguous()  # no copy: 4 GB of AdamW state at 0.5B
         groups = sd["param_groups"]
         save_file(flat, str(d / f"{arm}.optim.safetensors"))
         (d / f"{arm}.optim.json").write_text(json.dumps(groups))
