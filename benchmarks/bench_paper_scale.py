@@ -12,6 +12,11 @@ Reports per arm the median step time and tokens per second, the masked/unmasked 
 ratio, the peak memory (GPU max allocated, or the process's peak RSS on the CPU), and an
 estimate of the full 1,920-step run (4 epochs x 480 dialogues, per arm, arms one after another).
 
+On the CPU the masked/unmasked ratio is taken from the process's CPU time per step
+(``time.process_time``), which other jobs on a shared machine do not inflate; wall-clock times
+are reported too (``masked_unmasked_ratio_wall``). On a GPU both come from wall-clock time after
+``torch.cuda.synchronize()``.
+
     python benchmarks/bench_paper_scale.py --steps 2 --json            # this CPU: a few steps
     python benchmarks/bench_paper_scale.py --device cuda --steps 50 --json
 """
@@ -89,6 +94,7 @@ def run(args: argparse.Namespace) -> dict:
     order = epoch_order(len(examples), 1, args.seed)[:n]
     arms = ("obs", "do")
     times: dict[str, list[float]] = {a: [] for a in arms}
+    cpu_times: dict[str, list[float]] = {a: [] for a in arms}
     tokens: dict[str, list[int]] = {a: [] for a in arms}
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     for k in tqdm(range(n), desc="paper-shape steps", disable=not sys.stderr.isatty()):
@@ -97,13 +103,16 @@ def run(args: argparse.Namespace) -> dict:
         for name in (arms if k % 2 == 0 else arms[::-1]):
             labels = torch.tensor([ex.labels[ARMS[name]]], device=device)
             sync()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             arm.step(ids, labels, cfg.lr)
             sync()
             if k >= args.warmup:
                 times[name].append(time.perf_counter() - start)
+                cpu_times[name].append(time.process_time() - cpu_start)
                 tokens[name].append(len(ex.input_ids))
     med = {a: statistics.median(v) for a, v in times.items()}
+    cpu_med = {a: statistics.median(v) for a, v in cpu_times.items()}
+    on_gpu = device.startswith("cuda")
     tps = {a: sum(tokens[a]) / sum(times[a]) for a in arms}
     est = PAPER_STEPS * sum(med.values())
     return {
@@ -115,7 +124,10 @@ def run(args: argparse.Namespace) -> dict:
         "steps_timed_per_arm": args.steps,
         "step_seconds_obs": med["obs"],
         "step_seconds_do": med["do"],
-        "masked_unmasked_ratio": med["do"] / med["obs"],
+        "masked_unmasked_ratio": med["do"] / med["obs"] if on_gpu else cpu_med["do"] / cpu_med["obs"],
+        "masked_unmasked_ratio_wall": med["do"] / med["obs"],
+        "cpu_step_seconds_obs": cpu_med["obs"],
+        "cpu_step_seconds_do": cpu_med["do"],
         "tokens_per_second": sum(sum(v) for v in tokens.values()) / sum(sum(v) for v in times.values()),
         "tokens_per_second_obs": tps["obs"],
         "tokens_per_second_do": tps["do"],

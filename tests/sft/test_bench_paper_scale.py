@@ -23,7 +23,8 @@ def test_json_has_the_contract_keys(capsys):
     assert KEYS <= set(r)
     assert r["device"] == "cpu" and r["dtype"] == "float32" and r["params"] > 0
     assert r["step_seconds_obs"] > 0 and r["step_seconds_do"] > 0
-    assert r["masked_unmasked_ratio"] == r["step_seconds_do"] / r["step_seconds_obs"]
+    assert r["masked_unmasked_ratio"] == r["cpu_step_seconds_do"] / r["cpu_step_seconds_obs"]  # CPU: process time
+    assert r["masked_unmasked_ratio_wall"] == r["step_seconds_do"] / r["step_seconds_obs"]
     assert r["peak_memory_bytes"] > 2**20 and r["tokens_per_second"] > 0
     assert r["estimated_full_run_seconds"] == 1920 * (r["step_seconds_obs"] + r["step_seconds_do"])
     assert r["environment"]["torch_threads"] == 1
