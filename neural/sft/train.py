@@ -106,9 +106,12 @@ def epoch_order(n: int, epochs: int, seed: int) -> list[int]:
 
 @dataclass
 class PairResult:
-    """The trained arms and what happened on the way (per-step losses, timings, skipped steps)."""
+    """The trained arms and what happened on the way (per-step losses, timings, skipped steps).
 
-    models: dict[str, Any]
+    ``models`` maps arm names to trained models: a dict in memory, or :class:`SavedArms` after
+    sequential training (each lookup loads that arm from disk)."""
+
+    models: Mapping[str, Any]
     losses: dict[str, list[float | None]]
     seconds: dict[str, float]
     order: list[int]
@@ -291,12 +294,14 @@ def train_pair(
     the 0.5B shape needs), with bit-identical results on the CPU, and the trained arms come back
     as :class:`SavedArms`. ``resume`` continues from a checkpoint directory written by an earlier
     call (same data, config and mode); ``stop_after`` ends after that many steps per arm.
+    ``cfg.precision`` picks the autocast dtype for ``device``; weights and AdamW stay float32.
     """
     import torch
 
-    from ..devices import resolve_precision
+    from ..devices import resolve_device, resolve_precision
 
     arms = check_arms(arms)
+    device = resolve_device(device)  # "auto" allowed; an absent device is a clear error
     if not examples:
         raise InvalidArgument("no training examples: the data set is empty")
     for arm in arms:
@@ -342,8 +347,8 @@ class _Run:
     def _bar(self, start: int, desc: str) -> Any:
         from tqdm.auto import tqdm
 
-        return tqdm(range(start, self.total), desc=desc, disable=None if self.progress else True,  # None: quiet off a tty
-                    initial=start, total=self.total)
+        quiet = None if self.progress else True  # None: tqdm stays quiet when stderr is not a terminal
+        return tqdm(range(start, self.total), desc=desc, disable=quiet, initial=start, total=self.total)
 
     def _check_state(self, state: dict, resume: Any, sequential: bool) -> None:
         if bool(state.get("sequential", False)) != sequential:
@@ -430,7 +435,8 @@ class _Run:
             import shutil
 
             shutil.copyfile(init, d / INIT_FILE)
-        return PairResult(SavedArms(paths, self.model, self.device, keep), self.losses, self.seconds, self.order, self.total)
+        saved = SavedArms(paths, self.model, self.device, keep)
+        return PairResult(saved, self.losses, self.seconds, self.order, self.total)
 
     def _save(self, models: dict, optims: dict, step: int, arm_steps: dict | None = None) -> None:
         save_checkpoint(

@@ -153,7 +153,7 @@ def test_three_arms_share_init_and_order_and_differ_only_in_labels(setup, monkey
     assert r0.arms == ("obs", "do", "ao") and _same(r0.models["ao"], model) and _same(r0.models["do"], model)
     r = train_pair(model, exs, CFG, arms=("obs", "do", "ao"), progress=False)
     seen = {arm: [c for c in calls if c[0] == id(m)] for arm, m in r.models.items()}
-    for arm, mode in (("obs", LabelMode.OBSERVATIONAL), ("do", LabelMode.INTERVENTIONAL), ("ao", LabelMode.ASSISTANT_ONLY)):
+    for arm, mode in ARMS.items():
         assert [c[1] for c in seen[arm]] == [exs[i].input_ids for i in r.order]
         assert [c[2] for c in seen[arm]] == [exs[i].labels[mode] for i in r.order]
     # within each step the arms run in the order asked for
@@ -194,3 +194,12 @@ def test_resume_with_other_arms_is_refused(setup, tmp_path):
     train_pair(model, exs, CFG, checkpoint_dir=tmp_path, stop_after=2, progress=False)
     with pytest.raises(BayesAgentError, match="written for arms"):
         train_pair(model, exs, CFG, arms=("obs", "do", "ao"), resume=tmp_path, progress=False)
+
+
+def test_device_auto_is_resolved_and_an_unknown_device_refused(setup):
+    model, exs = setup
+    r = train_pair(model, exs, CFG, device="auto", stop_after=1, progress=False)
+    expected = "cuda" if torch.cuda.is_available() else None
+    assert next(r.models["do"].parameters()).device.type in ({expected} if expected else {"cpu", "mps"})
+    with pytest.raises(InvalidArgument, match="unknown device"):
+        train_pair(model, exs, CFG, device="tpu", progress=False)
