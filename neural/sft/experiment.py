@@ -169,7 +169,7 @@ def run(
         model, examples, train_cfg, device=device, checkpoint_dir=out / "checkpoint",
         resume=resume, progress=progress, sequential=preset.sequential_arms, stop_after=preset.max_steps,
     )
-    del model  # the arms are copies (or on disk); free the base before probing
+    del model  # the arms are copies (sequential: on disk, loaded into a copy of the base on lookup)
     t_train = time.perf_counter()
     probes = run_probes(result, tokenizer, facts, preset)
     probes_held = run_probes(result, tokenizer, held_out, preset) if held_out else {"obs": [], "do": []}
