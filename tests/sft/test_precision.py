@@ -67,3 +67,20 @@ def test_fp16_is_refused_on_the_cpu(micro_setup):
         train_pair(model, exs, TrainConfig(precision="fp16"), progress=False)
     with pytest.raises(InvalidArgument, match="precision"):
         TrainConfig(precision="int8")
+
+
+def test_the_gradient_scaler_branch_unscales_before_clipping(micro_setup):
+    """The fp16 path (scale, backward, unscale, clip, step) gives the unscaled step's weights: a
+    power-of-two scale is exact in float32, so only a missing unscale or a clip of scaled
+    gradients could move them. Run on the CPU with a CPU scaler; on CUDA the scaler is the same."""
+    model, exs, _, _ = micro_setup
+    cfg = TrainConfig(**PAPER_STEP, precision="fp32")
+    plain = train_mod._Arm("do", model, cfg, "cpu", "fp32")
+    scaled = train_mod._Arm("do", model, cfg, "cpu", "fp32")
+    scaled.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12)
+    for ex in exs[:3]:
+        ids, labels = torch.tensor([ex.input_ids]), torch.tensor([ex.labels_do])
+        assert plain.step(ids, labels, 2e-5) == scaled.step(ids, labels, 2e-5)
+    pa, pb = plain.model.state_dict(), scaled.model.state_dict()
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert changed_fraction(model, scaled.model) >= 0.99
