@@ -65,7 +65,10 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
         if args.template in CHAT_TEMPLATES:
             template_text = CHAT_TEMPLATES[args.template]
         elif Path(args.template).is_file():
-            template_text = Path(args.template).read_text(encoding="utf-8")
+            try:
+                template_text = Path(args.template).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidArgument(f"--template {args.template!r}: cannot read it as UTF-8 text ({exc})") from None
         else:
             raise InvalidArgument(
                 f"--template {args.template!r} is neither one of {sorted(CHAT_TEMPLATES)} nor a file"
@@ -111,18 +114,30 @@ class Problems:
 
 
 def _records(path: str, problems: Problems) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` per JSONL line; undecodable or malformed lines go to problems.
+
+    Lines are read as bytes and decoded one by one, so a file with a stray Latin-1 byte loses
+    that line (reported with the byte and its column), not the run.
+    """
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, "rb")
     except OSError as exc:
         raise InvalidArgument(f"cannot read {path!r}: {exc.strerror or exc}") from None
     with handle:
-        for n, raw in enumerate(handle, start=1):
+        for n, data in enumerate(handle, start=1):
+            try:
+                raw = data.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                problems.add(n, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start + 1} of the line); "
+                                f"re-encode the file as UTF-8")
+                continue
+            raw = raw.rstrip("\r\n")
             if not raw.strip():
                 continue  # blank lines separate nothing and hold no conversation
             try:
                 record = json.loads(raw)
             except json.JSONDecodeError as exc:
-                problems.add(n, f"not valid JSON ({exc.msg} at column {exc.colno})")
+                problems.add(n, f"not valid JSON ({exc.msg} at column {exc.pos + 1})")
                 continue
             if not isinstance(record, dict) or "messages" not in record:
                 problems.add(n, "expected an object with a 'messages' list")

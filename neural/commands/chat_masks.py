@@ -12,6 +12,7 @@ import argparse
 import json
 from typing import Any
 
+from bayes_agent.commands._common import plain_text
 from bayes_agent.errors import InvalidArgument
 
 from ..masking import IGNORE_INDEX, LabelMode
@@ -24,7 +25,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "chat-masks",
         help="role/mask table and accounting for a JSONL file of chat conversations",
-        description=__doc__,
+        description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)

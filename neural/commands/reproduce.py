@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bayes_agent.commands._common import (add_overwrite_argument, check_device, check_threads,
+                                          prepare_out_dir, progress_wanted)
 from bayes_agent.errors import BayesAgentError
 
 __all__ = ["register"]
@@ -22,30 +24,27 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", default=None, help="hub id or local directory of a causal LM "
                    "(local files only; overrides the preset's model)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed, aggregated")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--n-dialogues", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:0, ...")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
+    p.add_argument("--n-dialogues", type=int, default=None,
+                   help="number of generated dialogues (default: the preset's)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the preset's)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:0, ... (default: the preset's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (tiny preset: 1)")
     p.add_argument("--checkpoint-every", type=int, default=None,
                    help="also checkpoint every N steps (default: at the end; paper preset: every epoch)")
     p.add_argument("--resume", default=None, help="checkpoint directory of an interrupted run "
                    "(single seed only)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
+    add_overwrite_argument(p)
     p.set_defaults(func=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError:
-        raise BayesAgentError(
-            "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
-        ) from None
-    from ..sft import experiment
-    from ..sft.presets import get_preset
+    from ..sft.presets import get_preset  # no torch: arguments and --out are checked in a second
 
+    check_threads(args.threads)
+    check_device(args.device)  # the spelling here; whether this machine has it once torch is loaded
     preset = get_preset(args.preset)
     # command-line overrides of the preset, by the preset field they set
     overrides = {"model": args.model, "epochs": args.epochs, "n_dialogues": args.n_dialogues,
@@ -57,7 +56,19 @@ def _handle(args: argparse.Namespace) -> int:
     seeds = args.seeds or [0]
     if len(seeds) > 1 and args.resume:
         raise BayesAgentError("--resume works with a single seed")
-    progress = not args.no_progress
+    # checked before any work; --resume continues in a directory that holds the interrupted run
+    prepare_out_dir(args.out, overwrite=args.overwrite or bool(args.resume))
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        raise BayesAgentError(
+            "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
+        ) from None
+    from ..sft import experiment
+
+    check_device(preset.device, "--device (from the preset)" if args.device is None else "--device")
+    progress = progress_wanted(args.no_progress)
     worked = _worked_example(args.out)
     print(worked.text().splitlines()[-1])
     sections = [lambda _metrics: ("The §4 worked example (exact engine)", _worked_markdown(worked))]

@@ -72,7 +72,7 @@ def test_seeds_are_aggregated(tmp_path):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["--model", "/no/such/model/dir"], "no local weights"),
+        (["--model", "/no/such/model/dir"], "no such directory"),
         (["--preset", "paper", "--device", "cpu"], "no local weights for model 'Qwen/Qwen2.5-0.5B'"),
         (["--preset", "giant"], "unknown preset"),
         (["--n-dialogues", "0"], "n_dialogues"),
