@@ -39,6 +39,10 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
         metavar="ROLE=PROVENANCE",
         help="map a role to agent, world or context (repeatable), e.g. --role teacher=world",
     )
+    p.add_argument("--eot", choices=("agent", "protocol"), default="agent",
+                   help="who owns the end-of-turn marker closing an assistant message (<|im_end|>, "
+                   "<|eot_id|>): agent (default: masked in the interventional arm, like the turn) "
+                   "or protocol (supervised in both arms)")
     p.add_argument("--max-length", type=int, metavar="N", help="cut each conversation at N tokens (reported)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad line instead of skipping it")
 
@@ -162,9 +166,11 @@ def masked_conversations(
         try:
             ex = mask_chat(
                 record["messages"], tokenizer, roles=roles, tools=tools,
-                chat_template=template, max_length=args.max_length,
+                chat_template=template, max_length=args.max_length, eot=args.eot,
             )
         except InvalidArgument as exc:
             problems.add(n, str(exc))
             continue
+        for note in ex.chat.notes:  # used, but worth knowing (an empty turn, ignored tools)
+            print(f"line {n}: note: {note}", file=sys.stderr)
         yield n, ex

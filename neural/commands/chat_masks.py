@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             "line": line, "tokens": acc.tokens, **counts,
             "agent_content_tokens": acc.agent_content_tokens,
             "truncated_tokens": acc.truncated_tokens,
+            "notes": list(ex.chat.notes),
             "messages": ex.message_table(),
         }
         if args.tokens:
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     for c in conversations:
         cut = f", truncated {c['truncated_tokens']} tokens" if c["truncated_tokens"] else ""
         print(f"\nline {c['line']}: {c['tokens']} tokens{cut}")
+        for note in c["notes"]:
+            print(f"  note: {note}")
         print(f"  {'msg':>4} {'role':<12} {'provenance':<10} {'tokens':>6} {'obs':>5} {'do':>5} {'asst':>5}")
         for r in c["messages"]:
             idx = "-" if r["message"] is None else str(r["message"])
