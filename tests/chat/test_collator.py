@@ -198,3 +198,38 @@ def test_trains_through_trl_sft_trainer(tok, conversations, tmp_path) -> None:
     trainer.train()
     assert trainer.state.global_step == 2
     assert collator.supervised_tokens == sum(e.masked.accounting.supervised_do for e in examples)
+
+
+def test_unlabelled_example_has_zero_weight(tok, conversations) -> None:
+    """A batch [A, U] (U: no supervised label) has exactly the loss of [A] alone, never NaN."""
+    model = _tiny_qwen2(len(tok)).eval()
+    col = ChatCollator(tok)
+    a = mask_chat(conversations[0]["messages"], tok).features("interventional")
+    u = {"input_ids": a["input_ids"][:12], "labels": [IGNORE_INDEX] * 12}
+    with pytest.warns(UserWarning, match="1 of 2 examples"):
+        both = col([a, u])
+    alone = col([a])
+    with torch.no_grad():
+        loss_both = model(**both).loss
+        loss_alone = model(**alone).loss
+    assert torch.isfinite(loss_both)
+    assert abs(float(loss_both) - float(loss_alone)) < 1e-5
+    assert col.unlabelled_examples == 1 and col.unlabelled_batches == 0
+
+
+def test_trainer_on_unlabelled_batches_logs_zero_not_nan(tok, tmp_path) -> None:
+    pytest.importorskip("accelerate")
+    from transformers import Trainer, TrainingArguments
+
+    torch.set_num_threads(1)
+    u = {"input_ids": [5, 6, 7, 8], "labels": [IGNORE_INDEX] * 4}
+    col = ChatCollator(tok)
+    args = TrainingArguments(
+        output_dir=str(tmp_path), per_device_train_batch_size=2, max_steps=1, report_to=[], use_cpu=True,
+        save_strategy="no", logging_steps=1, remove_unused_columns=False, seed=0, disable_tqdm=True,
+    )
+    trainer = Trainer(model=_tiny_qwen2(len(tok)), args=args, train_dataset=[u, u], data_collator=col)
+    with pytest.warns(UserWarning, match="2 of 2 examples"):
+        result = trainer.train()
+    assert result.training_loss == 0.0
+    assert col.unlabelled_batches == 1
