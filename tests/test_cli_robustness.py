@@ -149,14 +149,14 @@ def test_non_utf8_line_is_a_per_line_error(tmp_path):
     bad = '{"messages": [{"role": "user", "content": "caf\xe9"}]}'.encode("latin-1")
     data = tmp_path / "mixed.jsonl"
     data.write_bytes(good.encode() + b"\n" + bad + b"\n" + good.encode() + b"\n")
-    r = cli("chat-masks", str(data), "--json")
+    r = cli("chat-masks", str(data), "--json", "--template", "chatml")  # chatml renders the tools: no note
     assert "Traceback" not in r.stderr and r.returncode == 1, r.stderr
     assert r.stderr.strip().splitlines() == [
         "line 2: skipped: not UTF-8 text (byte 0xe9 at byte 47 of the line); re-encode the file as UTF-8"
     ]
     report = json.loads(r.stdout)
     assert [c["line"] for c in report["conversations"]] == [1, 3]  # the good lines are kept
-    strict = cli("chat-masks", str(data), "--strict")
+    strict = cli("chat-masks", str(data), "--strict", "--template", "chatml")
     assert_one_line_error(strict, "line 2", "not UTF-8")
 
 
@@ -191,6 +191,7 @@ def test_bad_device_threads_and_model(argv, needles, tmp_path):
     r = cli("reproduce", "--preset", "micro", "--out", str(tmp_path / "run"), *argv)
     line = assert_one_line_error(r, *needles)
     assert "huggingface-cli" not in line
+    assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
 @neural_only

@@ -18,17 +18,24 @@ message are recovered from the rendered text, and labels come from
    the real rendering in message order, forward from the end of the previous one, verbatim and
    then stripped. A template that drops a message, renders messages out of order, or rewrites a
    content beyond recognition raises an error naming the message.
-2. **Tool calls.** An assistant message's tool calls are located by rendering the conversation
-   with that message's first ``j - 1`` and first ``j`` calls: the text the template adds for call
-   ``j`` (wrappers such as ``<tool_call>`` included: at generation time the agent emits them) is
-   the call's content and carries the message's gate.
+2. **Tool calls.** An assistant message's tool calls (then a legacy ``function_call``, the same
+   act in OpenAI's older form) are located by rendering the conversation with that message's
+   first ``j - 1`` and first ``j`` calls: the text the template adds for call ``j``, without the
+   whitespace around it (separators are protocol), is the call's content and carries the
+   message's gate; wrappers such as ``<tool_call>`` are included, since at generation time the
+   agent emits them. A call the template does not render is an error, never dropped silently.
 3. **Tool definitions** (``tools=``) are located the same way (rendering with and without them)
    and are context: they frame the dialogue like a system prompt. When a template spreads them
    over several places (say a system line and the first user turn), the template text from the
    first to the last changed character is context, message text inside it keeping its own part.
-4. **Everything else is protocol**: role headers, end-of-turn markers, separators, a BOS token
-   written by the template. Protocol is supervised in the observational and interventional arms
-   alike (paper §5.3, "role-aware tokenization") and not at all in the assistant-only arm.
+   So is **the frame**: all template text before the first agent or world text (BOS, system
+   turns, a default system prompt or a date header the template injects, the first header).
+4. **End of turn.** Under ``eot="agent"`` (the default) the end-of-turn marker right after an
+   assistant message (``<|im_end|>``, ``<|eot_id|>``, the tokenizer's EOS, ...) carries that
+   message's gate: the agent emits it at inference. ``eot="protocol"`` leaves it protocol.
+5. **Everything else is protocol**: role headers, end-of-turn markers of world turns, separators.
+   Protocol is supervised in the observational and interventional arms alike (paper §5.3,
+   "role-aware tokenization") and not at all in the assistant-only arm.
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ from ..masking import IGNORE_INDEX, LabelMode, MaskedExample, mask_rendering
 __all__ = [
     "CHAT_TEMPLATES",
     "DEFAULT_ROLES",
+    "END_OF_TURN_MARKERS",
+    "EOT_POLICIES",
     "ChatExample",
     "ChatRendering",
     "Provenance",

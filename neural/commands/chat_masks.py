@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     conversations: list[dict[str, Any]] = []
     totals = {"conversations": 0, "tokens": 0, **{m: 0 for m in _MODES},
               "agent_content_tokens": 0, "truncated_tokens": 0, "truncated_conversations": 0}
-    for line, ex in masked_conversations(args, tokenizer, template, problems):
+    for line, ex in masked_conversations(args, tokenizer, template, problems, args.num_proc):
         acc = ex.masked.accounting
         counts = {m: sum(1 for x in ex.labels(m) if x != IGNORE_INDEX) for m in _MODES}
         entry = {

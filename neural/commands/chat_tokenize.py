@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     problems = Problems(strict=args.strict)
     rows: list[str] = []
     tokens = supervised = truncated = cut_conversations = 0
-    for line, ex in masked_conversations(args, tokenizer, template, problems):
+    for line, ex in masked_conversations(args, tokenizer, template, problems, args.num_proc):
         labels = ex.labels(args.mode)
         rows.append(json.dumps({"line": line, "input_ids": ex.input_ids, "labels": labels}))
         tokens += len(labels)

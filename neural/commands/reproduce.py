@@ -56,6 +56,7 @@ def _handle(args: argparse.Namespace) -> int:
     seeds = args.seeds or [0]
     if len(seeds) > 1 and args.resume:
         raise BayesAgentError("--resume works with a single seed")
+    _check_model_is_local(preset.model)
     # checked before any work; --resume continues in a directory that holds the interrupted run
     prepare_out_dir(args.out, overwrite=args.overwrite or bool(args.resume))
     try:
@@ -88,6 +89,24 @@ def _handle(args: argparse.Namespace) -> int:
             f"report: {args.out}/report.md"
         )
     return 0
+
+
+def _check_model_is_local(model: str | None) -> None:
+    """Stop before any work (and before anything is written) when ``--model`` is not on disk."""
+    import os
+
+    if model is None or os.path.isdir(os.path.expanduser(model)):
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    from ..models import _missing_model_message
+
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except ValueError:  # not a valid hub id: a path that does not exist
+        cached = None
+    if not isinstance(cached, str):
+        raise BayesAgentError(_missing_model_message(model, FileNotFoundError(f"no config.json for {model}")))
 
 
 def _worked_example(out: str) -> Any:

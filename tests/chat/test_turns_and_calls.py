@@ -213,5 +213,7 @@ def test_chat_masks_on_legacy_function_calls(tmp_path, capsys) -> None:
 
 def test_docs_explain_the_policies() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "pipeline.md").read_text(encoding="utf-8")
-    for needle in ("## The end of the agent's turn", "function_call", "--eot", "(context)"):
+    for needle in ("## The end of the agent's turn", "function_call", "--eot", "(context)",
+                   "## Training on more than one GPU",
+                   "torchrun --standalone --nproc_per_node 2 examples/train_chat_ddp.py"):
         assert needle in doc, needle
