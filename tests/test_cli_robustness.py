@@ -320,3 +320,22 @@ def test_resume_command_replaces_options():
     assert resume_command(argv, add=["--resume", "runs/a b/checkpoint"]) == (
         "bayes-agent reproduce --out 'runs/a b' --seeds 0 --resume 'runs/a b/checkpoint'"
     )
+
+
+# --- no deprecation warnings from our own calls ---------------------------------------------------
+
+
+@neural_only
+def test_greedy_decoding_uses_the_current_cache_argument():
+    """transformers 5.2x renamed ``past_key_values`` to ``cache``; probes.py adapts to either."""
+    import warnings
+
+    from neural.models import TinyModelConfig, build_tiny_model, train_tokenizer
+    from neural.sft.probes import greedy_reply
+
+    tok = train_tokenizer(["The sky is blue. The grass is green."] * 4, 300)
+    model = build_tiny_model(TinyModelConfig(vocab_size=300), len(tok), seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a FutureWarning/DeprecationWarning fails the test
+        reply = greedy_reply(model, tok, "The sky", max_new_tokens=4)
+    assert isinstance(reply, str)
