@@ -13,6 +13,7 @@ import pkgutil
 import sys
 from typing import Sequence
 
+from . import __version__
 from .errors import BayesAgentError
 
 __all__ = ["main", "build_parser"]
@@ -26,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="An agent's own actions are interventions, not evidence: exact Bayesian "
         "agents, the do-operator, and interventional SFT.",
     )
+    parser.add_argument("--version", action="version", version=f"bayes-agent {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for package_name in _COMMAND_PACKAGES:
         try:
@@ -49,16 +52,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except BayesAgentError as exc:
-        print(f"bayes-agent {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # pragma: no cover
-        print("interrupted", file=sys.stderr)
+        status = getattr(exc, "exit_status", 2)  # 130 for commands/_common.Interrupted
+        label = "" if status == 130 else "error: "
+        print(f"bayes-agent {args.command}: {label}{_one_line(exc)}", file=sys.stderr)
+        return status
+    except KeyboardInterrupt:
+        print(f"bayes-agent {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a file system surprise the command did not foresee: one line, no traceback
+        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        print(f"bayes-agent {args.command}: error: cannot use{where}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

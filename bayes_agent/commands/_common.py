@@ -1,17 +1,188 @@
-"""Helpers shared by the engine's command modules (not a command: the leading underscore hides it)."""
+"""Helpers shared by every command (not a command: the leading underscore hides it).
+
+A command that writes files checks its ``--out`` before it does any work (so a wrong path costs
+a second, not a run), refuses to write over earlier results unless ``--overwrite``, turns Ctrl-C
+into one line that says what was saved and the exact command that resumes, and shows progress
+bars only on a terminal. Nothing here imports torch.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import re
+import shlex
+import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
 
-from ..errors import InvalidArgument
+from ..errors import BayesAgentError, InvalidArgument
+
+__all__ = [
+    "Interrupted",
+    "add_overwrite_argument",
+    "check_output_file",
+    "output_dir",
+    "plain_text",
+    "prepare_out_dir",
+    "progress_wanted",
+    "resume_command",
+    "save_on_interrupt",
+]
+
+
+class Interrupted(BayesAgentError):
+    """Ctrl-C during a long job, after what was computed has been saved; the CLI exits 130."""
+
+    exit_status = 130
+
+
+_ROLE = re.compile(r":(?:func|class|data|mod|meth|attr|obj):`~?([^`]+)`")
+
+
+def plain_text(docstring: str | None) -> str:
+    """A module docstring as terminal help: reST roles and double backquotes removed."""
+    return _ROLE.sub(r"\1", docstring or "").replace("``", "")
+
+
+def add_overwrite_argument(p: argparse.ArgumentParser) -> None:
+    """``--overwrite``: allow writing into an output that already holds results."""
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into --out even if it already holds results (they are replaced)")
+
+
+def _writable_dir(path: Path, option: str, target: Path | None = None) -> None:
+    """Raise unless files can be created in the existing directory ``path`` (tried, not guessed)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".bayes-agent-write-test-"):
+            pass
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if target is None:
+            raise InvalidArgument(f"{option}: cannot write into {str(path)!r}: {why}") from None
+        raise InvalidArgument(
+            f"{option}: cannot create {str(target)!r}: {str(path)!r} is not writable ({why})"
+        ) from None
+
+
+def _creatable(path: Path, option: str) -> None:
+    """Raise unless the missing directory ``path`` could be created (its nearest existing parent)."""
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InvalidArgument(f"{option}: cannot create {str(path)!r}: {str(parent)!r} is a file")
+    _writable_dir(parent, option, target=path)
+
+
+def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes: Iterable[str] | None = None,
+                    option: str = "--out", create: bool = True) -> Path:
+    """Check an output directory before any work starts; create it unless ``create=False``.
+
+    Errors (:class:`InvalidArgument`, one line): the path is a file, it cannot be created or
+    written into, or it already holds results and ``overwrite`` is false. "Holds results" means
+    any entry at all for a run directory (``writes=None``), or any of the names in ``writes``
+    for a command that writes a known set of files into a shared folder (figures).
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InvalidArgument(f"{option}: {str(out)!r} exists and is not a directory")
+    if out.is_dir():
+        _writable_dir(out, option)
+        if not overwrite:
+            clash = sorted(p.name for p in out.iterdir()) if writes is None else \
+                sorted(n for n in writes if (out / n).exists())
+            if clash:
+                shown = ", ".join(clash[:3]) + (f" and {len(clash) - 3} more" if len(clash) > 3 else "")
+                raise InvalidArgument(
+                    f"{option}: {str(out)!r} already holds results ({shown}); pass --overwrite to "
+                    f"replace them or choose a new directory"
+                )
+    else:
+        _creatable(out, option)
+        if create:
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InvalidArgument(f"{option}: cannot create {str(out)!r}: {exc.strerror or exc}") from None
+    return out
 
 
 def output_dir(path: str) -> Path:
-    """Create ``--out`` (and its parents) or say clearly why it cannot be created."""
+    """Create ``--out`` (and its parents) or say clearly why it cannot be (no overwrite check)."""
+    return prepare_out_dir(path, overwrite=True)
+
+
+def check_output_file(path: str, *, overwrite: bool = False, option: str = "--out") -> Path:
+    """Check an output file before any work: not a directory, its folder writable, not clobbering."""
     out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidArgument(f"--out: cannot create {str(out)!r}: {exc.strerror}") from None
+    if out.is_dir():
+        raise InvalidArgument(f"{option}: {str(out)!r} is a directory, not a file")
+    if out.exists() and not overwrite:
+        raise InvalidArgument(f"{option}: {str(out)!r} already exists; pass --overwrite to replace it")
+    parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists():
+        if not parent.is_dir():
+            raise InvalidArgument(f"{option}: cannot create {str(out)!r}: {str(parent)!r} is a file")
+        _writable_dir(parent, option)
+    else:
+        _creatable(parent, option)
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidArgument(f"{option}: cannot create {str(parent)!r}: {exc.strerror or exc}") from None
     return out
+
+
+
+
+def progress_wanted(no_progress: bool = False, stream: object = None) -> bool:
+    """Progress bars only when asked for and the stream (stderr) is a terminal.
+
+    In a log file or a pipe a bar writes one carriage-return update per step; a non-terminal
+    gets the command's own summary lines instead.
+    """
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return not no_progress and bool(isatty and isatty())
+
+
+def resume_command(argv: Sequence[str], *, drop: Sequence[str] = ("--overwrite",),
+                   add: Sequence[str] = ()) -> str:
+    """The shell command that reruns ``argv`` (this command's arguments) with ``add`` appended.
+
+    Options in ``drop`` (flags without values) and any earlier occurrence of an option in ``add``
+    (with its value) are left out, so the result is exact and copy-pasteable.
+    """
+    replaced = {a for a in add if a.startswith("--")}
+    kept: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        name = a.split("=", 1)[0]
+        if a in drop:
+            continue
+        if name in replaced:
+            skip = "=" not in a
+            continue
+        kept.append(a)
+    return shlex.join(["bayes-agent", *kept, *add])
+
+
+@contextmanager
+def save_on_interrupt(save: Callable[[], str], resume: Callable[[], str]) -> Iterator[None]:
+    """Turn Ctrl-C inside the block into :class:`Interrupted` after saving what is there.
+
+    ``save()`` writes what has been computed and returns a short description ("3 of 5 seeds in
+    runs/x"); ``resume()`` returns the exact command that continues the work. The CLI prints
+    ``interrupted: saved …; resume with: …`` on one line and exits 130.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        saved = save()
+        raise Interrupted(f"interrupted: saved {saved}; resume with: {resume()}") from None

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..errors import InvalidArgument
-from ._common import output_dir
+from ._common import add_overwrite_argument, prepare_out_dir
 from .fire_engine import parse_fraction
 
 _COLUMNS = (
@@ -39,6 +39,7 @@ def register(subparsers) -> None:
     parser.add_argument("--n-max", type=int, default=100_000,
                         help="largest sample size in the finite-sample figure (default 100000)")
     parser.add_argument("--json", action="store_true", help="print the quantities as JSON")
+    add_overwrite_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -63,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
                 f"--p-sun: {p} must lie strictly between 0 and 1; the table conditions on both "
                 "sun and no sun, and one of them would have probability 0"
             )
+    out = None
+    if args.out is not None:  # checked before any work; only our own two figures count as a clash
+        out = prepare_out_dir(args.out, overwrite=args.overwrite,
+                              writes=("ice_cream_climates.png", "ice_cream_more_data.png"))
     rows = {name: climate_row(p, mech) for name, p in climates.items()}
 
     s = sympy.Symbol("s", positive=True)
@@ -80,8 +85,7 @@ def run(args: argparse.Namespace) -> int:
     }
 
     figures = []
-    if args.out is not None:
-        out = output_dir(args.out)
+    if out is not None:
         figures.append(str(plot_climates(out / "ice_cream_climates.png", mech)))
         names = ("rainy", "sunny")
         result = passive_vs_experiment({k: CLIMATES[k] for k in names}, CLIMATES["desert"],

@@ -11,7 +11,7 @@ import argparse
 import json
 
 from ..errors import InvalidArgument
-from ._common import output_dir
+from ._common import add_overwrite_argument, prepare_out_dir
 
 HELP = "delusion simulator: one trajectory scored by the naive and the interventional updater"
 
@@ -37,7 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="run the ensembles in exact rationals (default: float; the §4 case is always exact)")
     p.add_argument("--out", metavar="DIR", default=None, help="write the figures as PNG into DIR")
     p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
+
+
+_FIGURES = ("delusion_ensemble_actor_do.png", "delusion_ensemble_actor_obs.png", "delusion_trajectory.png")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     for name in ("runs", "steps"):
         if getattr(args, name) < 1:
             raise InvalidArgument(f"--{name} must be at least 1, got {getattr(args, name)}")
+    out = None
+    if args.out is not None:  # checked before any work; only our own three figures count as a clash
+        out = prepare_out_dir(args.out, overwrite=args.overwrite, writes=_FIGURES)
     m = two_action_mixture()
 
     # §4 as a special case: the first seed on which the world writes B after the agent's A.
@@ -72,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
         for actor in ("do", "obs")
     }
     figures: list[str] = []
-    if args.out is not None:
-        out = output_dir(args.out)
+    if out is not None:
         for actor, e in ensembles.items():
             figures.append(str(plot_ensemble(e, out / f"delusion_ensemble_actor_{actor}.png")))
         locked = [t for t in ensembles["obs"].trajectories if t.locked("obs")]

@@ -1,16 +1,17 @@
 """Chat and tool-use data: messages → gated transcripts → interventional labels.
 
-Roles become gates (assistant turns and tool calls: the agent; user, system and tool results:
-the world); the HF/TRL collator turns the same masks into ``labels`` for a Trainer.
+Roles become gates (assistant turns, tool calls and legacy function calls: the agent; user turns
+and tool or function results: the world; system text and what a template injects before the
+first turn: context); the HF/TRL collator turns the same masks into ``labels`` for a Trainer.
 """
 
-from .messages import (CHAT_TEMPLATES, DEFAULT_ROLES, ChatExample, ChatRendering, Provenance,
-                       build_chat_tokenizer, mask_chat, message_provenance, render_chat,
-                       transcript_from_messages)
+from .messages import (CHAT_TEMPLATES, DEFAULT_ROLES, END_OF_TURN_MARKERS, EOT_POLICIES,
+                       ChatExample, ChatRendering, Provenance, build_chat_tokenizer, mask_chat,
+                       message_provenance, render_chat, transcript_from_messages)
 from .collator import ChatCollator
 
 __all__ = sorted([
-    "CHAT_TEMPLATES", "DEFAULT_ROLES", "ChatCollator", "ChatExample", "ChatRendering", "Provenance",
-    "build_chat_tokenizer", "mask_chat", "message_provenance", "render_chat",
-    "transcript_from_messages",
+    "CHAT_TEMPLATES", "DEFAULT_ROLES", "END_OF_TURN_MARKERS", "EOT_POLICIES", "ChatCollator",
+    "ChatExample", "ChatRendering", "Provenance", "build_chat_tokenizer", "mask_chat",
+    "message_provenance", "render_chat", "transcript_from_messages",
 ])

@@ -7,10 +7,17 @@ positions), ``attention_mask`` 1 on real tokens. Features are either already tok
 (``messages``, optionally ``tools``) that are masked here through :func:`neural.chat.messages.mask_chat`
 in the collator's label mode. The collator never invents labels: a feature without them is an
 error, so a pipeline cannot silently fall back to full-sequence supervision.
+
+An example with no supervised label at all (a conversation cut by ``max_length`` inside its tool
+definitions, or one with only agent turns in the interventional mode) is kept with zero weight
+(the token-mean loss gets nothing from it), counted, and warned about once; a batch made only of
+such examples is counted separately, since a bare ``model(**batch).loss`` of it is 0/0 (NaN).
+Truncation is counted and warned about once too; :meth:`ChatCollator.report` sums both up.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping, Sequence
 
 from bayes_agent.errors import InvalidArgument
@@ -24,8 +31,11 @@ __all__ = ["ChatCollator"]
 class ChatCollator:
     """Pad (and, for raw conversations, mask) a batch for causal-LM training in one label mode.
 
-    Counters ``examples``, ``tokens``, ``supervised_tokens`` and ``truncated_tokens`` add up what
-    the collator has produced so far, so a training run can report its mask accounting.
+    Counters ``examples``, ``tokens``, ``supervised_tokens``, ``truncated_tokens``,
+    ``truncated_examples``, ``unlabelled_examples`` (kept with zero weight) and
+    ``unlabelled_batches`` (no example had a label) add up what the collator has seen, so a
+    training run can report its mask accounting. In a multi-process run each process counts its
+    own batches; sum them over ranks.
     """
 
     def __init__(
@@ -39,7 +49,11 @@ class ChatCollator:
         max_length: int | None = None,
         pad_to_multiple_of: int | None = None,
         padding_side: str = "right",
+        eot: str = "agent",
     ) -> None:
+        from .messages import _check_eot
+
+        self.eot = _check_eot(eot)
         self.tokenizer = tokenizer
         self.mode = LabelMode.of(mode)
         self.roles = dict(roles) if roles else None
@@ -66,6 +80,22 @@ class ChatCollator:
         self.tokens = 0
         self.supervised_tokens = 0
         self.truncated_tokens = 0
+        self.truncated_examples = 0
+        self.unlabelled_examples = 0
+        self.unlabelled_batches = 0
+        self._warned: set[str] = set()
+
+    def _warn_once(self, key: str, message: str, stacklevel: int = 3) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(f"ChatCollator: {message}", stacklevel=stacklevel)
+
+    def report(self) -> str:
+        """One line of accounting, in the words of ``bayes-agent chat-tokenize``."""
+        return (f"{self.examples} examples, {self.tokens} tokens, {self.supervised_tokens} supervised "
+                f"({self.mode.value}); truncated {self.truncated_tokens} tokens in "
+                f"{self.truncated_examples} examples; {self.unlabelled_examples} examples with no "
+                f"supervised label, kept with zero weight ({self.unlabelled_batches} batches had none)")
 
     def _one(self, k: int, feature: Mapping[str, Any]) -> tuple[list[int], list[int]]:
         if not isinstance(feature, Mapping):
@@ -83,7 +113,7 @@ class ChatCollator:
                     f"feature {k}: input_ids and labels differ in length ({len(ids)} vs {len(labels)})"
                 )
             if self.max_length is not None and len(ids) > self.max_length:
-                self.truncated_tokens += len(ids) - self.max_length
+                self._truncated(len(ids) - self.max_length)
                 ids, labels = ids[: self.max_length], labels[: self.max_length]
             return ids, labels
         if "messages" in feature:
@@ -97,14 +127,23 @@ class ChatCollator:
                     tools=feature.get("tools"),
                     chat_template=self.chat_template,
                     max_length=self.max_length,
+                    eot=self.eot,
                 )
             except InvalidArgument as exc:
                 raise InvalidArgument(f"feature {k}: {exc}") from None
-            self.truncated_tokens += ex.masked.truncated_tokens
+            if ex.masked.truncated_tokens:
+                self._truncated(ex.masked.truncated_tokens)
             return list(ex.input_ids), list(ex.labels(self.mode))
         raise InvalidArgument(
             f"feature {k} has neither 'input_ids' + 'labels' nor 'messages' (keys: {sorted(feature)})"
         )
+
+    def _truncated(self, dropped: int) -> None:
+        self.truncated_tokens += dropped
+        self.truncated_examples += 1
+        self._warn_once("truncated", f"cut {dropped} tokens from an example at max_length="
+                        f"{self.max_length} (labels cut with them); later cuts are counted "
+                        f"silently, see collator.report()", stacklevel=5)
 
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         import torch
@@ -112,6 +151,14 @@ class ChatCollator:
         if not features:
             raise InvalidArgument("cannot collate an empty batch")
         rows = [self._one(k, f) for k, f in enumerate(features)]
+        unlabelled = sum(1 for _, labels in rows if all(x == IGNORE_INDEX for x in labels))
+        if unlabelled:  # kept with zero weight: a token-mean loss gets nothing from them
+            self.unlabelled_examples += unlabelled
+            self.unlabelled_batches += unlabelled == len(rows)
+            self._warn_once("unlabelled", f"{unlabelled} of {len(rows)} examples in a batch have no "
+                            f"supervised label in the {self.mode.value} mode (kept with zero weight; "
+                            f"a batch with none has a 0/0 mean loss outside Trainer); counted in "
+                            f"collator.unlabelled_examples / unlabelled_batches, later ones silently")
         width = max(len(ids) for ids, _ in rows)
         if self.pad_to_multiple_of:
             m = self.pad_to_multiple_of

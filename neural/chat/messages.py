@@ -18,17 +18,24 @@ message are recovered from the rendered text, and labels come from
    the real rendering in message order, forward from the end of the previous one, verbatim and
    then stripped. A template that drops a message, renders messages out of order, or rewrites a
    content beyond recognition raises an error naming the message.
-2. **Tool calls.** An assistant message's tool calls are located by rendering the conversation
-   with that message's first ``j - 1`` and first ``j`` calls: the text the template adds for call
-   ``j`` (wrappers such as ``<tool_call>`` included: at generation time the agent emits them) is
-   the call's content and carries the message's gate.
+2. **Tool calls.** An assistant message's tool calls (then a legacy ``function_call``, the same
+   act in OpenAI's older form) are located by rendering the conversation with that message's
+   first ``j - 1`` and first ``j`` calls: the text the template adds for call ``j``, without the
+   whitespace around it (separators are protocol), is the call's content and carries the
+   message's gate; wrappers such as ``<tool_call>`` are included, since at generation time the
+   agent emits them. A call the template does not render is an error, never dropped silently.
 3. **Tool definitions** (``tools=``) are located the same way (rendering with and without them)
    and are context: they frame the dialogue like a system prompt. When a template spreads them
    over several places (say a system line and the first user turn), the template text from the
    first to the last changed character is context, message text inside it keeping its own part.
-4. **Everything else is protocol**: role headers, end-of-turn markers, separators, a BOS token
-   written by the template. Protocol is supervised in the observational and interventional arms
-   alike (paper §5.3, "role-aware tokenization") and not at all in the assistant-only arm.
+   So is **the frame**: all template text before the first agent or world text (BOS, system
+   turns, a default system prompt or a date header the template injects, the first header).
+4. **End of turn.** Under ``eot="agent"`` (the default) the end-of-turn marker right after an
+   assistant message (``<|im_end|>``, ``<|eot_id|>``, the tokenizer's EOS, ...) carries that
+   message's gate: the agent emits it at inference. ``eot="protocol"`` leaves it protocol.
+5. **Everything else is protocol**: role headers, end-of-turn markers of world turns, separators.
+   Protocol is supervised in the observational and interventional arms alike (paper §5.3,
+   "role-aware tokenization") and not at all in the assistant-only arm.
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ from ..masking import IGNORE_INDEX, LabelMode, MaskedExample, mask_rendering
 __all__ = [
     "CHAT_TEMPLATES",
     "DEFAULT_ROLES",
+    "END_OF_TURN_MARKERS",
+    "EOT_POLICIES",
     "ChatExample",
     "ChatRendering",
     "Provenance",
@@ -110,33 +119,45 @@ def _where(index: int, message: Any) -> str:
     return f"message {index}" + (f" ({role})" if isinstance(role, str) else "")
 
 
+def _check_call(where: str, what: str, fn: Any) -> None:
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+        raise InvalidArgument(
+            f"{where}: {what} needs a function name "
+            f'(OpenAI form {{"type": "function", "function": {{"name": ..., "arguments": ...}}}})'
+        )
+    args = fn.get("arguments", {})
+    if not isinstance(args, (str, dict)):
+        raise InvalidArgument(
+            f"{where}: {what} arguments must be a JSON string or an object, got {type(args).__name__}"
+        )
+
+
 def _check_tool_calls(index: int, message: dict) -> list[dict]:
+    """The message's calls in order: its ``tool_calls``, then a legacy ``function_call``.
+
+    The legacy OpenAI form (``{"function_call": {"name", "arguments"}}`` answered by a
+    ``"function"`` role message) is the same act as a tool call, so it is one more call here.
+    """
     calls = message.get("tool_calls")
-    if calls is None:
+    legacy = message.get("function_call")
+    if calls is None and legacy is None:
         return []
     where = _where(index, message)
-    if not isinstance(calls, list):
+    if calls is not None and not isinstance(calls, list):
         raise InvalidArgument(f"{where}: tool_calls must be a list, got {type(calls).__name__}")
-    for j, call in enumerate(calls):
-        fn = call.get("function", call) if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
-            raise InvalidArgument(
-                f"{where}: tool call {j} needs a function name "
-                f'(OpenAI form {{"type": "function", "function": {{"name": ..., "arguments": ...}}}})'
-            )
-        args = fn.get("arguments", {})
-        if not isinstance(args, (str, dict)):
-            raise InvalidArgument(
-                f"{where}: tool call {j} arguments must be a JSON string or an object, "
-                f"got {type(args).__name__}"
-            )
-    return calls
+    for j, call in enumerate(calls or []):
+        _check_call(where, f"tool call {j}", call.get("function", call) if isinstance(call, dict) else None)
+    out = list(calls or [])
+    if legacy is not None:
+        _check_call(where, "function_call", legacy)
+        out.append({"type": "function", "function": legacy})
+    return out
 
 
 def _content(index: int, message: dict) -> str:
-    """The message's text; ``None`` is allowed (as ``""``) only beside tool calls."""
+    """The message's text; ``None`` is allowed (as ``""``) only beside tool calls or a function_call."""
     content = message.get("content")
-    if content is None and message.get("tool_calls"):
+    if content is None and (message.get("tool_calls") or message.get("function_call")):
         return ""
     if not isinstance(content, str):
         kind = "missing" if content is None else type(content).__name__
@@ -246,6 +267,8 @@ class ChatRendering:
     rendering: Rendering
     span_messages: tuple[int | None, ...]
     aligned_by: str  # "placeholders", "scaffold" or "search" (module docstring, step 1)
+    notes: tuple[str, ...] = ()  # what a reader should know: empty turns, ignored tools
+    eot: str = "agent"  # the end-of-turn policy the spans were made with
 
 
 def _clean(messages: Sequence[Mapping[str, Any]]) -> list[dict]:
@@ -397,6 +420,28 @@ def _locate_by_search(clean: list[dict], text: str) -> dict[int, tuple[int, int]
     return where
 
 
+def _with_calls(message: dict, k: int) -> dict:
+    """A copy of ``message`` keeping only its first ``k`` calls (tool_calls first, then function_call)."""
+    out = dict(message)
+    n_tool = len(message.get("tool_calls") or [])
+    if min(k, n_tool):
+        out["tool_calls"] = list(message["tool_calls"][: min(k, n_tool)])
+    else:
+        out.pop("tool_calls", None)
+    if k <= n_tool:
+        out.pop("function_call", None)
+    return out
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` without surrounding whitespace: separators are protocol, not the call."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def _locate_tool_calls(
     tokenizer: Any,
     clean: list[dict],
@@ -407,34 +452,51 @@ def _locate_tool_calls(
 ) -> dict[int, list[tuple[int, int]]]:
     regions: dict[int, list[tuple[int, int]]] = {}
     for i, m in enumerate(clean):
-        calls = m.get("tool_calls") or []
-        if not calls:
+        n = len(_check_tool_calls(i, m))
+        if not n:
             continue
         renders = []
-        for j in range(len(calls) + 1):
+        for j in range(n + 1):
             variant = [dict(x) for x in clean]
-            if j:
-                variant[i]["tool_calls"] = calls[:j]
-            else:
-                variant[i].pop("tool_calls", None)
+            variant[i] = _with_calls(m, j)
             renders.append(_apply(tokenizer, variant, tools, chat_template))
         found: list[tuple[int, int]] = []
-        for j in range(1, len(calls) + 1):
+        for j in range(1, n + 1):
+            what = "the function_call" if j > len(m.get("tool_calls") or []) else f"tool call {j - 1}"
             lo = found[-1][1] if found else contents.get(i, (0, 0))[1]
-            start, end = _inserted(renders[j - 1], renders[j], lo)
             if renders[j] == renders[j - 1]:
                 raise InvalidArgument(
-                    f"cannot align tool call {j - 1} of message {i} ({m['role']}): the template "
-                    f"does not render it at all"
+                    f"cannot align {what} of message {i} ({m['role']}): the template does not "
+                    f"render it at all (it would be dropped from training silently)"
                 )
+            start, end = _inserted(renders[j - 1], renders[j], lo)
             if end <= start or not text.startswith(renders[j][:end]):
                 raise InvalidArgument(
-                    f"cannot align tool call {j - 1} of message {i} ({m['role']}): the template "
-                    f"does not render it as text added after the earlier calls"
+                    f"cannot align {what} of message {i} ({m['role']}): the template does not "
+                    f"render it as text added after the earlier calls"
                 )
-            found.append((start, end))
+            found.append(_strip(renders[j], start, end))
         regions[i] = found
     return regions
+
+
+EOT_POLICIES = ("agent", "protocol")
+"""Who owns the end-of-turn marker closing an assistant message (see :func:`render_chat`)."""
+
+END_OF_TURN_MARKERS = ("<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "<end_of_turn>", "</s>")
+"""Marker strings that close a turn in widely used templates; the tokenizer's EOS token is added."""
+
+
+def _eot_markers(tokenizer: Any) -> list[str]:
+    eos = getattr(tokenizer, "eos_token", None)
+    markers = list(END_OF_TURN_MARKERS) + ([eos] if isinstance(eos, str) and eos.strip() else [])
+    return sorted(set(markers), key=len, reverse=True)
+
+
+def _check_eot(eot: str) -> str:
+    if eot not in EOT_POLICIES:
+        raise InvalidArgument(f"eot must be one of {list(EOT_POLICIES)}, got {eot!r}")
+    return eot
 
 
 def render_chat(
@@ -444,12 +506,17 @@ def render_chat(
     roles: Mapping[str, Any] | None = None,
     tools: Sequence[Any] | None = None,
     chat_template: str | None = None,
+    eot: str = "agent",
 ) -> ChatRendering:
     """Render ``messages`` with the tokenizer's chat template and recover who wrote each character.
 
-    See the module docstring for the rule. Raises :class:`InvalidArgument` naming the message when
-    the rendering cannot be aligned with the messages.
+    See the module docstring for the rule. ``eot="agent"`` (default) gives the end-of-turn marker
+    that closes an assistant message (``<|im_end|>``, ``<|eot_id|>``, the EOS token) that
+    message's gate, since the agent emits it at inference like its ``<tool_call>`` wrappers;
+    ``eot="protocol"`` leaves it protocol. Raises :class:`InvalidArgument` naming the message
+    when the rendering cannot be aligned with the messages.
     """
+    _check_eot(eot)
     prov = message_provenance(messages, roles)
     transcript = transcript_from_messages(messages, roles)
     clean = _clean(messages)
@@ -460,6 +527,7 @@ def render_chat(
     else:
         where, aligned_by = _locate_by_search(clean, text), "search"
     calls = _locate_tool_calls(tokenizer, clean, text, tools, chat_template, where)
+    notes: list[str] = []
 
     # (start, end, part, message, slot, gate)
     pieces: list[tuple[int, int, Part, int | None, int | None, Gate | None]] = []
@@ -476,20 +544,34 @@ def render_chat(
             pieces.append((s, e, part, i, None if part is Part.CONTEXT else slot, p.gate))
             if part is Part.CONTENT:
                 slot += 1
+        if _action_role(m["role"], roles) and not m["content"] and not own_calls:
+            try:
+                gone = _apply(tokenizer, clean[:i] + clean[i + 1:], tools, chat_template) == text
+            except InvalidArgument:  # the template cannot render the conversation without it
+                gone = False
+            notes.append(f"message {i} ({m['role']}): empty turn"
+                         + (", and the template renders nothing for it" if gone else ""))
     tools_at = (0, 0)
     if tools:
         tools_at = _inserted(_apply(tokenizer, clean, None, chat_template), text)
+        if tools_at[1] <= tools_at[0]:
+            notes.append(f"the chat template ignores tools= ({len(tools)} tool definitions not rendered)")
     pieces.sort(key=lambda x: (x[0], x[1]))
+    if eot == "agent":
+        pieces = _end_of_turn_pieces(pieces, clean, roles, text, _eot_markers(tokenizer))
+    # the frame: template text before the first agent or world text is context (default system
+    # prompts, date headers, BOS, the first header); neither arm predicts the frame
+    frame_end = next((s for s, _, part, *_ in pieces if part is Part.CONTENT), 0)
     spans: list[Span] = []
     owners: list[int | None] = []
 
     def scaffold(a: int, b: int) -> None:
-        # template text between messages: protocol, except where the tool definitions went
-        ts, te = max(a, min(b, tools_at[0])), max(a, min(b, tools_at[1]))
-        for lo, hi, part in ((a, ts, Part.PROTOCOL), (ts, te, Part.CONTEXT), (te, b, Part.PROTOCOL)):
-            if hi > lo:
-                spans.append(Span(lo, hi, part))
-                owners.append(None)
+        # template text between messages: protocol, except the frame and the tool definitions
+        cuts = sorted({a, b, *(min(max(x, a), b) for x in (frame_end, *tools_at))})
+        for lo, hi in zip(cuts, cuts[1:]):
+            context = hi <= frame_end or tools_at[0] <= lo and hi <= tools_at[1]
+            spans.append(Span(lo, hi, Part.CONTEXT if context else Part.PROTOCOL))
+            owners.append(None)
 
     pos = 0
     for s, e, part, msg, sl, gate in pieces:
@@ -505,8 +587,33 @@ def render_chat(
         pos = e
     scaffold(pos, len(text))
     return ChatRendering(
-        tuple(clean), tuple(prov), transcript, Rendering(text, tuple(spans)), tuple(owners), aligned_by
+        tuple(clean), tuple(prov), transcript, Rendering(text, tuple(spans)), tuple(owners), aligned_by,
+        tuple(notes), eot,
     )
+
+
+def _end_of_turn_pieces(pieces: list, clean: list[dict], roles: Mapping[str, Any] | None, text: str,
+                        markers: list[str]) -> list:
+    """``pieces`` plus, after each assistant message's last piece, its end-of-turn marker.
+
+    The marker must follow the message's text directly (whitespace allowed between, which stays
+    protocol); it carries that message's part, slot and gate, so a demonstration's marker is
+    world-written like the demonstration itself.
+    """
+    out = list(pieces)
+    for k, (s, e, part, msg, sl, gate) in enumerate(pieces):
+        last_of_message = k + 1 == len(pieces) or pieces[k + 1][3] != msg
+        if part is not Part.CONTENT or not last_of_message or not _action_role(clean[msg]["role"], roles):
+            continue
+        limit = pieces[k + 1][0] if k + 1 < len(pieces) else len(text)
+        at = e
+        while at < limit and text[at].isspace():
+            at += 1
+        marker = next((x for x in markers if text.startswith(x, at) and at + len(x) <= limit), None)
+        if marker:
+            out.append((at, at + len(marker), part, msg, sl, gate))
+    out.sort(key=lambda x: (x[0], x[1]))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,8 +659,9 @@ class ChatExample:
     def message_table(self) -> list[dict[str, Any]]:
         """One row per message, then the template's own text: tokens supervised in each mode.
 
-        Template text is split into protocol (headers, end-of-turn markers; role ``(template)``)
-        and, when tools were given, their definitions (context; role ``(tools)``).
+        Template text is split into protocol (headers, separators, end-of-turn markers under
+        ``eot="protocol"``; role ``(template)``) and context (role ``(context)``: the frame before
+        the first turn, such as a default system prompt or a date header, and tool definitions).
         """
         def row(message: int | None, role: str, provenance: str) -> dict[str, Any]:
             return {"message": message, "role": role, "provenance": provenance, "tokens": 0,
@@ -561,7 +669,7 @@ class ChatExample:
 
         rows = [row(i, m["role"], p.value)
                 for i, (m, p) in enumerate(zip(self.chat.messages, self.chat.provenance))]
-        scaffold, tools = row(None, "(template)", "protocol"), row(None, "(tools)", "context")
+        scaffold, tools = row(None, "(template)", "protocol"), row(None, "(context)", "context")
         for t, (span, msg) in enumerate(self._first_spans()):
             if msg is not None:
                 target = rows[msg]
@@ -581,13 +689,15 @@ def mask_chat(
     tools: Sequence[Any] | None = None,
     chat_template: str | None = None,
     max_length: int | None = None,
+    eot: str = "agent",
 ) -> ChatExample:
     """Render, tokenize once, and label every token in every mode (see :func:`render_chat`).
 
     With ``max_length`` the tokens are cut at the end and the labels with them (alignment kept);
-    ``example.masked.truncated_tokens`` says how many were dropped.
+    ``example.masked.truncated_tokens`` says how many were dropped. ``eot`` is the end-of-turn
+    policy of :func:`render_chat`.
     """
-    chat = render_chat(messages, tokenizer, roles=roles, tools=tools, chat_template=chat_template)
+    chat = render_chat(messages, tokenizer, roles=roles, tools=tools, chat_template=chat_template, eot=eot)
     return ChatExample(chat, mask_rendering(chat.rendering, tokenizer, max_length=max_length))
 
 
@@ -596,6 +706,9 @@ def mask_chat(
 # ---------------------------------------------------------------------------------------------
 
 _NL = "{{ '\\n' }}"  # newlines as expressions: HF renders templates with trim_blocks/lstrip_blocks
+
+# tool calls, then a legacy OpenAI function_call (rendered the same way: it is the same act)
+_CALLS = "(message.tool_calls or []) + ([message.function_call] if message.function_call else [])"
 
 _TOOL_CALL_JSON = (
     "{% set fn = call.function if call.function is defined else call %}"
@@ -610,7 +723,7 @@ CHAT_TEMPLATES: dict[str, str] = {
         "{% if message.role == 'system' %}{{ message.content }}" + _NL * 2 + ""
         "{% elif message.role == 'assistant' %}"
         "{% if message.content %}Agent: {{ message.content }}" + _NL * 2 + "{% endif %}"
-        "{% for call in message.tool_calls or [] %}"
+        "{% for call in " + _CALLS + " %}"
         "{% set fn = call.function if call.function is defined else call %}"
         "Agent tool call: {{ fn.name }}("
         "{% if fn.arguments is string %}{{ fn.arguments }}{% else %}{{ fn.arguments | tojson }}{% endif %})"
@@ -626,7 +739,7 @@ CHAT_TEMPLATES: dict[str, str] = {
         "{% for tool in tools %}" + _NL + "{{ tool | tojson }}{% endfor %}<|im_end|>" + _NL + "{% endif %}"
         "{% for message in messages %}"
         "<|im_start|>{{ message.role }}" + _NL + "{{ message.content }}"
-        "{% for call in message.tool_calls or [] %}" + _NL + "<tool_call>" + _NL + _TOOL_CALL_JSON
+        "{% for call in " + _CALLS + " %}" + _NL + "<tool_call>" + _NL + _TOOL_CALL_JSON
         + _NL + "</tool_call>{% endfor %}"
         "<|im_end|>" + _NL + ""
         "{% endfor %}"
@@ -637,7 +750,7 @@ CHAT_TEMPLATES: dict[str, str] = {
         "{{ bos_token }}"
         "{% for message in messages %}"
         "<|start_header_id|>{{ message.role }}<|end_header_id|>" + _NL * 2 + "{{ message.content | trim }}"
-        "{% for call in message.tool_calls or [] %}" + _TOOL_CALL_JSON + "{% endfor %}"
+        "{% for call in " + _CALLS + " %}" + _TOOL_CALL_JSON + "{% endfor %}"
         "<|eot_id|>"
         "{% endfor %}"
         "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>" + _NL * 2 + "{% endif %}"

@@ -11,7 +11,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from bayes_agent.errors import InvalidArgument
 
@@ -39,8 +39,14 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
         metavar="ROLE=PROVENANCE",
         help="map a role to agent, world or context (repeatable), e.g. --role teacher=world",
     )
+    p.add_argument("--eot", choices=("agent", "protocol"), default="agent",
+                   help="who owns the end-of-turn marker closing an assistant message (<|im_end|>, "
+                   "<|eot_id|>): agent (default: masked in the interventional arm, like the turn) "
+                   "or protocol (supervised in both arms)")
     p.add_argument("--max-length", type=int, metavar="N", help="cut each conversation at N tokens (reported)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad line instead of skipping it")
+    p.add_argument("--num-proc", type=int, default=1, metavar="N",
+                   help="mask in N worker processes (default 1); the output is identical to one process")
 
 
 def role_overrides(pairs: list[str]) -> dict[str, str]:
@@ -65,7 +71,10 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
         if args.template in CHAT_TEMPLATES:
             template_text = CHAT_TEMPLATES[args.template]
         elif Path(args.template).is_file():
-            template_text = Path(args.template).read_text(encoding="utf-8")
+            try:
+                template_text = Path(args.template).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidArgument(f"--template {args.template!r}: cannot read it as UTF-8 text ({exc})") from None
         else:
             raise InvalidArgument(
                 f"--template {args.template!r} is neither one of {sorted(CHAT_TEMPLATES)} nor a file"
@@ -110,46 +119,113 @@ class Problems:
         print(f"line {line}: skipped: {message}", file=sys.stderr)
 
 
-def _records(path: str, problems: Problems) -> Iterator[tuple[int, dict]]:
+def _parse_line(data: bytes, first: bool) -> dict | str | None:
+    """One JSONL line as a conversation record, an error message, or None (a blank line).
+
+    Lines are decoded one by one, so a file with a stray Latin-1 byte loses that line (reported
+    with the byte and where it is), not the run.
+    """
     try:
-        handle = open(path, encoding="utf-8")
+        raw = data.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start + 1} of the line); "
+                f"re-encode the file as UTF-8")
+    raw = raw.rstrip("\r\n")
+    if not raw.strip():
+        return None  # blank lines separate nothing and hold no conversation
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg} at column {exc.pos + 1})"
+    if not isinstance(record, dict) or "messages" not in record:
+        return "expected an object with a 'messages' list"
+    tools = record.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        return f"'tools' must be a list, got {type(tools).__name__}"
+    return record
+
+
+def _lines(path: str) -> Iterator[tuple[int, bytes]]:
+    try:
+        handle = open(path, "rb")
     except OSError as exc:
         raise InvalidArgument(f"cannot read {path!r}: {exc.strerror or exc}") from None
     with handle:
-        for n, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue  # blank lines separate nothing and hold no conversation
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                problems.add(n, f"not valid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(record, dict) or "messages" not in record:
-                problems.add(n, "expected an object with a 'messages' list")
-                continue
-            yield n, record
+        yield from enumerate(handle, start=1)
+
+
+@dataclass(frozen=True)
+class _Masking:
+    """What masking one line needs; sent once to each worker process."""
+
+    tokenizer: Any
+    template: str | None
+    roles: dict[str, str]
+    max_length: int | None
+    eot: str
+
+    def line(self, n: int, data: bytes) -> tuple[int, Any]:
+        """``(n, ChatExample)``, ``(n, error message)`` or ``(n, None)`` for a blank line."""
+        from ..chat.messages import mask_chat
+
+        record = _parse_line(data, n == 1)
+        if not isinstance(record, dict):
+            return n, record
+        try:
+            return n, mask_chat(record["messages"], self.tokenizer, roles=self.roles,
+                                tools=record.get("tools"), chat_template=self.template,
+                                max_length=self.max_length, eot=self.eot)
+        except InvalidArgument as exc:
+            return n, str(exc)
+
+
+_WORKER: _Masking | None = None
+
+
+def _init_worker(masking: _Masking) -> None:
+    global _WORKER
+    _WORKER = masking
+
+
+def _mask_in_worker(item: tuple[int, bytes]) -> tuple[int, Any]:
+    assert _WORKER is not None
+    return _WORKER.line(*item)
 
 
 def masked_conversations(
-    args: argparse.Namespace, tokenizer: Any, template: str | None, problems: Problems
+    args: argparse.Namespace, tokenizer: Any, template: str | None, problems: Problems,
+    num_proc: int = 1,
 ) -> Iterator[tuple[int, Any]]:
-    """``(line number, ChatExample)`` for every good line of ``args.input``; bad lines go to problems."""
-    from ..chat.messages import mask_chat
+    """``(line number, ChatExample)`` for every good line of ``args.input``; bad lines go to problems.
 
+    With ``num_proc > 1`` the lines are masked in that many worker processes and handed back in
+    file order, so the output, the notes and the skipped-line reports are those of one process.
+    """
     if args.max_length is not None and args.max_length < 1:
         raise InvalidArgument(f"--max-length must be positive, got {args.max_length}")
-    roles = role_overrides(args.role)
-    for n, record in _records(args.input, problems):
-        tools = record.get("tools")
-        if tools is not None and not isinstance(tools, list):
-            problems.add(n, f"'tools' must be a list, got {type(tools).__name__}")
+    if num_proc < 1:
+        raise InvalidArgument(f"--num-proc must be a positive integer, got {num_proc}")
+    masking = _Masking(tokenizer, template, role_overrides(args.role), args.max_length, args.eot)
+    if num_proc == 1:
+        results: Iterator[tuple[int, Any]] = (masking.line(n, data) for n, data in _lines(args.input))
+        yield from _replay(results, problems)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the tokenizer's Rust thread pool must not be forked mid-use
+    with ProcessPoolExecutor(num_proc, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(masking,)) as pool:
+        yield from _replay(pool.map(_mask_in_worker, _lines(args.input), chunksize=64), problems)
+
+
+def _replay(results: Iterable[tuple[int, Any]], problems: Problems) -> Iterator[tuple[int, Any]]:
+    for n, result in results:
+        if result is None:
             continue
-        try:
-            ex = mask_chat(
-                record["messages"], tokenizer, roles=roles, tools=tools,
-                chat_template=template, max_length=args.max_length,
-            )
-        except InvalidArgument as exc:
-            problems.add(n, str(exc))
+        if isinstance(result, str):
+            problems.add(n, result)
             continue
-        yield n, ex
+        for note in result.chat.notes:  # used, but worth knowing (an empty turn, ignored tools)
+            print(f"line {n}: note: {note}", file=sys.stderr)
+        yield n, result

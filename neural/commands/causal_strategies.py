@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir
+from bayes_agent.errors import InvalidArgument
+
 __all__ = ["register"]
 
 
@@ -22,10 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="worker processes, one seed each at a time (default: one per CPU core); "
                    "the numbers do not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_overwrite_argument(p)
     p.set_defaults(func=_handler)
 
 
 def _handler(args: argparse.Namespace) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        raise InvalidArgument(f"--jobs must be a positive integer, got {args.jobs}")
+    prepare_out_dir(args.out, overwrite=args.overwrite)  # before ~10 minutes of work, not after
     from ..dag.report import run_causal_report  # torch is imported only here
 
     run_causal_report(args.out, args.config, verbose=not args.quiet, jobs=args.jobs)

@@ -12,6 +12,7 @@ import argparse
 import json
 from typing import Any
 
+from bayes_agent.commands._common import plain_text
 from bayes_agent.errors import InvalidArgument
 
 from ..masking import IGNORE_INDEX, LabelMode
@@ -24,7 +25,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "chat-masks",
         help="role/mask table and accounting for a JSONL file of chat conversations",
-        description=__doc__,
+        description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)
@@ -54,13 +55,14 @@ def run(args: argparse.Namespace) -> int:
     conversations: list[dict[str, Any]] = []
     totals = {"conversations": 0, "tokens": 0, **{m: 0 for m in _MODES},
               "agent_content_tokens": 0, "truncated_tokens": 0, "truncated_conversations": 0}
-    for line, ex in masked_conversations(args, tokenizer, template, problems):
+    for line, ex in masked_conversations(args, tokenizer, template, problems, args.num_proc):
         acc = ex.masked.accounting
         counts = {m: sum(1 for x in ex.labels(m) if x != IGNORE_INDEX) for m in _MODES}
         entry = {
             "line": line, "tokens": acc.tokens, **counts,
             "agent_content_tokens": acc.agent_content_tokens,
             "truncated_tokens": acc.truncated_tokens,
+            "notes": list(ex.chat.notes),
             "messages": ex.message_table(),
         }
         if args.tokens:
@@ -89,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     for c in conversations:
         cut = f", truncated {c['truncated_tokens']} tokens" if c["truncated_tokens"] else ""
         print(f"\nline {c['line']}: {c['tokens']} tokens{cut}")
+        for note in c["notes"]:
+            print(f"  note: {note}")
         print(f"  {'msg':>4} {'role':<12} {'provenance':<10} {'tokens':>6} {'obs':>5} {'do':>5} {'asst':>5}")
         for r in c["messages"]:
             idx = "-" if r["message"] is None else str(r["message"])

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from bayes_agent.commands._common import plain_text, add_overwrite_argument, check_output_file, prepare_out_dir
 from bayes_agent.errors import InvalidArgument
 
 from ..masking import IGNORE_INDEX, LabelMode
@@ -23,7 +24,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "chat-tokenize",
         help="write a tokenized dataset (input_ids + labels) of a JSONL chat file for one label mode",
-        description=__doc__,
+        description=plain_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)
@@ -35,15 +36,22 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--out", required=True, metavar="PATH", help="output JSONL file ('-' for stdout)")
     p.add_argument("--save-tokenizer", metavar="DIR", help="also save the tokenizer used, with its template")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # every output is checked before any work: a wrong path costs a second, not the run
+    if args.out != "-":
+        check_output_file(args.out, overwrite=args.overwrite)
+    if args.save_tokenizer:
+        prepare_out_dir(args.save_tokenizer, overwrite=args.overwrite, option="--save-tokenizer",
+                        create=False)
     tokenizer, template, described = load_tokenizer(args)
     problems = Problems(strict=args.strict)
     rows: list[str] = []
     tokens = supervised = truncated = cut_conversations = 0
-    for line, ex in masked_conversations(args, tokenizer, template, problems):
+    for line, ex in masked_conversations(args, tokenizer, template, problems, args.num_proc):
         labels = ex.labels(args.mode)
         rows.append(json.dumps({"line": line, "input_ids": ex.input_ids, "labels": labels}))
         tokens += len(labels)
@@ -64,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
     if args.save_tokenizer:
         if template is not None:
             tokenizer.chat_template = template
-        tokenizer.save_pretrained(args.save_tokenizer)
+        try:
+            tokenizer.save_pretrained(args.save_tokenizer)
+        except OSError as exc:
+            raise InvalidArgument(
+                f"--save-tokenizer: cannot write {args.save_tokenizer!r}: {exc.strerror or exc}"
+            ) from None
     report = sys.stderr if args.out == "-" else sys.stdout
     print(
         f"wrote {len(rows)} conversations ({args.mode} labels, tokenizer: {described}) to {args.out}: "

@@ -18,10 +18,11 @@ def register(subparsers: Any) -> None:
         description="Generate the §5.3 data set, tokenize it and print the role table of one "
         "dialogue (std=loss/--, interv=loss/--) and the accounting per dialogue and in total.",
     )
-    p.add_argument("--preset", default="tiny")
+    p.add_argument("--preset", default="tiny", help="tiny (default), micro or paper: the data set and tokenizer sizes")
     p.add_argument("--model", default=None, help="use this model's tokenizer (local files only)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-dialogues", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated dialogues (default 0)")
+    p.add_argument("--n-dialogues", type=int, default=None,
+                   help="number of generated dialogues (default: the preset's)")
     p.add_argument("--index", type=int, default=0, help="which dialogue to show (default: the first)")
     p.add_argument("--per-dialogue", action="store_true", help="also list the accounting of every dialogue")
     p.add_argument("--json", action="store_true", help="print the accounting as JSON")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir, progress_wanted
 from bayes_agent.errors import BayesAgentError
 
 __all__ = ["register"]
@@ -22,9 +23,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", default=None, help="hub id or local directory of a causal LM "
                    "(local files only; overrides the preset's model)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed, aggregated")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--n-dialogues", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
+    p.add_argument("--n-dialogues", type=int, default=None,
+                   help="number of generated dialogues (default: the preset's)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the preset's)")
     p.add_argument("--device", default=None, help="auto (default: CUDA, then Apple MPS, then CPU), "
                    "cuda, cuda:N, mps or cpu")
     p.add_argument("--precision", default=None, help="auto (default: bf16 autocast on a GPU that has "
@@ -44,21 +46,18 @@ def register(subparsers: Any) -> None:
                    help="also checkpoint every N steps (default: at the end; paper preset: every epoch)")
     p.add_argument("--resume", default=None, help="checkpoint directory of an interrupted run "
                    "(single seed only)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
+    add_overwrite_argument(p)
     p.set_defaults(func=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError:
-        raise BayesAgentError(
-            "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
-        ) from None
-    from ..sft import experiment
-    from ..sft.presets import get_preset
+    from ..sft.presets import get_preset  # no torch: arguments and --out are checked in a second
 
+    from ..devices import check_threads, resolve_device
+
+    check_threads(args.threads)
     preset = get_preset(args.preset)
     # command-line overrides of the preset, by the preset field they set
     overrides = {"model": args.model, "epochs": args.epochs, "n_dialogues": args.n_dialogues,
@@ -72,7 +71,21 @@ def _handle(args: argparse.Namespace) -> int:
     seeds = args.seeds or [0]
     if len(seeds) > 1 and args.resume:
         raise BayesAgentError("--resume works with a single seed")
-    progress = not args.no_progress
+    _check_model_is_local(preset.model)
+    # checked before any work; --resume continues in a directory that holds the interrupted run
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        raise BayesAgentError(
+            "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
+        ) from None
+    from ..sft import experiment
+
+    resolve_device(preset.device)  # an unknown or absent device: one line, before anything is written
+    # checked before any work; --resume continues in a directory that holds the interrupted run
+    prepare_out_dir(args.out, overwrite=args.overwrite or bool(args.resume))
+    progress = progress_wanted(args.no_progress)
     worked = _worked_example(args.out)
     print(worked.text().splitlines()[-1])
     sections = [lambda _metrics: ("The §4 worked example (exact engine)", _worked_markdown(worked))]
@@ -92,6 +105,24 @@ def _handle(args: argparse.Namespace) -> int:
             f"report: {args.out}/report.md"
         )
     return 0
+
+
+def _check_model_is_local(model: str | None) -> None:
+    """Stop before any work (and before anything is written) when ``--model`` is not on disk."""
+    import os
+
+    if model is None or os.path.isdir(os.path.expanduser(model)):
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    from ..models import _missing_model_message
+
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except ValueError:  # not a valid hub id: a path that does not exist
+        cached = None
+    if not isinstance(cached, str):
+        raise BayesAgentError(_missing_model_message(model, FileNotFoundError(f"no config.json for {model}")))
 
 
 def _worked_example(out: str) -> Any:

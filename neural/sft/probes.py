@@ -9,6 +9,8 @@ scored (it is conditioned on the prompt tokens before it).
 
 from __future__ import annotations
 
+import inspect
+
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
@@ -91,13 +93,15 @@ def greedy_reply(model: Any, tokenizer: Any, prompt: str, *, max_new_tokens: int
     max_len = getattr(getattr(model, "config", None), "max_position_embeddings", 10**9)
     new: list[int] = []
     past = None
+    # transformers >= 5.2x calls the KV cache `cache` (and warns on `past_key_values`); older ones don't
+    cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     inp = torch.tensor([ids], device=device)
     with torch.no_grad():
         for _ in range(max_new_tokens):
             if len(ids) + len(new) >= max_len:
                 break
-            out = model(input_ids=inp, past_key_values=past, use_cache=True)
-            past = out.past_key_values
+            out = model(input_ids=inp, use_cache=True, **{cache_kw: past})
+            past = getattr(out, cache_kw)
             nxt = int(out.logits[0, -1].argmax())
             if tokenizer.eos_token_id is not None and nxt == tokenizer.eos_token_id:
                 break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 pytest.importorskip("transformers")
@@ -16,6 +16,7 @@ from bayes_agent.transcript import Channel, Gate, Part  # noqa: E402
 from neural.chat.messages import (  # noqa: E402
     CHAT_TEMPLATES,
     DEFAULT_ROLES,
+    END_OF_TURN_MARKERS,
     Provenance,
     build_chat_tokenizer,
     mask_chat,
@@ -142,6 +143,8 @@ def test_spans_tile_the_text_and_hold_each_message(tokenizers: dict, template: s
             assert rendered[0] == m["content"]
             k = 1
         calls = m.get("tool_calls") or []
+        if m["role"] == "assistant" and template != "plain":  # eot="agent": the marker closing the turn
+            assert rendered.pop() in END_OF_TURN_MARKERS
         assert len(rendered) == k + len(calls)
         for piece, c in zip(rendered[k:], calls):
             assert c["function"]["name"] in piece  # each call's rendered text is its own span
@@ -156,12 +159,16 @@ def test_tool_definitions_are_context(tokenizers: dict) -> None:
     ex = mask_chat(MIXED, tokenizers["chatml"], tools=tools)
     context = [sp for sp, msg in zip(ex.chat.rendering.spans, ex.chat.span_messages)
                if sp.part is Part.CONTEXT and msg is None]
-    assert len(context) == 1 and '"name": "lookup"' in ex.chat.rendering.text[context[0].start : context[0].end]
+    text = ex.chat.rendering.text
+    # the tool definitions, then the frame around the system prompt up to the first user text
+    assert [text[sp.start:sp.end] for sp in context[1:]] == ["<|im_start|>system\n",
+                                                             "<|im_end|>\n<|im_start|>user\n"]
+    assert '"name": "lookup"' in ex.chat.rendering.text[context[0].start : context[0].end]
     for t, (s, e) in enumerate(ex.masked.offsets):
         if context[0].start <= s and e <= context[0].end and e > s:
             assert all(ex.labels(m)[t] == IGNORE_INDEX for m in LabelMode)
     tools_row = ex.message_table()[-1]
-    assert tools_row["role"] == "(tools)" and tools_row["tokens"] > 0
+    assert tools_row["role"] == "(context)" and tools_row["tokens"] > 0
     assert all(tools_row[m.value] == 0 for m in LabelMode)
 
 
@@ -198,7 +205,7 @@ def test_tool_definitions_spread_over_the_template_are_context(tokenizers: dict)
 def test_content_that_looks_like_scaffolding_is_placed_by_provenance(tokenizers: dict) -> None:
     """A user who writes 'user' must not be matched inside the '<|im_start|>user' header."""
     msgs = [{"role": "user", "content": "user"}, {"role": "assistant", "content": "assistant"}]
-    chat = render_chat(msgs, tokenizers["chatml"])
+    chat = render_chat(msgs, tokenizers["chatml"], eot="protocol")
     spans = [sp for sp in chat.rendering.spans if sp.part is Part.CONTENT]
     assert chat.rendering.text[: spans[0].start] == "<|im_start|>user\n"
     assert [chat.rendering.text[sp.start : sp.end] for sp in spans] == ["user", "assistant"]
@@ -206,7 +213,7 @@ def test_content_that_looks_like_scaffolding_is_placed_by_provenance(tokenizers:
 
 def test_trimming_template_is_aligned_by_scaffolding(tokenizers: dict) -> None:
     msgs = [{"role": "user", "content": "  hello there \n"}, {"role": "assistant", "content": "\nhi "}]
-    chat = render_chat(msgs, tokenizers["llama3"])
+    chat = render_chat(msgs, tokenizers["llama3"], eot="protocol")
     assert chat.aligned_by == "scaffold"
     got = [chat.rendering.text[sp.start : sp.end] for sp in chat.rendering.spans if sp.part is Part.CONTENT]
     assert got == ["hello there", "hi"]
@@ -358,15 +365,19 @@ _MESSAGE = st.fixed_dictionaries({
 })
 
 
-@given(messages=st.lists(_MESSAGE, min_size=1, max_size=5), template=st.sampled_from(["plain", "chatml"]))
-def test_any_conversation_is_aligned(tokenizers: dict, messages: list, template: str) -> None:
+@given(messages=st.lists(_MESSAGE, min_size=1, max_size=5), template=st.sampled_from(["plain", "chatml"]),
+       eot=st.sampled_from(["agent", "protocol"]))
+def test_any_conversation_is_aligned(tokenizers: dict, messages: list, template: str, eot: str) -> None:
     if all(m["role"] == "system" for m in messages):
         messages.append({"role": "user", "content": "hi"})
-    ex = mask_chat(messages, tokenizers[template])
+    assume(template != "plain" or any(m["content"] for m in messages))  # plain renders empty turns as ""
+    ex = mask_chat(messages, tokenizers[template], eot=eot)
     text = ex.chat.rendering.text
     for sp, msg in zip(ex.chat.rendering.spans, ex.chat.span_messages):
         if msg is not None:
-            assert text[sp.start : sp.end] == messages[msg]["content"]
+            piece = text[sp.start : sp.end]
+            closes_turn = eot == "agent" and messages[msg]["role"] == "assistant" and piece == "<|im_end|>"
+            assert piece == messages[msg]["content"] or closes_turn
     located = {msg for msg in ex.chat.span_messages if msg is not None}
     assert located == {i for i, m in enumerate(messages) if m["content"]}
     for t in range(len(ex.input_ids)):

@@ -56,7 +56,9 @@ def test_pads_to_the_longest_with_ignore_labels(tok) -> None:
 
 def test_left_padding_and_multiples(tok) -> None:
     col = ChatCollator(pad_token_id=0, padding_side="left", pad_to_multiple_of=4)
-    batch = col([{"input_ids": [5, 6], "labels": [5, 6]}, {"input_ids": [9], "labels": [IGNORE_INDEX]}])
+    with pytest.warns(UserWarning, match="1 of 2 examples in a batch have no supervised label"):
+        batch = col([{"input_ids": [5, 6], "labels": [5, 6]}, {"input_ids": [9], "labels": [IGNORE_INDEX]}])
+    assert col.unlabelled_examples == 1 and col.unlabelled_batches == 0
     assert batch["input_ids"].tolist() == [[0, 0, 5, 6], [0, 0, 0, 9]]
     assert batch["labels"].tolist() == [[-100, -100, 5, 6], [-100, -100, -100, -100]]
     assert batch["attention_mask"].tolist() == [[0, 0, 1, 1], [0, 0, 0, 1]]
@@ -75,10 +77,22 @@ def test_raw_conversations_equal_pretokenized(tok, conversations) -> None:
 
 def test_max_length_truncates_and_counts(tok, conversations) -> None:
     col = ChatCollator(tok, max_length=16)
-    batch = col([{"messages": c["messages"]} for c in conversations[:2]])
+    with pytest.warns(UserWarning) as seen:
+        batch = col([{"messages": c["messages"]} for c in conversations[:2]])
+        col([{"messages": c["messages"]} for c in conversations[:2]])  # counted, not warned again
     assert batch["input_ids"].shape == (2, 16)
     full = sum(len(mask_chat(c["messages"], tok).input_ids) for c in conversations[:2])
-    assert col.truncated_tokens == full - 32
+    assert col.truncated_tokens == 2 * (full - 32) and col.truncated_examples == 4
+    # 16 tokens of the frame (system prompt, first header) carry no label: counted, never NaN-ready
+    assert col.unlabelled_examples == 4 and col.unlabelled_batches == 2
+    messages = [str(w.message) for w in seen]
+    assert len(messages) == 2
+    assert "cut" in messages[0] and "max_length=16" in messages[0]
+    assert "2 of 2 examples in a batch have no supervised label" in messages[1]
+    assert col.report() == (
+        f"4 examples, 64 tokens, 0 supervised (interventional); truncated {2 * (full - 32)} tokens in "
+        f"4 examples; 4 examples with no supervised label, kept with zero weight (2 batches had none)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,6 +190,7 @@ def test_trains_through_trl_sft_trainer(tok, conversations, tmp_path) -> None:
         report_to=[], use_cpu=True, save_strategy="no", logging_steps=1, dataloader_num_workers=0,
         seed=0, disable_tqdm=True, remove_unused_columns=False,
         dataset_kwargs={"skip_prepare_dataset": True},
+        activation_checkpointing=False,  # TRL's default sets the deprecated gradient_checkpointing
     )
     trainer = SFTTrainer(
         model=_tiny_qwen2(len(tok)), args=args, train_dataset=ds, data_collator=collator, processing_class=tok
@@ -183,3 +198,38 @@ def test_trains_through_trl_sft_trainer(tok, conversations, tmp_path) -> None:
     trainer.train()
     assert trainer.state.global_step == 2
     assert collator.supervised_tokens == sum(e.masked.accounting.supervised_do for e in examples)
+
+
+def test_unlabelled_example_has_zero_weight(tok, conversations) -> None:
+    """A batch [A, U] (U: no supervised label) has exactly the loss of [A] alone, never NaN."""
+    model = _tiny_qwen2(len(tok)).eval()
+    col = ChatCollator(tok)
+    a = mask_chat(conversations[0]["messages"], tok).features("interventional")
+    u = {"input_ids": a["input_ids"][:12], "labels": [IGNORE_INDEX] * 12}
+    with pytest.warns(UserWarning, match="1 of 2 examples"):
+        both = col([a, u])
+    alone = col([a])
+    with torch.no_grad():
+        loss_both = model(**both).loss
+        loss_alone = model(**alone).loss
+    assert torch.isfinite(loss_both)
+    assert abs(float(loss_both) - float(loss_alone)) < 1e-5
+    assert col.unlabelled_examples == 1 and col.unlabelled_batches == 0
+
+
+def test_trainer_on_unlabelled_batches_logs_zero_not_nan(tok, tmp_path) -> None:
+    pytest.importorskip("accelerate")
+    from transformers import Trainer, TrainingArguments
+
+    torch.set_num_threads(1)
+    u = {"input_ids": [5, 6, 7, 8], "labels": [IGNORE_INDEX] * 4}
+    col = ChatCollator(tok)
+    args = TrainingArguments(
+        output_dir=str(tmp_path), per_device_train_batch_size=2, max_steps=1, report_to=[], use_cpu=True,
+        save_strategy="no", logging_steps=1, remove_unused_columns=False, seed=0, disable_tqdm=True,
+    )
+    trainer = Trainer(model=_tiny_qwen2(len(tok)), args=args, train_dataset=[u, u], data_collator=col)
+    with pytest.warns(UserWarning, match="2 of 2 examples"):
+        result = trainer.train()
+    assert result.training_loss == 0.0
+    assert col.unlabelled_batches == 1

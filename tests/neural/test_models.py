@@ -45,9 +45,10 @@ def test_tiny_config_validation(kwargs):
 
 
 def test_missing_weights_give_a_clear_message(tmp_path):
-    with pytest.raises(BayesAgentError, match="no local weights.*--model"):
+    with pytest.raises(BayesAgentError, match="nowhere'?: no such directory"):
         load_pretrained(str(tmp_path / "nowhere"))
-    with pytest.raises(BayesAgentError, match="never downloads"):
+    with pytest.raises(BayesAgentError, match="never downloads.*`hf download Qwen/Qwen2.5-0.5B-this-does-not-exist "
+                                              "--local-dir ./Qwen2.5-0.5B-this-does-not-exist`"):
         load_pretrained("Qwen/Qwen2.5-0.5B-this-does-not-exist")
 
 

@@ -72,7 +72,7 @@ def test_seeds_are_aggregated(tmp_path):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["--model", "/no/such/model/dir"], "no local weights"),
+        (["--model", "/no/such/model/dir"], "no such directory"),
         (["--preset", "paper", "--device", "cpu"], "no local weights for model 'Qwen/Qwen2.5-0.5B'"),
         (["--device", "tpu"], "unknown device 'tpu'"),
         (["--device", "cuda:7"], "device 'cuda:7' asked for, but"),
