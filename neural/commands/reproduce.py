@@ -57,7 +57,7 @@ def _handle(args: argparse.Namespace) -> int:
 
     from ..devices import check_threads, resolve_device
 
-    check_threads(args.threads)
+    _named("--threads", check_threads, args.threads)
     preset = get_preset(args.preset)
     # command-line overrides of the preset, by the preset field they set
     overrides = {"model": args.model, "epochs": args.epochs, "n_dialogues": args.n_dialogues,
@@ -82,7 +82,8 @@ def _handle(args: argparse.Namespace) -> int:
         ) from None
     from ..sft import experiment
 
-    resolve_device(preset.device)  # an unknown or absent device: one line, before anything is written
+    # an unknown or absent device: one line, before anything is written
+    _named("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
     # checked before any work; --resume continues in a directory that holds the interrupted run
     prepare_out_dir(args.out, overwrite=args.overwrite or bool(args.resume))
     progress = progress_wanted(args.no_progress)
@@ -105,6 +106,14 @@ def _handle(args: argparse.Namespace) -> int:
             f"report: {args.out}/report.md"
         )
     return 0
+
+
+def _named(option: str, check: Any, value: Any) -> Any:
+    """Run ``check(value)``; an error names the command-line option the value came from."""
+    try:
+        return check(value)
+    except BayesAgentError as exc:
+        raise type(exc)(f"{option}: {exc}") from None
 
 
 def _check_model_is_local(model: str | None) -> None:

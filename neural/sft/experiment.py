@@ -155,10 +155,10 @@ def run(
     )
     model, tokenizer = build_model(preset, dialogues, facts + held_out, seed)
     n_params = count_parameters(model)
-    if progress:
-        print(f"model: {type(model).__name__}, {n_params:,} parameters"
-              f"{' (random init: timing and memory only)' if preset.random_init else ''}; "
-              f"device {device}, precision {precision}", file=sys.stderr)
+    # one summary line, with or without a progress bar (a log file gets it too)
+    print(f"model: {type(model).__name__}, {n_params:,} parameters"
+          f"{' (random init: timing and memory only)' if preset.random_init else ''}; "
+          f"device {device}, precision {precision}", file=sys.stderr)
     if preset.probe_facts:
         facts, held_out = facts[: preset.probe_facts], held_out[: preset.probe_facts]  # trained on all
     max_len = getattr(model.config, "max_position_embeddings", None)
