@@ -7,15 +7,17 @@ from typing import Any
 
 from bayes_agent.errors import BayesAgentError
 
-__all__ = ["register"]
+__all__ = ["add_experiment_options", "register", "resolve_preset"]
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "reproduce",
-        help="train standard and interventional SFT on dialogues with a lying agent; write a report",
-        description="Reproduce §5: facts -> dialogues -> masks -> two trained models -> probes -> "
-        "report. The default trains the embedded tiny Qwen2 on the CPU in a few minutes.",
+        help="fine-tune standard, interventional and assistant-only SFT on dialogues with a lying "
+        "agent; write a report",
+        description="Reproduce §5: facts -> dialogues -> masks -> base -> arms -> probes -> report. "
+        "The default pretrains the embedded tiny Qwen2 on the fact corpus (cached) and fine-tunes "
+        "every arm from it on the CPU in a few minutes.",
     )
     p.add_argument("--out", required=True, help="run directory (report.md, metrics.json, figures)")
     p.add_argument("--preset", default="tiny", help="tiny (default), micro or paper")
@@ -32,7 +34,49 @@ def register(subparsers: Any) -> None:
     p.add_argument("--resume", default=None, help="checkpoint directory of an interrupted run "
                    "(single seed only)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--p-lie", dest="p_lie", type=float, default=None, help="the agent's lie rate (default 0.6)")
+    add_experiment_options(p)
     p.set_defaults(func=_handle)
+
+
+def add_experiment_options(p: Any) -> None:
+    """Options shared by ``reproduce`` and ``sweep``: arms, facts, the base and the ablations."""
+    p.add_argument("--arms", nargs="+", default=None, metavar="ARM",
+                   help="arms to train: obs (standard), do (interventional), ao (assistant-only); default all")
+    p.add_argument("--facts", default=None, metavar="FILE.jsonl", help="your own fact bank: one JSON "
+                   "object per line with topic, true, false, split (train or held_out)")
+    p.add_argument("--base-cache", default=None, help="directory of cached base models "
+                   "(default $BAYES_AGENT_CACHE/base or ~/.cache/bayes_agent/base)")
+    p.add_argument("--rebuild-base", action="store_true", help="pretrain the base again even if it is cached")
+    p.add_argument("--from-scratch", action="store_true", help="ablation: no pretrained base; "
+                   "fine-tune from random weights with the from-scratch settings")
+    p.add_argument("--ablate-order", action="store_true", help="ablation: each arm its own shuffled "
+                   "example order (the public notebook's defect)")
+    p.add_argument("--ablate-first-token", action="store_true", help="ablation: score Δ without "
+                   "the first completion token (the public notebook's other defect)")
+
+
+def resolve_preset(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The preset with the command line's overrides applied, and the fact bank of ``--facts``."""
+    from ..sft.facts import load_facts
+    from ..sft.presets import get_preset
+
+    preset = get_preset(args.preset)
+    if args.from_scratch:
+        preset = preset.from_scratch()
+    # command-line overrides of the preset, by the preset field they set
+    overrides = {"model": args.model, "epochs": args.epochs, "n_dialogues": args.n_dialogues,
+                 "lr": args.lr, "device": args.device, "checkpoint_every": args.checkpoint_every,
+                 "threads": args.threads, "p_lie": args.p_lie,
+                 "arms": tuple(args.arms) if args.arms else None,
+                 "ablate_order": args.ablate_order or None, "ablate_first_token": args.ablate_first_token or None}
+    changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if args.p_lie is not None and not 0.0 <= args.p_lie <= 1.0:
+        raise BayesAgentError(f"--p-lie must be a probability in [0, 1], got {args.p_lie}")
+    if changes:
+        preset = preset.with_(**changes)
+    bank = load_facts(args.facts) if args.facts else None
+    return preset, bank
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -44,16 +88,9 @@ def _handle(args: argparse.Namespace) -> int:
             "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
         ) from None
     from ..sft import experiment
-    from ..sft.presets import get_preset
 
-    preset = get_preset(args.preset)
-    # command-line overrides of the preset, by the preset field they set
-    overrides = {"model": args.model, "epochs": args.epochs, "n_dialogues": args.n_dialogues,
-                 "lr": args.lr, "device": args.device, "checkpoint_every": args.checkpoint_every,
-                 "threads": args.threads}
-    changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
-    if changes:
-        preset = preset.with_(**changes)
+    preset, bank = resolve_preset(args)
+    options = {"bank": bank, "base_cache": args.base_cache, "rebuild_base": args.rebuild_base}
     seeds = args.seeds or [0]
     if len(seeds) > 1 and args.resume:
         raise BayesAgentError("--resume works with a single seed")
@@ -63,19 +100,17 @@ def _handle(args: argparse.Namespace) -> int:
     sections = [lambda _metrics: ("The §4 worked example (exact engine)", _worked_markdown(worked))]
     if len(seeds) == 1:
         m = experiment.run(preset, args.out, seed=seeds[0], resume=args.resume, progress=progress,
-                           extra_sections=sections)
-        print(
-            f"mean Δ obs {m['mean_delta_obs']:+.3f}, mean Δ do {m['mean_delta_do']:+.3f}, "
-            f"Δ_do > Δ_obs on {m['facts_do_beats_obs']}/{m['n_facts']} facts, "
-            f"{m['seconds_total']:.0f} s; report: {args.out}/report.md"
-        )
+                           extra_sections=sections, **options)
+        means = ", ".join(f"{name} {m[key]:+.3f}" for name, key in (
+            ("base", "base_mean_delta"), ("obs", "mean_delta_obs"), ("do", "mean_delta_do"),
+            ("ao", "mean_delta_assistant_only")) if m.get(key) is not None)
+        print(f"mean Δ: {means}; {m['seconds_total']:.0f} s; report: {args.out}/report.md")
     else:
-        a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections)
-        g = a["delta_do_minus_obs"]
-        print(
-            f"{len(seeds)} seeds: Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; "
-            f"report: {args.out}/report.md"
-        )
+        a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
+                                 **options)
+        g = a.get("delta_do_minus_obs")
+        gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
+        print(f"{len(seeds)} seeds: {gap}report: {args.out}/report.md")
     return 0
 
 
