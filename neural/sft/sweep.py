@@ -148,10 +148,10 @@ def figure_sweep(sweep: dict[str, Any], path: str | Path) -> Path:
         c = report.COLORS.get(arm)
         slope = "" if arm == "base" else (f", slope {sweep['slope'][arm]:+.2f} "
                                           f"[{sweep['slope_ci_low'][arm]:+.2f}, {sweep['slope_ci_high'][arm]:+.2f}]")
-        a1.plot(ps, m, "o-", color=c, label=f"{report.NAMES.get(arm, arm)}{slope}",
+        a1.plot(ps, m, marker="o", color=c, label=f"{report.NAMES.get(arm, arm)}{slope}",
                 linestyle="--" if arm == "base" else "-")
         a1.fill_between(ps, lo, hi, color=c, alpha=0.15)
-        a2.plot(ps, sweep["lie_endorse_share"][arm], "o-", color=c, label=report.NAMES.get(arm, arm),
+        a2.plot(ps, sweep["lie_endorse_share"][arm], marker="o", color=c, label=report.NAMES.get(arm, arm),
                 linestyle="--" if arm == "base" else "-")
     a1.axhline(0, color="black", linewidth=0.8)
     a1.set_xlabel("p_lie: share of dialogues in which the agent lies")
