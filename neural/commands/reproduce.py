@@ -35,6 +35,8 @@ def register(subparsers: Any) -> None:
                    "(single seed only)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--p-lie", dest="p_lie", type=float, default=None, help="the agent's lie rate (default 0.6)")
+    p.add_argument("--compare-to", default=None, metavar="DIR", help="with --seeds: another multi-seed "
+                   "run directory (same seeds) to compare with, paired by seed (e.g. the run without an ablation)")
     add_experiment_options(p)
     p.set_defaults(func=_handle)
 
@@ -94,6 +96,8 @@ def _handle(args: argparse.Namespace) -> int:
     seeds = args.seeds or [0]
     if len(seeds) > 1 and args.resume:
         raise BayesAgentError("--resume works with a single seed")
+    if args.compare_to and len(seeds) < 2:
+        raise BayesAgentError("--compare-to needs --seeds with at least two seeds")
     progress = not args.no_progress
     worked = _worked_example(args.out)
     print(worked.text().splitlines()[-1])
@@ -107,7 +111,7 @@ def _handle(args: argparse.Namespace) -> int:
         print(f"mean Δ: {means}; {m['seconds_total']:.0f} s; report: {args.out}/report.md")
     else:
         a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
-                                 **options)
+                                 compare_to=args.compare_to, **options)
         g = a.get("delta_do_minus_obs")
         gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
         print(f"{len(seeds)} seeds: {gap}report: {args.out}/report.md")

@@ -488,17 +488,22 @@ def run_seeds(
     *,
     progress: bool = True,
     extra_sections: Sequence[SectionSource] = (),
+    compare_to: str | Path | None = None,
     **run_options: Any,
 ) -> dict[str, Any]:
     """Run every seed into ``out_dir/seed_<k>`` and write the aggregate report in ``out_dir``.
 
     A seed whose ``metrics.json`` already exists is not run again, so rerunning an interrupted
-    command continues where it stopped.
+    command continues where it stopped. ``compare_to`` names another multi-seed run directory
+    with the same seeds (e.g. the run without an ablation): the report then gives, paired by
+    seed, how much this run changes Δ_obs, Δ_do and their gap.
     """
     if not seeds:
         raise InvalidArgument("no seeds given")
     if len(set(seeds)) != len(seeds):
         raise InvalidArgument(f"repeated seeds in {list(seeds)}")
+    if compare_to is not None and not (Path(compare_to) / "metrics.json").is_file():
+        raise InvalidArgument(f"--compare-to {compare_to}: no multi-seed metrics.json there")
     out = Path(out_dir)
     per_seed = []
     for s in seeds:
@@ -523,11 +528,35 @@ def run_seeds(
                 if not o.get("held_out") and d["margin"]["delta"] > o["margin"]["delta"]:
                     wins[o["topic"]] += 1
         agg["per_fact_wins_do"] = wins
+    if compare_to is not None:
+        agg["compared_to"] = compare_runs(per_seed, compare_to)
     report.write_json(out / "metrics.json", {**agg, "per_seed": per_seed})
     sections = _seed_sections(agg, per_seed, preset)
     sections += [src(agg) for src in extra_sections]
     report.write_report(out / "report.md", "Interventional vs standard SFT on a lying agent: seeds", sections)
     return agg
+
+
+def compare_runs(per_seed: Sequence[dict[str, Any]], other_dir: str | Path) -> dict[str, Any]:
+    """Paired by seed: this run minus the run in ``other_dir`` for Δ_obs, Δ_do and Δ_do − Δ_obs."""
+    path = Path(other_dir) / "metrics.json"
+    try:
+        other = {m["seed"]: m for m in json.loads(path.read_text())["per_seed"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument(f"--compare-to {other_dir}: no multi-seed metrics.json there ({exc})") from None
+    missing = [m["seed"] for m in per_seed if m["seed"] not in other]
+    if missing:
+        raise InvalidArgument(f"--compare-to {other_dir} lacks seed(s) {missing}")
+
+    def gap(m: dict[str, Any]) -> float:
+        return m["mean_delta_do"] - m["mean_delta_obs"]
+
+    out: dict[str, Any] = {"dir": str(other_dir)}
+    for name, f in (("mean_delta_obs", lambda m: m["mean_delta_obs"]), ("mean_delta_do", lambda m: m["mean_delta_do"]),
+                    ("delta_do_minus_obs", gap)):
+        out[name] = paired_ci95([f(m) for m in per_seed], [f(other[m["seed"]]) for m in per_seed])
+        out[f"{name}_other"] = ci95([f(other[m["seed"]]) for m in per_seed])
+    return out
 
 
 def _seed_sections(agg: dict[str, Any], per_seed: Sequence[dict[str, Any]], preset: Preset) -> list:
@@ -571,6 +600,14 @@ def _seed_sections(agg: dict[str, Any], per_seed: Sequence[dict[str, Any]], pres
         rows = ["| held-out fact | " + " | ".join(f"Δ {ARM_NAMES[n]}" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
         rows += [f"| {t} | " + " | ".join(_ci_text(v[n]) for n in names) + " |" for t, v in agg["held_out_per_fact"].items()]
         sections.append(("Held-out facts: per-fact Δ, mean [95% CI] over seeds", "\n".join(rows)))
+    if "compared_to" in agg:
+        c = agg["compared_to"]
+        rows = [f"This run minus `{c['dir']}` (same seeds; paired 95% CIs):", "",
+                "| quantity | other run | this run − other run |", "|---|---|---|"]
+        rows += [f"| {label} | {_ci_text(c[k + '_other'])} | {_ci_text(c[k])} |" for label, k in (
+            ("mean Δ, standard SFT", "mean_delta_obs"), ("mean Δ, interventional SFT", "mean_delta_do"),
+            ("Δ_do − Δ_obs", "delta_do_minus_obs"))]
+        sections.append(("Compared with another run", "\n".join(rows)))
     if "per_fact_wins_do" in agg:
         win_rows = ["| fact | seeds with Δ_do > Δ_obs |", "|---|---|"] + [
             f"| {t} | {w}/{len(seeds)} |" for t, w in agg["per_fact_wins_do"].items()]

@@ -89,6 +89,16 @@ def test_seeds_are_aggregated(tmp_path):
     assert main(["reproduce", "--out", str(tmp_path), "--preset", "micro", "--no-progress",
                  "--seeds", "0", "1", "--epochs", "1", "--n-dialogues", "8"]) == 0
     assert (tmp_path / "seed_0" / "metrics.json").stat().st_mtime_ns == before
+    # the ablation report: the same seeds, paired with the run above
+    abl = tmp_path / "ablated"
+    assert main(["reproduce", "--out", str(abl), "--preset", "micro", "--no-progress", "--seeds", "0", "1",
+                 "--epochs", "1", "--n-dialogues", "8", "--ablate-first-token", "--compare-to", str(tmp_path)]) == 0
+    c = json.loads((abl / "metrics.json").read_text())["compared_to"]
+    this = json.loads((abl / "metrics.json").read_text())["per_seed"]
+    assert c["mean_delta_obs"]["mean"] == pytest.approx(
+        sum(a["mean_delta_obs"] - b["mean_delta_obs"] for a, b in zip(this, agg["per_seed"])) / 2)
+    assert c["delta_do_minus_obs_other"]["mean"] == pytest.approx(agg["delta_do_minus_obs"]["mean"])
+    assert "Compared with another run" in (abl / "report.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -104,6 +114,8 @@ def test_seeds_are_aggregated(tmp_path):
         (["--arms", "obs", "xx"], "unknown arm(s) ['xx']"),
         (["--arms", "do", "do"], "repeated arm"),
         (["--facts", "/no/such/facts.jsonl"], "cannot read the fact file"),
+        (["--compare-to", "/no/such/run"], "--compare-to needs --seeds"),
+        (["--seeds", "0", "1", "--compare-to", "/no/such/run"], "no multi-seed metrics.json"),
     ],
 )
 def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
