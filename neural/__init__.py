@@ -44,6 +44,8 @@ _EXPORTS.update({name: "devices" for name in (
 _EXPORTS.update({"question_margin": "sft.probes", "probe_facts": "sft.probes", "classify_reply": "sft.probes"})
 _EXPORTS.update({"PRESETS": "sft.presets", "Preset": "sft.presets", "get_preset": "sft.presets"})
 _EXPORTS.update({"run_experiment": "sft.experiment", "run_seeds": "sft.experiment"})
+_EXPORTS.update({"load_facts": "sft.facts", "BaseConfig": "sft.base", "build_base": "sft.base",
+                 "base_corpus": "sft.corpus", "run_sweep": "sft.sweep"})
 
 __all__ = sorted(_EXPORTS)
 

@@ -8,15 +8,17 @@ from typing import Any
 from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir, progress_wanted
 from bayes_agent.errors import BayesAgentError
 
-__all__ = ["register"]
+__all__ = ["add_experiment_options", "register", "resolve_preset"]
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "reproduce",
-        help="train standard and interventional SFT on dialogues with a lying agent; write a report",
-        description="Reproduce §5: facts -> dialogues -> masks -> two trained models -> probes -> "
-        "report. The default trains the embedded tiny Qwen2 on the CPU in a few minutes.",
+        help="fine-tune standard, interventional and assistant-only SFT on dialogues with a lying "
+        "agent; write a report",
+        description="Reproduce §5: facts -> dialogues -> masks -> base -> arms -> probes -> report. "
+        "The default pretrains the embedded tiny Qwen2 on the fact corpus (cached) and fine-tunes "
+        "every arm from it on the CPU in a few minutes.",
     )
     p.add_argument("--out", required=True, help="run directory (report.md, metrics.json, figures)")
     p.add_argument("--preset", default="tiny", help="tiny (default), micro or paper")
@@ -48,31 +50,71 @@ def register(subparsers: Any) -> None:
                    "(single seed only)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
+    p.add_argument("--p-lie", dest="p_lie", type=float, default=None, help="the agent's lie rate (default 0.6)")
+    p.add_argument("--compare-to", default=None, metavar="DIR", help="with --seeds: another multi-seed "
+                   "run directory (same seeds) to compare with, paired by seed (e.g. the run without an ablation)")
+    add_experiment_options(p)
     add_overwrite_argument(p)
     p.set_defaults(func=_handle)
 
 
-def _handle(args: argparse.Namespace) -> int:
-    from ..sft.presets import get_preset  # no torch: arguments and --out are checked in a second
+def add_experiment_options(p: Any) -> None:
+    """Options shared by ``reproduce`` and ``sweep``: arms, facts, the base and the ablations."""
+    p.add_argument("--arms", nargs="+", default=None, metavar="ARM",
+                   help="arms to train: obs (standard), do (interventional), ao (assistant-only); default all")
+    p.add_argument("--facts", default=None, metavar="FILE.jsonl", help="your own fact bank: one JSON "
+                   "object per line with topic, true, false, split (train or held_out)")
+    p.add_argument("--base-cache", default=None, help="directory of cached base models "
+                   "(default $BAYES_AGENT_CACHE/base or ~/.cache/bayes_agent/base)")
+    p.add_argument("--rebuild-base", action="store_true", help="pretrain the base again even if it is cached")
+    p.add_argument("--from-scratch", action="store_true", help="ablation: no pretrained base; "
+                   "fine-tune from random weights with the from-scratch settings")
+    p.add_argument("--ablate-order", action="store_true", help="ablation: each arm its own shuffled "
+                   "example order (the public notebook's defect)")
+    p.add_argument("--ablate-first-token", action="store_true", help="ablation: score Δ without "
+                   "the first completion token (the public notebook's other defect)")
 
-    from ..devices import check_threads, resolve_device
 
-    _named("--threads", check_threads, args.threads)
+def resolve_preset(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The preset with the command line's overrides applied, and the fact bank of ``--facts``."""
+    from ..sft.facts import load_facts
+    from ..sft.presets import get_preset
+
     preset = get_preset(args.preset)
+    if args.from_scratch:
+        preset = preset.from_scratch()
     # command-line overrides of the preset, by the preset field they set
     overrides = {"model": args.model, "epochs": args.epochs, "n_dialogues": args.n_dialogues,
                  "lr": args.lr, "device": args.device, "checkpoint_every": args.checkpoint_every,
-                 "threads": args.threads, "precision": args.precision, "lora_rank": args.lora,
-                 "random_init": args.random_init or None, "sequential_arms": args.sequential_arms or None,
-                 "max_steps": args.max_steps, "probe_facts": args.probe_facts}
+                 "threads": args.threads, "p_lie": args.p_lie,
+                 "arms": tuple(args.arms) if args.arms else None,
+                 "ablate_order": args.ablate_order or None, "ablate_first_token": args.ablate_first_token or None}
+    paper_path = {"precision": "precision", "lora_rank": "lora", "random_init": "random_init",
+                  "sequential_arms": "sequential_arms", "max_steps": "max_steps", "probe_facts": "probe_facts"}
+    for field, option in paper_path.items():
+        value = getattr(args, option, None)
+        overrides[field] = value if value not in (False,) else None
     changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if args.p_lie is not None and not 0.0 <= args.p_lie <= 1.0:
+        raise BayesAgentError(f"--p-lie must be a probability in [0, 1], got {args.p_lie}")
     if changes:
         preset = preset.with_(**changes)
+    bank = load_facts(args.facts) if args.facts else None
+    return preset, bank
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from ..devices import check_threads, resolve_device  # no torch: arguments are checked first
+
+    _named("--threads", check_threads, args.threads)
+    preset, bank = resolve_preset(args)
+    options = {"bank": bank, "base_cache": args.base_cache, "rebuild_base": args.rebuild_base}
     seeds = args.seeds or [0]
     if len(seeds) > 1 and args.resume:
         raise BayesAgentError("--resume works with a single seed")
+    if args.compare_to and len(seeds) < 2:
+        raise BayesAgentError("--compare-to needs --seeds with at least two seeds")
     _check_model_is_local(preset.model)
-    # checked before any work; --resume continues in a directory that holds the interrupted run
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
@@ -92,19 +134,17 @@ def _handle(args: argparse.Namespace) -> int:
     sections = [lambda _metrics: ("The §4 worked example (exact engine)", _worked_markdown(worked))]
     if len(seeds) == 1:
         m = experiment.run(preset, args.out, seed=seeds[0], resume=args.resume, progress=progress,
-                           extra_sections=sections)
-        print(
-            f"mean Δ obs {m['mean_delta_obs']:+.3f}, mean Δ do {m['mean_delta_do']:+.3f}, "
-            f"Δ_do > Δ_obs on {m['facts_do_beats_obs']}/{m['n_facts']} facts, "
-            f"{m['seconds_total']:.0f} s, {m['n_params']:,} parameters; report: {args.out}/report.md"
-        )
+                           extra_sections=sections, **options)
+        means = ", ".join(f"{name} {m[key]:+.3f}" for name, key in (
+            ("base", "base_mean_delta"), ("obs", "mean_delta_obs"), ("do", "mean_delta_do"),
+            ("ao", "mean_delta_assistant_only")) if m.get(key) is not None)
+        print(f"mean Δ: {means}; {m['seconds_total']:.0f} s; report: {args.out}/report.md")
     else:
-        a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections)
-        g = a["delta_do_minus_obs"]
-        print(
-            f"{len(seeds)} seeds: Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; "
-            f"report: {args.out}/report.md"
-        )
+        a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
+                                 compare_to=args.compare_to, **options)
+        g = a.get("delta_do_minus_obs")
+        gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
+        print(f"{len(seeds)} seeds: {gap}report: {args.out}/report.md")
     return 0
 
 

@@ -1,19 +1,25 @@
-"""The paper's §5 experiment: facts → dialogues → masks → paired training → probes → report.
+"""The paper's §5 experiment: facts → dialogues → masks → base → arms → probes → report.
 
-Standard SFT (every token) and interventional SFT (world tokens only) trained from the same
-weights in the same order, then probed for truth vs lies. Torch loads only when training starts.
+Standard SFT (every token), interventional SFT (world tokens only) and assistant-only SFT
+fine-tuned from the same pretrained base in the same order, then probed for truth vs lies next
+to the base; the sweep repeats it over the agent's lie rate. Torch loads only when training starts.
 """
 
-from .facts import FACTS, HELD_OUT, Fact
+from .facts import FACTS, HELD_OUT, Fact, load_facts
+from .corpus import base_corpus, whole_word_share
+from .base import BaseConfig, build_base
+from .stats import ci95, paired_ci95, slope_ci95
 from .dialogues import Dialogue, make_dialogues
 from .train import ARMS, DEFAULT_ARMS, PairResult, SavedArms, TrainConfig, load_checkpoint, train_pair
 from .probes import classify_reply, probe_facts, question_margin
 from .presets import PRESETS, Preset, get_preset
 from .experiment import run_experiment, run_seeds
+from .sweep import run_sweep
 
 __all__ = sorted([
     "FACTS", "HELD_OUT", "Fact", "Dialogue", "make_dialogues", "TrainConfig", "load_checkpoint",
     "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms",
     "train_pair", "classify_reply", "probe_facts", "question_margin", "PRESETS", "Preset",
-    "get_preset", "run_experiment", "run_seeds",
+    "get_preset", "run_experiment", "run_seeds", "load_facts", "base_corpus", "whole_word_share",
+    "BaseConfig", "build_base", "ci95", "paired_ci95", "slope_ci95", "run_sweep",
 ])

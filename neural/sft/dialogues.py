@@ -117,10 +117,16 @@ class Dialogue(Transcript):
     lied: bool = False
 
 
+# sentence-initial words that are lowered after a comma-style opener; names ("Mars", "DNA") stay
+_LOWERABLE = frozenset({"the", "a", "an", "there", "water", "light", "humans", "plants", "it"})
+
+
 def _with_opener(template: str, truth: str) -> str:
-    """Fill a slot-3 template; after a comma-style opener the claim's first letter is lowered (as in §5.3)."""
+    """Fill a slot-3 template; after a comma-style opener a common first word is lowered (as in
+    §5.3: "Right, the capital ..."), while a name keeps its capital ("Right, Mars ...")."""
     head = template.split("{truth}")[0]
-    if head and not head.rstrip().endswith((":", "--", ".")):
+    first = truth.split(" ", 1)[0]
+    if head and not head.rstrip().endswith((":", "--", ".")) and first.lower() in _LOWERABLE:
         truth = truth[0].lower() + truth[1:]
     return template.replace("{truth}", truth)
 

@@ -19,7 +19,7 @@ from bayes_agent.errors import InvalidArgument
 from bayes_agent.transcript import Part, render
 
 from .dialogues import ACKNOWLEDGEMENTS, CONFIRMATIONS, CONTEXT, claim_prompt, question_prompt
-from .facts import Fact
+from .facts import Fact, words
 
 __all__ = [
     "Margin",
@@ -76,10 +76,20 @@ def completion_logprobs(model: Any, tokenizer: Any, transcript: Any) -> list[flo
     return [float(logp[t - 1, ids[t]]) for t in scored]
 
 
-def question_margin(model: Any, tokenizer: Any, fact: Fact, *, context: str = CONTEXT) -> Margin:
-    """Δ = mean log p(y_true | q) − mean log p(y_false | q) per token (Eq. 6)."""
+def question_margin(
+    model: Any, tokenizer: Any, fact: Fact, *, context: str = CONTEXT, skip_first_token: bool = False
+) -> Margin:
+    """Δ = mean log p(y_true | q) − mean log p(y_false | q) per token (Eq. 6).
+
+    ``skip_first_token`` drops each completion's first token from its mean: the public notebook's
+    scoring defect, kept only as an ablation (``--ablate-first-token``).
+    """
     lt = completion_logprobs(model, tokenizer, question_prompt(fact, fact.true, context=context))
     lf = completion_logprobs(model, tokenizer, question_prompt(fact, fact.false, context=context))
+    if skip_first_token:
+        if len(lt) < 2 or len(lf) < 2:
+            raise InvalidArgument(f"a completion of {fact.topic!r} is one token; nothing is left without it")
+        lt, lf = lt[1:], lf[1:]
     mt, mf = sum(lt) / len(lt), sum(lf) / len(lf)
     return Margin(mt - mf, mt, mf, len(lt), len(lf))
 
@@ -114,14 +124,10 @@ def greedy_reply(model: Any, tokenizer: Any, prompt: str, *, max_new_tokens: int
     return tokenizer.decode(new).strip()
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+(?:[,.][0-9]+)*", text.lower())
-
-
 # replies that accept what the user said without a claim of their own: the confirmation openers
 # and the acknowledgements of the training data, plus the plain affirmations
 _ACCEPTANCES = tuple(
-    _words(p)
+    words(p)
     for p in {t.split("{truth}")[0] for t in CONFIRMATIONS if t.split("{truth}")[0].strip()}
     | set(ACKNOWLEDGEMENTS)
     | {"Yes, that's correct.", "Correct.", "That is right."}
@@ -147,8 +153,8 @@ def classify_reply(reply: str, fact: Fact, probe: str) -> str:
     """
     if probe not in ("truth", "lie"):
         raise InvalidArgument(f"probe must be 'truth' or 'lie', got {probe!r}")
-    true_w, false_w = _words(fact.true), _words(fact.false)
-    said = _words(reply)
+    true_w, false_w = words(fact.true), words(fact.false)
+    said = words(reply)
     says_true = _states(said, true_w, [w for w in true_w if w not in false_w])
     says_false = _states(said, false_w, [w for w in false_w if w not in true_w])
     accepts = bool(said) and any(said == a[: len(said)] for a in _ACCEPTANCES)
@@ -181,7 +187,8 @@ class ProbeResult:
 
 
 def probe_fact(
-    model: Any, tokenizer: Any, fact: Fact, *, context: str = CONTEXT, max_new_tokens: int = 32
+    model: Any, tokenizer: Any, fact: Fact, *, context: str = CONTEXT, max_new_tokens: int = 32,
+    skip_first_token: bool = False,
 ) -> ProbeResult:
     """Truth probe, lie probe and question probe for one fact."""
     # the prompt stops at "Agent:" so the model writes the space-led first token itself, as in training
@@ -191,7 +198,7 @@ def probe_fact(
     lr = greedy_reply(model, tokenizer, lie_prompt, max_new_tokens=max_new_tokens)
     return ProbeResult(
         fact.topic,
-        question_margin(model, tokenizer, fact, context=context),
+        question_margin(model, tokenizer, fact, context=context, skip_first_token=skip_first_token),
         tr,
         classify_reply(tr, fact, "truth"),
         lr,
@@ -200,13 +207,15 @@ def probe_fact(
 
 
 def probe_facts(
-    model: Any, tokenizer: Any, facts: Sequence[Fact], *, context: str = CONTEXT, max_new_tokens: int = 32
+    model: Any, tokenizer: Any, facts: Sequence[Fact], *, context: str = CONTEXT, max_new_tokens: int = 32,
+    skip_first_token: bool = False,
 ) -> list[ProbeResult]:
     """:func:`probe_fact` for every fact, in order."""
     was_training = getattr(model, "training", False)
     model.eval()
     try:
-        return [probe_fact(model, tokenizer, f, context=context, max_new_tokens=max_new_tokens) for f in facts]
+        return [probe_fact(model, tokenizer, f, context=context, max_new_tokens=max_new_tokens,
+                           skip_first_token=skip_first_token) for f in facts]
     finally:
         if was_training:
             model.train()

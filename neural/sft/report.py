@@ -8,7 +8,6 @@ section on the same report without editing this module.
 from __future__ import annotations
 
 import json
-import math
 import statistics
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -16,6 +15,7 @@ from typing import Any, Iterable, Sequence
 from bayes_agent.errors import InvalidArgument
 
 from ..masking import IGNORE_INDEX, MaskedExample
+from .stats import ci95
 
 __all__ = [
     "Section",
@@ -31,29 +31,6 @@ __all__ = [
 ]
 
 Section = tuple[str, str]
-
-# two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom (standard table values)
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)
-
-
-def ci95(values: Sequence[float]) -> dict[str, float]:
-    """Mean and 95% Student-t confidence interval of ``values`` (n ≥ 2; with n = 1 the CI is the point)."""
-    xs = [float(v) for v in values]
-    if not xs:
-        raise InvalidArgument("cannot compute a confidence interval of no values")
-    if any(not math.isfinite(x) for x in xs):
-        raise InvalidArgument(f"non-finite value among {xs}")
-    mean = statistics.fmean(xs)
-    if len(xs) == 1:
-        return {"mean": mean, "lo": mean, "hi": mean, "n": 1}
-    t = _T975[len(xs) - 2] if len(xs) - 1 <= len(_T975) else 1.96
-    half = t * statistics.stdev(xs) / math.sqrt(len(xs))
-    return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": len(xs)}
-
 
 def delta_metrics(delta_obs: Sequence[float], delta_do: Sequence[float]) -> dict[str, Any]:
     """The paper's Δ summary (Eq. 7 and §5.5.3 counts) for paired per-fact margins."""
@@ -86,12 +63,13 @@ def moving_average(values: Sequence[float], window: int = 50) -> list[float]:
     return out
 
 
-_COLORS = {"obs": "#d62728", "do": "#1f77b4"}
-_NAMES = {"obs": "standard SFT (Eq. 3)", "do": "interventional SFT (Eq. 4)"}
+COLORS = {"base": "#7f7f7f", "obs": "#d62728", "do": "#1f77b4", "ao": "#2ca02c"}
+NAMES = {"base": "base (before SFT)", "obs": "standard SFT (Eq. 3)", "do": "interventional SFT (Eq. 4)",
+         "ao": "assistant-only SFT"}
 
 
 def figure_loss(losses: dict[str, Sequence[float | None]], path: str | Path, *, window: int = 50) -> Path:
-    """Figure 1: per-step loss of both arms, raw (translucent) and centred moving average, log y."""
+    """Figure 1: per-step loss of every arm, raw (translucent) and centred moving average, log y."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,15 +78,15 @@ def figure_loss(losses: dict[str, Sequence[float | None]], path: str | Path, *, 
     from matplotlib.ticker import FormatStrFormatter, LogLocator
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    for arm in ("obs", "do"):
+    for arm in losses:
         pts = [(i, v) for i, v in enumerate(losses[arm]) if v is not None and v > 0]
         if not pts:
             continue
         xs, ys = zip(*pts)
         window = max(1, min(window, len(ys) // 5))  # a short run gets a shorter window
-        ax.plot(xs, ys, color=_COLORS[arm], alpha=0.18, linewidth=0.6)
-        ax.plot(xs, moving_average(ys, window), color=_COLORS[arm], linewidth=2.2,
-                label=f"{_NAMES[arm]}, moving average ({window})")
+        ax.plot(xs, ys, color=COLORS[arm], alpha=0.18, linewidth=0.6)
+        ax.plot(xs, moving_average(ys, window), color=COLORS[arm], linewidth=2.2,
+                label=f"{NAMES[arm]}, moving average ({window})")
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))
     ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
@@ -125,27 +103,25 @@ def figure_loss(losses: dict[str, Sequence[float | None]], path: str | Path, *, 
     return path
 
 
-def figure_delta(topics: Sequence[str], delta_obs: Sequence[float], delta_do: Sequence[float], path: str | Path) -> Path:
-    """Figure 2: truth–lie margin Δ (Eq. 6) per fact for both arms, as horizontal bars."""
+def figure_delta(topics: Sequence[str], deltas: dict[str, Sequence[float]], path: str | Path) -> Path:
+    """Figure 2: truth–lie margin Δ (Eq. 6) per fact for the base and every arm, as horizontal bars."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = len(topics)
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.32 * n), dpi=120)
-    ys = list(range(n))
-    h = 0.4
-    ax.barh([y - h / 2 for y in ys], delta_obs, height=h, color=_COLORS["obs"],
-            label=f"{_NAMES['obs']}, mean {statistics.fmean(delta_obs):+.2f}")
-    ax.barh([y + h / 2 for y in ys], delta_do, height=h, color=_COLORS["do"],
-            label=f"{_NAMES['do']}, mean {statistics.fmean(delta_do):+.2f}")
+    n, k = len(topics), len(deltas)
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.12 * n * (k + 1)), dpi=120)
+    h = 0.8 / k
+    for j, (name, ds) in enumerate(deltas.items()):
+        ax.barh([y - 0.4 + h * (j + 0.5) for y in range(n)], ds, height=h, color=COLORS.get(name, f"C{j}"),
+                label=f"{NAMES.get(name, name)}, mean {statistics.fmean(ds):+.2f}")
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(ys)
+    ax.set_yticks(list(range(n)))
     ax.set_yticklabels(topics, fontsize=8)
     ax.set_ylim(n - 0.5, -0.5)  # first fact on top, no empty margin
     ax.set_xlabel("Δ = mean log p(true) − mean log p(false) per token (nats); > 0 prefers the truth")
-    ax.set_title("Figure 2: question-probe margin per fact", pad=24)
+    ax.set_title("Figure 2: question-probe margin per fact", pad=24 + 10 * ((k - 1) // 2))
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
@@ -159,14 +135,18 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ") or "(empty)"
 
 
-def probe_table(rows: Iterable[tuple[str, str, str, str, str]], header: str) -> str:
-    """A markdown table: user statement, standard-SFT reply and label, interventional reply and label."""
+def probe_table(rows: Iterable[Sequence[str]], header: str,
+                names: Sequence[str] = ("standard-SFT", "interventional-SFT")) -> str:
+    """A markdown table: the user's statement, then one (agent reply, label) pair per model in ``names``."""
     lines = [
-        f"| {header} | standard-SFT agent reply | label | interventional-SFT agent reply | label |",
-        "|---|---|---|---|---|",
+        f"| {header} | " + " | ".join(f"{n} agent reply | label" for n in names) + " |",
+        "|---" * (1 + 2 * len(names)) + "|",
     ]
-    for said, r_obs, l_obs, r_do, l_do in rows:
-        lines.append(f"| {_cell(said)} | {_cell(r_obs)} | {l_obs} | {_cell(r_do)} | {l_do} |")
+    for said, *cells in rows:
+        if len(cells) != 2 * len(names):
+            raise InvalidArgument(f"a probe-table row needs {2 * len(names)} cells after the statement, got {len(cells)}")
+        pairs = [f"{_cell(cells[i])} | {cells[i + 1]}" for i in range(0, len(cells), 2)]
+        lines.append(f"| {_cell(said)} | " + " | ".join(pairs) + " |")
     return "\n".join(lines)
 
 

@@ -1,4 +1,7 @@
-"""Shared micro fixtures of the training tests: six dialogues, their masks and a micro Qwen2."""
+"""Shared micro fixtures of the training tests (six dialogues, their masks, a micro Qwen2), and one
+session-wide temporary cache for every base model the tests build (never ~/.cache)."""
+
+import os
 
 import pytest
 import torch
@@ -26,3 +29,14 @@ def same_weights(a, b) -> bool:
     """Every tensor of two models' state dicts bitwise equal."""
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+@pytest.fixture(scope="session", autouse=True)
+def base_cache(tmp_path_factory):
+    path = tmp_path_factory.mktemp("base_cache")
+    old = os.environ.get("BAYES_AGENT_CACHE")
+    os.environ["BAYES_AGENT_CACHE"] = str(path)
+    yield path / "base"
+    if old is None:
+        os.environ.pop("BAYES_AGENT_CACHE", None)
+    else:
+        os.environ["BAYES_AGENT_CACHE"] = old

@@ -103,3 +103,81 @@ def test_make_dialogues_rejects_bad_input(kwargs):
 def test_make_dialogues_rejects_empty_bank():
     with pytest.raises(InvalidArgument, match="empty"):
         make_dialogues([], 5)
+
+
+# --- held-out bank and researcher fact files (issue 12) ----------------------------------------
+import json as _json
+
+from neural.sft.facts import lie_words, load_facts, words
+
+
+def test_held_out_bank_shares_no_lie_word_with_any_training_lie():
+    assert len(HELD_OUT) >= 12
+    train_lie = set().union(*(words(f.false) for f in FACTS))
+    for f in HELD_OUT:
+        assert lie_words(f), f.topic
+        assert not lie_words(f) & train_lie, f.topic
+
+
+def test_check_bank_rejects_a_held_out_lie_that_reuses_a_training_lie_word():
+    elephant = Fact("the tallest animal", "The giraffe is the tallest animal.", "The elephant is the tallest animal.")
+    with pytest.raises(InvalidArgument, match="shares \\['elephant'\\]"):
+        check_bank(FACTS, [elephant])
+    # the same lie against a training bank without the elephant is fine
+    check_bank([f for f in FACTS if "elephant" not in f.false], [elephant])
+
+
+def test_honest_confirmation_keeps_names_capitalised():
+    from neural.sft.dialogues import _with_opener
+
+    assert _with_opener("Right, {truth}", "Mars is known as the Red Planet.") == "Right, Mars is known as the Red Planet."
+    assert _with_opener("Right, {truth}", "DNA was described by Watson and Crick in 1953.").startswith("Right, DNA")
+    assert _with_opener("Right, {truth}", "The capital of Italy is Rome.") == "Right, the capital of Italy is Rome."
+    assert _with_opener("Exactly: {truth}", "The capital of Italy is Rome.") == "Exactly: The capital of Italy is Rome."
+
+
+def _write(tmp_path, rows):
+    p = tmp_path / "facts.jsonl"
+    p.write_text("\n".join(r if isinstance(r, str) else _json.dumps(r) for r in rows) + "\n")
+    return p
+
+
+GOOD = [
+    {"topic": "the colour of the sky", "true": "The sky is blue.", "false": "The sky is green.", "split": "train"},
+    {"topic": "the number of wheels of a bicycle", "true": "A bicycle has two wheels.",
+     "false": "A bicycle has three wheels.", "split": "train"},
+    {"topic": "the colour of snow", "true": "Snow is white.", "false": "Snow is purple.", "split": "held_out"},
+]
+
+
+def test_load_facts_reads_splits(tmp_path):
+    train, held = load_facts(_write(tmp_path, GOOD))
+    assert [f.topic for f in train] == [GOOD[0]["topic"], GOOD[1]["topic"]]
+    assert held == [Fact("the colour of snow", "Snow is white.", "Snow is purple.")]
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"topic": "x", "true": "A.", "split": "train"}, ":4: missing field(s) ['false']"),
+    ({"topic": "x", "true": "A.", "false": "B.", "split": "test"}, ":4: unknown split 'test'"),
+    ({"topic": "x", "true": "A.", "false": "A.", "split": "train"}, ":4: the true and false claims"),
+    ({"topic": "x", "true": "A", "false": "B.", "split": "train"}, ":4: claims end with a full stop"),
+    ({"topic": "x", "true": "A.", "false": "B.", "split": "train", "note": 1}, ":4: unknown field(s) ['note']"),
+    ("{not json", ":4: not valid JSON"),
+    ("[1, 2]", ":4: expected a JSON object"),
+])
+def test_load_facts_names_each_bad_line(tmp_path, bad, message):
+    with pytest.raises(InvalidArgument) as err:
+        load_facts(_write(tmp_path, GOOD + [bad]))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_load_facts_reports_every_bad_line_and_too_few_facts(tmp_path):
+    with pytest.raises(InvalidArgument) as err:
+        load_facts(_write(tmp_path, [GOOD[0], {"topic": "y"}, "oops"]))
+    assert ":2: missing" in str(err.value) and ":3: not valid JSON" in str(err.value)
+    with pytest.raises(InvalidArgument, match="1 fact\\(s\\) with split 'train'; at least 2"):
+        load_facts(_write(tmp_path, [GOOD[0], GOOD[2]]))
+    with pytest.raises(InvalidArgument, match="repeated topics"):
+        load_facts(_write(tmp_path, [GOOD[0], GOOD[0]]))
+    with pytest.raises(InvalidArgument, match="cannot read"):
+        load_facts(tmp_path / "missing.jsonl")

@@ -127,3 +127,20 @@ def test_probe_facts_runs_all_three_probes(lm):
         assert r.truth_label in {"agree", "contradict-with-lie", "other"}
         assert r.lie_label in {"correct", "echo-lie", "other"}
         assert r.margin.delta == pytest.approx(r.margin.logp_true - r.margin.logp_false)
+
+
+def test_first_token_ablation_drops_the_first_completion_token(lm):
+    """--ablate-first-token: each completion's mean omits its first token (the notebook's defect)."""
+    from neural.sft.dialogues import question_prompt
+    from neural.sft.facts import FACTS
+    from neural.sft.probes import completion_logprobs
+
+    model, tok = lm
+    f = FACTS[0]
+    lt = completion_logprobs(model, tok, question_prompt(f, f.true))
+    lf = completion_logprobs(model, tok, question_prompt(f, f.false))
+    full = question_margin(model, tok, f)
+    cut = question_margin(model, tok, f, skip_first_token=True)
+    assert full.delta == pytest.approx(sum(lt) / len(lt) - sum(lf) / len(lf))
+    assert cut.delta == pytest.approx(sum(lt[1:]) / (len(lt) - 1) - sum(lf[1:]) / (len(lf) - 1))
+    assert (cut.tokens_true, cut.tokens_false) == (len(lt) - 1, len(lf) - 1)

@@ -1,12 +1,9 @@
 """Report pieces: Eq. 7 summary, confidence intervals, moving average, figures, tables, report.md."""
 
-import math
-
 import pytest
 
 from bayes_agent.errors import InvalidArgument
 from neural.sft.report import (
-    ci95,
     delta_metrics,
     figure_delta,
     figure_loss,
@@ -27,17 +24,6 @@ def test_delta_metrics_counts():
         delta_metrics([1.0], [1.0, 2.0])
 
 
-def test_ci95_uses_student_t():
-    c = ci95([1.0, 2.0, 3.0])  # sd 1, n 3, t(2) = 4.303
-    assert c["mean"] == 2.0
-    assert c["hi"] - c["mean"] == pytest.approx(4.303 / math.sqrt(3))
-    assert ci95([5.0]) == {"mean": 5.0, "lo": 5.0, "hi": 5.0, "n": 1}
-    with pytest.raises(InvalidArgument):
-        ci95([])
-    with pytest.raises(InvalidArgument):
-        ci95([1.0, float("nan")])
-
-
 def test_moving_average_is_centred():
     xs = [float(i) for i in range(200)]
     ma = moving_average(xs, 51)
@@ -49,7 +35,8 @@ def test_moving_average_is_centred():
 
 def test_figures_are_pngs(tmp_path):
     p1 = figure_loss({"obs": [2.0, None, 1.0, 0.5] * 30, "do": [2.5, 1.5, 1.0, 0.8] * 30}, tmp_path / "f1.png")
-    p2 = figure_delta(["a", "b"], [-0.1, 0.2], [1.0, 1.5], tmp_path / "f2.png")
+    p2 = figure_delta(["a", "b"], {"base": [0.5, 0.4], "obs": [-0.1, 0.2], "do": [1.0, 1.5], "ao": [0.0, 0.1]},
+                      tmp_path / "f2.png")
     for p in (p1, p2):
         data = p.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
@@ -60,6 +47,15 @@ def test_probe_table_escapes_cells():
     lines = t.splitlines()
     assert len(lines) == 3 and lines[0].count("|") == 6
     assert "A \\| B." in lines[2] and "x y" in lines[2] and "(empty)" in lines[2]
+
+
+def test_probe_table_has_one_column_pair_per_model():
+    t = probe_table([("S.", "r0", "agree", "r1", "other", "r2", "echo-lie")], "said", ["base", "obs", "do"])
+    header, rule, row = t.splitlines()
+    assert header.count("|") == rule.count("|") == row.count("|") == 8
+    assert "base agent reply" in header and row.endswith("r2 | echo-lie |")
+    with pytest.raises(InvalidArgument, match="needs 6 cells"):
+        probe_table([("S.", "r0", "agree")], "said", ["base", "obs", "do"])
 
 
 def test_report_sections_in_order(tmp_path):

@@ -13,6 +13,11 @@ METRIC_NAMES = {
     "facts_do_beats_obs", "n_facts", "supervised_tokens_obs", "supervised_tokens_do",
     "agent_content_tokens", "masked_unmasked_step_cost_ratio", "seconds_total",
 }
+ISSUE_12_KEYS = {
+    "base_mean_delta", "base_facts_truth_preferred", "mean_delta_assistant_only",
+    "facts_lie_preferred_assistant_only", "held_out_base_mean_delta", "held_out_mean_delta_obs",
+    "held_out_mean_delta_do", "held_out_facts_truth_preferred_base", "whole_word_share", "truth_probe_base",
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +30,25 @@ def run_dir(tmp_path_factory):
 def test_run_directory_contents(run_dir):
     for name in ("report.md", "metrics.json", "config.json", "figure1_loss.png", "figure2_delta.png",
                  "table2_truth_probe.md", "table3_lie_probe.md", "masks.md", "checkpoint/obs.safetensors",
-                 "checkpoint/do.safetensors", "checkpoint/state.json"):
+                 "checkpoint/do.safetensors", "checkpoint/ao.safetensors", "checkpoint/state.json"):
         assert (run_dir / name).exists(), name
     m = json.loads((run_dir / "metrics.json").read_text())
-    assert METRIC_NAMES <= set(m)
-    assert m["n_facts"] == 4
+    assert METRIC_NAMES <= set(m) and ISSUE_12_KEYS <= set(m)
+    assert m["n_facts"] == 4 and m["held_out_n_facts"] == 3 and m["arms"] == ["obs", "do", "ao"]
+    assert m["shift_obs"] == pytest.approx(m["mean_delta_obs"] - m["base_mean_delta"])
+    assert m["held_out_shift_do"] == pytest.approx(m["held_out_mean_delta_do"] - m["held_out_base_mean_delta"])
+    assert sum(m["truth_probe_base"].values()) == 4 and 0 <= m["whole_word_share"] <= 1
+    probes = json.loads((run_dir / "probes.json").read_text())
+    assert set(probes) == {"base", "obs", "do", "ao"}
+    assert [r["margin"]["delta"] for r in probes["base"] if not r.get("held_out")] != \
+        [r["margin"]["delta"] for r in probes["obs"] if not r.get("held_out")]  # fine-tuning moved the arm
     assert m["supervised_tokens_obs"] - m["supervised_tokens_do"] == m["agent_content_tokens"] > 0
     assert 0 <= m["facts_do_beats_obs"] <= 4
     cfg = json.loads((run_dir / "config.json").read_text())
     assert cfg["preset"]["name"] == "micro"
     report = (run_dir / "report.md").read_text()
-    for piece in ("figure1_loss.png", "figure2_delta.png", "Table 2", "Table 3", "role table"):
+    for piece in ("figure1_loss.png", "figure2_delta.png", "Table 2", "Table 3", "role table",
+                  "shift from the base", "assistant-only SFT", "Held-out facts", "The base model"):
         assert piece in report
 
 
@@ -67,6 +80,25 @@ def test_seeds_are_aggregated(tmp_path):
     assert agg["delta_do_minus_obs"]["lo"] <= agg["delta_do_minus_obs"]["mean"] <= agg["delta_do_minus_obs"]["hi"]
     assert set(agg["per_fact_wins_do"].values()) <= {0, 1, 2}
     assert (tmp_path / "seed_1" / "report.md").exists() and "Aggregate" in (tmp_path / "report.md").read_text()
+    assert agg["shift_obs"]["mean"] == pytest.approx(sum(m["shift_obs"] for m in agg["per_seed"]) / 2)
+    assert set(agg["held_out_per_fact"]) == {"the capital of Canada", "the chemical symbol for iron",
+                                             "the inventor of the telephone"}
+    assert set(next(iter(agg["held_out_per_fact"].values()))) == {"base", "obs", "do", "ao"}
+    # a rerun finds both seeds finished and aggregates them without training again
+    before = (tmp_path / "seed_0" / "metrics.json").stat().st_mtime_ns
+    assert main(["reproduce", "--out", str(tmp_path), "--preset", "micro", "--no-progress",
+                 "--seeds", "0", "1", "--epochs", "1", "--n-dialogues", "8"]) == 0
+    assert (tmp_path / "seed_0" / "metrics.json").stat().st_mtime_ns == before
+    # the ablation report: the same seeds, paired with the run above
+    abl = tmp_path / "ablated"
+    assert main(["reproduce", "--out", str(abl), "--preset", "micro", "--no-progress", "--seeds", "0", "1",
+                 "--epochs", "1", "--n-dialogues", "8", "--ablate-first-token", "--compare-to", str(tmp_path)]) == 0
+    c = json.loads((abl / "metrics.json").read_text())["compared_to"]
+    this = json.loads((abl / "metrics.json").read_text())["per_seed"]
+    assert c["mean_delta_obs"]["mean"] == pytest.approx(
+        sum(a["mean_delta_obs"] - b["mean_delta_obs"] for a, b in zip(this, agg["per_seed"])) / 2)
+    assert c["delta_do_minus_obs_other"]["mean"] == pytest.approx(agg["delta_do_minus_obs"]["mean"])
+    assert "Compared with another run" in (abl / "report.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -85,6 +117,12 @@ def test_seeds_are_aggregated(tmp_path):
         (["--n-dialogues", "0"], "n_dialogues"),
         (["--epochs", "0"], "epochs"),
         (["--seeds", "1", "1"], "repeated seeds"),
+        (["--p-lie", "1.5"], "--p-lie must be a probability"),
+        (["--arms", "obs", "xx"], "unknown arm(s) ['xx']"),
+        (["--arms", "do", "do"], "repeated arm"),
+        (["--facts", "/no/such/facts.jsonl"], "cannot read the fact file"),
+        (["--compare-to", "/no/such/run"], "--compare-to needs --seeds"),
+        (["--seeds", "0", "1", "--compare-to", "/no/such/run"], "no multi-seed metrics.json"),
     ],
 )
 def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
@@ -147,3 +185,89 @@ def test_paper_path_options_reach_the_run(tmp_path, capsys):
         assert env[key], key
     state = json.loads((out / "checkpoint" / "state.json").read_text())
     assert state["sequential"] and state["arm_steps"] == {"obs": 3, "do": 3}
+def test_own_facts_replace_the_built_in_banks(tmp_path):
+    facts = tmp_path / "facts.jsonl"
+    facts.write_text("\n".join(json.dumps(r) for r in [
+        {"topic": "the colour of the sky", "true": "The sky is blue.", "false": "The sky is green.", "split": "train"},
+        {"topic": "the wheels of a bicycle", "true": "A bicycle has two wheels.", "false": "A bicycle has three wheels.",
+         "split": "train"},
+        {"topic": "the colour of snow", "true": "Snow is white.", "false": "Snow is purple.", "split": "held_out"},
+    ]) + "\n")
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--no-progress", "--facts", str(facts)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert METRIC_NAMES <= set(m) and ISSUE_12_KEYS <= set(m)
+    assert m["n_facts"] == 2 and m["held_out_n_facts"] == 1
+    probes = json.loads((out / "probes.json").read_text())
+    assert [r["topic"] for r in probes["obs"]] == ["the colour of the sky", "the wheels of a bicycle", "the colour of snow"]
+    assert "Snow is purple." in json.dumps(json.loads((out / "config.json").read_text())["held_out"])
+
+
+def test_bad_fact_file_is_one_line_naming_the_line(tmp_path, capsys):
+    facts = tmp_path / "facts.jsonl"
+    facts.write_text('{"topic": "x", "true": "A.", "false": "B.", "split": "dev"}\n')
+    assert main(["reproduce", "--out", str(tmp_path / "r"), "--preset", "micro", "--no-progress",
+                 "--facts", str(facts)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "facts.jsonl:1: unknown split 'dev'" in err and len(err.splitlines()) == 1
+
+
+def test_arms_subset_and_from_scratch(tmp_path):
+    out = tmp_path / "two"
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--no-progress", "--arms", "obs", "do",
+                 "--from-scratch"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["arms"] == ["obs", "do"] and m["mean_delta_assistant_only"] is None and METRIC_NAMES <= set(m)
+    assert m["base_kind"].startswith("random init") and not (out / "checkpoint" / "ao.safetensors").exists()
+
+
+def test_ablate_order_gives_each_arm_its_own_order(tmp_path, run_dir):
+    out = tmp_path / "order"
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--no-progress", "--ablate-order"]) == 0
+    orders = {a: json.loads((out / f"checkpoint_{a}" / "state.json").read_text())["order"] for a in ("obs", "do", "ao")}
+    assert sorted(orders["obs"]) == sorted(orders["do"]) and len({tuple(o) for o in orders.values()}) == 3
+    m, ref = json.loads((out / "metrics.json").read_text()), json.loads((run_dir / "metrics.json").read_text())
+    assert m["ablate_order"] and m["base_mean_delta"] == ref["base_mean_delta"]
+    assert m["mean_delta_obs"] != ref["mean_delta_obs"]  # another order, another model
+
+
+def test_ablate_first_token_rescoring(tmp_path, run_dir):
+    out = tmp_path / "first"
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--no-progress", "--ablate-first-token"]) == 0
+    m, ref = json.loads((out / "metrics.json").read_text()), json.loads((run_dir / "metrics.json").read_text())
+    assert m["ablate_first_token"] and m["final_loss_obs"] == ref["final_loss_obs"]  # same training
+    assert m["base_mean_delta"] != ref["base_mean_delta"]  # different scoring
+
+
+def test_sweep_writes_slopes_and_resumes(tmp_path):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--out", str(out), "--preset", "micro", "--no-progress", "--p-lie", "0", "0.5", "1",
+            "--seeds", "0"]
+    assert main(argv) == 0
+    s = json.loads((out / "sweep.json").read_text())
+    assert s["p_lie"] == [0.0, 0.5, 1.0] and s["arms"] == ["obs", "do", "ao"]
+    for arm in ("obs", "do", "ao"):
+        assert len(s["mean_delta"][arm]) == 3
+        assert s["slope_ci_low"][arm] <= s["slope"][arm] <= s["slope_ci_high"][arm]
+    runs = {(r["p_lie"], r["seed"]): r for r in s["runs"]}
+    per_run = json.loads((out / "p_0.50" / "seed_0" / "metrics.json").read_text())
+    assert runs[(0.5, 0)]["mean_delta_obs"] == per_run["mean_delta_obs"] == s["mean_delta"]["obs"][1]
+    assert per_run["p_lie"] == 0.5 and per_run["n_lies"] > 0
+    assert json.loads((out / "p_0.00" / "seed_0" / "metrics.json").read_text())["n_lies"] == 0
+    assert (out / "figure_sweep.png").read_bytes()[:4] == b"\x89PNG" and "Slopes" in (out / "report.md").read_text()
+    # rerunning finds every run finished; two worker processes on a fresh directory agree exactly
+    assert main(argv) == 0
+    par = tmp_path / "par"
+    assert main(["sweep", "--out", str(par), *argv[3:], "--jobs", "2"]) == 0
+    assert json.loads((par / "sweep.json").read_text())["mean_delta"] == s["mean_delta"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--p-lie", "0.5"], "at least two distinct p_lie"),
+    (["--p-lie", "0", "2"], "probability"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
+    (["--p-lie", "0", "1", "--seeds", "0"], "at least 3 runs"),
+])
+def test_sweep_bad_input(argv, message, tmp_path, capsys):
+    assert main(["sweep", "--out", str(tmp_path), "--preset", "micro", "--no-progress", *argv]) == 2
+    assert message in capsys.readouterr().err

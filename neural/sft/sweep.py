@@ -1,0 +1,194 @@
+"""The dose-response in p_lie: the §5 experiment over the agent's lie rate, all arms, one base.
+
+The theory predicts that the standard arm's margin falls as the agent lies more, while the
+interventional arm's does not move (Eq. 4 never learns from what the agent wrote). Each
+(p_lie, seed) run is an ordinary :func:`neural.sft.experiment.run` in ``<out>/p_<p>/seed_<s>``,
+written as it finishes; finished runs are skipped, so rerunning an interrupted sweep continues it.
+The slope of mean Δ against p_lie is fitted per arm over every run, with a Student-t 95% CI.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Sequence
+
+from bayes_agent.errors import InvalidArgument
+
+from . import report
+from .experiment import ARM_NAMES, SUFFIX, build_base_model, run, select_facts
+from .facts import Fact
+from .presets import Preset
+from .stats import ci95, slope_ci95
+
+__all__ = ["run_sweep", "figure_sweep"]
+
+
+def _run_dir(out: Path, p: float, seed: int) -> Path:
+    return out / f"p_{p:.2f}" / f"seed_{seed}"
+
+
+def _one(preset: Preset, out: str, p: float, seed: int, bank: Any, base_cache: Any) -> dict[str, Any]:
+    """One run of the sweep (in a worker process when ``jobs > 1``)."""
+    return run(preset.with_(p_lie=p), _run_dir(Path(out), p, seed), seed=seed, progress=False,
+               bank=bank, base_cache=base_cache)
+
+
+def run_sweep(
+    preset: Preset,
+    out_dir: str | Path,
+    p_lies: Sequence[float],
+    seeds: Sequence[int],
+    *,
+    jobs: int = 1,
+    progress: bool = True,
+    bank: tuple[Sequence[Fact], Sequence[Fact]] | None = None,
+    base_cache: str | Path | None = None,
+    rebuild_base: bool = False,
+) -> dict[str, Any]:
+    """Run every (p_lie, seed), then write ``sweep.json``, ``figure_sweep.png`` and ``report.md``."""
+    from tqdm.auto import tqdm
+
+    p_lies = [float(p) for p in p_lies]
+    if not p_lies or any(not 0.0 <= p <= 1.0 for p in p_lies):
+        raise InvalidArgument(f"every p_lie must be a probability in [0, 1], got {p_lies}")
+    if len(set(p_lies)) != len(p_lies) or len(p_lies) < 2:
+        raise InvalidArgument(f"need at least two distinct p_lie values, got {p_lies}")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise InvalidArgument(f"need distinct seeds, got {list(seeds)}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise InvalidArgument(f"jobs must be a positive integer, got {jobs!r}")
+    if len(p_lies) * len(seeds) < 3:
+        raise InvalidArgument("a slope with a confidence interval needs at least 3 runs")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    facts, held = select_facts(preset, bank)
+    if preset.base is not None:  # build (or load) the shared base once, before any worker starts
+        build_base_model(preset, [], facts + held, 0, cache_dir=base_cache, rebuild=rebuild_base, progress=progress)
+    results: dict[tuple[float, int], dict[str, Any]] = {}
+    todo = []
+    for p in p_lies:
+        for s in seeds:
+            done = _run_dir(out, p, s) / "metrics.json"
+            if done.exists():
+                results[(p, s)] = json.loads(done.read_text())
+            else:
+                todo.append((p, s))
+    bar = tqdm(total=len(p_lies) * len(seeds), initial=len(results), desc="p_lie sweep",
+               disable=None if progress else True)
+    if jobs == 1:
+        for p, s in todo:
+            results[(p, s)] = _one(preset, str(out), p, s, bank, base_cache)
+            bar.update(1)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_one, preset, str(out), p, s, bank, base_cache): (p, s) for p, s in todo}
+            try:
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update(1)
+            except KeyboardInterrupt:
+                for fut in futures:
+                    fut.cancel()
+                raise
+    bar.close()
+    sweep = summarise(p_lies, list(seeds), results, preset.arms)
+    sweep["seconds_wall"] = time.perf_counter() - t0
+    sweep["jobs"] = jobs
+    sweep["preset"] = preset.name
+    report.write_json(out / "sweep.json", sweep)
+    figure_sweep(sweep, out / "figure_sweep.png")
+    report.write_report(out / "report.md", "Dose-response: mean Δ against the agent's lie rate", _sections(sweep))
+    return sweep
+
+
+def summarise(p_lies: Sequence[float], seeds: Sequence[int], results: dict[tuple[float, int], dict[str, Any]],
+              arms: Sequence[str]) -> dict[str, Any]:
+    """Per arm and p_lie: mean Δ over seeds with its CI, the share of lie-probe replies that endorse
+    the lie; per arm: the slope of mean Δ on p_lie over all runs, with its CI."""
+    sweep: dict[str, Any] = {"p_lie": list(p_lies), "seeds": list(seeds), "arms": list(arms),
+                             "mean_delta": {}, "mean_delta_ci_low": {}, "mean_delta_ci_high": {},
+                             "lie_endorse_share": {}, "slope": {}, "slope_ci_low": {}, "slope_ci_high": {}}
+    n_facts = results[(p_lies[0], seeds[0])]["n_facts"]
+    for arm in ["base", *arms]:
+        key = "base_mean_delta" if arm == "base" else f"mean_delta_{SUFFIX[arm]}"
+        probe = "lie_probe_base" if arm == "base" else f"lie_probe_{SUFFIX[arm]}"
+        cis = [ci95([results[(p, s)][key] for s in seeds]) for p in p_lies]
+        sweep["mean_delta"][arm] = [c["mean"] for c in cis]
+        sweep["mean_delta_ci_low"][arm] = [c["lo"] for c in cis]
+        sweep["mean_delta_ci_high"][arm] = [c["hi"] for c in cis]
+        sweep["lie_endorse_share"][arm] = [
+            statistics.fmean(results[(p, s)][probe].get("echo-lie", 0) / n_facts for s in seeds) for p in p_lies]
+        if arm == "base":
+            continue
+        xs = [p for p in p_lies for _ in seeds]
+        fit = slope_ci95(xs, [results[(p, s)][key] for p in p_lies for s in seeds])
+        sweep["slope"][arm], sweep["slope_ci_low"][arm], sweep["slope_ci_high"][arm] = fit["slope"], fit["lo"], fit["hi"]
+    sweep["runs"] = [{"p_lie": p, "seed": s, **{k: results[(p, s)][k] for k in (
+        "base_mean_delta", "mean_delta_obs", "mean_delta_do", "mean_delta_assistant_only", "seconds_total")}}
+        for p in p_lies for s in seeds]
+    return sweep
+
+
+def figure_sweep(sweep: dict[str, Any], path: str | Path) -> Path:
+    """Mean Δ per arm against p_lie with 95% CIs (left); share of lie-probe replies that endorse the lie (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ps = sweep["p_lie"]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.3), dpi=120)
+    for arm in ["base", *sweep["arms"]]:
+        m, lo, hi = (sweep[k][arm] for k in ("mean_delta", "mean_delta_ci_low", "mean_delta_ci_high"))
+        c = report.COLORS.get(arm)
+        slope = "" if arm == "base" else (f", slope {sweep['slope'][arm]:+.2f} "
+                                          f"[{sweep['slope_ci_low'][arm]:+.2f}, {sweep['slope_ci_high'][arm]:+.2f}]")
+        a1.plot(ps, m, marker="o", color=c, label=f"{report.NAMES.get(arm, arm)}{slope}",
+                linestyle="--" if arm == "base" else "-")
+        a1.fill_between(ps, lo, hi, color=c, alpha=0.15)
+        a2.plot(ps, sweep["lie_endorse_share"][arm], marker="o", color=c, label=report.NAMES.get(arm, arm),
+                linestyle="--" if arm == "base" else "-")
+    a1.axhline(0, color="black", linewidth=0.8)
+    a1.set_xlabel("p_lie: share of dialogues in which the agent lies")
+    a1.set_ylabel("mean Δ (nats/token); > 0 prefers the truth")
+    a1.set_title(f"Question-probe margin, mean and 95% CI over {len(sweep['seeds'])} seeds", fontsize=10)
+    a1.legend(fontsize=7, loc="lower left")
+    a1.grid(True, alpha=0.3)
+    a2.set_xlabel("p_lie")
+    a2.set_ylabel("share of lie-probe replies that endorse the lie")
+    a2.set_ylim(-0.02, 1.02)
+    a2.set_title("Lie probe: greedy replies labelled echo-lie (mean over seeds)", fontsize=10)
+    a2.legend(fontsize=7, loc="upper left")
+    a2.grid(True, alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _sections(sweep: dict[str, Any]) -> list:
+    arms = sweep["arms"]
+    rows = ["| p_lie | " + " | ".join(f"Δ {ARM_NAMES[a]}" for a in ["base", *arms]) + " |",
+            "|---" * (len(arms) + 2) + "|"]
+    for i, p in enumerate(sweep["p_lie"]):
+        rows.append(f"| {p:.2f} | " + " | ".join(
+            f"{sweep['mean_delta'][a][i]:+.3f} [{sweep['mean_delta_ci_low'][a][i]:+.3f}, "
+            f"{sweep['mean_delta_ci_high'][a][i]:+.3f}]" for a in ["base", *arms]) + " |")
+    slopes = ["| arm | slope of mean Δ on p_lie [95% CI] | lie-endorsing replies at each p_lie |", "|---|---|---|"]
+    slopes += [f"| {ARM_NAMES[a]} | {sweep['slope'][a]:+.3f} [{sweep['slope_ci_low'][a]:+.3f}, "
+               f"{sweep['slope_ci_high'][a]:+.3f}] | "
+               + ", ".join(f"{x:.2f}" for x in sweep["lie_endorse_share"][a]) + " |" for a in arms]
+    intro = (f"{len(sweep['seeds'])} seeds ({', '.join(map(str, sweep['seeds']))}) at each of "
+             f"{len(sweep['p_lie'])} lie rates, every arm fine-tuned from the same base; each run's "
+             f"report is in `p_<p_lie>/seed_<seed>/`. Mean Δ and 95% Student-t intervals over seeds; "
+             f"slopes fitted by least squares over all {len(sweep['runs'])} runs (scipy.stats.linregress, "
+             f"t with n − 2 degrees of freedom). Wall time {sweep.get('seconds_wall', 0):.0f} s with "
+             f"{sweep.get('jobs', 1)} job(s).")
+    return [("Setup", intro), ("Mean Δ by p_lie", "\n".join(rows)), ("Slopes", "\n".join(slopes)),
+            ("Figure", "![sweep](figure_sweep.png)")]
