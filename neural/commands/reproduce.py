@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir, progress_wanted
+from bayes_agent.commands._common import (add_overwrite_argument, prepare_out_dir, progress_wanted, resume_command,
+                                          save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
 
 __all__ = ["add_experiment_options", "register", "resolve_preset"]
@@ -46,8 +47,9 @@ def register(subparsers: Any) -> None:
                    help="probe only the first N training facts (and N held-out ones)")
     p.add_argument("--checkpoint-every", type=int, default=None,
                    help="also checkpoint every N steps (default: at the end; paper preset: every epoch)")
-    p.add_argument("--resume", default=None, help="checkpoint directory of an interrupted run "
-                   "(single seed only)")
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="DIR",
+                   help="continue an interrupted run in --out: finished seeds are kept and a seed's "
+                   "checkpoint is resumed; with DIR, resume one seed from that checkpoint directory")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     p.add_argument("--p-lie", dest="p_lie", type=float, default=None, help="the agent's lie rate (default 0.6)")
@@ -93,7 +95,7 @@ def resolve_preset(args: argparse.Namespace) -> tuple[Any, Any]:
                   "sequential_arms": "sequential_arms", "max_steps": "max_steps", "probe_facts": "probe_facts"}
     for field, option in paper_path.items():
         value = getattr(args, option, None)
-        overrides[field] = value if value not in (False,) else None
+        overrides[field] = None if value is False else value  # a flag not given: keep the preset
     changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     if args.p_lie is not None and not 0.0 <= args.p_lie <= 1.0:
         raise BayesAgentError(f"--p-lie must be a probability in [0, 1], got {args.p_lie}")
@@ -111,7 +113,10 @@ def _handle(args: argparse.Namespace) -> int:
     options = {"bank": bank, "base_cache": args.base_cache, "rebuild_base": args.rebuild_base}
     seeds = args.seeds or [0]
     if len(seeds) > 1 and args.resume:
-        raise BayesAgentError("--resume works with a single seed")
+        raise BayesAgentError("--resume DIR works with a single seed; pass --resume without a "
+                              "directory to continue a multi-seed run in --out")
+    if args.resume is not None and args.overwrite:
+        raise BayesAgentError("--resume continues the run in --out and --overwrite replaces it: choose one")
     if args.compare_to and len(seeds) < 2:
         raise BayesAgentError("--compare-to needs --seeds with at least two seeds")
     _check_model_is_local(preset.model)
@@ -127,21 +132,35 @@ def _handle(args: argparse.Namespace) -> int:
     # an unknown or absent device: one line, before anything is written
     _named("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
     # checked before any work; --resume continues in a directory that holds the interrupted run
-    prepare_out_dir(args.out, overwrite=args.overwrite or bool(args.resume))
+    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume is not None)
+    resume = args.resume or None
+    if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
+        resume = str(out / "checkpoint")
     progress = progress_wanted(args.no_progress)
     worked = _worked_example(args.out)
     print(worked.text().splitlines()[-1])
     sections = [lambda _metrics: ("The §4 worked example (exact engine)", _worked_markdown(worked))]
+    again = resume_command(args.argv, add=["--resume"])
     if len(seeds) == 1:
-        m = experiment.run(preset, args.out, seed=seeds[0], resume=args.resume, progress=progress,
-                           extra_sections=sections, **options)
+        def saved() -> str:
+            ckpt = out / "checkpoint" / "state.json"
+            return f"the checkpoint in {out / 'checkpoint'}" if ckpt.exists() else "nothing yet (no checkpoint reached)"
+
+        with save_on_interrupt(saved, lambda: again):
+            m = experiment.run(preset, args.out, seed=seeds[0], resume=resume, progress=progress,
+                               extra_sections=sections, **options)
         means = ", ".join(f"{name} {m[key]:+.3f}" for name, key in (
             ("base", "base_mean_delta"), ("obs", "mean_delta_obs"), ("do", "mean_delta_do"),
             ("ao", "mean_delta_assistant_only")) if m.get(key) is not None)
         print(f"mean Δ: {means}; {m['seconds_total']:.0f} s; report: {args.out}/report.md")
     else:
-        a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
-                                 compare_to=args.compare_to, **options)
+        def finished() -> str:
+            n = sum((out / f"seed_{s}" / "metrics.json").exists() for s in seeds)
+            return f"{n} of {len(seeds)} seeds in {out}"
+
+        with save_on_interrupt(finished, lambda: again):
+            a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
+                                     compare_to=args.compare_to, fresh=args.overwrite, **options)
         g = a.get("delta_do_minus_obs")
         gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
         print(f"{len(seeds)} seeds: {gap}report: {args.out}/report.md")

@@ -275,14 +275,7 @@ def run(
     examples, accounting = make_examples(dialogues, tokenizer, max_len)
     t_data = time.perf_counter()
     train_cfg = preset.train if preset.train.seed == seed else preset.with_(seed=seed).train
-    try:
-        result = train_arms(preset, model, examples, train_cfg, out, resume=resume, progress=progress)
-    except KeyboardInterrupt:
-        ckpt = out / "checkpoint"
-        hint = (f"resume with: bayes-agent reproduce --out {out} --resume {ckpt} (and the same options)"
-                if (ckpt / "state.json").exists() else "no checkpoint was written yet; rerun the command")
-        print(f"\ninterrupted during fine-tuning; {hint}", file=sys.stderr)
-        raise
+    result = train_arms(preset, model, examples, train_cfg, out, resume=resume, progress=progress)
     t_train = time.perf_counter()
     # base first, then the arms; sequential arms stay on disk until each is probed
     models = ChainMap(result.models, {"base": model})
@@ -512,12 +505,14 @@ def run_seeds(
     progress: bool = True,
     extra_sections: Sequence[SectionSource] = (),
     compare_to: str | Path | None = None,
+    fresh: bool = False,
     **run_options: Any,
 ) -> dict[str, Any]:
     """Run every seed into ``out_dir/seed_<k>`` and write the aggregate report in ``out_dir``.
 
-    A seed whose ``metrics.json`` already exists is not run again, so rerunning an interrupted
-    command continues where it stopped. ``compare_to`` names another multi-seed run directory
+    Unless ``fresh``, a seed whose ``metrics.json`` already exists is not run again and a seed
+    with a checkpoint resumes from it, so rerunning an interrupted command continues where it
+    stopped; ``fresh`` runs every seed again. ``compare_to`` names another multi-seed run directory
     with the same seeds (e.g. the run without an ablation): the report then gives, paired by
     seed, how much this run changes Δ_obs, Δ_do and their gap.
     """
@@ -530,16 +525,13 @@ def run_seeds(
     out = Path(out_dir)
     per_seed = []
     for s in seeds:
-        done = out / f"seed_{s}" / "metrics.json"
-        if done.exists():
-            per_seed.append(json.loads(done.read_text()))
+        seed_dir = out / f"seed_{s}"
+        if not fresh and (seed_dir / "metrics.json").exists():
+            per_seed.append(json.loads((seed_dir / "metrics.json").read_text()))
             continue
-        try:
-            per_seed.append(run(preset, out / f"seed_{s}", seed=s, progress=progress, **run_options))
-        except KeyboardInterrupt:
-            print(f"interrupted at seed {s}; finished seeds are saved in {out}; rerun the same command "
-                  f"to continue", file=sys.stderr)
-            raise
+        ckpt = seed_dir / "checkpoint"
+        resume = ckpt if not fresh and not preset.ablate_order and (ckpt / "state.json").exists() else None
+        per_seed.append(run(preset, seed_dir, seed=s, resume=resume, progress=progress, **run_options))
     probe_rows = {s: json.loads((out / f"seed_{s}" / "probes.json").read_text()) for s in seeds}
     topics = [r["topic"] for r in probe_rows[seeds[0]]["base"] if not r.get("held_out")]
     held = {s: {n: [r for r in rows if r.get("held_out")] for n, rows in probe_rows[s].items()} for s in seeds}

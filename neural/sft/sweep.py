@@ -48,8 +48,12 @@ def run_sweep(
     bank: tuple[Sequence[Fact], Sequence[Fact]] | None = None,
     base_cache: str | Path | None = None,
     rebuild_base: bool = False,
+    fresh: bool = False,
 ) -> dict[str, Any]:
-    """Run every (p_lie, seed), then write ``sweep.json``, ``figure_sweep.png`` and ``report.md``."""
+    """Run every (p_lie, seed), then write ``sweep.json``, ``figure_sweep.png`` and ``report.md``.
+
+    Unless ``fresh``, a run whose ``metrics.json`` exists is kept, not run again.
+    """
     from tqdm.auto import tqdm
 
     p_lies = [float(p) for p in p_lies]
@@ -74,7 +78,7 @@ def run_sweep(
     for p in p_lies:
         for s in seeds:
             done = _run_dir(out, p, s) / "metrics.json"
-            if done.exists():
+            if done.exists() and not fresh:
                 results[(p, s)] = json.loads(done.read_text())
             else:
                 todo.append((p, s))

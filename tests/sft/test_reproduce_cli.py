@@ -1,6 +1,7 @@
 """The main job through the CLI on the micro preset: files, metric names, seeds, resume, bad input."""
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -84,10 +85,13 @@ def test_seeds_are_aggregated(tmp_path):
     assert set(agg["held_out_per_fact"]) == {"the capital of Canada", "the chemical symbol for iron",
                                              "the inventor of the telephone"}
     assert set(next(iter(agg["held_out_per_fact"].values()))) == {"base", "obs", "do", "ao"}
-    # a rerun finds both seeds finished and aggregates them without training again
+    # a rerun into the same directory is refused; with --resume it finds both seeds finished and
+    # aggregates them without training again
     before = (tmp_path / "seed_0" / "metrics.json").stat().st_mtime_ns
     assert main(["reproduce", "--out", str(tmp_path), "--preset", "micro", "--no-progress",
-                 "--seeds", "0", "1", "--epochs", "1", "--n-dialogues", "8"]) == 0
+                 "--seeds", "0", "1", "--epochs", "1", "--n-dialogues", "8"]) == 2
+    assert main(["reproduce", "--out", str(tmp_path), "--preset", "micro", "--no-progress",
+                 "--seeds", "0", "1", "--epochs", "1", "--n-dialogues", "8", "--resume"]) == 0
     assert (tmp_path / "seed_0" / "metrics.json").stat().st_mtime_ns == before
     # the ablation report: the same seeds, paired with the run above
     abl = tmp_path / "ablated"
@@ -184,7 +188,7 @@ def test_paper_path_options_reach_the_run(tmp_path, capsys):
     for key in ("python", "torch", "transformers", "tokenizers", "numpy", "cpu_model"):
         assert env[key], key
     state = json.loads((out / "checkpoint" / "state.json").read_text())
-    assert state["sequential"] and state["arm_steps"] == {"obs": 3, "do": 3}
+    assert state["sequential"] and state["arm_steps"] == {"obs": 3, "do": 3, "ao": 3}
 def test_own_facts_replace_the_built_in_banks(tmp_path):
     facts = tmp_path / "facts.jsonl"
     facts.write_text("\n".join(json.dumps(r) for r in [
@@ -255,8 +259,10 @@ def test_sweep_writes_slopes_and_resumes(tmp_path):
     assert per_run["p_lie"] == 0.5 and per_run["n_lies"] > 0
     assert json.loads((out / "p_0.00" / "seed_0" / "metrics.json").read_text())["n_lies"] == 0
     assert (out / "figure_sweep.png").read_bytes()[:4] == b"\x89PNG" and "Slopes" in (out / "report.md").read_text()
-    # rerunning finds every run finished; two worker processes on a fresh directory agree exactly
-    assert main(argv) == 0
+    # rerunning is refused; --resume finds every run finished; two worker processes on a fresh
+    # directory agree exactly
+    assert main(argv) == 2
+    assert main([*argv, "--resume"]) == 0
     par = tmp_path / "par"
     assert main(["sweep", "--out", str(par), *argv[3:], "--jobs", "2"]) == 0
     assert json.loads((par / "sweep.json").read_text())["mean_delta"] == s["mean_delta"]
@@ -271,3 +277,42 @@ def test_sweep_writes_slopes_and_resumes(tmp_path):
 def test_sweep_bad_input(argv, message, tmp_path, capsys):
     assert main(["sweep", "--out", str(tmp_path), "--preset", "micro", "--no-progress", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_ctrl_c_on_a_multi_seed_run_keeps_finished_seeds_and_resumes(tmp_path):
+    """SIGINT to a real ``reproduce`` after its first seed: exit 130, one line naming what was
+    saved and the exact command; that command finishes the run without redoing the first seed."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = tmp_path / "run"
+    argv = ["reproduce", "--out", str(out), "--preset", "micro", "--seeds", "0", "1", "2", "3"]
+    proc = subprocess.Popen([sys.executable, "-m", "bayes_agent", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+    first = out / "seed_0" / "metrics.json"
+    deadline = time.monotonic() + 240
+    while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert first.exists(), proc.communicate()[1]
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:  # finished every seed before the signal arrived: nothing to test
+        pytest.skip("the run finished before Ctrl-C reached it")
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    line = [x for x in err.strip().splitlines() if "interrupted" in x]
+    assert len(line) == 1 and "seeds in" in line[0], err
+    command = line[0].split("resume with: ", 1)[1]
+    assert command == shlex.join(["bayes-agent", *argv, "--resume"])
+    before = first.stat().st_mtime_ns
+    done = subprocess.run([sys.executable, "-m", "bayes_agent", *shlex.split(command)[1:]], capture_output=True,
+                          text=True, env=env, cwd=root, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert first.stat().st_mtime_ns == before  # the finished seed was kept, not recomputed
+    agg = json.loads((out / "metrics.json").read_text())
+    assert agg["seeds"] == [0, 1, 2, 3] and len(agg["per_seed"]) == 4
