@@ -132,6 +132,30 @@ class Slot:
         return self.gate is Gate.AGENT
 
 
+class _SlotStore:
+    """The ``slots`` field of :class:`Transcript`: a data descriptor over a shared, append-only list.
+
+    Setting it (the dataclass ``__init__`` does) validates the slots and starts a store; reading
+    it makes the tuple of this transcript's first ``len`` slots once and keeps it.
+    """
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return ()  # the field's default, as dataclasses asks the class for it
+        d = obj.__dict__
+        if d["_tuple"] is None:
+            d["_tuple"] = tuple(d["_store"][: d["_n"]])
+        return d["_tuple"]
+
+    def __set__(self, obj: Any, value: Iterable[Slot]) -> None:
+        slots = tuple(value)
+        for s in slots:
+            if not isinstance(s, Slot):
+                raise InvalidArgument(f"a transcript holds Slot objects, got {type(s).__name__}")
+        obj.__dict__.update(_store=list(slots), _n=len(slots), _tuple=slots)
+
+
+@dataclass(frozen=True)
 class Transcript:
     """A context c and a history h_t = (z_1, ..., z_t) of gated slots (§3.1). Immutable.
 
@@ -141,44 +165,25 @@ class Transcript:
     slots, made once per transcript on first use; inside a kernel, ``h[-1]`` and ``len(h)`` are O(1).
     """
 
-    __slots__ = ("_store", "_n", "_tuple", "context")
-
-    def __init__(self, slots: Iterable[Slot] = (), context: Any = None) -> None:
-        slots = tuple(slots)
-        for s in slots:
-            if not isinstance(s, Slot):
-                raise InvalidArgument(f"a transcript holds Slot objects, got {type(s).__name__}")
-        _set(self, list(slots), len(slots), slots, context)
+    slots: tuple[Slot, ...] = _SlotStore()  # type: ignore[assignment]
+    context: Any = None
 
     @classmethod
     def _view(cls, store: list, n: int, context: Any) -> "Transcript":
-        out = object.__new__(cls)
-        _set(out, store, n, None, context)
+        """The first ``n`` slots of ``store`` as a transcript, without copying them."""
+        out = object.__new__(Transcript)
+        out.__dict__.update(_store=store, _n=n, _tuple=None, context=context)
         return out
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"Transcript is immutable; cannot set {name!r}")
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_store", "_n", "_tuple")}
+        state["slots"] = self.slots  # only this transcript's slots, not the shared store
+        return state
 
-    def __reduce__(self) -> tuple:
-        return (Transcript, (self.slots, self.context))
-
-    def __eq__(self, other: Any) -> bool:
-        if not isinstance(other, Transcript):
-            return NotImplemented
-        return self.context == other.context and self.slots == other.slots
-
-    def __hash__(self) -> int:
-        return hash((self.slots, self.context))
-
-    def __repr__(self) -> str:
-        return f"Transcript(slots={self.slots!r}, context={self.context!r})"
-
-    @property
-    def slots(self) -> tuple[Slot, ...]:
-        """The slots z_1..z_t as a tuple."""
-        if self._tuple is None:
-            object.__setattr__(self, "_tuple", tuple(self._store[: self._n]))
-        return self._tuple
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        vars(Transcript)["slots"].__set__(self, state.pop("slots"))
+        self.__dict__.update(state)
 
     # construction -----------------------------------------------------------------------------
     @classmethod
@@ -212,7 +217,7 @@ class Transcript:
         """A new transcript with ``slot`` appended (amortised O(1): the store is shared)."""
         if not isinstance(slot, Slot):
             raise InvalidArgument(f"a transcript holds Slot objects, got {type(slot).__name__}")
-        store, n = self._store, self._n
+        store, n = self.__dict__["_store"], self.__dict__["_n"]
         if len(store) != n:  # someone already appended to this prefix: branch off a copy
             store = store[:n]
         store.append(slot)
@@ -287,13 +292,6 @@ class Transcript:
         slots = list(self.slots)
         slots[i] = Slot(s.value, Gate.of(gate), s.channel, s.speaker)
         return Transcript(tuple(slots), self.context)
-
-
-def _set(t: Transcript, store: list, n: int, as_tuple: tuple | None, context: Any) -> None:
-    object.__setattr__(t, "_store", store)
-    object.__setattr__(t, "_n", n)
-    object.__setattr__(t, "_tuple", as_tuple)
-    object.__setattr__(t, "context", context)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The gated transcript type: gates, channels, construction, views, rendering spans."""
 
+import dataclasses
+
 import pytest
 
 from bayes_agent import Channel, Gate, InvalidArgument, Mode, Part, Slot, Transcript, render
@@ -83,13 +85,31 @@ def test_transcript_stays_immutable_and_picklable():
     import pickle
 
     h = Transcript.from_pairs([("A", 1), ("x", 0)], context="c")
-    with pytest.raises(AttributeError, match="immutable"):
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
         h.context = "other"
+    assert dataclasses.replace(h, context="d") == Transcript(h.slots, "d")
     assert pickle.loads(pickle.dumps(h)) == h
     assert repr(h).startswith("Transcript(slots=(Slot(value='A'")
     assert h[-1].value == "x" and h.prefix(-1).values == ("A",)
     with pytest.raises(IndexError):
         h[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Tagged(Transcript):
+    tag: str = ""
+
+
+def test_a_dataclass_subclass_keeps_working():
+    """Colleagues extend Transcript with frozen dataclass fields (neural's Dialogue does)."""
+    import pickle
+
+    t = Tagged(Transcript().agent("A").slots, "c", tag="x")
+    assert t.values == ("A",) and t.tag == "x" and t.context == "c"
+    assert t.world("y").values == ("A", "y") and t.values == ("A",)
+    assert pickle.loads(pickle.dumps(t)) == t and hash(t) == hash(Tagged(t.slots, "c", tag="x"))
+    with pytest.raises(InvalidArgument, match="Slot objects"):
+        Tagged(("A",), "c")
 
 
 def test_building_by_append_is_linear_in_the_number_of_slots():
