@@ -3,7 +3,7 @@
 Pure math (fractions, sympy, numpy); importing it never imports torch.
 """
 
-from .errors import BayesAgentError, InvalidArgument, ZeroEvidence
+from .errors import BayesAgentError, FloatUnderflow, InvalidArgument, ZeroEvidence
 from .transcript import Channel, Gate, Mode, Part, Rendering, Slot, Span, Transcript, render
 from .programs import HistoryProgram, MarkovProgram, Program, TableProgram, latest_action
 from .mixture import Decision, Mixture, Updater, evidence_slots, is_evidence
@@ -30,6 +30,7 @@ from .dag import (BayesianExperimenter, DagConfig, HeuristicPolicy, HypothesisSp
 __all__ = sorted([
     "BayesAgentError",
     "Channel",
+    "FloatUnderflow",
     "Gate",
     "InvalidArgument",
     "Mode",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from numbers import Integral, Real
 from typing import Any, Hashable, Iterable, Mapping
@@ -27,6 +27,28 @@ ARITHMETICS = (EXACT, SYMBOLIC, FLOAT)
 
 #: Tolerance for a float row's sum to count as 1 (rows typed by hand carry rounding).
 FLOAT_SUM_TOL = 1e-9
+
+
+#: Numbers longer than this many characters are shortened in error messages (see :func:`short`).
+SHORT_WIDTH = 24
+
+
+def short(x: Any, width: int = SHORT_WIDTH) -> str:
+    """A number as message text: exact when it is short, else 6 significant digits (``≈1e+309``).
+
+    A probability typed as ``"1e309"`` is a 310-digit rational; a message should say how big it is,
+    not print every digit.
+    """
+    text = str(x)
+    if len(text) <= width:
+        return text
+    if isinstance(x, (Fraction, Integral)) and not isinstance(x, bool):
+        q = Fraction(x)
+        with localcontext() as ctx:
+            ctx.prec = 6
+            approx = Decimal(q.numerator) / Decimal(q.denominator)
+        return f"≈{approx.normalize():g}"
+    return text[: width - 1] + "…"
 
 
 def is_symbolic(x: Any) -> bool:
@@ -49,20 +71,20 @@ def parse_number(x: Any, what: str = "value") -> Any:
             return Fraction(text)
         except (ValueError, ZeroDivisionError):
             raise InvalidArgument(
-                f"{what}: {x!r} is not a number; it must be a number such as 0.35 or 7/20"
+                f"{what}: {short(repr(x), 60)} is not a number; it must be a number such as 0.35 or 7/20"
             ) from None
     if isinstance(x, Decimal):
         if not x.is_finite():
-            raise InvalidArgument(f"{what} must be finite, got {x!r}")
+            raise InvalidArgument(f"{what} must be finite, got {short(x)}")
         return Fraction(x)
     if is_symbolic(x):
         sympy = _sympy()
         if not isinstance(x, sympy.Expr):
             raise InvalidArgument(f"{what} must be a number or a sympy expression, got {x!r}")
         if x.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or (x.is_number and not x.is_finite):
-            raise InvalidArgument(f"{what} must be finite, got {x}")
+            raise InvalidArgument(f"{what} must be finite, got {short(x)}")
         if x.is_real is False:
-            raise InvalidArgument(f"{what} must be real, got {x}")
+            raise InvalidArgument(f"{what} must be real, got {short(x)}")
         return x
     if isinstance(x, Real):  # float, numpy floating
         f = float(x)
@@ -70,6 +92,14 @@ def parse_number(x: Any, what: str = "value") -> Any:
             raise InvalidArgument(f"{what} must be a finite number, got {x!r}")
         return f
     raise InvalidArgument(f"{what} must be a number, got {type(x).__name__} {x!r}")
+
+
+def check_probability(value: Any, what: str) -> Any:
+    """Parse one probability and check it lies in [0, 1] (symbols of unknown sign pass)."""
+    x = parse_number(value, what)
+    if is_negative(x) or is_negative(1 - x):
+        raise InvalidArgument(f"{what} must be a probability in [0, 1], got {short(x)}")
+    return x
 
 
 def _sympy():
@@ -171,15 +201,15 @@ def check_distribution(
     parsed = {k: convert(v, own) for k, v in parsed.items()}
     for key, value in parsed.items():
         if is_negative(value):
-            raise InvalidArgument(f"{what}[{key!r}] = {value} is negative; probabilities are ≥ 0")
+            raise InvalidArgument(f"{what}[{key!r}] = {short(value)} is negative; probabilities are ≥ 0")
     total = sum(parsed.values(), convert(0, own))
     if normalize:
         if is_zero(total) or is_negative(total):
-            raise InvalidArgument(f"{what} sums to {total}; cannot normalize a row without positive mass")
+            raise InvalidArgument(f"{what} sums to {short(total)}; cannot normalize a row without positive mass")
         parsed = {k: v / total for k, v in parsed.items()}
     elif not sums_to_one(total, own):
         raise InvalidArgument(
-            f"{what} sums to {total}, not 1 (pass normalize=True, or --normalize on the command "
+            f"{what} sums to {short(total)}, not 1 (pass normalize=True, or --normalize on the command "
             f"line, to rescale it explicitly)"
         )
     target = kind or own

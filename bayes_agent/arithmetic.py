@@ -13,13 +13,14 @@ All three apply the intervention rule through :func:`bayes_agent.mixture.is_evid
 
 from __future__ import annotations
 
+import re
 from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ._numbers import EXACT, FLOAT, SYMBOLIC
+from ._numbers import EXACT, FLOAT, SYMBOLIC, is_symbolic, parse_number, short
 from .errors import InvalidArgument, ZeroEvidence
-from .mixture import Mixture, is_evidence
+from .mixture import Mixture, _log, is_evidence
 from .programs import MarkovProgram, Program, TableProgram, _KeyedTable
 from .transcript import Channel, Mode, Transcript
 
@@ -49,26 +50,62 @@ def as_float(mixture: Mixture) -> "LogSpaceMixture":
     return LogSpaceMixture(mixture.programs, mixture.prior)
 
 
+_SYMBOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def symbols(names: str, **assumptions: Any) -> Any:
-    """sympy symbols for priors or kernel entries; positive by default (probabilities in (0, 1))."""
+    """sympy symbols for priors or kernel entries; positive by default (probabilities in (0, 1)).
+
+    ``names`` is a comma- or space-separated list of identifiers such as ``"p q_B"``; anything
+    else is refused before sympy sees it.
+    """
     import sympy
 
+    if not isinstance(names, str):
+        raise InvalidArgument(f"symbols() takes a string of names, got {type(names).__name__}")
+    parts = [n for n in re.split(r"[,\s]+", names) if n]
+    bad = [n for n in parts if not _SYMBOL_NAME.fullmatch(n)]
+    if not parts or bad:
+        raise InvalidArgument(
+            f"symbols(): names must be identifiers such as 'p' or 'q_B', got {short(repr(names), 60)}"
+        )
     assumptions.setdefault("positive", True)
     return sympy.symbols(names, **assumptions)
+
+
+def _sympy_value(expr: Any, what: str) -> Any:
+    """A sympy object for ``expr`` without evaluating text: strings go through the number parser.
+
+    ``sympy.sympify`` (and every sympy function that calls it on a string) runs Python code, so
+    only numbers and sympy objects ever reach sympy here.
+    """
+    import sympy
+
+    if is_symbolic(expr):
+        if not isinstance(expr, sympy.Basic):  # pragma: no cover - is_symbolic checks Basic
+            raise InvalidArgument(f"{what} must be a number or a sympy expression, got {expr!r}")
+        return expr
+    x = parse_number(expr, what)  # Fraction or float; text is parsed by Fraction, never evaluated
+    if isinstance(x, float):
+        return sympy.nsimplify(x)
+    return sympy.Rational(x.numerator, x.denominator)
 
 
 def closed_form(expr: Any) -> Any:
     """Simplify a symbolic posterior or predictive to a factored closed form."""
     import sympy
 
-    return sympy.factor(sympy.simplify(expr))
+    return sympy.factor(sympy.simplify(_sympy_value(expr, "closed_form(expr)")))
 
 
 def latex(expr: Any) -> str:
-    """LaTeX for a number or expression (exact fractions print as ``\\frac``)."""
+    """LaTeX for a number or expression (exact fractions print as ``\\frac``).
+
+    Text is read as a number (``"7/20"``, ``"0.35"``) and never evaluated as code.
+    """
     import sympy
 
-    return sympy.latex(sympy.nsimplify(expr) if isinstance(expr, float) else sympy.sympify(expr))
+    return sympy.latex(_sympy_value(expr, "latex(expr)"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,11 +126,41 @@ def _key_kind(program: _KeyedTable, channel: Channel) -> int:
 
 
 def _logsumexp(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    top = np.max(x, axis=axis, keepdims=True)
-    safe = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(x - safe), axis=axis, keepdims=True)) + safe
-    return np.squeeze(out, axis=axis)
+    """scipy's log Σ exp; a column of -inf gives -inf (a true zero), without a warning."""
+    from scipy.special import logsumexp
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return logsumexp(x, axis=axis)
+
+
+#: Slots per block of the blocked cumulative sum in :meth:`LogSpaceMixture.log_posterior_trace`.
+TRACE_BLOCK = 512
+
+
+def _blocked_cumsum(F: np.ndarray, block: int = TRACE_BLOCK) -> np.ndarray:
+    """Cumulative sums along axis 1 with error O(block · eps) instead of O(T · eps).
+
+    Within a block numpy's cumsum is used; the block offsets are carried with Kahan-compensated
+    summation, so a 10^6-slot trace ends where the batch sum does (to ~1e-13 relative).
+    """
+    P, T = F.shape
+    if T <= block:
+        return np.cumsum(F, axis=1)
+    K = -(-T // block)
+    padded = np.zeros((P, K * block))
+    padded[:, :T] = F
+    inner = np.cumsum(padded.reshape(P, K, block), axis=2)
+    totals = inner[:, :, -1]
+    offsets = np.zeros((P, K))
+    acc, comp = np.zeros(P), np.zeros(P)
+    with np.errstate(invalid="ignore"):
+        for k in range(1, K):
+            y = totals[:, k - 1] - comp
+            t = acc + y
+            comp = np.where(np.isfinite(t), (t - acc) - y, 0.0)
+            acc = t
+            offsets[:, k] = acc
+    return (inner + offsets[:, :, None]).reshape(P, K * block)[:, :T]
 
 
 class LogSpaceMixture:
@@ -166,6 +233,7 @@ class LogSpaceMixture:
         """Per slot: channel index, symbol id, row id under each key kind, evidence flag."""
         if not isinstance(history, Transcript):
             raise InvalidArgument(f"a history must be a Transcript, got {type(history).__name__}")
+        self._mixture.check_unscored(history, mode)
         T = len(history)
         ch = np.empty(T, dtype=np.int64)
         sym = np.empty(T, dtype=np.int64)
@@ -233,13 +301,14 @@ class LogSpaceMixture:
         if self._tables:
             vals, te = self._table_gather(history, mode)
             F[np.ix_(self._tables, te)] = vals
-        for i in self._others:
-            p = self.programs[i]
-            for t, slot in enumerate(history.slots):
+        if self._others:
+            if not self._tables:
+                self._mixture.check_unscored(history, mode)
+            for t, slot in enumerate(history):  # one O(1) prefix view per slot, shared by programs
                 if is_evidence(slot, mode):
-                    q = p.prob(slot.value, history.prefix(t), slot.channel)
-                    with np.errstate(divide="ignore"):
-                        F[i, t] = np.log(q)
+                    h = history.prefix(t)
+                    for i in self._others:
+                        F[i, t] = _log(self.programs[i].prob(slot.value, h, slot.channel))
         return F
 
     def sufficient_statistics(
@@ -329,7 +398,7 @@ class LogSpaceMixture:
         """The sequential updater, vectorised: log w after 0, 1, ..., t slots, shape (programs, t+1)."""
         mode = Mode.of(mode)
         F = self.log_factors(history, mode)
-        cum = np.concatenate([np.zeros((F.shape[0], 1)), np.cumsum(F, axis=1)], axis=1)
+        cum = np.concatenate([np.zeros((F.shape[0], 1)), _blocked_cumsum(F)], axis=1)
         return self._normalise(self.log_prior[:, None] + cum, mode)
 
     def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:

@@ -33,10 +33,13 @@ Fraction(14, 131)
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
 
 from ._numbers import (
     EXACT,
@@ -49,8 +52,8 @@ from ._numbers import (
     kind_of,
     parse_number,
 )
-from .errors import InvalidArgument, ZeroEvidence
-from .programs import Program, TableProgram, _KeyedTable  # noqa: F401 (doctest)
+from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
+from .programs import HistoryProgram, Program, TableProgram, _KeyedTable  # noqa: F401 (doctest)
 from .transcript import Channel, Gate, Mode, Slot, Transcript
 
 __all__ = ["Decision", "Mixture", "Updater", "evidence_slots", "is_evidence"]
@@ -69,6 +72,54 @@ def evidence_slots(history: Transcript, mode: Mode | str) -> Iterator[int]:
     """Indices i whose factor ν_p(z_i | h_<i, c) enters L_t^mode(p)."""
     mode = Mode.of(mode)
     return (i for i, s in enumerate(history.slots) if is_evidence(s, mode))
+
+
+def _log(x: float) -> float:
+    return math.log(x) if x > 0 else -math.inf
+
+
+def _log_sum(factors: Sequence[Any]) -> float:
+    """Σ log f in float64 (math.fsum: correctly rounded, so long histories do not drift)."""
+    return math.fsum(_log(float(f)) for f in factors)
+
+
+def _normalise_logs(log_joint: Sequence[float], error: Exception) -> list[float]:
+    """exp(l - logsumexp(l)): the posterior from log joints; all -inf is a true zero → ``error``."""
+    from scipy.special import logsumexp
+
+    arr = np.asarray(log_joint, dtype=np.float64)
+    if not np.isfinite(arr).any():
+        raise error
+    return np.exp(arr - logsumexp(arr)).tolist()
+
+
+def _zero_evidence(mode: Mode) -> ZeroEvidence:
+    return ZeroEvidence(
+        f"every program gives this history probability zero under the {mode.name.lower()} "
+        f"likelihood, so the posterior is undefined (0/0)"
+    )
+
+
+def _zero_slot(i: int, slot: Slot) -> ZeroEvidence:
+    return ZeroEvidence(
+        f"slot {i} ({slot.value!r}) has probability zero under every program still "
+        f"holding weight; the posterior is undefined"
+    )
+
+
+def _has_kernel(program: Program, channel: Channel) -> bool:
+    if isinstance(program, HistoryProgram):
+        return program._fns[channel] is not None
+    inner = getattr(program, "inner", None)
+    return _has_kernel(inner, channel) if isinstance(inner, Program) else True
+
+
+def _outside(i: int, slot: Slot, program: Program, alphabet: Iterable[Hashable]) -> None:
+    raise InvalidArgument(
+        f"agent slot {i} ({slot.value!r}) is outside program {program.name!r}'s {slot.channel.value} "
+        "alphabet {" + ", ".join(sorted(map(repr, alphabet))) + "}: under do an intervention is "
+        "not scored, but it must still be a symbol the programs could write"
+    )
 
 
 def _check_history(history: Any) -> Transcript:
@@ -156,23 +207,82 @@ class Mixture:
         return f"Mixture({list(self.names)}, arithmetic={self.arithmetic!r})"
 
     # -- the likelihood: the one place the intervention rule is applied ------------------------
+    def _known_symbols(self, channel: Channel) -> frozenset:
+        """Symbols every table program with a ``channel`` kernel can score (cached)."""
+        cache = self.__dict__.setdefault("_known_cache", {})
+        if channel not in cache:
+            sets = [frozenset(p.alphabet(channel)) for p in self.programs
+                    if isinstance(p, _KeyedTable) and any(ch is channel for ch, _ in p.rows)]
+            cache[channel] = frozenset.intersection(*sets) if sets else None
+        return cache[channel]
+
+    def check_unscored(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> None:
+        """Refuse an agent slot whose value no program could have written (§3.3).
+
+        Under do an agent slot's factor is omitted, so nothing would otherwise notice a value
+        outside the action alphabet; under obs the same slot fails when it is scored. The check
+        makes the two updaters refuse the same histories.
+        """
+        if Mode.of(mode) is Mode.OBSERVATIONAL:
+            return
+        for i, slot in enumerate(history):
+            if slot.gate is Gate.AGENT:
+                self._check_agent_slot(history, i)
+
+    def _check_agent_slot(self, history: Transcript, i: int) -> None:
+        slot = history[i]
+        known = self._known_symbols(slot.channel)
+        if known is not None and slot.value not in known:
+            for p in self.programs:
+                if isinstance(p, _KeyedTable) and any(ch is slot.channel for ch, _ in p.rows):
+                    alphabet = p.alphabet(slot.channel)
+                    if slot.value not in alphabet:
+                        _outside(i, slot, p, alphabet)
+        for p in self.programs:
+            if isinstance(p, _KeyedTable) or not _has_kernel(p, slot.channel):
+                continue  # tables are checked above; a program without this kernel cannot object
+            row = p.distribution(history.prefix(i), slot.channel)
+            if slot.value not in row:
+                _outside(i, slot, p, tuple(row))
+
     def factor(self, program: Program, history: Transcript, i: int) -> Any:
         """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted)."""
         if isinstance(program, _KeyedTable):
             return program.prob_at(history, i)
-        slot = history.slots[i]
+        slot = history[i]
         return program.prob(slot.value, history.prefix(i), slot.channel)
 
+    def _factors(self, history: Transcript, mode: Mode) -> dict[str, list]:
+        """ν_p(z_i | h_<i, c) for every program and evidence slot, each computed once."""
+        self.check_unscored(history, mode)
+        slots = list(evidence_slots(history, mode))
+        return {p.name: [self.factor(p, history, i) for i in slots] for p in self.programs}
+
     def likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
-        """L_t^obs(p) (§3.2) or L_t^do(p) (§3.3) for every program p."""
+        """L_t^obs(p) (§3.2) or L_t^do(p) (§3.3) for every program p.
+
+        In float arithmetic a product of positive factors below about 1e-308 would read 0.0;
+        that raises :class:`~bayes_agent.errors.FloatUnderflow` (use :meth:`log_likelihood`).
+        """
         history, mode = _check_history(history), Mode.of(mode)
         out = {}
-        for p in self.programs:
+        for name, factors in self._factors(history, mode).items():
             value = self._one()
-            for i in evidence_slots(history, mode):
-                value = value * self.factor(p, history, i)
-            out[p.name] = value
+            for f in factors:
+                value = value * f
+            if self.arithmetic == FLOAT and value == 0 and all(f > 0 for f in factors):
+                raise FloatUnderflow(
+                    f"L({name}) = exp({_log_sum(factors):.6g}) is positive but below the float64 range "
+                    f"(underflow); use log_likelihood() or posterior(), which work in log space, or "
+                    f"exact arithmetic"
+                )
+            out[name] = value
         return out
+
+    def log_likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, float]:
+        """log L_t(p) as floats, summed in log space (no underflow; -inf for a zero factor)."""
+        history, mode = _check_history(history), Mode.of(mode)
+        return {name: _log_sum(factors) for name, factors in self._factors(history, mode).items()}
 
     def evidence(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> Any:
         """Σ_p w_0(p) L_t(p), the normaliser of the posterior."""
@@ -182,14 +292,15 @@ class Mixture:
     def posterior(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
         """w_t(p) (interventional, default) or w_t^obs(p) (observational): w_0 L / Σ w_0 L."""
         mode = Mode.of(mode)
+        if self.arithmetic == FLOAT:  # log space: a long history cannot underflow to a false zero
+            log_lik = self.log_likelihood(history, mode)
+            log_joint = [_log(self.prior[n]) + log_lik[n] for n in self.names]
+            return dict(zip(self.names, _normalise_logs(log_joint, _zero_evidence(mode))))
         lik = self.likelihood(history, mode)
         joint = {n: self.prior[n] * lik[n] for n in self.names}
         total = sum(joint.values(), self._zero())
         if is_zero(total):
-            raise ZeroEvidence(
-                f"every program gives this history probability zero under the {mode.name.lower()} "
-                f"likelihood, so the posterior is undefined (0/0)"
-            )
+            raise _zero_evidence(mode)
         return {n: self._tidy(v / total) for n, v in joint.items()}
 
     def _tidy(self, x: Any) -> Any:
@@ -306,38 +417,48 @@ def _rng(seed: int | random.Random) -> random.Random:
 class Updater:
     """The sequential posterior (§3.3): a world slot multiplies by ν_p and renormalises; an
     agent slot (interventional mode) leaves the weights as they are. Agrees with the batch
-    :meth:`Mixture.posterior` exactly in exact arithmetic."""
+    :meth:`Mixture.posterior` exactly in exact arithmetic.
+
+    Each slot costs O(P): the history grows by an O(1) append and each program's factor for the
+    new slot is computed once. Float mixtures keep log weights, so a weight never underflows to a
+    false zero however long the history.
+    """
 
     def __init__(self, mixture: Mixture, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None):
         self.mixture = mixture
         self.mode = Mode.of(mode)
         self.history = Transcript(context=context)
         self.weights: dict[str, Any] = dict(mixture.prior)
+        self._log = ({n: _log(w) for n, w in mixture.prior.items()}
+                     if mixture.arithmetic == FLOAT else None)
 
     def push(self, slot: Slot) -> dict[str, Any]:
         """Append one slot and return the new weights; on zero evidence raise and keep the state."""
         if not isinstance(slot, Slot):
             raise InvalidArgument(f"push takes a Slot, got {type(slot).__name__}")
-        history = Transcript(self.history.slots + (slot,), self.history.context)
-        if is_evidence(slot, self.mode):
-            m, i = self.mixture, len(history) - 1
+        history = self.history.append_slot(slot)
+        m, i = self.mixture, len(history) - 1
+        if not is_evidence(slot, self.mode):
+            m._check_agent_slot(history, i)
+        elif self._log is not None:
+            log = {p.name: self._log[p.name] + _log(m.factor(p, history, i)) for p in m.programs}
+            self.weights = dict(zip(log, _normalise_logs(list(log.values()), _zero_slot(i, slot))))
+            self._log = log
+        else:
             new = {p.name: self.weights[p.name] * m.factor(p, history, i) for p in m.programs}
             total = sum(new.values(), m._zero())
             if is_zero(total):
-                raise ZeroEvidence(
-                    f"slot {i} ({slot.value!r}) has probability zero under every program still "
-                    f"holding weight; the posterior is undefined"
-                )
+                raise _zero_slot(i, slot)
             self.weights = {n: m._tidy(v / total) for n, v in new.items()}
         self.history = history
         return dict(self.weights)
 
     def extend(self, transcript: Transcript) -> dict[str, Any]:
         """Push every slot of ``transcript`` in order."""
-        for slot in _check_history(transcript).slots:
+        for slot in _check_history(transcript):
             self.push(slot)
         return dict(self.weights)
 
     def trace(self, transcript: Transcript) -> list[dict[str, Any]]:
-        """The weights after each slot of ``transcript`` (the prior not included)."""
-        return [self.push(s) for s in _check_history(transcript).slots]
+        """The weights after each slot of ``transcript`` (the prior not included): O(T·P) factors."""
+        return [self.push(s) for s in _check_history(transcript)]

@@ -33,9 +33,9 @@ def latest_action(history: Transcript) -> Hashable | None:
     This is the a_i that a world kernel ν_p(o_i | h_<i, a_i, c) conditions on; a world-written
     demonstration counts, since it is an action the world responds to.
     """
-    for slot in reversed(history.slots):
-        if slot.channel is Channel.ACTION:
-            return slot.value
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].channel is Channel.ACTION:
+            return history[i].value
     return None
 
 
@@ -103,7 +103,7 @@ class _KeyedTable(Program):
 
     def prob_at(self, history: Transcript, i: int) -> Any:
         """ν_p(z_i | h_<i, c) for slot ``i`` of ``history`` (no prefix copy: linear-time likelihoods)."""
-        slot = history.slots[i]
+        slot = history[i]
         row = self.rows.get((slot.channel, self.key_at(history, i, slot.channel)))
         if row is None or slot.value not in row:
             return self.prob(slot.value, history.prefix(i), slot.channel)  # raises the message
@@ -202,8 +202,9 @@ class TableProgram(_KeyedTable):
     def key_at(self, history: Transcript, i: int, channel: Channel) -> Hashable:
         if channel is Channel.OBSERVATION and self.conditioned:
             for j in range(i - 1, -1, -1):
-                if history.slots[j].channel is Channel.ACTION:
-                    return history.slots[j].value
+                slot = history[j]
+                if slot.channel is Channel.ACTION:
+                    return slot.value
         return None
 
     @property
@@ -243,10 +244,10 @@ class MarkovProgram(_KeyedTable):
         self.rows = rows
 
     def key(self, history: Transcript, channel: Channel) -> Hashable:
-        return history.slots[-1].value if len(history) else None
+        return history[-1].value if len(history) else None
 
     def key_at(self, history: Transcript, i: int, channel: Channel) -> Hashable:
-        return history.slots[i - 1].value if i > 0 else None
+        return history[i - 1].value if i > 0 else None
 
 
 class HistoryProgram(Program):

@@ -8,12 +8,15 @@ This module imports ``hypothesis`` (a test-time dependency); ``import bayes_agen
 >>> @given(engine_cases())
 ... def test_agent_slot_is_inert(case):
 ...     mixture, h = case
-...     ...
+...     assert mixture.posterior(h.agent("A")) == mixture.posterior(h)
+>>> test_agent_slot_is_inert()
 
 ```
 
 Generated probabilities are exact fractions with small denominators (zeros included unless
 ``allow_zero=False``), so exact answers stay cheap and every arithmetic sees the same numbers.
+``engine_cases()`` only generates histories the mixture gives positive probability, so the
+test above runs as shown; ``allow_impossible=True`` adds the zero-probability ones.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "gated_transcripts",
     "markov_programs",
     "mixtures",
+    "possible_transcripts",
     "probability_rows",
     "table_programs",
 ]
@@ -160,11 +164,54 @@ def gated_transcripts(
     return h
 
 
-def engine_cases(arithmetic: str = EXACT, *, max_slots: int = 8, **mixture_options: Any) -> Any:
-    """Pairs ``(mixture, transcript)`` over the same alphabets, ready for the engine."""
+@st.composite
+def possible_transcripts(
+    draw: Any,
+    mixture: Mixture,
+    *,
+    min_slots: int = 0,
+    max_slots: int = 8,
+    demonstrations: bool = True,
+    context: Any = "c",
+) -> Transcript:
+    """A gated transcript that ``mixture`` gives positive probability under both likelihoods.
+
+    One program with positive prior weight writes it: every slot's value is drawn from the
+    support of that program's kernel at that point, so L_obs (and hence L_do) of that program
+    is positive and no posterior of the transcript is 0/0.
+    """
+    writers = [p for p in mixture.programs if mixture.prior[p.name] != 0]
+    writer = draw(st.sampled_from(writers))
+    n = draw(st.integers(min_slots, max_slots))
+    h = Transcript(context=context)
+    for _ in range(n):
+        gate = draw(st.sampled_from([Gate.AGENT, Gate.WORLD]))
+        channel = Channel.ACTION if gate is Gate.AGENT else Channel.OBSERVATION
+        if gate is Gate.WORLD and demonstrations and draw(st.integers(0, 3)) == 0:
+            channel = Channel.ACTION  # a teacher's demonstration
+        row = writer.distribution(h, channel)
+        value = draw(st.sampled_from([s for s, q in row.items() if q != 0]))
+        h = h.append(value, gate, channel=channel)
+    return h
+
+
+def engine_cases(
+    arithmetic: str = EXACT, *, max_slots: int = 8, allow_impossible: bool = False, **mixture_options: Any
+) -> Any:
+    """Pairs ``(mixture, transcript)`` over the same alphabets, ready for the engine.
+
+    By default every transcript is possible (a program with prior weight could have written it,
+    see :func:`possible_transcripts`), so a posterior never raises ``ZeroEvidence``; kernels and
+    priors still contain zeros. ``allow_impossible=True`` draws the transcript independently of
+    the mixture, zero-probability histories included, for tests of the error path.
+    """
     actions = mixture_options.get("actions", ACTIONS)
     observations = mixture_options.get("observations", OBSERVATIONS)
-    return st.tuples(
-        mixtures(arithmetic, **mixture_options),
-        gated_transcripts(actions, observations, max_slots=max_slots),
+    if allow_impossible:
+        return st.tuples(
+            mixtures(arithmetic, **mixture_options),
+            gated_transcripts(actions, observations, max_slots=max_slots),
+        )
+    return mixtures(arithmetic, **mixture_options).flatmap(
+        lambda m: st.tuples(st.just(m), possible_transcripts(m, max_slots=max_slots))
     )

@@ -132,19 +132,58 @@ class Slot:
         return self.gate is Gate.AGENT
 
 
-@dataclass(frozen=True)
-class Transcript:
-    """A context c and a history h_t = (z_1, ..., z_t) of gated slots (§3.1). Immutable."""
+class _SlotStore:
+    """The ``slots`` field of :class:`Transcript`: a data descriptor over a shared, append-only list.
 
-    slots: tuple[Slot, ...] = ()
-    context: Any = None
+    Setting it (the dataclass ``__init__`` does) validates the slots and starts a store; reading
+    it makes the tuple of this transcript's first ``len`` slots once and keeps it.
+    """
 
-    def __post_init__(self) -> None:
-        slots = tuple(self.slots)
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return ()  # the field's default, as dataclasses asks the class for it
+        d = obj.__dict__
+        if d["_tuple"] is None:
+            d["_tuple"] = tuple(d["_store"][: d["_n"]])
+        return d["_tuple"]
+
+    def __set__(self, obj: Any, value: Iterable[Slot]) -> None:
+        slots = tuple(value)
         for s in slots:
             if not isinstance(s, Slot):
                 raise InvalidArgument(f"a transcript holds Slot objects, got {type(s).__name__}")
-        object.__setattr__(self, "slots", slots)
+        obj.__dict__.update(_store=list(slots), _n=len(slots), _tuple=slots)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A context c and a history h_t = (z_1, ..., z_t) of gated slots (§3.1). Immutable.
+
+    Appending is amortised O(1): a transcript and the ones appended to it share one slot store,
+    each seeing only its own first ``len`` slots, so building T slots by repeated ``append`` (or
+    :meth:`prefix` views inside a likelihood) costs O(T), not O(T²). ``slots`` is the tuple of
+    slots, made once per transcript on first use; inside a kernel, ``h[-1]`` and ``len(h)`` are O(1).
+    """
+
+    slots: tuple[Slot, ...] = _SlotStore()  # type: ignore[assignment]
+    context: Any = None
+
+    @classmethod
+    def _view(cls, store: list, n: int, context: Any) -> "Transcript":
+        """The first ``n`` slots of ``store`` as a transcript, without copying them."""
+        out = object.__new__(Transcript)
+        out.__dict__.update(_store=store, _n=n, _tuple=None, context=context)
+        return out
+
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_store", "_n", "_tuple")}
+        state["slots"] = self.slots  # only this transcript's slots, not the shared store
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        vars(Transcript)["slots"].__set__(self, state.pop("slots"))
+        self.__dict__.update(state)
 
     # construction -----------------------------------------------------------------------------
     @classmethod
@@ -174,6 +213,16 @@ class Transcript:
             )
         return cls.from_pairs(zip(values, gates), context)
 
+    def append_slot(self, slot: Slot) -> "Transcript":
+        """A new transcript with ``slot`` appended (amortised O(1): the store is shared)."""
+        if not isinstance(slot, Slot):
+            raise InvalidArgument(f"a transcript holds Slot objects, got {type(slot).__name__}")
+        store, n = self.__dict__["_store"], self.__dict__["_n"]
+        if len(store) != n:  # someone already appended to this prefix: branch off a copy
+            store = store[:n]
+        store.append(slot)
+        return Transcript._view(store, n + 1, self.context)
+
     def append(
         self,
         value: Hashable,
@@ -183,7 +232,7 @@ class Transcript:
         speaker: str | None = None,
     ) -> "Transcript":
         """A new transcript with one more slot."""
-        return Transcript(self.slots + (Slot(value, gate, channel, speaker),), self.context)
+        return self.append_slot(Slot(value, gate, channel, speaker))
 
     def agent(self, value: Hashable, *, speaker: str | None = None) -> "Transcript":
         """Append a slot the agent wrote (γ = 1, an intervention)."""
@@ -196,14 +245,15 @@ class Transcript:
         return self.append(value, Gate.WORLD, channel=channel, speaker=speaker)
 
     def with_context(self, context: Any) -> "Transcript":
-        return Transcript(self.slots, context)
+        return Transcript._view(self._store, self._n, context)
 
     # views ------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.slots)
+        return self._n
 
     def __iter__(self) -> Iterator[Slot]:
-        return iter(self.slots)
+        store = self._store
+        return (store[i] for i in range(self._n))
 
     @overload
     def __getitem__(self, i: int) -> Slot: ...
@@ -212,24 +262,29 @@ class Transcript:
     def __getitem__(self, i: int | slice) -> "Slot | Transcript":
         if isinstance(i, slice):
             return Transcript(self.slots[i], self.context)
-        return self.slots[i]
+        n = self._n
+        if not -n <= i < n:
+            raise IndexError(f"slot index {i} out of range for a transcript of {n} slots")
+        return self._store[i + n if i < 0 else i]
 
     def prefix(self, i: int) -> "Transcript":
-        """h_<i: the first ``i`` slots (0-based count), with the same context."""
-        return Transcript(self.slots[:i], self.context)
+        """h_<i: the first ``i`` slots (0-based count), with the same context. O(1): a view."""
+        if not 0 <= i <= self._n:
+            i = len(range(self._n)[:i])
+        return Transcript._view(self._store, i, self.context)
 
     @property
     def gates(self) -> tuple[Gate, ...]:
-        return tuple(s.gate for s in self.slots)
+        return tuple(s.gate for s in self)
 
     @property
     def values(self) -> tuple[Hashable, ...]:
-        return tuple(s.value for s in self.slots)
+        return tuple(s.value for s in self)
 
     def indices(self, gate: Any) -> tuple[int, ...]:
         """Positions of the slots with the given gate."""
         g = Gate.of(gate)
-        return tuple(i for i, s in enumerate(self.slots) if s.gate is g)
+        return tuple(i for i, s in enumerate(self) if s.gate is g)
 
     def relabel(self, i: int, gate: Any) -> "Transcript":
         """The same transcript with slot ``i``'s provenance changed (value and channel kept)."""

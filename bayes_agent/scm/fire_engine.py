@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
-from .._numbers import is_negative, parse_number
+from .._numbers import check_probability
 from ..errors import InvalidArgument
 from .model import SCM, Variable, bernoulli
 
@@ -51,7 +51,7 @@ def fire_engine_model(params: FireEngineParameters | None = None) -> SCM:
     if not isinstance(p, FireEngineParameters):
         raise InvalidArgument(f"expected FireEngineParameters, got {type(p).__name__}")
     for name, value in asdict(p).items():
-        _check_probability(name, value)
+        check_probability(value, name)
     return SCM([
         Variable("fire", YES_NO, cpt=bernoulli(p.p_fire)),
         Variable("report", YES_NO, ("fire",), {
@@ -63,12 +63,6 @@ def fire_engine_model(params: FireEngineParameters | None = None) -> SCM:
             False: bernoulli(p.p_engine_given_no_report),
         }),
     ])
-
-
-def _check_probability(name: str, value: Any) -> None:
-    x = parse_number(value, name)
-    if is_negative(x) or is_negative(1 - x):
-        raise InvalidArgument(f"{name} must be a probability in [0, 1], got {value}")
 
 
 @dataclass(frozen=True)

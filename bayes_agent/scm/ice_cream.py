@@ -28,7 +28,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .._numbers import is_negative, is_symbolic, parse_number
+from .._numbers import check_probability, is_negative, is_symbolic, parse_number, short
 from ..errors import InvalidArgument
 from .model import SCM, Variable, bernoulli
 
@@ -75,23 +75,16 @@ class IceCreamMechanisms:
         return base + (parse_number(self.direct_effect, "direct_effect") if shorts else 0)
 
 
-def _check_probability(name: str, value: Any) -> Any:
-    x = parse_number(value, name)
-    if is_negative(x) or is_negative(1 - x):
-        raise InvalidArgument(f"{name} must be a probability in [0, 1], got {value}")
-    return x
-
-
 def _check_mechanisms(mech: IceCreamMechanisms) -> None:
     if not isinstance(mech, IceCreamMechanisms):
         raise InvalidArgument(f"expected IceCreamMechanisms, got {type(mech).__name__}")
     for name in ("p_shorts_given_sun", "p_shorts_given_no_sun", "p_ice_given_sun", "p_ice_given_no_sun"):
-        _check_probability(name, getattr(mech, name))
+        check_probability(getattr(mech, name), name)
     for sun in YES_NO:
         value = mech.ice(sun, True)
         if is_negative(value) or is_negative(1 - value):
             raise InvalidArgument(
-                f"direct_effect {mech.direct_effect} takes P(ice | sun={sun}, shorts) to {value}, "
+                f"direct_effect {short(mech.direct_effect)} takes P(ice | sun={sun}, shorts) to {short(value)}, "
                 f"outside [0, 1]"
             )
 
@@ -117,7 +110,7 @@ def ice_cream_model(p_sun: Any, mechanisms: IceCreamMechanisms | None = None) ->
     mech = mechanisms or IceCreamMechanisms()
     _check_mechanisms(mech)
     return SCM([
-        Variable("sun", YES_NO, cpt=bernoulli(_check_probability("p_sun", p_sun))),
+        Variable("sun", YES_NO, cpt=bernoulli(check_probability(p_sun, "p_sun"))),
         _shorts_variable(mech),
         _ice_variable(mech),
     ])
@@ -142,7 +135,7 @@ def pooled_ice_cream_model(climates: Mapping[str, Any], weights: Mapping[str, An
     return SCM([
         Variable("climate", names, cpt={n: weights[n] for n in names}),
         Variable("sun", YES_NO, ("climate",), {
-            n: bernoulli(_check_probability(f"P(sun) in {n!r}", climates[n])) for n in names
+            n: bernoulli(check_probability(climates[n], f"P(sun) in {n!r}")) for n in names
         }),
         _shorts_variable(mech),
         _ice_variable(mech),

@@ -1,0 +1,87 @@
+"""Issue 15: the SCM's silent or misleading cases now get a clear error or the right answer."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import pytest
+
+from bayes_agent import SCM, FloatUnderflow, InvalidArgument, Variable, ZeroEvidence, bernoulli, fire_engine_model
+
+YN = (False, True)
+
+
+def _sprinkler(wet_cpt) -> SCM:
+    return SCM([
+        Variable("rain", YN, cpt=bernoulli("1/5")),
+        Variable("sprinkler", YN, cpt=bernoulli("1/2")),
+        Variable("wet", YN, ("rain", "sprinkler"), wet_cpt),
+    ])
+
+
+# P(wet | rain, sprinkler) by name; the table is deliberately asymmetric in the two parents
+WET = {(False, False): "0", (False, True): "1/4", (True, False): "9/10", (True, True): "1"}
+
+
+def test_cpt_rows_keyed_by_parent_name_cannot_be_mixed_up():
+    positional = _sprinkler({k: bernoulli(v) for k, v in WET.items()})
+    named = _sprinkler([({"sprinkler": s, "rain": r}, bernoulli(v)) for (r, s), v in WET.items()])
+    assert named.cpt("wet") == positional.cpt("wet")
+    # by hand: Σ_{r,s} P(r) P(s) P(wet | r, s)
+    by_hand = sum(F(v) * (F(1, 5) if r else F(4, 5)) * F(1, 2) for (r, s), v in WET.items())
+    assert named.probability({"wet": True}) == positional.probability({"wet": True}) == by_hand
+    # the same numbers keyed positionally in the wrong order answer a different question
+    swapped = _sprinkler({(s, r): bernoulli(v) for (r, s), v in WET.items()})
+    assert swapped.probability({"wet": True}) != by_hand
+
+
+def test_named_row_must_name_exactly_the_parents():
+    with pytest.raises(InvalidArgument, match="must name exactly the parents"):
+        _sprinkler([({"rain": True}, bernoulli(1))])
+
+
+def test_positional_key_in_the_wrong_parent_order_is_an_error_when_domains_tell():
+    season = Variable("season", ("summer", "winter"), cpt={"summer": F(1, 2), "winter": F(1, 2)})
+    rain = Variable("rain", YN, cpt=bernoulli("1/3"))
+    wrong = {(r, s): bernoulli("1/2") for r in YN for s in ("summer", "winter")}  # (rain, season)
+    with pytest.raises(InvalidArgument, match=r"does not fit the declared parent order \('season', 'rain'\) "
+                                              r"but fits \('rain', 'season'\).*by name"):
+        SCM([season, rain, Variable("wet", YN, ("season", "rain"), wrong)])
+
+
+def test_probability_of_none_is_an_error():
+    with pytest.raises(InvalidArgument, match="event must be a mapping.*None"):
+        fire_engine_model().probability(None)
+
+
+def test_boolean_values_count_as_zero_one_in_expectation():
+    m = fire_engine_model()
+    assert m.expectation(lambda a: a["fire"]) == m.probability({"fire": True})
+    assert m.expectation(lambda a: a["fire"], do={"engine": True}) == m.probability({"fire": True})
+
+
+def test_numbers_in_scm_messages_are_shortened():
+    with pytest.raises(InvalidArgument) as info:
+        SCM([Variable("A", YN, cpt={True: "1e309", False: 0})])
+    assert "≈1e+309" in str(info.value) and len(str(info.value)) < 200
+
+
+def _rare_chain(n: int, p) -> SCM:
+    out = [Variable("X0", YN, cpt=bernoulli(p))]
+    out += [Variable(f"X{i}", YN, (f"X{i - 1}",), {False: bernoulli(p), True: bernoulli(p)}) for i in range(1, n)]
+    return SCM(out)
+
+
+@pytest.mark.parametrize("method", ["elimination", "enumeration"])
+def test_float_evidence_below_the_float_range_names_underflow(method):
+    m = _rare_chain(41, 1e-10)  # P(all True) = 1e-410: positive, below float64
+    evidence = {f"X{i}": True for i in range(1, 41)}
+    with pytest.raises(FloatUnderflow, match="underflow.*to_exact"):
+        m.probability({"X0": True}, given=evidence, method=method)
+    assert m.to_exact().probability({"X0": True}, given=evidence) == F(1, 10**10)
+
+
+def test_float_evidence_of_true_probability_zero_is_still_zero_evidence():
+    m = _rare_chain(3, 0.0)
+    with pytest.raises(ZeroEvidence, match="it has probability 0"):
+        m.distribution("X0", given={"X2": True})
