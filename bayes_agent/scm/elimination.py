@@ -15,81 +15,122 @@ ancestors), variable elimination pushes each sum inside the product:
 4. within a component, variables are summed out one at a time in *min-fill* order (ties by
    fewest neighbours, then by name, so the order is deterministic).
 
-Factors hold only their non-zero entries, so point masses and zero rows cost nothing. The
-arithmetic is whatever the CPT entries are (Fraction, float or sympy): the routine only adds and
-multiplies.
+Factors are dense numpy arrays, one axis per variable; each bucket is one ``numpy.einsum``
+(product and sum in one pass, the result never larger than the bucket's clique). Floats are
+float64 arrays. Exact models are made integral first: each mechanism is multiplied by the least
+common denominator of its entries, the sums run on Python integers (no gcd per operation), and
+the product of those denominators is divided out once at the end, so the answer is the same
+Fraction enumeration gives. sympy entries run as object arrays.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping
+
+import numpy as np
+
+from .._numbers import is_symbolic
+from ..errors import InvalidArgument
 
 if TYPE_CHECKING:
     from .model import SCM
 
-__all__ = ["Factor", "elimination_order", "eliminate"]
+__all__ = ["Factor", "contract", "elimination_order", "eliminate"]
+
+#: How the numbers of one query are held: float64, Python ints (exact, scaled) or sympy objects.
+FLOAT, INTEGER, SYMBOLIC = "float", "integer", "symbolic"
 
 
 class Factor:
-    """A table over ``scope`` holding only non-zero entries: {values in scope order: number}."""
+    """A dense table over ``scope``: ``values[i, j, ...]`` is the entry at the i-th value of the
+    first variable's domain, the j-th of the second, and so on."""
 
-    __slots__ = ("scope", "table")
+    __slots__ = ("scope", "values")
 
-    def __init__(self, scope: tuple[str, ...], table: dict[tuple, Any]) -> None:
-        self.scope, self.table = scope, table
+    def __init__(self, scope: tuple[str, ...], values: np.ndarray) -> None:
+        self.scope, self.values = scope, values
 
     def __repr__(self) -> str:
-        return f"Factor({self.scope!r}, {len(self.table)} entries)"
+        return f"Factor({self.scope!r}, shape={self.values.shape})"
 
-    def times(self, other: "Factor") -> "Factor":
-        """The pointwise product over the union of the scopes (a hash join on shared variables)."""
-        if len(other.table) < len(self.table):
-            self, other = other, self
-        pos = {v: i for i, v in enumerate(self.scope)}
-        shared = [v for v in other.scope if v in pos]
-        own = [i for i, v in enumerate(other.scope) if v not in pos]
-        shared_at_other = [other.scope.index(v) for v in shared]
-        shared_at_self = [pos[v] for v in shared]
-        index: dict[tuple, list] = {}
-        for key, value in other.table.items():
-            index.setdefault(tuple(key[i] for i in shared_at_other), []).append(
-                (tuple(key[i] for i in own), value))
-        out: dict[tuple, Any] = {}
-        for key, value in self.table.items():
-            for rest, w in index.get(tuple(key[i] for i in shared_at_self), ()):
-                out[key + rest] = value * w
-        return Factor(self.scope + tuple(other.scope[i] for i in own), out)
-
-    def sum_out(self, name: str) -> "Factor":
-        """Σ over ``name``: the factor on the remaining scope."""
-        i = self.scope.index(name)
-        out: dict[tuple, Any] = {}
-        for key, value in self.table.items():
-            k = key[:i] + key[i + 1:]
-            out[k] = out[k] + value if k in out else value
-        return Factor(self.scope[:i] + self.scope[i + 1:], out)
-
-    def total(self, zero: Any) -> Any:
-        """Σ of every entry (``zero`` when the factor is empty)."""
-        return sum(self.table.values(), zero)
+    def total(self) -> Any:
+        """Σ of every entry."""
+        return self.values.sum() if self.values.size else 0
 
 
-def _mechanism_factor(model: "SCM", name: str, fixed: Mapping[str, Hashable],
-                      lift: Callable[[Any], Any] | None) -> Factor:
-    """P(name | parents) as a factor, with the fixed variables reduced out and zeros dropped."""
+def contract(factors: list[Factor], out: Iterable[str]) -> Factor:
+    """Σ over every variable not in ``out`` of the product of ``factors``: one einsum."""
+    out = tuple(out)
+    if not factors:
+        return Factor((), np.array(1, dtype=object))
+    labels: dict[str, int] = {}
+    args: list[Any] = []
+    for f in factors:
+        args += [f.values, [labels.setdefault(v, len(labels)) for v in f.scope]]
+    if len(labels) > 52:  # numpy's einsum labels; a table over 53 variables could not be held anyway
+        raise InvalidArgument(
+            f"this query needs one table over {len(labels)} variables (the graph is too densely "
+            f"connected for exact elimination)"
+        )
+    args.append([labels[v] for v in out])
+    result = np.einsum(*args)
+    if not isinstance(result, np.ndarray):  # a full sum comes back as a bare scalar: keep its kind
+        dtype = object if any(f.values.dtype == object for f in factors) else np.float64
+        result = np.array(result, dtype=dtype)
+    return Factor(out, result)
+
+
+def _kind(model: "SCM", names: Iterable[str]) -> str:
+    kind = INTEGER
+    for n in names:
+        for row in model._tables[n].values():
+            for x in row:
+                if is_symbolic(x):
+                    return SYMBOLIC
+                if isinstance(x, float):
+                    kind = FLOAT
+    return kind
+
+
+def _mechanism_factor(model: "SCM", name: str, fixed: Mapping[str, Hashable], kind: str,
+                      support: bool) -> tuple[Factor, int]:
+    """P(name | parents) as a factor with the fixed variables indexed out, and its scale.
+
+    In the integer kind every entry is multiplied by the least common denominator of the
+    mechanism (returned as the scale); ``support`` turns entries into 1 (positive) or 0.
+    """
     var = model._vars[name]
     scope = (name, *var.parents)
-    keep = [i for i, v in enumerate(scope) if v not in fixed]
-    out: dict[tuple, Any] = {}
-    for parent_values, row in model._tables[name].items():
-        if any(p in fixed and fixed[p] != v for p, v in zip(var.parents, parent_values)):
-            continue
-        for value, prob in zip(var.domain, row):
-            if (name in fixed and fixed[name] != value) or prob == 0:
-                continue
-            key = (value, *parent_values)
-            out[tuple(key[i] for i in keep)] = lift(prob) if lift else prob
-    return Factor(tuple(scope[i] for i in keep), out)
+    cache = model.__dict__.setdefault("_dense", {})  # per model; do() keeps untouched mechanisms
+    key = (name, kind, support)
+    if key not in cache:
+        cache[key] = _dense_mechanism(model, name, kind, support)
+    values, scale = cache[key]
+    index = tuple(model._vars[v].domain.index(fixed[v]) if v in fixed else slice(None) for v in scope)
+    reduced = np.asarray(values[index], dtype=values.dtype)  # a full index gives a bare scalar
+    return Factor(tuple(v for v in scope if v not in fixed), reduced), scale
+
+
+def _dense_mechanism(model: "SCM", name: str, kind: str, support: bool) -> tuple[np.ndarray, int]:
+    var = model._vars[name]
+    entries = list(model._tables[name].values())  # rows in parent-product order
+    scale = 1
+    if support:
+        flat = [[1.0 if x != 0 else 0.0 for x in row] for row in entries]
+        dtype: Any = np.float64
+    elif kind == FLOAT:
+        flat, dtype = [[float(x) for x in row] for row in entries], np.float64
+    elif kind == INTEGER:
+        scale = math.lcm(*(Fraction(x).denominator for row in entries for x in row))
+        flat, dtype = [[int(Fraction(x) * scale) for x in row] for row in entries], object
+    else:
+        flat, dtype = [list(row) for row in entries], object
+    shape = [len(model._vars[p].domain) for p in var.parents] + [len(var.domain)]
+    values = np.empty(len(flat) * len(var.domain), dtype=dtype)
+    values[:] = [x for row in flat for x in row]
+    return np.moveaxis(values.reshape(shape), -1, 0), scale
 
 
 def _components(factors: list[Factor]) -> list[list[Factor]]:
@@ -117,24 +158,24 @@ def elimination_order(scopes: Iterable[tuple[str, ...]], keep: Iterable[str] = (
     """A min-fill order for summing out every variable of ``scopes`` not in ``keep``.
 
     Greedy: repeatedly eliminate the variable whose neighbours need the fewest new edges to become
-    a clique (ties: fewest neighbours, then name), as in Koller & Friedman §9.4.3.
+    a clique (ties: fewest neighbours, then first seen), as in Koller & Friedman §9.4.3.
     """
     keep = set(keep)
     adj: dict[str, set[str]] = {}
     for scope in scopes:
         for v in scope:
             adj.setdefault(v, set()).update(u for u in scope if u != v)
-    todo = [v for v in adj if v not in keep]
+    rank = {v: i for i, v in enumerate(adj)}
     order: list[str] = []
 
-    def cost(v: str) -> tuple[int, int, str]:
+    def cost(v: str) -> tuple[int, int, int, str]:
         nb = list(adj[v])
         fill = sum(1 for i, a in enumerate(nb) for b in nb[i + 1:] if b not in adj[a])
-        return (fill, len(nb), v)
+        return (fill, len(nb), rank[v], v)
 
-    costs = {v: cost(v) for v in todo}
+    costs = {v: cost(v) for v in adj if v not in keep}
     while costs:
-        v = min(costs.values())[2]
+        v = min(costs.values())[3]
         del costs[v]
         nb = adj.pop(v)
         for a in nb:
@@ -151,60 +192,53 @@ def elimination_order(scopes: Iterable[tuple[str, ...]], keep: Iterable[str] = (
     return order
 
 
-def _eliminate_component(factors: list[Factor], keep: set[str], zero: Any) -> Factor:
-    """Sum every variable outside ``keep`` out of the product of ``factors``."""
-    order = elimination_order((f.scope for f in factors), keep)
-    pool = {k: f for k, f in enumerate(factors)}
+def _eliminate_component(factors: list[Factor], keep: tuple[str, ...]) -> Factor:
+    """Sum every variable outside ``keep`` out of the product of ``factors``, bucket by bucket."""
+    pool = dict(enumerate(factors))
     holding: dict[str, set[int]] = {}
     for k, f in pool.items():
         for v in f.scope:
             holding.setdefault(v, set()).add(k)
     next_id = len(pool)
-    for v in order:
-        ids = sorted(holding.pop(v, ()))
-        if not ids:
-            continue
-        product = pool.pop(ids[0])
-        for k in ids[1:]:
-            product = product.times(pool.pop(k))
-        for u in product.scope:
-            if u != v:
-                holding[u] -= set(ids)
-        result = product.sum_out(v)
-        pool[next_id] = result
-        for u in result.scope:
+    for v in elimination_order((f.scope for f in factors), keep):
+        ids = sorted(holding.pop(v))
+        bucket = [pool.pop(k) for k in ids]
+        scope = tuple(dict.fromkeys(u for f in bucket for u in f.scope if u != v))
+        for u in scope:
+            holding[u] -= set(ids)
             holding[u].add(next_id)
+        pool[next_id] = contract(bucket, scope)
         next_id += 1
-    rest = list(pool.values())
-    if not rest:
-        return Factor((), {(): zero + 1})
-    out = rest[0]
-    for f in rest[1:]:
-        out = out.times(f)
-    return out
+    return contract(list(pool.values()), keep)
 
 
-def eliminate(model: "SCM", keep: tuple[str, ...], fixed: Mapping[str, Hashable], zero: Any, *,
-              lift: Callable[[Any], Any] | None = None) -> tuple[Factor, Any]:
-    """Σ over every other variable of Π mechanisms with ``fixed`` imposed, as a factor over ``keep``.
+def eliminate(model: "SCM", keep: tuple[str, ...], fixed: Mapping[str, Hashable], *,
+              support: bool = False) -> tuple[np.ndarray, Any, Any]:
+    """Σ over every other variable of Π mechanisms with ``fixed`` imposed, as an array over ``keep``.
 
-    Returns ``(factor, scale)``: ``factor`` comes from the components holding a kept variable,
-    ``scale`` is the product of the totals of the components d-separated from ``keep`` given
-    ``fixed``, so the full sum is ``factor · scale``. ``lift`` maps each CPT entry first (the
-    support check uses it to turn probabilities into 0/1).
+    Returns ``(values, scale, denominator)``: the sum at each assignment of ``keep`` is
+    ``values[...] * scale / denominator``. ``values`` comes from the components holding a kept
+    variable; ``scale`` is the product of the totals of the components d-separated from ``keep``
+    given ``fixed`` (a conditional only needs it to be non-zero); ``denominator`` is the product of
+    the mechanisms' integer scales (1 unless the model is exact). ``support=True`` counts, in
+    floats, the assignments whose every mechanism is positive.
     """
     relevant = model._relevant([*keep, *fixed])
-    factors = [_mechanism_factor(model, n, fixed, lift) for n in relevant]
+    kind = _kind(model, relevant)
+    factors, denominator = [], 1
+    for n in relevant:
+        f, d = _mechanism_factor(model, n, fixed, kind, support)
+        factors.append(f)
+        denominator *= d
     keep_set = set(keep)
     main: list[Factor] = []
-    scale = zero + 1
+    scale: Any = 1
     for group in _components(factors):
         if any(v in keep_set for f in group for v in f.scope):
             main.extend(group)
         else:
-            scale = scale * _eliminate_component(group, set(), zero).total(zero)
-    factor = _eliminate_component(main, keep_set, zero)
-    # order the scope as asked (a kept variable with no factor left cannot occur: each is relevant)
-    perm = [factor.scope.index(v) for v in keep]
-    table = {tuple(k[i] for i in perm): w for k, w in factor.table.items()}
-    return Factor(tuple(keep), table), scale
+            scale = scale * _eliminate_component(group, ()).values[()]
+    values = _eliminate_component(main, keep).values
+    if kind == FLOAT or support:
+        return values, float(scale), 1
+    return values, scale, denominator

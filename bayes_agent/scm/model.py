@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Union
 
+import numpy as np
+
 from .._numbers import (EXACT, _sympy, convert, is_negative, is_symbolic, is_zero, kind_of, parse_number,
                         short, sums_to_one)
 from ..errors import FloatUnderflow, InvalidArgument, ZeroEvidence
@@ -440,6 +442,7 @@ class SCM:
         for name in both:
             out._tables[name] = out._normalise_cpt(out._vars[name])
         out._intervened = {**self._intervened, **both}
+        out._dense = {k: v for k, v in self.__dict__.get("_dense", {}).items() if k[0] not in both}
         return out
 
     # exact enumeration ------------------------------------------------------------------------
@@ -476,8 +479,8 @@ class SCM:
         if method == "enumeration":
             names = self._relevant(event)
             return sum((w for _, w in self._weighted(names, event)), Fraction(0))
-        factor, scale = eliminate(self, (), event, Fraction(0))
-        return factor.total(Fraction(0)) * scale
+        values, scale, denominator = eliminate(self, (), event)
+        return _exact_ratio(values[()] * scale, denominator)
 
     def _evidence_mass(self, given: Mapping[str, Hashable], method: str = "elimination") -> Number:
         if not given:
@@ -499,8 +502,8 @@ class SCM:
 
     def _possible(self, event: Mapping[str, Hashable]) -> bool:
         """Does some assignment with every mechanism positive agree with ``event``? (0/1 arithmetic)"""
-        factor, scale = eliminate(self, (), event, 0, lift=lambda x: 1)
-        return factor.total(0) * scale > 0
+        values, scale, _ = eliminate(self, (), event, support=True)
+        return values[()] * scale > 0
 
     def _describe_event(self, given: Mapping[str, Hashable]) -> str:
         text = ", ".join(f"{k}={v!r}" for k, v in given.items())
@@ -529,12 +532,23 @@ class SCM:
         event = self._check_assignment(event, "the event")
         _check_method(method)
         model, given = self._prepare(given, do)
-        den = model._evidence_mass(given, method)
-        for k, v in event.items():
-            if k in given and given[k] != v:
+        if method == "enumeration":
+            den = model._evidence_mass(given, method)
+            if any(k in given and given[k] != v for k, v in event.items()):
                 return Fraction(0)
-        num = model._mass({**given, **event}, method)
-        return _tidy(num / den if given else num)
+            num = model._mass({**given, **event}, method)
+            return _tidy(num / den if given else num)
+        # one elimination: the table over the event's free variables, given the evidence
+        keep = tuple(k for k in event if k not in given)
+        values, scale, denominator = eliminate(model, keep, given)
+        at = tuple(model._vars[k].domain.index(event[k]) for k in keep)
+        if not given:
+            return _tidy(_exact_ratio(values[at], denominator))
+        total = sum(values.reshape(-1).tolist(), 0 * scale)
+        model._check_evidence(given, _exact_ratio(total if is_zero(total) else scale, 1))
+        if any(k in given and given[k] != v for k, v in event.items()):
+            return Fraction(0)
+        return _tidy(_exact_ratio(values[at], total))
 
     def distribution(self, name: str, *, given: Assignment | None = None,
                      do: Assignment | None = None, method: str = "elimination") -> dict[Hashable, Number]:
@@ -552,14 +566,13 @@ class SCM:
         if name in given:
             den = model._evidence_mass(given)
             return {v: _tidy(den / den if v == given[name] else den * 0) for v in domain}
-        factor, scale = eliminate(model, (name,), given, Fraction(0))
-        total = factor.total(Fraction(0))
-        if given:  # the d-separated part (scale) cancels, but must not be zero
-            model._check_evidence(given, total if is_zero(total) else scale)
-        else:
-            total = Fraction(1)  # no evidence: the sum is 1 up to float rounding; do not rescale
-        return {v: _tidy(factor.table.get((v,), Fraction(0)) / total if given
-                         else factor.table.get((v,), Fraction(0))) for v in domain}
+        values, scale, denominator = eliminate(model, (name,), given)
+        if given:  # the d-separated part (scale) and the denominator cancel; scale must not be 0
+            total = sum(values.tolist(), 0 * scale)
+            model._check_evidence(given, _exact_ratio(total if is_zero(total) else scale, 1))
+        else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
+            total = denominator
+        return {v: _tidy(_exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
 
     def marginals(self, *, given: Assignment | None = None,
                   do: Assignment | None = None) -> dict[str, dict[Hashable, Number]]:
@@ -730,6 +743,14 @@ class SCM:
 
 
 METHODS = ("elimination", "enumeration")
+
+
+def _exact_ratio(num: Any, den: Any) -> Number:
+    """num / den, as a Fraction when both are Python ints (elimination's exact kind)."""
+    num, den = (x.item() if isinstance(x, np.generic) else x for x in (num, den))
+    if isinstance(num, int) and isinstance(den, int):
+        return Fraction(num, den)
+    return num / den
 
 
 def _check_method(method: Any) -> None:

@@ -11,11 +11,12 @@ import math
 import random
 from fractions import Fraction as F
 
+import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 from bayes_agent import SCM, InvalidArgument, Variable, ZeroEvidence, bernoulli
-from bayes_agent.scm.elimination import Factor, elimination_order
+from bayes_agent.scm.elimination import Factor, contract, elimination_order
 from bayes_agent.scm.generate import chain_scm, polytree_scm, random_scm
 
 
@@ -66,13 +67,13 @@ def test_elimination_order_is_min_fill():
     assert elimination_order([("A", "B"), ("B", "C")], keep=("C",)) == ["A", "B"]
 
 
-def test_factor_product_and_sum_out():
-    f = Factor(("A", "B"), {(0, 0): F(1, 2), (0, 1): F(1, 2), (1, 1): F(1)})
-    g = Factor(("B", "C"), {(0, 0): F(1, 3), (1, 0): F(1, 4), (1, 1): F(3, 4)})
-    h = f.times(g).sum_out("B")
-    assert dict(zip([tuple(sorted(zip(h.scope, k))) for k in h.table], h.table.values())) == {
-        (("A", 0), ("C", 0)): F(1, 6) + F(1, 8), (("A", 0), ("C", 1)): F(3, 8),
-        (("A", 1), ("C", 0)): F(1, 4), (("A", 1), ("C", 1)): F(3, 4)}
+def test_contract_multiplies_and_sums_out():
+    f = Factor(("A", "B"), np.array([[F(1, 2), F(1, 2)], [F(0), F(1)]], dtype=object))
+    g = Factor(("B", "C"), np.array([[F(1, 3), F(0)], [F(1, 4), F(3, 4)]], dtype=object))
+    h = contract([f, g], ("C", "A"))
+    by_hand = [[sum(f.values[a, b] * g.values[b, c] for b in (0, 1)) for a in (0, 1)] for c in (0, 1)]
+    assert h.scope == ("C", "A") and h.values.tolist() == by_hand
+    assert contract([f, g], ()).values[()] == sum(sum(row) for row in by_hand)
 
 
 def test_long_chain_is_answered_exactly():
