@@ -103,11 +103,13 @@ def _mechanism_factor(model: "SCM", name: str, fixed: Mapping[str, Hashable], ki
     """
     var = model._vars[name]
     scope = (name, *var.parents)
-    cache = model.__dict__.setdefault("_dense", {})  # per model; do() keeps untouched mechanisms
-    key = (name, kind, support)
-    if key not in cache:
-        cache[key] = _dense_mechanism(model, name, kind, support)
-    values, scale = cache[key]
+    # one cache shared by a model and every model do() makes from it, checked by table identity
+    cache = model.__dict__.setdefault("_dense", {})
+    key, table = (name, kind, support), model._tables[name]
+    hit = cache.get(key)
+    if hit is None or hit[0] is not table:
+        hit = cache[key] = (table, *_dense_mechanism(model, name, kind, support))
+    _, values, scale = hit
     index = tuple(model._vars[v].domain.index(fixed[v]) if v in fixed else slice(None) for v in scope)
     reduced = np.asarray(values[index], dtype=values.dtype)  # a full index gives a bare scalar
     return Factor(tuple(v for v in scope if v not in fixed), reduced), scale
@@ -213,7 +215,7 @@ def _eliminate_component(factors: list[Factor], keep: tuple[str, ...]) -> Factor
 
 
 def eliminate(model: "SCM", keep: tuple[str, ...], fixed: Mapping[str, Hashable], *,
-              support: bool = False) -> tuple[np.ndarray, Any, Any]:
+              support: bool = False, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any]:
     """Σ over every other variable of Π mechanisms with ``fixed`` imposed, as an array over ``keep``.
 
     Returns ``(values, scale, denominator)``: the sum at each assignment of ``keep`` is
@@ -221,7 +223,9 @@ def eliminate(model: "SCM", keep: tuple[str, ...], fixed: Mapping[str, Hashable]
     variable; ``scale`` is the product of the totals of the components d-separated from ``keep``
     given ``fixed`` (a conditional only needs it to be non-zero); ``denominator`` is the product of
     the mechanisms' integer scales (1 unless the model is exact). ``support=True`` counts, in
-    floats, the assignments whose every mechanism is positive.
+    floats, the assignments whose every mechanism is positive. With ``scale_sign_only=True`` a
+    d-separated component whose entries are all positive is not summed (its total is surely
+    positive) and counts as 1: then only the sign of ``scale`` means anything.
     """
     relevant = model._relevant([*keep, *fixed])
     kind = _kind(model, relevant)
@@ -236,6 +240,8 @@ def eliminate(model: "SCM", keep: tuple[str, ...], fixed: Mapping[str, Hashable]
     for group in _components(factors):
         if any(v in keep_set for f in group for v in f.scope):
             main.extend(group)
+        elif scale_sign_only and kind != SYMBOLIC and all((f.values > 0).all() for f in group):
+            continue
         else:
             scale = scale * _eliminate_component(group, ()).values[()]
     values = _eliminate_component(main, keep).values

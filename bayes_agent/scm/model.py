@@ -442,7 +442,7 @@ class SCM:
         for name in both:
             out._tables[name] = out._normalise_cpt(out._vars[name])
         out._intervened = {**self._intervened, **both}
-        out._dense = {k: v for k, v in self.__dict__.get("_dense", {}).items() if k[0] not in both}
+        out._dense = self.__dict__.setdefault("_dense", {})  # elimination's arrays, keyed by table
         return out
 
     # exact enumeration ------------------------------------------------------------------------
@@ -540,7 +540,7 @@ class SCM:
             return _tidy(num / den if given else num)
         # one elimination: the table over the event's free variables, given the evidence
         keep = tuple(k for k in event if k not in given)
-        values, scale, denominator = eliminate(model, keep, given)
+        values, scale, denominator = eliminate(model, keep, given, scale_sign_only=bool(given))
         at = tuple(model._vars[k].domain.index(event[k]) for k in keep)
         if not given:
             return _tidy(_exact_ratio(values[at], denominator))
@@ -566,7 +566,7 @@ class SCM:
         if name in given:
             den = model._evidence_mass(given)
             return {v: _tidy(den / den if v == given[name] else den * 0) for v in domain}
-        values, scale, denominator = eliminate(model, (name,), given)
+        values, scale, denominator = eliminate(model, (name,), given, scale_sign_only=bool(given))
         if given:  # the d-separated part (scale) and the denominator cancel; scale must not be 0
             total = sum(values.tolist(), 0 * scale)
             model._check_evidence(given, _exact_ratio(total if is_zero(total) else scale, 1))
@@ -606,14 +606,16 @@ class SCM:
         return _tidy(total / den if given else total)
 
     # changing the numbers ---------------------------------------------------------------------
-    def _map_entries(self, fn: Callable[[Number], Any]) -> "SCM":
+    def _map_entries(self, fn: Callable[[Number], Any], *, rows: bool = False) -> "SCM":
+        """A copy with ``fn`` applied to every entry (``rows=True``: to every row tuple)."""
         new_vars = []
         for v in self.variables:
             table = self._tables[v.name]
+            each = fn if rows else (lambda row: tuple(map(fn, row)))
             if v.parents:
-                cpt = {k: dict(zip(v.domain, map(fn, row))) for k, row in table.items()}
+                cpt = {k: dict(zip(v.domain, each(row))) for k, row in table.items()}
             else:
-                cpt = dict(zip(v.domain, map(fn, table[()])))
+                cpt = dict(zip(v.domain, each(table[()])))
             new_vars.append(Variable(v.name, v.domain, v.parents, cpt))
         out = SCM(new_vars)
         out._intervened = dict(self._intervened)
@@ -646,8 +648,18 @@ class SCM:
         return self._map_entries(fn)
 
     def to_exact(self) -> "SCM":
-        """The same model with every float CPT entry as the rational of its shortest repr."""
-        return self._map_entries(lambda x: x if is_symbolic(x) else convert(x, EXACT))
+        """The same model in exact rationals: each float entry becomes the rational of its shortest
+        repr, and the largest entry of a row absorbs the row's float rounding (at most
+        ``FLOAT_SUM_TOL``, which the float row was accepted with) so that it sums to exactly 1."""
+        def row(entries: tuple) -> tuple:
+            if any(is_symbolic(x) for x in entries) or not any(isinstance(x, float) for x in entries):
+                return entries
+            exact = [convert(x, EXACT) for x in entries]
+            top = max(range(len(exact)), key=exact.__getitem__)
+            exact[top] = 1 - (sum(exact, Fraction(0)) - exact[top])
+            return tuple(exact)
+
+        return self._map_entries(row, rows=True)
 
     def to_float(self) -> "SCM":
         """The same model with every CPT entry as a float (symbols must be substituted first)."""

@@ -66,22 +66,33 @@ def test_numbers_in_scm_messages_are_shortened():
     assert "≈1e+309" in str(info.value) and len(str(info.value)) < 200
 
 
-def _rare_chain(n: int, p) -> SCM:
-    out = [Variable("X0", YN, cpt=bernoulli(p))]
-    out += [Variable(f"X{i}", YN, (f"X{i - 1}",), {False: bernoulli(p), True: bernoulli(p)}) for i in range(1, n)]
-    return SCM(out)
+def _rare_pair(p) -> SCM:
+    """X → Y with P(X) = p and P(Y | X) = p, P(Y | not X) = 0: P(Y) = p², and P(X | Y) = 1."""
+    return SCM([Variable("X", YN, cpt=bernoulli(p)),
+                Variable("Y", YN, ("X",), {False: bernoulli(0), True: bernoulli(p)})])
 
 
 @pytest.mark.parametrize("method", ["elimination", "enumeration"])
 def test_float_evidence_below_the_float_range_names_underflow(method):
-    m = _rare_chain(41, 1e-10)  # P(all True) = 1e-410: positive, below float64
-    evidence = {f"X{i}": True for i in range(1, 41)}
+    m = _rare_pair(1e-200)  # P(Y) = 1e-400: positive, below float64
     with pytest.raises(FloatUnderflow, match="underflow.*to_exact"):
-        m.probability({"X0": True}, given=evidence, method=method)
-    assert m.to_exact().probability({"X0": True}, given=evidence) == F(1, 10**10)
+        m.probability({"X": True}, given={"Y": True}, method=method)
+    assert m.to_exact().probability({"X": True}, given={"Y": True}) == 1
+
+
+def test_elimination_keeps_d_separated_evidence_out_of_the_float_product():
+    """41 rare events in a chain: P(evidence) = 1e-400 underflows, but given X1 the rest of the
+    evidence is d-separated from X0, so elimination never multiplies it in and answers exactly."""
+    out = [Variable("X0", YN, cpt=bernoulli(1e-10))]
+    out += [Variable(f"X{i}", YN, (f"X{i - 1}",), {False: bernoulli(1e-10), True: bernoulli(1e-10)})
+            for i in range(1, 41)]
+    evidence = {f"X{i}": True for i in range(1, 41)}
+    assert SCM(out).probability({"X0": True}, given=evidence) == pytest.approx(1e-10, rel=1e-12)
+    with pytest.raises(FloatUnderflow):
+        SCM(out).probability({"X0": True}, given=evidence, method="enumeration")
 
 
 def test_float_evidence_of_true_probability_zero_is_still_zero_evidence():
-    m = _rare_chain(3, 0.0)
+    m = _rare_pair(0.0)
     with pytest.raises(ZeroEvidence, match="it has probability 0"):
-        m.distribution("X0", given={"X2": True})
+        m.distribution("X", given={"Y": True})
