@@ -14,7 +14,7 @@ All three apply the intervention rule through :func:`bayes_agent.mixture.is_evid
 from __future__ import annotations
 
 import re
-from typing import Any, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -133,6 +133,9 @@ def _logsumexp(x: np.ndarray, axis: int = 0) -> np.ndarray:
         return logsumexp(x, axis=axis)
 
 
+#: Programs per block when the general path sums gathered log factors (a block stays in cache).
+GATHER_ROWS = 1024
+
 #: Slots per block of the blocked cumulative sum in :meth:`LogSpaceMixture.log_posterior_trace`.
 TRACE_BLOCK = 512
 
@@ -220,13 +223,14 @@ class LogSpaceMixture:
         self._rows, self._syms, self._kinds, self._log_k, self._used = rows, syms, kinds, log_k, used
         self._row_names = {r: key for key, r in rows.items()}
         # programs grouped by (action key kind, observation key kind), each with its flat table
-        self._groups, self._group_pos = [], {}
+        self._groups, self._group_pos, self._nan_cols = [], {}, {}
         pos_of = {i: j for j, i in enumerate(self._tables)}
         for sig in sorted({tuple(kinds[i]) for i in self._tables}):
             members = [i for i in self._tables if tuple(kinds[i]) == sig]
             flat = np.ascontiguousarray(log_k[members].reshape(len(members), -1))
             self._groups.append((tuple(int(k) for k in sig), members, flat))
             self._group_pos[tuple(int(k) for k in sig)] = np.array([pos_of[i] for i in members])
+            self._nan_cols[tuple(int(k) for k in sig)] = np.isnan(flat).any(axis=0)
         self._sym_names = {s: v for v, s in syms.items()}
 
     def _encode(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, ...]:
@@ -254,16 +258,16 @@ class LogSpaceMixture:
             previous = slot.value
         return ch, sym, row, ev
 
-    def _table_gather(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
-        """Log factors of the table programs on the evidence slots: ((tables × evidence slots), slots).
+    def _group_columns(self, history: Transcript, mode: Mode) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per group of table programs: (positions among the tables, flat table, column per slot).
 
         Programs sharing a conditioning signature read the same (row, symbol) cell at each slot, so
-        each group is one column gather from a contiguous (programs × cells) array.
+        a group's log factors are one column gather from its contiguous (programs × cells) array.
+        Every column is checked first: a slot no program can score raises the engine's message.
         """
         ch, sym, row, ev = self._encode(history, mode)
         te = np.flatnonzero(ev)
-        R, S = self._log_k.shape[1:]
-        out = np.empty((len(self._tables), len(te)))
+        S = self._log_k.shape[2]
         for (ka, ko), members, flat in self._groups:
             kind_t = np.where(ch[te] == 0, ka, ko)
             r = row[kind_t, te]
@@ -273,13 +277,32 @@ class LogSpaceMixture:
                 t = int(te[np.flatnonzero(bad_slot)[0]])
                 self._raise_bad(history, np.asarray(members[:1]), np.eye(1, len(ch), t, dtype=bool))
             uniq = np.unique(col)
-            nan_cells = np.isnan(flat[:, uniq])
-            if nan_cells.any():
+            if self._nan_cols[(ka, ko)][uniq].any():  # a cell some member lacks: find who, where
+                nan_cells = np.isnan(flat[:, uniq])
                 j, c = map(int, np.argwhere(nan_cells)[0])
                 t = int(te[np.flatnonzero(col == uniq[c])[0]])
                 self._raise_bad(history, np.asarray([members[j]]), np.eye(1, len(ch), t, dtype=bool))
-            out[self._group_pos[(ka, ko)]] = flat.take(col, axis=1)
-        return out, te
+            yield self._group_pos[(ka, ko)], flat, col, te
+
+    def _table_gather(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
+        """Log factors of the table programs on the evidence slots: ((tables × evidence slots), slots)."""
+        out, te = None, np.zeros(0, dtype=np.int64)
+        for pos, flat, col, te in self._group_columns(history, mode):
+            if out is None:
+                out = np.empty((len(self._tables), len(te)))
+            out[pos] = flat.take(col, axis=1)
+        return (out if out is not None else np.empty((0, 0))), te
+
+    def _table_gather_sum(self, history: Transcript, mode: Mode) -> np.ndarray:
+        """Σ over evidence slots of the table programs' log factors, gathered GATHER_ROWS programs
+        at a time so each block stays in cache instead of materialising (programs × slots)."""
+        out = np.zeros(len(self._tables))
+        for pos, flat, col, _ in self._group_columns(history, mode):
+            sums = np.empty(flat.shape[0])
+            for r0 in range(0, flat.shape[0], GATHER_ROWS):
+                sums[r0:r0 + GATHER_ROWS] = flat[r0:r0 + GATHER_ROWS].take(col, axis=1).sum(axis=1)
+            out[pos] = sums
+        return out
 
     def _raise_bad(self, history: Transcript, idx: np.ndarray, bad: np.ndarray) -> None:
         j, t = map(int, np.argwhere(bad)[0])
@@ -368,7 +391,7 @@ class LogSpaceMixture:
             if not self._tables:
                 return self.log_factors(history, mode).sum(axis=1)
             out = np.zeros(len(self.programs))
-            out[self._tables] = self._table_gather(history, mode)[0].sum(axis=1)
+            out[self._tables] = self._table_gather_sum(history, mode)
             if self._others:
                 out[self._others] = self.log_factors(history, mode)[self._others].sum(axis=1)
             return out

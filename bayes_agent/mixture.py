@@ -238,9 +238,12 @@ class Mixture:
                     alphabet = p.alphabet(slot.channel)
                     if slot.value not in alphabet:
                         _outside(i, slot, p, alphabet)
-        for p in self.programs:
-            if isinstance(p, _KeyedTable) or not _has_kernel(p, slot.channel):
-                continue  # tables are checked above; a program without this kernel cannot object
+        general = self.__dict__.get("_general")
+        if general is None:  # programs that are not tables: their alphabet depends on the history
+            general = self.__dict__["_general"] = [p for p in self.programs if not isinstance(p, _KeyedTable)]
+        for p in general:
+            if not _has_kernel(p, slot.channel):
+                continue  # a program without this kernel cannot object
             row = p.distribution(history.prefix(i), slot.channel)
             if slot.value not in row:
                 _outside(i, slot, p, tuple(row))

@@ -9,6 +9,14 @@ Three ways to compute log L_do(p) for P programs on one T-slot transcript, in th
 
 One "update" is one (program, slot) pair. Construction (validation of every row) is timed
 separately and not counted. Run:  python benchmarks/bench_float_path.py [--programs 10000 --slots 1000]
+
+``--scaling`` adds two tables over the history length T (a few programs, so per-slot costs show):
+
+* seconds per slot for T = 10^3 ... 10^6: building a transcript (repeated ``append`` and
+  ``from_pairs``), the table path, the general (matrix) path, the log-space trace, and how far the
+  trace's last column is from the batch posterior;
+* doubling ratios t(2T)/t(T) for T = 2k ... 64k: transcript build, a history-dependent
+  (``HistoryProgram``) log-space posterior, and the exact sequential trace (``Updater.trace``).
 """
 
 from __future__ import annotations
@@ -22,7 +30,10 @@ import time
 
 import numpy as np
 
-from bayes_agent import Channel, Gate, MarkovProgram, Mode, Slot, TableProgram, Transcript
+from fractions import Fraction
+
+from bayes_agent import (Channel, Gate, HistoryProgram, MarkovProgram, Mixture, Mode, Slot, TableProgram,
+                         Transcript)
 from bayes_agent.arithmetic import LogSpaceMixture
 from bayes_agent.mixture import is_evidence
 
@@ -90,6 +101,98 @@ def plain_loop(programs, h: Transcript) -> list[float]:
     return out
 
 
+def timed(fn) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def build_by_append(T: int, seed: int) -> Transcript:
+    r = random.Random(seed)
+    h = Transcript(context="c")
+    for _ in range(T):
+        h = h.agent(r.choice(ACTIONS)) if r.random() < 0.5 else h.world(r.choice(OBS))
+    return h
+
+
+def history_programs() -> list[HistoryProgram]:
+    """Two history-dependent programs whose world kernel reads the previous slot (O(1): h[-1])."""
+    def make(name: str, tilt: Fraction) -> HistoryProgram:
+        flat = {o: Fraction(1, len(OBS)) for o in OBS}
+        tilted = {o: (Fraction(1, len(OBS)) + (tilt if i == 0 else -tilt / (len(OBS) - 1)))
+                  for i, o in enumerate(OBS)}
+        return HistoryProgram(name, action=lambda h: {a: Fraction(1, len(ACTIONS)) for a in ACTIONS},
+                              observation=lambda h: tilted if len(h) and h[-1].channel is Channel.ACTION
+                              else flat)
+    return [make("h1", Fraction(1, 8)), make("h2", Fraction(1, 16))]
+
+
+def scaling(seed: int, sizes: list[int], doubling: list[int], exact_max: int, programs: int) -> dict:
+    """Per-slot times over T, the trace's distance from the batch posterior, doubling ratios."""
+    rng = np.random.default_rng(seed)
+    lt = LogSpaceMixture(table_programs(programs, rng), [1.0 / programs] * programs)
+    lm = LogSpaceMixture(markov_programs(programs, rng), [1.0 / programs] * programs)
+    rows = []
+    for T in sizes:
+        pairs = [(s.value, s.gate) for s in transcript(T, seed)]
+        t_append, _ = timed(lambda: build_by_append(T, seed))
+        t_pairs, h = timed(lambda: Transcript.from_pairs(pairs, "c"))
+        h = transcript(T, seed)  # with demonstrations
+        t_table, _ = timed(lambda: lt.log_posterior(h, path="table"))
+        t_general, batch = timed(lambda: lm.log_posterior(h, path="general"))
+        t_trace, trace = timed(lambda: lm.log_posterior_trace(h))
+        loglik = lm.log_likelihood(h, path="general")
+        rows.append({
+            "T": T, "append_s_per_slot": t_append / T, "from_pairs_s_per_slot": t_pairs / T,
+            "table_posterior_s_per_slot": t_table / T, "general_posterior_s_per_slot": t_general / T,
+            "trace_s_per_slot": t_trace / T,
+            "trace_vs_batch_log_posterior_rel": float(np.max(np.abs(trace[:, -1] - batch)
+                                                             / np.maximum(np.abs(batch), 1.0))),
+            "trace_vs_batch_posterior_abs": float(np.max(np.abs(np.exp(trace[:, -1]) - np.exp(batch)))),
+            "log_likelihood_magnitude": float(np.max(np.abs(loglik))),
+        })
+    flat = {k: max(r[k] for r in rows) / min(r[k] for r in rows)
+            for k in rows[0] if k.endswith("_s_per_slot")}
+    hist = Mixture(history_programs(), [Fraction(1, 2), Fraction(1, 2)])
+    hist_float = LogSpaceMixture(hist.programs, hist.prior)
+    exact = Mixture([TableProgram("p", action={"A": "1/5", "B": "3/5", "C": "1/5"},
+                                  observation={"x": "1/2", "y": "1/4", "z": "1/8", "w": "1/8"}),
+                     TableProgram("q", action={"A": "1/3", "B": "1/3", "C": "1/3"},
+                                  observation={"x": "1/4", "y": "1/4", "z": "1/4", "w": "1/4"})],
+                    [Fraction(1, 2), Fraction(1, 2)])
+    dbl = []
+    for T in doubling:
+        t_build, _ = timed(lambda: build_by_append(T, seed))
+        h = transcript(T, seed)
+        t_hist, _ = timed(lambda: hist_float.log_posterior(h))
+        row = {"T": T, "build_s": t_build, "history_log_posterior_s": t_hist}
+        if T <= exact_max:
+            t_exact, weights = timed(lambda: exact.updater().trace(h))
+            row["exact_trace_s"] = t_exact
+            row["exact_weight_digits"] = len(str(weights[-1]["p"].denominator))
+        dbl.append(row)
+    ratios = [{"T": b["T"], **{k: b[k] / a[k] for k in b if k.endswith("_s") and k in a}}
+              for a, b in zip(dbl, dbl[1:])]
+    return {"per_slot": rows, "max_over_min_per_slot": flat, "doubling": dbl, "doubling_ratios": ratios}
+
+
+def print_scaling(sc: dict) -> None:
+    cols = [k for k in sc["per_slot"][0] if k.endswith("_s_per_slot")]
+    print("\nseconds per slot (a few programs):")
+    print("  T        " + " ".join(f"{c.replace('_s_per_slot', ''):>18s}" for c in cols)
+          + "   trace-vs-batch (log w, rel)")
+    for r in sc["per_slot"]:
+        print(f"  {r['T']:<8d} " + " ".join(f"{r[c]:18.3e}" for c in cols)
+              + f"   {r['trace_vs_batch_log_posterior_rel']:.1e}")
+    print("  max/min  " + " ".join(f"{sc['max_over_min_per_slot'][c]:18.2f}" for c in cols))
+    print("\ndoubling T (seconds; ratio to the row above):")
+    for r, q in zip(sc["doubling"], [None, *sc["doubling_ratios"]]):
+        parts = [f"{k[:-2]} {r[k]:8.3f}" + (f" (x{q[k]:.2f})" if q and k in q else "")
+                 for k in r if k.endswith("_s")]
+        digits = f"  exact weight: {r['exact_weight_digits']} digits" if "exact_weight_digits" in r else ""
+        print(f"  T={r['T']:<6d} " + "  ".join(parts) + digits)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--programs", type=int, default=10_000)
@@ -99,6 +202,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--scaling", action="store_true", help="add the per-slot and doubling tables over T")
+    ap.add_argument("--scaling-sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
+    ap.add_argument("--doubling-sizes", type=int, nargs="+",
+                    default=[2_000, 4_000, 8_000, 16_000, 32_000, 64_000])
+    ap.add_argument("--exact-max", type=int, default=16_000,
+                    help="longest history for the exact trace (its numbers grow with T)")
+    ap.add_argument("--scaling-programs", type=int, default=8)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     P, T = args.programs, args.slots
@@ -140,6 +250,9 @@ def main() -> None:
         "max_relative_difference_vs_loop": agree,
         "python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
     }
+    if args.scaling:
+        report["scaling"] = scaling(args.seed, args.scaling_sizes, args.doubling_sizes, args.exact_max,
+                                    args.scaling_programs)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -151,6 +264,8 @@ def main() -> None:
     print(f"  table path vs plain loop: {report['table_speedup_vs_loop']:.0f}x; "
           f"general (markov) vs plain loop: {report['general_speedup_vs_loop']:.0f}x")
     print(f"  max relative difference table/general vs loop: {agree:.1e}")
+    if args.scaling:
+        print_scaling(report["scaling"])
 
 
 if __name__ == "__main__":
