@@ -22,7 +22,7 @@ from ._numbers import EXACT, FLOAT, SYMBOLIC, is_symbolic, parse_number, short
 from .errors import InvalidArgument, ZeroEvidence
 from .mixture import Mixture, _log, is_evidence
 from .programs import MarkovProgram, Program, TableProgram, _KeyedTable
-from .transcript import Channel, Mode, Transcript
+from .transcript import Channel, Gate, Mode, Transcript
 
 __all__ = [
     "LogSpaceMixture",
@@ -223,7 +223,7 @@ class LogSpaceMixture:
         self._rows, self._syms, self._kinds, self._log_k, self._used = rows, syms, kinds, log_k, used
         self._row_names = {r: key for key, r in rows.items()}
         # programs grouped by (action key kind, observation key kind), each with its flat table
-        self._groups, self._group_pos, self._nan_cols = [], {}, {}
+        self._groups, self._group_pos, self._nan_cols, self._by_cell = [], {}, {}, {}
         pos_of = {i: j for j, i in enumerate(self._tables)}
         for sig in sorted({tuple(kinds[i]) for i in self._tables}):
             members = [i for i in self._tables if tuple(kinds[i]) == sig]
@@ -231,31 +231,49 @@ class LogSpaceMixture:
             self._groups.append((tuple(int(k) for k in sig), members, flat))
             self._group_pos[tuple(int(k) for k in sig)] = np.array([pos_of[i] for i in members])
             self._nan_cols[tuple(int(k) for k in sig)] = np.isnan(flat).any(axis=0)
+            self._by_cell[id(flat)] = np.ascontiguousarray(flat.T)
         self._sym_names = {s: v for v, s in syms.items()}
 
     def _encode(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, ...]:
-        """Per slot: channel index, symbol id, row id under each key kind, evidence flag."""
+        """Per slot: channel index, symbol id, row id under each key kind, evidence flag.
+
+        One pass over the slots with plain lists (the per-slot work is a few dict lookups); an
+        agent slot outside the action alphabet is refused here, as in :class:`Mixture`.
+        """
         if not isinstance(history, Transcript):
             raise InvalidArgument(f"a history must be a Transcript, got {type(history).__name__}")
-        self._mixture.check_unscored(history, mode)
-        T = len(history)
-        ch = np.empty(T, dtype=np.int64)
-        sym = np.empty(T, dtype=np.int64)
-        row = np.full((3, T), -1, dtype=np.int64)
-        ev = np.empty(T, dtype=bool)
-        rows, syms = self._rows, self._syms
-        last_action, previous = None, None
-        for t, slot in enumerate(history.slots):
-            c = 0 if slot.channel is Channel.ACTION else 1
-            ch[t] = c
-            ev[t] = is_evidence(slot, mode)
-            sym[t] = syms.get(slot.value, -1)
-            row[_NONE, t] = rows.get((c, _NONE, None), -1)
-            row[_LATEST_ACTION, t] = rows.get((c, _LATEST_ACTION, last_action), -1)
-            row[_PREVIOUS, t] = rows.get((c, _PREVIOUS, previous), -1)
-            if slot.channel is Channel.ACTION:
-                last_action = slot.value
-            previous = slot.value
+        slots = history.slots
+        T = len(slots)
+        by_kind = [[{}, {}], [{}, {}], [{}, {}]]  # [key kind][channel] -> {key: row id}
+        for (c, kind, key), r in self._rows.items():
+            by_kind[kind][c][key] = r
+        none_row = [by_kind[_NONE][c].get(None, -1) for c in (0, 1)]
+        latest, prev = by_kind[_LATEST_ACTION], by_kind[_PREVIOUS]
+        syms_get = self._syms.get
+        everything = Mode.of(mode) is Mode.OBSERVATIONAL
+        known = [self._mixture._known_symbols(Channel.ACTION), self._mixture._known_symbols(Channel.OBSERVATION)]
+        check_others = bool(self._others) and not everything
+        ch, sym, r0, r1, r2, ev = [], [], [], [], [], []
+        last_action = previous = None
+        action = Channel.ACTION
+        for t, slot in enumerate(slots):
+            value = slot.value
+            c = 0 if slot.channel is action else 1
+            evidence = everything or slot.gate is Gate.WORLD
+            if not evidence and ((known[c] is not None and value not in known[c]) or check_others):
+                self._mixture._check_agent_slot(history, t)  # raises for a symbol outside
+            ch.append(c)
+            ev.append(evidence)
+            sym.append(syms_get(value, -1))
+            r0.append(none_row[c])
+            r1.append(latest[c].get(last_action, -1))
+            r2.append(prev[c].get(previous, -1))
+            if c == 0:
+                last_action = value
+            previous = value
+        ch, sym = np.array(ch, dtype=np.int64), np.array(sym, dtype=np.int64)
+        row = np.array([r0, r1, r2], dtype=np.int64).reshape(3, T)
+        ev = np.array(ev, dtype=bool)
         return ch, sym, row, ev
 
     def _group_columns(self, history: Transcript, mode: Mode) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -298,9 +316,10 @@ class LogSpaceMixture:
         at a time so each block stays in cache instead of materialising (programs × slots)."""
         out = np.zeros(len(self._tables))
         for pos, flat, col, _ in self._group_columns(history, mode):
+            cells = self._by_cell[id(flat)]  # (cells × programs): a gathered row is contiguous
             sums = np.empty(flat.shape[0])
             for r0 in range(0, flat.shape[0], GATHER_ROWS):
-                sums[r0:r0 + GATHER_ROWS] = flat[r0:r0 + GATHER_ROWS].take(col, axis=1).sum(axis=1)
+                sums[r0:r0 + GATHER_ROWS] = np.add.reduce(cells[col, r0:r0 + GATHER_ROWS], axis=0)
             out[pos] = sums
         return out
 

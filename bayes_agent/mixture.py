@@ -355,7 +355,11 @@ class Mixture:
 
         ``otherwise`` may be omitted when the action alphabet has exactly two symbols.
         """
-        dist = self.act(history, mode)
+        return self._decide(self.act(history, mode), target, threshold, otherwise)
+
+    def _decide(self, dist: Mapping[Hashable, Any], target: Hashable, threshold: Any,
+                otherwise: Hashable | None) -> Decision:
+        """The threshold rule applied to an action distribution already computed."""
         if target not in dist:
             raise InvalidArgument(f"{target!r} is not in the action alphabet {{{', '.join(sorted(map(repr, dist)))}}}")
         if otherwise is None:
@@ -405,7 +409,10 @@ class Mixture:
     ) -> Hashable:
         """Posterior sampling (§3.4): p̄ ~ w_t, then a ~ ν_p̄(· | h, c). The action is not evidence."""
         rng = _rng(seed)
-        program = self.sample_program(history, rng, mode)
+        return self._sample_action(self.posterior(history, mode), history, rng)
+
+    def _sample_action(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
+        program = self.programs[self.names.index(self._draw(weights, rng, "a program"))]
         return self._draw(program.distribution(history, Channel.ACTION), rng, "an action")
 
 

@@ -232,15 +232,18 @@ def simulate_trajectory(
 
     do = mixture.updater(Mode.INTERVENTIONAL, context=context)
     obs = mixture.updater(Mode.OBSERVATIONAL, context=context)
+    acting = do if actor is Mode.INTERVENTIONAL else obs  # its weights are the actor's posterior
     weights_do, weights_obs = [dict(do.weights)], [dict(obs.weights)]
     for i in range(steps):
         history = do.history
         if gates[i % len(gates)] is Gate.AGENT:
+            # the sequential weights equal the batch posterior (invariant 6), so each step costs
+            # O(programs) instead of re-scoring the whole history
             if policy == "threshold":
-                value = mixture.decide(history, target, threshold=threshold, otherwise=otherwise,
-                                       mode=actor).action
+                dist = mixture._mix(acting.weights, history, Channel.ACTION)
+                value = mixture._decide(dist, target, threshold, otherwise).action
             else:
-                value = mixture.sample_action(history, rng, mode=actor)
+                value = mixture._sample_action(acting.weights, history, rng)
             slot = Slot(value, Gate.AGENT)
         else:
             value = _draw(world_program.distribution(history, channel), rng)
