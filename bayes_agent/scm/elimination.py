@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Iterable, Mapping
 
 import numpy as np
 
-from .._numbers import is_symbolic
+from .._numbers import EXACT, FLOAT, SYMBOLIC, kind_of
 from ..errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Factor", "contract", "elimination_order", "eliminate"]
 
-#: How the numbers of one query are held: float64, Python ints (exact, scaled) or sympy objects.
-FLOAT, INTEGER, SYMBOLIC = "float", "integer", "symbolic"
 
 
 class Factor:
@@ -83,22 +81,15 @@ def contract(factors: list[Factor], out: Iterable[str]) -> Factor:
 
 
 def _kind(model: "SCM", names: Iterable[str]) -> str:
-    kind = INTEGER
-    for n in names:
-        for row in model._tables[n].values():
-            for x in row:
-                if is_symbolic(x):
-                    return SYMBOLIC
-                if isinstance(x, float):
-                    kind = FLOAT
-    return kind
+    """How a query's numbers are held: float64 (FLOAT), scaled Python ints (EXACT) or sympy objects."""
+    return kind_of(x for n in names for row in model._tables[n].values() for x in row)
 
 
 def _mechanism_factor(model: "SCM", name: str, fixed: Mapping[str, Hashable], kind: str,
                       support: bool) -> tuple[Factor, int]:
     """P(name | parents) as a factor with the fixed variables indexed out, and its scale.
 
-    In the integer kind every entry is multiplied by the least common denominator of the
+    In the exact kind every entry is multiplied by the least common denominator of the
     mechanism (returned as the scale); ``support`` turns entries into 1 (positive) or 0.
     """
     var = model._vars[name]
@@ -124,7 +115,7 @@ def _dense_mechanism(model: "SCM", name: str, kind: str, support: bool) -> tuple
         dtype: Any = np.float64
     elif kind == FLOAT:
         flat, dtype = [[float(x) for x in row] for row in entries], np.float64
-    elif kind == INTEGER:
+    elif kind == EXACT:
         scale = math.lcm(*(Fraction(x).denominator for row in entries for x in row))
         flat, dtype = [[int(Fraction(x) * scale) for x in row] for row in entries], object
     else:

@@ -222,38 +222,31 @@ class SCM:
                 raw = {(): raw[()]}
             else:
                 raw = {(): raw}
-        rows: dict[tuple, Mapping] = {}
-        for key, row in raw.items():
-            parent_values = self._row_key(var, key, parent_domains)
-            if parent_values in rows:
-                raise InvalidArgument(
-                    f"variable {var.name!r}: the CPT gives the row {self._fmt_row(var, parent_values)} twice"
-                )
-            rows[parent_values] = row
-        table: dict[tuple, tuple[Number, ...]] = {}
-        for parent_values in _product(parent_domains):
-            if parent_values not in rows:
-                raise InvalidArgument(
-                    f"variable {var.name!r}: the CPT has no row for {self._fmt_row(var, parent_values)}"
-                )
-            table[parent_values] = self._check_row(var, parent_values, rows[parent_values])
-        return table
+        return self._collect_rows(var, raw.items(), parent_domains)
 
     def _named_rows(self, var: Variable, parent_domains: list[tuple]) -> dict[tuple, tuple[Number, ...]]:
         """Rows given as ({parent: value}, row) pairs: the names fix the order."""
-        rows: dict[tuple, Mapping] = {}
+        pairs = []
         for named, row in var.cpt:
             if set(named) != set(var.parents):
                 raise InvalidArgument(
                     f"variable {var.name!r}: the row for {dict(named)!r} must name exactly the parents "
                     f"{var.parents!r}"
                 )
-            key = self._row_key(var, tuple(named[p] for p in var.parents), parent_domains)
-            if key in rows:
+            pairs.append((tuple(named[p] for p in var.parents), row))
+        return self._collect_rows(var, pairs, parent_domains)
+
+    def _collect_rows(self, var: Variable, pairs: Iterable[tuple[Any, Any]],
+                      parent_domains: list[tuple]) -> dict[tuple, tuple[Number, ...]]:
+        """One row per parent assignment, none twice, none missing, each checked."""
+        rows: dict[tuple, Mapping] = {}
+        for key, row in pairs:
+            parent_values = self._row_key(var, key, parent_domains)
+            if parent_values in rows:
                 raise InvalidArgument(
-                    f"variable {var.name!r}: the CPT gives the row {self._fmt_row(var, key)} twice"
+                    f"variable {var.name!r}: the CPT gives the row {self._fmt_row(var, parent_values)} twice"
                 )
-            rows[key] = row
+            rows[parent_values] = row
         table: dict[tuple, tuple[Number, ...]] = {}
         for parent_values in _product(parent_domains):
             if parent_values not in rows:
