@@ -134,7 +134,10 @@ def _logsumexp(x: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 #: Programs per block when the general path sums gathered log factors (a block stays in cache).
-GATHER_ROWS = 1024
+GATHER_ROWS = 256
+
+#: Slots summed plainly before the chunk sums are added pairwise (the general path's accuracy).
+SUM_CHUNK = 256
 
 #: Slots per block of the blocked cumulative sum in :meth:`LogSpaceMixture.log_posterior_trace`.
 TRACE_BLOCK = 512
@@ -231,7 +234,7 @@ class LogSpaceMixture:
             self._groups.append((tuple(int(k) for k in sig), members, flat))
             self._group_pos[tuple(int(k) for k in sig)] = np.array([pos_of[i] for i in members])
             self._nan_cols[tuple(int(k) for k in sig)] = np.isnan(flat).any(axis=0)
-            self._by_cell[id(flat)] = np.ascontiguousarray(flat.T)
+            self._by_cell[id(flat)] = np.vstack([flat.T, np.zeros((1, len(members)))])
         self._sym_names = {s: v for v, s in syms.items()}
 
     def _encode(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, ...]:
@@ -316,10 +319,19 @@ class LogSpaceMixture:
         at a time so each block stays in cache instead of materialising (programs × slots)."""
         out = np.zeros(len(self._tables))
         for pos, flat, col, _ in self._group_columns(history, mode):
-            cells = self._by_cell[id(flat)]  # (cells × programs): a gathered row is contiguous
+            cells = self._by_cell[id(flat)]  # (cells + 1 zero row) × programs: gathered rows are contiguous
+            # slots in chunks of SUM_CHUNK (plain sums, error ~SUM_CHUNK·eps); chunk sums are then
+            # added pairwise, so a 10^6-slot sum is as accurate as numpy's sum of a contiguous row
+            if not len(col):
+                continue  # no evidence slots: log L = 0
+            K = -(-len(col) // SUM_CHUNK)
+            padded = np.full(K * SUM_CHUNK, len(cells) - 1, dtype=np.int64)
+            padded[:len(col)] = col
             sums = np.empty(flat.shape[0])
             for r0 in range(0, flat.shape[0], GATHER_ROWS):
-                sums[r0:r0 + GATHER_ROWS] = np.add.reduce(cells[col, r0:r0 + GATHER_ROWS], axis=0)
+                block = cells[padded, r0:r0 + GATHER_ROWS]
+                chunks = block.reshape(K, SUM_CHUNK, -1).sum(axis=1)
+                sums[r0:r0 + GATHER_ROWS] = np.ascontiguousarray(chunks.T).sum(axis=1)
             out[pos] = sums
         return out
 

@@ -246,8 +246,8 @@ def main() -> None:
     te = np.flatnonzero(enc[3])
     col = enc[2][np.where(enc[0][te] == 0, lm._groups[0][0][0], lm._groups[0][0][1]), te] * S + enc[1][te]
     cells = np.ascontiguousarray(flat.T)
-    bare = {"bare_gather_sum_s": lambda: [np.add.reduce(cells[col, r:r + 1024], axis=0)
-                                          for r in range(0, P, 1024)],
+    bare = {"bare_gather_sum_s": lambda: [np.add.reduce(cells[col, r:r + 256], axis=0)
+                                          for r in range(0, P, 256)],
             "bare_read_matrix_s": lambda: np.ones((P, len(te))).sum(axis=1)}
     ceiling = {k: best_of(f, args.repeats) for k, f in bare.items()}
     loop_rate = len(sub) * T / res["plain_loop_s"]

@@ -1,5 +1,7 @@
 """The gated transcript type: gates, channels, construction, views, rendering spans."""
 
+import dataclasses
+
 import pytest
 
 from bayes_agent import Channel, Gate, InvalidArgument, Mode, Part, Slot, Transcript, render
@@ -63,3 +65,56 @@ def test_render_spans_cover_text_and_carry_gates():
         r.part_at(len(r.text))
     with pytest.raises(InvalidArgument, match="only string values"):
         render(Transcript().agent(3))
+
+
+# --- issue 15: appends share one slot store (amortised O(1)) without breaking immutability ---
+
+
+def test_appends_that_branch_from_one_prefix_do_not_see_each_other():
+    base = Transcript(context="c").agent("A")
+    left = base.world("x")
+    right = base.world("y")          # base was already extended: this append copies, then extends
+    longer = left.agent("B")
+    assert base.values == ("A",)
+    assert left.values == ("A", "x") and right.values == ("A", "y")
+    assert longer.values == ("A", "x", "B") and left.values == ("A", "x")
+    assert left.prefix(1) == base and hash(left.prefix(1)) == hash(base)
+
+
+def test_transcript_stays_immutable_and_picklable():
+    import pickle
+
+    h = Transcript.from_pairs([("A", 1), ("x", 0)], context="c")
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
+        h.context = "other"
+    assert dataclasses.replace(h, context="d") == Transcript(h.slots, "d")
+    assert pickle.loads(pickle.dumps(h)) == h
+    assert repr(h).startswith("Transcript(slots=(Slot(value='A'")
+    assert h[-1].value == "x" and h.prefix(-1).values == ("A",)
+    with pytest.raises(IndexError):
+        h[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Tagged(Transcript):
+    tag: str = ""
+
+
+def test_a_dataclass_subclass_keeps_working():
+    """Colleagues extend Transcript with frozen dataclass fields (neural's Dialogue does)."""
+    import pickle
+
+    t = Tagged(Transcript().agent("A").slots, "c", tag="x")
+    assert t.values == ("A",) and t.tag == "x" and t.context == "c"
+    assert t.world("y").values == ("A", "y") and t.values == ("A",)
+    assert pickle.loads(pickle.dumps(t)) == t and hash(t) == hash(Tagged(t.slots, "c", tag="x"))
+    with pytest.raises(InvalidArgument, match="Slot objects"):
+        Tagged(("A",), "c")
+
+
+def test_building_by_append_is_linear_in_the_number_of_slots():
+    """Counts work, not time: each append copies nothing once the store is shared."""
+    h = Transcript()
+    for i in range(5000):
+        h = h.world(str(i % 3))
+    assert len(h) == 5000 and h._store is h.prefix(10)._store  # one store, views of it
