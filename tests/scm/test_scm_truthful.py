@@ -96,3 +96,25 @@ def test_float_evidence_of_true_probability_zero_is_still_zero_evidence():
     m = _rare_pair(0.0)
     with pytest.raises(ZeroEvidence, match="it has probability 0"):
         m.distribution("X", given={"Y": True})
+
+
+def test_no_scm_entry_point_evaluates_text(tmp_path):
+    """Every place an SCM takes a number as text: a payload that would leave a file behind if it
+    were ever evaluated is refused as "not a number", and no file appears."""
+    import sympy
+
+    marker = tmp_path / "marker"
+    payload = f"__import__('pathlib').Path({str(marker)!r}).write_text('evaluated')"
+    symbolic = SCM([Variable("A", YN, cpt=bernoulli(sympy.Symbol("p", positive=True)))])
+    calls = [
+        lambda: bernoulli(payload),
+        lambda: SCM([Variable("A", YN, cpt={True: payload, False: 0})]),
+        lambda: symbolic.substitute({"p": payload}),
+        lambda: fire_engine_model().expectation(lambda a: payload),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidArgument, match="is not a number"):
+            call()
+    with pytest.raises(InvalidArgument, match="is not a symbol of this model"):
+        symbolic.substitute({payload: "1/2"})
+    assert not marker.exists()
