@@ -2,7 +2,8 @@
 
 A model is a DAG of variables with finite domains; each variable carries a mechanism, a
 conditional probability table (CPT) P(X | parents(X)) given as data. The joint is the product
-of the mechanisms, enumerated exactly. ``do`` performs the paper's surgery: the intervened
+of the mechanisms; queries sum it exactly by variable elimination (:mod:`.elimination`), with
+enumeration of the ancestors kept as the reference (``method="enumeration"``). ``do`` performs the paper's surgery: the intervened
 variable's mechanism is *removed* and replaced by a point mass δ_{x*}(x) at the imposed value,
 and its incoming arrows are cut (§2.2, the interventional joint after "replace the action factor
 by a delta").
