@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from typing import Any
 
 from bayes_agent.errors import BayesAgentError
@@ -89,8 +91,6 @@ def _handle(args: argparse.Namespace) -> int:
         raise BayesAgentError(
             "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
         ) from None
-    from ..sft import experiment
-
     preset, bank = resolve_preset(args)
     options = {"bank": bank, "base_cache": args.base_cache, "rebuild_base": args.rebuild_base}
     seeds = args.seeds or [0]
@@ -102,6 +102,32 @@ def _handle(args: argparse.Namespace) -> int:
     worked = _worked_example(args.out)
     print(worked.text().splitlines()[-1])
     sections = [lambda _metrics: ("The §4 worked example (exact engine)", _worked_markdown(worked))]
+    try:
+        return _run(args, preset, seeds, progress, sections, options)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with:\n  {resume_command(args, seeds)}", file=sys.stderr)
+        raise
+
+
+def resume_command(args: argparse.Namespace, seeds: list[int]) -> str:
+    """The exact command that continues an interrupted run: the same arguments, plus ``--resume``
+    from the last checkpoint for a single seed (finished seeds of a multi-seed run are skipped)."""
+    from pathlib import Path
+
+    argv = list(sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] else ["reproduce", "--out", args.out]
+    if "--resume" in argv:
+        i = argv.index("--resume")
+        del argv[i : i + 2]
+    ckpt = Path(args.out) / "checkpoint"
+    if len(seeds) == 1 and (ckpt / "state.json").exists():
+        argv += ["--resume", str(ckpt)]
+    return "bayes-agent " + shlex.join(argv)
+
+
+def _run(args: argparse.Namespace, preset: Any, seeds: list[int], progress: bool, sections: list,
+         options: dict[str, Any]) -> int:
+    from ..sft import experiment
+
     if len(seeds) == 1:
         m = experiment.run(preset, args.out, seed=seeds[0], resume=args.resume, progress=progress,
                            extra_sections=sections, **options)

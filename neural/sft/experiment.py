@@ -259,14 +259,7 @@ def run(
     examples, accounting = make_examples(dialogues, tokenizer, max_len)
     t_data = time.perf_counter()
     train_cfg = preset.train if preset.train.seed == seed else preset.with_(seed=seed).train
-    try:
-        result = train_arms(preset, model, examples, train_cfg, out, resume=resume, progress=progress)
-    except KeyboardInterrupt:
-        ckpt = out / "checkpoint"
-        hint = (f"resume with: bayes-agent reproduce --out {out} --resume {ckpt} (and the same options)"
-                if (ckpt / "state.json").exists() else "no checkpoint was written yet; rerun the command")
-        print(f"\ninterrupted during fine-tuning; {hint}", file=sys.stderr)
-        raise
+    result = train_arms(preset, model, examples, train_cfg, out, resume=resume, progress=progress)
     t_train = time.perf_counter()
     models = {"base": model, **result.models}
     probes = run_probes(models, tokenizer, facts, preset)
@@ -511,12 +504,7 @@ def run_seeds(
         if done.exists():
             per_seed.append(json.loads(done.read_text()))
             continue
-        try:
-            per_seed.append(run(preset, out / f"seed_{s}", seed=s, progress=progress, **run_options))
-        except KeyboardInterrupt:
-            print(f"interrupted at seed {s}; finished seeds are saved in {out}; rerun the same command "
-                  f"to continue", file=sys.stderr)
-            raise
+        per_seed.append(run(preset, out / f"seed_{s}", seed=s, progress=progress, **run_options))
     probe_rows = {s: json.loads((out / f"seed_{s}" / "probes.json").read_text()) for s in seeds}
     topics = [r["topic"] for r in probe_rows[seeds[0]]["base"] if not r.get("held_out")]
     held = {s: {n: [r for r in rows if r.get("held_out")] for n, rows in probe_rows[s].items()} for s in seeds}

@@ -245,3 +245,20 @@ def test_sweep_writes_slopes_and_resumes(tmp_path):
 def test_sweep_bad_input(argv, message, tmp_path, capsys):
     assert main(["sweep", "--out", str(tmp_path), "--preset", "micro", "--no-progress", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_resume_command_after_an_interruption(tmp_path, monkeypatch):
+    """Ctrl-C prints this: the same arguments, and --resume from the last checkpoint for one seed."""
+    import argparse
+
+    from neural.commands.reproduce import resume_command
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(sys, "argv", ["bayes-agent", "reproduce", "--out", str(out), "--epochs", "9",
+                                      "--resume", "old/checkpoint"])
+    args = argparse.Namespace(out=str(out))
+    assert resume_command(args, [0]) == f"bayes-agent reproduce --out {out} --epochs 9"  # nothing saved yet
+    (out / "checkpoint").mkdir(parents=True)
+    (out / "checkpoint" / "state.json").write_text("{}")
+    assert resume_command(args, [0]) == f"bayes-agent reproduce --out {out} --epochs 9 --resume {out}/checkpoint"
+    assert "--resume" not in resume_command(args, [0, 1])  # seeds: rerunning skips finished seeds
