@@ -84,6 +84,10 @@ def main() -> None:
         record["weights"] = [p.detach().double().flatten().tolist() for p in model.parameters()]
     (out / f"rank{rank}.json").write_text(json.dumps(record))
     print(f"rank {rank}/{world}: {collator.report()}")
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # leave the process group together; a rank that exits while gloo still runs aborts
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
