@@ -26,12 +26,15 @@ from ..errors import InvalidArgument
 __all__ = [
     "REFERENCE_AGENTS",
     "STRATEGIES",
+    "baselines_markdown",
+    "best_action_rate",
     "evaluate_split",
     "paired_difference",
     "reference_policies",
     "run_baselines",
     "seed_interval",
     "strategy_agreement",
+    "studies_markdown",
 ]
 
 #: the non-learned agents, in report order

@@ -233,7 +233,6 @@ def log_posterior(
     Gaussian world channel, actions by the teacher's channel. Returns ``(graph indices, log
     weights)``, without graphs of zero likelihood."""
     mode = Mode.of(mode)
-    config = space.config
     context = _context(history)
     alive = np.arange(len(space)) if graphs is None else np.unique(np.asarray(graphs, dtype=int))
     logw = np.zeros(len(alive))

@@ -12,7 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bayes_agent.dag.world import DagConfig, HypothesisSpace, run_episodes, sample_tasks  # noqa: E402
+from bayes_agent.dag.world import run_episodes, sample_tasks  # noqa: E402
 from bayes_agent.errors import InvalidArgument  # noqa: E402
 from bayes_agent.dag.experimenter import BayesianExperimenter  # noqa: E402
 from neural.dag.passive_learner import (  # noqa: E402
