@@ -5,10 +5,12 @@ and the heuristic (correlational) baselines it is compared with. Pure math; no t
 """
 
 from .world import DagConfig, HypothesisSpace, run_episodes, sample_tasks
-from .experimenter import BayesianExperimenter, bystander_study
+from .experimenter import BayesianExperimenter, ObservationOnlyPolicy
+from .studies import bystander_study, delusion_study
 from .baselines import HeuristicPolicy
 
 __all__ = sorted([
-    "BayesianExperimenter", "DagConfig", "HeuristicPolicy", "HypothesisSpace", "bystander_study",
+    "BayesianExperimenter", "DagConfig", "HeuristicPolicy", "HypothesisSpace", "ObservationOnlyPolicy",
+    "bystander_study", "delusion_study",
     "run_episodes", "sample_tasks",
 ])

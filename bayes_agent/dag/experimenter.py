@@ -1,25 +1,27 @@
-"""The exact Bayesian experimenter for the causal-DAG world, and the bystander who watches one.
+"""The exact Bayesian experimenter of the causal-DAG world: its gates come from the engine's transcript.
 
 Every signed DAG of :class:`~bayes_agent.dag.world.HypothesisSpace` is a program p of the engine
-(:class:`DagProgram`): its world channel gives the exact probability of each observed vector of
-values (the initial sample, or the outcome of the latest action), its action channel is a
-*teacher who knows p*: untried nodes at random while experimenting, the best action for the goal
-(probability 1 - ε) while exploiting. An episode becomes a :class:`~bayes_agent.Transcript`:
+(:class:`DagProgram`): its world channel is the closed-form Gaussian density of an observed
+vector of values (the initial sample, or the outcome of the latest action) under the world's one
+forward model; its action channel is a *teacher who knows p*: untried nodes at random while
+experimenting, the best action for the goal (probability 1 - ε) while exploiting. An episode is a
+:class:`~bayes_agent.Transcript`:
 
     world(initial values) · agent(action) · world(outcome) · world(initial values) · ...
 
-The experimenter's own actions are agent slots (γ = 1), so its posterior moves only on what the
-world wrote; a bystander watching a recorded teacher sees the same actions as world-written
-slots on the action channel (γ = 0), which are evidence when the teacher knew something.
+An actor's own actions are agent slots (γ = 1), so under the first-person likelihood L_do
+(§3.3, Eq. (2)) its posterior moves only on what the world wrote; a bystander watching a
+recorded teacher sees the same actions as world-written slots on the action channel (γ = 0),
+which are evidence. Which slots count is decided only by the engine's :func:`~bayes_agent.is_evidence`.
 
-The engine scores one program at a time in Python, which is exact but far too slow for 57k
-graphs and thousands of episodes; :func:`log_posterior` is the same computation vectorised in
-numpy log space, and the tests check that the two agree on every slot of real episodes.
+The engine scores one program at a time in Python, which is exact but too slow for 8,281 graphs
+and thousands of episodes; :func:`log_posterior` walks the same transcript with the same gate rule
+and scores every graph at once in numpy log space. The tests check that the two agree.
 """
 
 from __future__ import annotations
 
-import itertools
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Hashable, Sequence
 
@@ -31,25 +33,25 @@ from .world import (
     EpisodeBatch,
     HypothesisSpace,
     action_node,
-    action_sign,
     allowed_actions,
     log_likelihood,
     propagate,
-    run_episodes,
-    sample_tasks,
 )
-from ..errors import InvalidArgument
-from ..mixture import Mixture
-from ..programs import Program, latest_action
+from ..errors import InvalidArgument, ZeroEvidence
+from ..mixture import Mixture, is_evidence
+from ..programs import Program
 from ..transcript import Channel, Gate, Mode, Transcript
 
 __all__ = [
     "BayesianExperimenter",
     "DagProgram",
+    "EpisodeContext",
+    "EXPLORATIONS",
+    "ObservationOnlyPolicy",
     "TEACHER_EPSILON",
-    "bystander_study",
     "engine_mixture",
     "episode_transcript",
+    "expected_information_gain",
     "explore_action",
     "log_posterior",
     "teacher_action_probs",
@@ -57,10 +59,41 @@ __all__ = [
 
 #: how often a teacher who knows the graph deviates from its best exploitation action
 TEACHER_EPSILON = Fraction(1, 10)
+#: how an experimenter chooses its experiments: the talk's protocol or expected information gain
+EXPLORATIONS: tuple[str, ...] = ("protocol", "info_gain")
 
 
-def _obs_symbol(x: np.ndarray) -> tuple[float, ...]:
-    return tuple(float(v) for v in x)
+@dataclass(frozen=True)
+class EpisodeContext:
+    """A transcript's context c: the goal (None before it is named) and the trial the
+    transcript's first slot belongs to (so a record of exploitation trials alone knows its phase)."""
+
+    goal: int | None
+    first_trial: int = 0
+
+
+def _context(history: Transcript) -> EpisodeContext:
+    c = history.context
+    if not isinstance(c, EpisodeContext):
+        raise InvalidArgument(f"a causal-DAG transcript's context is an EpisodeContext, got {c!r}")
+    return c
+
+
+def _vector(value: Hashable) -> np.ndarray:
+    if not (isinstance(value, tuple) and len(value) == N_NODES):
+        raise InvalidArgument(f"an observation of the causal-DAG world is a tuple of {N_NODES} "
+                              f"floats, got {value!r}")
+    x = np.array(value, dtype=float)
+    if not np.isfinite(x).all():
+        raise InvalidArgument(f"an observation must be finite, got {value!r}")
+    return x
+
+
+def _action(value: Hashable) -> int:
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < len(ACTIONS)):
+        raise InvalidArgument(f"an action of the causal-DAG world is an int in 0..{len(ACTIONS) - 1}, "
+                              f"got {value!r}")
+    return int(value)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -93,105 +126,95 @@ def teacher_action_probs(
     return probs
 
 
+def _phase_goal(context: EpisodeContext, n_tried: int, n_explore: int) -> int | None:
+    """The goal in force for the next action slot (None while experimenting)."""
+    if context.first_trial + n_tried < n_explore:
+        return None
+    if context.goal is None:
+        raise InvalidArgument("an exploitation action needs a goal in the transcript's context")
+    return context.goal
+
+
 # ------------------------------------------------------------------------------------------------
 # the engine's view: one program per graph
 
 
 class DagProgram(Program):
-    """One signed DAG as a program: exact world channel, teacher action channel.
-
-    The transcript's context is the goal node (an int) during exploitation, ``None`` before; the
-    number of action slots in the history says which trial the next slot belongs to.
-    """
+    """One signed DAG as a program: Gaussian world channel (a density), teacher action channel."""
 
     def __init__(self, space: HypothesisSpace, graph: int) -> None:
-        if not (0 <= int(graph) < len(space)):
+        if not (isinstance(graph, (int, np.integer)) and 0 <= int(graph) < len(space)):
             raise InvalidArgument(f"graph {graph!r} is not an index of the {len(space)} hypotheses")
         self.space, self.graph = space, int(graph)
         self.name = f"g{self.graph}"
-        self._cache: dict[Any, dict[Hashable, Fraction]] = {}
 
-    def distribution(self, history: Transcript, channel: Channel) -> dict[Hashable, Fraction]:
-        channel = Channel(channel)
-        if channel is Channel.OBSERVATION:
-            last = history.slots[-1] if len(history) else None
-            do = latest_action(history) if last is not None and last.channel is Channel.ACTION else None
-            if do not in self._cache:
-                self._cache[do] = self._world(do)
-            return self._cache[do]
+    def distribution(self, history: Transcript, channel: Channel) -> dict[Hashable, Any]:
+        """The action channel as a table; the world channel is a density (see :meth:`prob`)."""
+        if Channel(channel) is Channel.OBSERVATION:
+            raise InvalidArgument("the causal-DAG world channel is continuous: it has a density "
+                                  "(DagProgram.prob), not a table")
         tried = [s.value for s in history if s.channel is Channel.ACTION]
         config = self.space.config
-        goal = history.context if len(tried) >= config.n_explore else None
+        goal = _phase_goal(_context(history), len(tried), config.n_explore)
         best = None if goal is None else int(self.space.best_actions([self.graph], goal)[0])
-        probs = teacher_action_probs(best, tried, goal, config.n_explore)
-        return {a: p for a, p in enumerate(probs)}
+        return {a: float(p) for a, p in enumerate(teacher_action_probs(best, tried, goal, config.n_explore))}
 
     def convert(self, kind: str) -> "DagProgram":
-        """Exact arithmetic only: the probabilities are products of 1/4 and 1/2 (and ε)."""
-        if kind != "exact":
-            raise InvalidArgument(f"DagProgram computes in exact arithmetic only, not {kind!r}")
+        """Float arithmetic only: the world channel is a Gaussian density."""
+        if kind != "float":
+            raise InvalidArgument(f"DagProgram computes in float arithmetic only, not {kind!r}")
         return self
 
-    def prob(self, value: Hashable, history: Transcript, channel: Channel) -> Fraction:
-        """ν_p(value | h_<i, c). An observation vector outside this graph's support has
-        probability zero (the support is finite, the space of vectors is not)."""
-        channel = Channel(channel)
-        row = self.distribution(history, channel)
-        if value in row:
-            return row[value]
-        if channel is Channel.OBSERVATION and isinstance(value, tuple) and len(value) == N_NODES:
-            return Fraction(0)
-        raise InvalidArgument(
-            f"{value!r} is not a {channel.value} of the causal-DAG world (an action is an int in "
-            f"0..{len(ACTIONS) - 1}, an observation a tuple of {N_NODES} floats)"
-        )
-
-    def _world(self, do: int | None) -> dict[Hashable, Fraction]:
-        config = self.space.config
-        free = [j for j in range(N_NODES) if do is None or j != action_node(do)]
-        p = [Fraction(1, 4), Fraction(1, 2), Fraction(1, 4)]
-        out: dict[Hashable, Fraction] = {}
-        combos = list(itertools.product(range(3), repeat=len(free)))
-        noise = np.zeros((len(combos), N_NODES))
-        noise[:, free] = config.noise_values[np.array(combos)]
-        if do is None:
-            xs = propagate(self.space.fweights[self.graph], noise)
-        else:
-            xs = propagate(self.space.fweights[self.graph], noise, action_node(do),
-                           action_sign(do) * config.intervention)
-        for combo, x in zip(combos, xs):
-            prob = Fraction(1)
-            for c in combo:
-                prob *= p[c]
-            key = _obs_symbol(x)
-            out[key] = out.get(key, Fraction(0)) + prob
-        return out
+    def prob(self, value: Hashable, history: Transcript, channel: Channel) -> float:
+        """ν_p(value | h_<i, c): the density of an observed vector (an outcome when the slot
+        before it is an action, else an untouched sample), or a teacher's action probability."""
+        if Channel(channel) is Channel.ACTION:
+            return self.distribution(history, channel)[_action(value)]
+        last = history.slots[-1] if len(history) else None
+        do = action_node(_action(last.value)) if last is not None and last.channel is Channel.ACTION else None
+        ll = log_likelihood(self.space.fweights[[self.graph]], _vector(value), do, self.space.config)
+        return float(np.exp(ll[0]))
 
 
 def engine_mixture(space: HypothesisSpace, graphs: Sequence[int]) -> Mixture:
-    """The engine's mixture over the given graphs with a uniform prior, in exact arithmetic."""
+    """The engine's mixture over the given graphs with a uniform prior, in float arithmetic."""
     graphs = list(graphs)
     if not graphs:
         raise InvalidArgument("engine_mixture needs at least one graph")
     programs = [DagProgram(space, g) for g in graphs]
-    return Mixture(programs, [Fraction(1, len(programs))] * len(programs), arithmetic="exact")
+    return Mixture(programs, [1.0 / len(programs)] * len(programs), arithmetic="float")
 
 
 def episode_transcript(batch: EpisodeBatch, n: int, upto: int | None = None, *,
-                       actor: Gate = Gate.AGENT) -> Transcript:
-    """Episode ``n`` of ``batch`` (its first ``upto`` trials) as a gated transcript.
+                       actor: Gate = Gate.AGENT, first_trial: int = 0,
+                       outcomes: bool = True, actions: bool = True, samples: bool = True) -> Transcript:
+    """What episode ``n`` of ``batch`` showed before trial ``upto``'s action, as a gated transcript.
 
-    ``actor=Gate.AGENT``: the actions are the learner's own (interventions). ``actor=Gate.WORLD``:
-    the learner is a bystander and the actions are someone else's, world-written evidence.
+    Trials ``first_trial..upto-1`` in full, then trial ``upto``'s untouched sample (when it
+    exists). ``actor=Gate.AGENT``: the actions are the reader's own interventions;
+    ``actor=Gate.WORLD``: someone else's, world-written evidence on the action channel.
+    ``outcomes=False, actions=False`` leaves the passive samples only (the observation-only view);
+    ``outcomes=False, samples=False`` the choices only.
     """
     config = batch.config
     upto = config.n_trials if upto is None else upto
-    goal = int(batch.goals[n, -1]) if upto > config.n_explore else None
-    h = Transcript(context=goal)
-    for t in range(upto):
-        h = h.world(_obs_symbol(batch.initial[n, t]))
-        h = h.append(int(batch.actions[n, t]), Gate.of(actor), channel=Channel.ACTION)
-        h = h.world(_obs_symbol(batch.outcomes[n, t]))
+    if not (isinstance(upto, int) and 0 <= first_trial <= upto <= config.n_trials):
+        raise InvalidArgument(f"trials {first_trial}..{upto} are not a range of a "
+                              f"{config.n_trials}-trial episode")
+    goal = int(batch.goals[n, min(upto, config.n_trials - 1)])  # -1 while experimenting
+    h = Transcript(context=EpisodeContext(None if goal < 0 else goal, first_trial))
+    gate = Gate.of(actor)
+    for t in range(first_trial, upto + 1):
+        if t < config.n_trials and samples:
+            h = h.world(tuple(float(v) for v in batch.initial[n, t]))
+        if t == upto:
+            break
+        if actions:
+            h = h.append(int(batch.actions[n, t]), gate, channel=Channel.ACTION)
+        if outcomes:
+            if not actions:
+                raise InvalidArgument("an outcome without its action cannot be scored")
+            h = h.world(tuple(float(v) for v in batch.outcomes[n, t]))
     return h
 
 
@@ -200,55 +223,61 @@ def episode_transcript(batch: EpisodeBatch, n: int, upto: int | None = None, *,
 
 
 def log_posterior(
-    space: HypothesisSpace, batch: EpisodeBatch, n: int, upto: int, *,
-    include_initial: bool = True, include_outcomes: bool = True,
-    mode: Mode | str = Mode.INTERVENTIONAL, first_trial: int = 0,
+    space: HypothesisSpace, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL,
     graphs: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Graphs still possible after trials ``first_trial..upto-1`` of episode ``n``, with log w_t.
-
-    Uniform prior over the space (or over ``graphs`` when given). World-written vectors are always scored; the recorded actions
-    are scored by the teacher's action channel only in ``mode="obs"`` (a bystander's L_obs);
-    in ``mode="do"`` they are interventions and contribute nothing (L_do). Returns
-    ``(graph indices, normalised log weights)``; graphs with zero likelihood are dropped.
-    """
+    """log w_t(p) for every graph after ``history`` (Eqs. (1)-(2)), uniform prior over the space
+    (or over ``graphs``). A slot counts only if the engine's :func:`~bayes_agent.is_evidence` says so:
+    in ``mode="do"`` the world-written slots (initial samples, outcomes, a teacher's choices),
+    in ``mode="obs"`` every slot, the actor's own choices included. Observations are scored by the
+    Gaussian world channel, actions by the teacher's channel. Returns ``(graph indices, log
+    weights)``, without graphs of zero likelihood."""
     mode = Mode.of(mode)
-    config = space.config
+    context = _context(history)
     alive = np.arange(len(space)) if graphs is None else np.unique(np.asarray(graphs, dtype=int))
     logw = np.zeros(len(alive))
-
-    def score(x: np.ndarray, do: int | None) -> None:
-        nonlocal alive, logw
-        ll = log_likelihood(space.fweights[alive], x, do, config)
-        keep = np.isfinite(ll)
-        alive, logw = alive[keep], logw[keep] + ll[keep]
-
+    xs: list[np.ndarray] = []
+    dos: list[int] = []
     tried: list[int] = []
-    for t in range(first_trial, upto):
-        if include_initial:
-            score(batch.initial[n, t], None)
-        a = int(batch.actions[n, t])
-        if mode is Mode.OBSERVATIONAL:
-            goal = int(batch.goals[n, t])
-            goal = None if goal < 0 else goal
-            if goal is None:
-                p = teacher_action_probs(None, tried, None, config.n_explore)[a]
-                ll = np.full(len(alive), np.log(float(p)) if p > 0 else -np.inf)
-            elif not allowed_actions(goal)[a]:
-                ll = np.full(len(alive), -np.inf)
-            else:
-                off = float(TEACHER_EPSILON) / (int(allowed_actions(goal).sum()) - 1)
-                best = space.best_actions(alive, goal)
-                ll = np.where(best == a, np.log(float(1 - TEACHER_EPSILON)), np.log(off))
-            keep = np.isfinite(ll)
-            alive, logw = alive[keep], logw[keep] + ll[keep]
-        tried.append(a)
-        if include_outcomes:
-            score(batch.outcomes[n, t], action_node(a))
-    if len(alive) == 0:
-        raise InvalidArgument(f"episode {n}: no hypothesis explains the record (is it from this space?)")
-    logw = logw - np.logaddexp.reduce(logw)
-    return alive, logw
+    previous: int | None = None  # the action slot just before, if the last slot was one
+    for slot in history:
+        if slot.channel is Channel.ACTION:
+            a = _action(slot.value)
+            if is_evidence(slot, mode):
+                logw = logw + _teacher_log_probs(space, alive, a, tried, context)
+            tried.append(a)
+            previous = a
+        else:
+            x = _vector(slot.value)
+            if is_evidence(slot, mode):
+                xs.append(x)
+                dos.append(-1 if previous is None else action_node(previous))
+            previous = None
+    if xs:
+        logw = logw + space.log_likelihood(np.stack(xs), np.array(dos), alive)
+    keep = np.isfinite(logw)
+    if not keep.any():
+        raise ZeroEvidence("no hypothesis gives this transcript a positive likelihood")
+    alive, logw = alive[keep], logw[keep]
+    return alive, logw - np.logaddexp.reduce(logw)
+
+
+def _teacher_log_probs(space: HypothesisSpace, alive: np.ndarray, a: int, tried: list[int],
+                       context: EpisodeContext) -> np.ndarray:
+    config = space.config
+    goal = _phase_goal(context, len(tried), config.n_explore)
+    if goal is None:
+        p = teacher_action_probs(None, tried, None, config.n_explore)[a]
+        return np.full(len(alive), np.log(float(p)) if p > 0 else -np.inf)
+    if not allowed_actions(goal)[a]:
+        return np.full(len(alive), -np.inf)
+    off = float(TEACHER_EPSILON) / (int(allowed_actions(goal).sum()) - 1)
+    best = space.best_actions(alive, goal)
+    return np.where(best == a, np.log(float(1 - TEACHER_EPSILON)), np.log(off))
+
+
+# ------------------------------------------------------------------------------------------------
+# choosing experiments
 
 
 def explore_action(batch: EpisodeBatch, n: int, t: int, rng: np.random.Generator) -> int:
@@ -258,89 +287,75 @@ def explore_action(batch: EpisodeBatch, n: int, t: int, rng: np.random.Generator
     return 2 * int(rng.choice(untried))
 
 
+def expected_information_gain(space: HypothesisSpace, graphs: np.ndarray, logw: np.ndarray,
+                              rng: np.random.Generator, n_samples: int = 32,
+                              mass: float = 1 - 1e-4) -> np.ndarray:
+    """I(graph; outcome | do(a)) for every action under the posterior ``(graphs, logw)``.
+
+    Monte Carlo over outcomes (graphs drawn from the posterior, noise from the world), with the
+    marginal density computed exactly over the enumerated graphs; graphs outside the smallest
+    set holding ``mass`` of the posterior are left out of this estimate only."""
+    config = space.config
+    order = np.argsort(-logw)
+    w = np.exp(logw[order])
+    k = int(np.searchsorted(np.cumsum(w), mass) + 1)
+    graphs, logw = graphs[order[:k]], logw[order[:k]] - np.logaddexp.reduce(logw[order[:k]])
+    draws = rng.choice(len(graphs), size=n_samples, p=np.exp(logw))
+    noise = rng.normal(0.0, config.noise, (n_samples, N_NODES))
+    gain = np.zeros(len(ACTIONS))
+    for a in ACTIONS:
+        node, value = action_node(a), (1 - 2 * (a % 2)) * config.intervention
+        ys = propagate(space.fweights[graphs[draws]], noise, node, value)  # (S, 5)
+        ll = space.log_likelihood(ys, node, graphs, per_vector=True)  # (H, S)
+        own = ll[draws, np.arange(n_samples)]
+        gain[a] = float(np.mean(own - np.logaddexp.reduce(ll + logw[:, None], axis=0)))
+    return gain
+
+
 class BayesianExperimenter:
-    """The expert and the optimal reference: experiments on every node once, then exploits the
-    exact posterior, choosing argmax_a Σ_p w_t(p) E_p[x_goal | do(a)].
+    """The expert and the optimal reference: experiments, then exploits the exact posterior,
+    choosing argmax_a Σ_p w_t(p) E_p[x_goal | do(a)].
 
-    Its own actions never enter its likelihood (they are interventions); the initial samples and
-    the outcomes do. ``seed`` fixes the order of its experiments.
-    """
+    It reads its own history as a transcript in which its actions are agent slots, so with the
+    default ``mode="do"`` they never enter its likelihood; ``mode="obs"`` is the self-deluded
+    variant that scores its own choices as if a teacher had made them (§3.2). ``explore`` is
+    ``"protocol"`` (each node once, positive, random order; ``seed`` fixes the order) or
+    ``"info_gain"`` (the action of largest expected information gain about the graph)."""
 
-    def __init__(self, space: HypothesisSpace, seed: int = 0) -> None:
-        self.space = space
+    def __init__(self, space: HypothesisSpace, seed: int = 0, *, mode: Mode | str = Mode.INTERVENTIONAL,
+                 explore: str = "protocol") -> None:
+        if explore not in EXPLORATIONS:
+            raise InvalidArgument(f"explore must be one of {EXPLORATIONS}, got {explore!r}")
+        self.space, self.mode, self.explore = space, Mode.of(mode), explore
         self.rng = np.random.default_rng(seed)
+
+    def history(self, batch: EpisodeBatch, n: int, t: int) -> Transcript:
+        """What this agent conditions on before acting at trial ``t``: everything, own actions gated."""
+        return episode_transcript(batch, n, t, actor=Gate.AGENT)
+
+    def posterior(self, batch: EpisodeBatch, n: int, t: int) -> tuple[np.ndarray, np.ndarray]:
+        return log_posterior(self.space, self.history(batch, n, t), self.mode)
 
     def act(self, batch: EpisodeBatch, t: int) -> np.ndarray:
         config = self.space.config
         out = np.zeros(len(batch), dtype=int)
         for n in range(len(batch)):
-            if t < config.n_explore:
+            if t < config.n_explore and self.explore == "protocol":
                 out[n] = explore_action(batch, n, t, self.rng)
                 continue
+            graphs, logw = self.posterior(batch, n, t)
+            if t < config.n_explore:
+                out[n] = int(np.argmax(expected_information_gain(self.space, graphs, logw, self.rng)))
+                continue
             goal = int(batch.goals[n, t])
-            graphs, logw = log_posterior(self.space, batch, n, t)
             expected = np.exp(logw) @ self.space.values(graphs)[:, :, goal]
             out[n] = int(np.argmax(np.where(allowed_actions(goal), expected, -np.inf)))
         return out
 
 
-# ------------------------------------------------------------------------------------------------
-# the bystander study
+class ObservationOnlyPolicy(BayesianExperimenter):
+    """The control: the same exact Bayesian, but it conditions on the untouched samples only, never
+    on an intervention's outcome. If it did as well as the experimenter, experiments would not matter."""
 
-
-def bystander_study(space: HypothesisSpace, n_episodes: int, seed: int = 0) -> dict[str, float]:
-    """Watching a teacher who knows the graph vs. acting oneself: when choices are evidence.
-
-    A teacher who knows the graph plays the exploitation trials of ``target``-split episodes
-    (goal E), sampling each action from its own channel (best action with probability 1 - ε).
-    A learner reads the exploitation record - either the choices alone (``choices``) or the
-    choices with their outcomes (``trials``) - and must then pick an action for E. As a
-    bystander (``obs``) it scores the teacher's choices as world-written evidence; with ``do``
-    it treats them as interventions and ignores them. The same two bookkeepings applied to the
-    learner's *own* uniformly random choices (``self``) show the other side: there ``do`` is
-    right and ``obs`` is the self-delusion of §3.2. Returned per case: the mean posterior mass
-    on the true graph and the rate at which the learner's next choice is the true best action.
-    """
-    if not (isinstance(n_episodes, int) and n_episodes >= 1):
-        raise InvalidArgument(f"n_episodes must be a positive int, got {n_episodes!r}")
-    rng = np.random.default_rng(seed)
-    config = space.config
-    goal = 4
-    tasks = sample_tasks(space, "target", n_episodes, rng)
-    truth = np.array([t.graph for t in tasks])
-    best = space.best_actions(truth, goal)
-    allowed = np.flatnonzero(allowed_actions(goal))
-
-    def teacher(batch: EpisodeBatch, t: int) -> np.ndarray:
-        if t < config.n_explore:
-            return np.array([explore_action(batch, n, t, rng) for n in range(len(batch))])
-        out = []
-        for n in range(len(batch)):
-            probs = np.array([float(q) for q in teacher_action_probs(int(best[n]), [], goal, 0)])
-            out.append(int(rng.choice(len(ACTIONS), p=probs / probs.sum())))
-        return np.array(out)
-
-    def learner(batch: EpisodeBatch, t: int) -> np.ndarray:
-        if t < config.n_explore:
-            return teacher(batch, t)
-        return rng.choice(allowed, size=len(batch)).astype(int)
-
-    results: dict[str, float] = {"n_episodes": float(n_episodes)}
-    for actor, policy in (("teacher", teacher), ("self", learner)):
-        batch = run_episodes(policy, tasks, space, rng)
-        for record in ("choices", "trials"):
-            for mode in ("obs", "do"):
-                mass, correct = [], []
-                for n in range(len(tasks)):
-                    graphs, logw = log_posterior(
-                        space, batch, n, config.n_trials, mode=mode, first_trial=config.n_explore,
-                        include_initial=False, include_outcomes=record == "trials")
-                    w = np.exp(logw)
-                    mass.append(float(w[graphs == truth[n]].sum()))
-                    expected = w @ space.values(graphs)[:, :, goal]
-                    choice = int(np.argmax(np.where(allowed_actions(goal), expected, -np.inf)))
-                    correct.append(choice == best[n])
-                key = f"{actor}_{record}_{mode}"
-                results[f"{key}_true_graph_mass"] = float(np.mean(mass))
-                results[f"{key}_best_action_rate"] = float(np.mean(correct))
-    return results
+    def history(self, batch: EpisodeBatch, n: int, t: int) -> Transcript:
+        return episode_transcript(batch, n, t, outcomes=False, actions=False)

@@ -1,13 +1,16 @@
-"""``bayes-agent causal-strategies --out DIR [--config micro|default]``: the passive-causal report."""
+"""``bayes-agent causal-strategies --out DIR [--config baselines|micro|default|shuffled-identities]``."""
 
 from __future__ import annotations
 
 import argparse
 
-from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir
-from bayes_agent.errors import InvalidArgument
+from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir, resume_command, save_on_interrupt
+from bayes_agent.errors import BayesAgentError, InvalidArgument
 
-__all__ = ["register"]
+__all__ = ["CONFIG_NAMES", "register"]
+
+#: ``baselines`` needs no torch; the others train the passive learner (neural.dag.report.CONFIGS)
+CONFIG_NAMES: tuple[str, ...] = ("baselines", "micro", "default", "shuffled-identities")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,15 +19,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="behaviour-clone a transformer on an exact Bayesian experimenter in a causal-DAG "
         "world and compare it with baselines on held-out dependencies",
     )
-    p.add_argument("--out", required=True, help="directory for report.md, metrics.json and the PNG")
-    p.add_argument("--config", default="default", choices=("micro", "default", "fixed-identities"),
-                   help="micro: seconds (tests); default: the full comparison (about 10 minutes "
-                   "on 2 CPU cores); fixed-identities: the default with the node-identity shuffle "
-                   "switched off (the ablation)")
+    p.add_argument("--out", required=True, help="directory for report.md, metrics.json and the PNGs")
+    p.add_argument("--config", default="default", choices=CONFIG_NAMES,
+                   help="baselines: the non-learned agents only (no torch, about 2 minutes); micro: "
+                   "seconds (tests); default: the full study (4 seeds); shuffled-identities: the "
+                   "default learner with node identities reshuffled per episode (a named variant "
+                   "whose target split is in-distribution by construction)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes, one seed each at a time (default: one per CPU core); "
                    "the numbers do not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out: "
+                   "the seeds it finished (in --out/seeds) are kept, not run again")
     add_overwrite_argument(p)
     p.set_defaults(func=_handler)
 
@@ -32,8 +38,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _handler(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InvalidArgument(f"--jobs must be a positive integer, got {args.jobs}")
-    prepare_out_dir(args.out, overwrite=args.overwrite)  # before ~10 minutes of work, not after
-    from ..dag.report import run_causal_report  # torch is imported only here
+    if args.resume and args.overwrite:
+        raise BayesAgentError("--resume continues the run in --out and --overwrite replaces it: choose one")
+    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume)  # before the work, not after
 
-    run_causal_report(args.out, args.config, verbose=not args.quiet, jobs=args.jobs)
+    def finished() -> str:
+        return f"{len(list((out / 'seeds').glob('seed_*.json')))} finished seed(s) in {out / 'seeds'}"
+
+    with save_on_interrupt(finished, lambda: resume_command(args.argv, add=["--resume"])):
+        if args.config == "baselines":
+            from bayes_agent.dag.evaluation import run_baselines
+
+            run_baselines(args.out, verbose=not args.quiet)
+        else:
+            from ..dag.report import run_causal_report  # torch is imported only here
+
+            run_causal_report(args.out, args.config, verbose=not args.quiet, jobs=args.jobs, resume=args.resume)
     return 0

@@ -5,13 +5,16 @@ experimenter's) and learns to predict the expert's action at every trial. Only a
 it act, actively, in fresh episodes - including episodes whose dependency (D → E) never occurs in
 its training data.
 
-One token per (trial, node), ``N_FEATURES`` numbers each (see ``episode_features``), plus a
-learned trial embedding and a learned *identity* vector. The identity vectors are handed out to
-the five nodes in a fresh random order per episode, so they tell the model which tokens belong to
-the same node across trials but never which node is D: a rule such as "when the goal is E, never
-act on D", true of every training episode, cannot be stored, and the held-out D → E dependency
-looks like any other. Attention is block-causal (a token sees every node of its own and earlier
-trials); a two-logit head on each node token gives that node's ``do(+v)`` and ``do(-v)`` logits.
+The talk's kind of agent: one token per (trial, node) holding raw values only (``N_FEATURES``
+numbers, see ``episode_features``; no engineered statistic such as a change), plus a learned
+trial embedding and a learned *identity* vector per node. By default node k always wears
+identity k, as in the talk: the model knows which node is D, so a rule such as "when the goal is
+E, never act on D" (true of every training episode) could be stored, and acting on D for E at
+test time is a real generalisation. The named variant ``shuffle_identities=True`` hands the
+identities out in a fresh random order per episode; then every held-out (graph, goal) pair is a
+relabelling of a training pair, so its target split is in-distribution by construction.
+Attention is block-causal (a token sees every node of its own and earlier trials); a two-logit
+head on each node token gives that node's ``do(+v)`` and ``do(-v)`` logits.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ __all__ = [
     "N_FEATURES",
     "PassiveLearner",
     "episode_features",
+    "explanation_targets",
     "identity_orders",
     "train_passive_learner",
 ]
@@ -49,7 +53,6 @@ __all__ = [
 FEATURE_NAMES: tuple[str, ...] = (
     "initial value",              # this trial's untouched sample of the node
     "previous outcome",           # the node after the previous trial's intervention (0 at trial 0)
-    "previous change",            # previous outcome - previous initial value
     "is goal",                    # 1 on the goal node of an exploitation trial
     "previously intervened",      # +1 / -1 on the node the previous trial set to +v / -v
     "exploiting",                 # 1 on every node of an exploitation trial
@@ -73,7 +76,8 @@ class BCConfig:
     warmup: int = 0  # steps of linear warm-up
     decay: bool = False  # cosine decay to a tenth of lr after the warm-up
     exploit_weight: float = 1.0  # loss weight of exploitation trials (experimentation trials: 1)
-    shuffle_identities: bool = True  # False: node k always wears identity k (the ablation)
+    shuffle_identities: bool = False  # True: a fresh identity order per episode (the named variant)
+    explain_weight: float = 0.0  # weight of the auxiliary explanation loss (0: no explanations)
 
     def __post_init__(self) -> None:
         for name in ("d_model", "n_layers", "n_heads", "steps", "batch_size"):
@@ -86,6 +90,9 @@ class BCConfig:
             raise InvalidArgument(f"warmup must be an int in 0..steps-1, got {self.warmup!r}")
         if not (isinstance(self.exploit_weight, (int, float)) and self.exploit_weight > 0):
             raise InvalidArgument(f"exploit_weight must be a positive number, got {self.exploit_weight!r}")
+        if isinstance(self.explain_weight, bool) or not (
+                isinstance(self.explain_weight, (int, float)) and self.explain_weight >= 0):
+            raise InvalidArgument(f"explain_weight must be a number >= 0, got {self.explain_weight!r}")
         if not (self.lr > 0):
             raise InvalidArgument(f"lr must be positive, got {self.lr!r}")
 
@@ -100,15 +107,14 @@ def episode_features(batch: EpisodeBatch, upto: int) -> np.ndarray:
     feats = np.zeros((n, upto, N_NODES, N_FEATURES), dtype=np.float32)
     feats[..., 0] = batch.initial[:, :upto]
     feats[:, 1:, :, 1] = batch.outcomes[:, :upto - 1]
-    feats[:, 1:, :, 2] = batch.outcomes[:, :upto - 1] - batch.initial[:, :upto - 1]
     goals = batch.goals[:, :upto]
     rows, cols = np.nonzero(goals >= 0)
-    feats[rows, cols, goals[rows, cols], 3] = 1.0
+    feats[rows, cols, goals[rows, cols], 2] = 1.0
     prev = batch.actions[:, :upto - 1]
     rows, cols = np.nonzero(prev >= 0)
     played = prev[rows, cols]
-    feats[rows, cols + 1, _ACTION_NODE[played], 4] = _ACTION_SIGN[played]
-    feats[..., 5] = (goals >= 0)[:, :, None]
+    feats[rows, cols + 1, _ACTION_NODE[played], 3] = _ACTION_SIGN[played]
+    feats[..., 4] = (goals >= 0)[:, :, None]
     return feats
 
 
@@ -135,6 +141,7 @@ class PassiveLearner(nn.Module):
                                            dropout=0.0, batch_first=True, norm_first=True)
         self.body = nn.TransformerEncoder(layer, config.n_layers, enable_nested_tensor=False)
         self.head = nn.Linear(config.d_model, 2)
+        self.explain = nn.Linear(config.d_model, 1)  # trained only when explain_weight > 0
 
     @staticmethod
     def attention_mask(n_trials: int) -> torch.Tensor:
@@ -142,21 +149,40 @@ class PassiveLearner(nn.Module):
         trial = torch.arange(n_trials).repeat_interleave(N_NODES)
         return trial[None, :] > trial[:, None]
 
-    def forward(self, feats: torch.Tensor, orders: torch.Tensor) -> torch.Tensor:
+    def forward(self, feats: torch.Tensor, orders: torch.Tensor, explain: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``feats`` ``(N, T, 5, N_FEATURES)`` and ``orders`` ``(N, 5)`` (which identity vector
-        each node wears) to action logits ``(N, T, 10)``, action ``2k`` / ``2k+1`` = node k ±v."""
+        each node wears) to action logits ``(N, T, 10)``, action ``2k`` / ``2k+1`` = node k ±v;
+        with ``explain`` also the explanation logits ``(N, T, 5)`` (see :func:`explanation_targets`)."""
         n, t = feats.shape[:2]
         h = self.inp(feats) + self.pos[:t, None, :] + self.identity[orders][:, None, :, :]
         h = self.body(h.reshape(n, t * N_NODES, -1), mask=self.attention_mask(t))
-        return self.head(h).reshape(n, t, len(ACTIONS))  # node k -> actions 2k (+v), 2k+1 (-v)
+        logits = self.head(h).reshape(n, t, len(ACTIONS))  # node k -> actions 2k (+v), 2k+1 (-v)
+        return (logits, self.explain(h).reshape(n, t, N_NODES)) if explain else logits
+
+
+def explanation_targets(batch: EpisodeBatch, ancestors: np.ndarray) -> np.ndarray:
+    """The explanation of each outcome, per (trial, node) token, ``(N, T, 5)``: 1 where node j
+    changed *because of* the previous trial's intervention (j is a descendant of the node it
+    set), 0 elsewhere, NaN where there is nothing to explain (trial 0; the intervened node).
+    ``ancestors[n]`` is episode n's graph's ancestor matrix."""
+    n, t = batch.actions.shape
+    out = np.full((n, t, N_NODES), np.nan, dtype=np.float32)
+    prev = _ACTION_NODE[batch.actions[:, :t - 1]]  # (N, T-1)
+    out[:, 1:] = np.take_along_axis(ancestors, prev[:, :, None], axis=1).astype(np.float32)
+    rows, cols = np.indices(prev.shape)
+    out[rows, cols + 1, prev] = np.nan
+    return out
 
 
 def train_passive_learner(
     expert: EpisodeBatch, config: BCConfig, seed: int = 0, log_every: int = 0,
     on_checkpoint: Callable[[int, "PassiveLearner"], None] | None = None, checkpoint_every: int = 0,
+    explanations: np.ndarray | None = None,
 ) -> tuple[PassiveLearner, list[float]]:
-    """Behaviour cloning: cross-entropy of the expert's action at every trial, with a fresh
-    identity order for every episode drawn. Returns the model and the training loss per step.
+    """Behaviour cloning: cross-entropy of the expert's action at every trial (plus, when
+    ``config.explain_weight > 0``, the binary cross-entropy of ``explanations`` from
+    :func:`explanation_targets`). Returns the model and the training loss per step.
     Deterministic on CPU for a given seed.
 
     ``on_checkpoint(step, model)`` is called every ``checkpoint_every`` steps (and at the end),
@@ -168,6 +194,12 @@ def train_passive_learner(
     targets = torch.from_numpy(expert.actions.astype(np.int64))
     if (targets < 0).any():
         raise InvalidArgument("the expert batch has unplayed trials; pass complete episodes")
+    if config.explain_weight > 0:
+        if explanations is None or explanations.shape != (len(expert), n_trials, N_NODES):
+            raise InvalidArgument("explain_weight > 0 needs explanation targets of shape "
+                                  f"{(len(expert), n_trials, N_NODES)}")
+        expl = torch.from_numpy(np.nan_to_num(explanations, nan=0.0))
+        expl_mask = torch.from_numpy(~np.isnan(explanations)).float()
     model = PassiveLearner(n_trials, config)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: _lr_factor(step, config))
@@ -178,10 +210,17 @@ def train_passive_learner(
     weights = weights.reshape(-1)
     for step in range(config.steps):
         idx = torch.randint(len(feats), (size,), generator=gen)
-        logits = model(feats[idx], identity_orders(size, gen, config.shuffle_identities))
+        orders = identity_orders(size, gen, config.shuffle_identities)
+        if config.explain_weight > 0:
+            logits, why = model(feats[idx], orders, explain=True)
+        else:
+            logits = model(feats[idx], orders)
         per_token = nn.functional.cross_entropy(logits.reshape(-1, len(ACTIONS)),
                                                 targets[idx].reshape(-1), reduction="none")
         loss = (per_token * weights).sum() / weights.sum()
+        if config.explain_weight > 0:
+            bce = nn.functional.binary_cross_entropy_with_logits(why, expl[idx], reduction="none")
+            loss = loss + config.explain_weight * (bce * expl_mask[idx]).sum() / expl_mask[idx].sum()
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -1,103 +1,87 @@
-"""Runs the passive-causal-strategies comparison end to end: data, training, evaluation, report.
+"""Runs the passive-causal-strategies study end to end: data, training, evaluation, report.
 
 Per seed: the exact Bayesian experimenter plays ``n_expert`` training-split episodes (D is never
-an ancestor of E); a fresh transformer is behaviour-cloned on them; then every strategy plays the
-same evaluation episodes (same graphs, goals and world noise) of the ``train``, ``target`` and
-``path`` splits. The score is the mean exploitation reward (the goal's value after each
-exploitation trial). Confidence intervals are over seeds (Student t, 95%).
+an ancestor of E, C never one of A); a fresh transformer is behaviour-cloned on them. Every model
+choice is made on the ``validation`` split (goal A, C the best node): the checkpoint kept is the
+one with the best validation reward. Only then does every agent play the same ``train``,
+``validation``, ``target`` and ``path`` episodes once. Then the talk's analyses: agreement with
+each strategy on the trials where strategies disagree, the experimenting behaviour, and the
+explanation experiment (confounded training, deconfounded test, with vs without an auxiliary
+explanation target). Intervals are 95% Student-t intervals over seeds; differences are paired.
 """
 
 from __future__ import annotations
 
-import functools
+import copy
 import json
-import math
 import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from bayes_agent.dag.baselines import BASELINES, HeuristicPolicy, OraclePolicy, RandomPolicy
-from bayes_agent.dag.world import SPLITS, DagConfig, HypothesisSpace, run_episodes, sample_tasks
+from bayes_agent.dag.baselines import HeuristicPolicy
+from bayes_agent.dag.evaluation import (
+    REFERENCE_AGENTS,
+    best_action_rate,
+    evaluate_split,
+    paired_difference,
+    reference_policies,
+    seed_interval,
+    strategy_agreement,
+    studies_markdown,
+)
+from bayes_agent.dag.experimenter import BayesianExperimenter
+from bayes_agent.dag.studies import bystander_study, delusion_study
+from bayes_agent.dag.world import (N_NODES, SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, action_node,
+                                   run_episodes, sample_tasks)
 from bayes_agent.errors import InvalidArgument
-from bayes_agent.dag.experimenter import BayesianExperimenter, bystander_study
 
-from .passive_learner import BCConfig, BCPolicy, train_passive_learner
+from .passive_learner import BCConfig, BCPolicy, explanation_targets, train_passive_learner
 
-__all__ = ["CONFIGS", "ReportConfig", "confidence_interval", "run_causal_report", "usable_cpus"]
+__all__ = ["CONFIGS", "ReportConfig", "run_causal_report", "usable_cpus"]
 
-METHODS: tuple[str, ...] = ("bc_agent", "experimenter", *BASELINES, "random", "oracle")
+#: the learner's comparison set, in report order
+METHODS: tuple[str, ...] = ("bc_agent", *REFERENCE_AGENTS)
+#: what the BC agent is compared with, seed by seed, in the verdict
+COMPARED: tuple[str, ...] = ("experimenter", "observation_only", "largest_change", "best_value",
+                             "total_correlation", "partial_correlation", "random")
+#: the heuristic that the confounded training data always agrees with
+CONFOUND = "largest_change"
 
 
 @dataclass(frozen=True)
 class ReportConfig:
     """Everything one run depends on."""
 
-    seeds: int = 3
-    n_expert: int = 6000
+    seeds: int = 4
+    n_expert: int = 4000
     n_eval: int = 200
-    n_bystander: int = 100
-    n_curve: int = 100  # episodes per split for the active evaluations during training
-    checkpoint_every: int = 500
+    n_info_gain: int = 50  # episodes per split for the (slow) information-gain experimenter
+    n_validation: int = 100  # validation episodes per checkpoint (model selection)
+    n_studies: int = 100  # episodes of the bystander and delusion studies
+    checkpoint_every: int = 250
     world: DagConfig = field(default_factory=DagConfig)
     bc: BCConfig = field(default_factory=BCConfig)
+    explanations: bool = True
+    explain_steps: int = 1000  # steps of each explanation arm (no model selection: fixed budget)
+    explain_weight: float = 1.0
 
 
 CONFIGS: dict[str, ReportConfig] = {
-    "micro": ReportConfig(seeds=2, n_expert=60, n_eval=12, n_bystander=8, n_curve=6,
-                          checkpoint_every=15,
+    "micro": ReportConfig(seeds=2, n_expert=60, n_eval=12, n_info_gain=2, n_validation=6,
+                          n_studies=6, checkpoint_every=15, explain_steps=10,
                           bc=BCConfig(d_model=32, n_layers=1, n_heads=2, steps=30, batch_size=32,
                                       warmup=5, decay=True, exploit_weight=3.0)),
-    "default": ReportConfig(seeds=4, checkpoint_every=250,
-                            bc=BCConfig(steps=2000, lr=3e-3, warmup=100, decay=True,
-                                         exploit_weight=3.0)),
+    "default": ReportConfig(bc=BCConfig(steps=1500, lr=3e-3, warmup=100, decay=True,
+                                        exploit_weight=3.0)),
 }
-#: the ablation: the default run with every node wearing the same identity vector in every episode
-CONFIGS["fixed-identities"] = replace(
-    CONFIGS["default"], bc=replace(CONFIGS["default"].bc, shuffle_identities=False))
-
-# two-sided 95% Student t quantiles by degrees of freedom
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
-
-
-def confidence_interval(values: list[float]) -> tuple[float, float]:
-    """Mean and 95% half-width over seeds (t distribution); half-width is NaN for one seed."""
-    x = np.asarray(values, dtype=float)
-    if len(x) == 0:
-        raise InvalidArgument("a confidence interval needs at least one value")
-    if len(x) == 1:
-        return float(x[0]), float("nan")
-    t = _T95.get(len(x) - 1, 1.96)
-    return float(x.mean()), float(t * x.std(ddof=1) / math.sqrt(len(x)))
-
-
-#: what the BC agent is compared with, seed by seed, in the verdict
-COMPARED: tuple[str, ...] = ("experimenter", "total_correlation", "partial_correlation",
-                             "largest_change")
-
-
-def paired_differences(rewards: dict[str, dict[str, list[float]]], method: str,
-                       others: tuple[str, ...]) -> dict[str, dict[str, dict]]:
-    """``method`` minus each of ``others`` on every split, paired by seed (within a seed both
-    played the same episodes), with a 95% CI and a verdict word: above, below or tied (the CI
-    covers 0), or undetermined with one seed."""
-    table: dict[str, dict[str, dict]] = {}
-    for other in others:
-        table[other] = {}
-        for split in SPLITS:
-            diffs = [a - b for a, b in zip(rewards[method][split], rewards[other][split])]
-            mean, ci = confidence_interval(diffs)
-            if math.isnan(ci):
-                verdict = "undetermined"
-            else:
-                verdict = "above" if mean - ci > 0 else "below" if mean + ci < 0 else "tied"
-            table[other][split] = {"mean": mean, "ci95": ci, "verdict": verdict}
-    return table
+#: the named variant: node identities reshuffled every episode (target split in-distribution)
+CONFIGS["shuffled-identities"] = replace(
+    CONFIGS["default"], explanations=False, bc=replace(CONFIGS["default"].bc, shuffle_identities=True))
 
 
 def usable_cpus() -> int:
@@ -108,9 +92,11 @@ def usable_cpus() -> int:
 
 
 def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
-                      verbose: bool = True, jobs: int | None = None) -> dict:
-    """Run everything, write ``metrics.json``, ``report.md``, ``causal_strategies.png`` and
-    ``bc_training_curve.png`` to ``out``, and return the metrics.
+                      verbose: bool = True, jobs: int | None = None, resume: bool = False) -> dict:
+    """Run everything, write ``metrics.json``, ``report.md`` and the figures to ``out``, and
+    return the metrics. Each finished seed is saved at once to ``out/seeds/seed_K.json`` (written
+    to a temporary file, then renamed), so an interrupted run keeps the seeds it finished; with
+    ``resume`` those seeds are loaded instead of run again.
 
     Seeds are independent and run in ``jobs`` worker processes (default: one per CPU core, at
     most one per seed), each on one torch thread, so the numbers do not depend on ``jobs``."""
@@ -122,143 +108,255 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
         name = "custom"
     if jobs is None:
         jobs = min(config.seeds, usable_cpus())
-    if not (isinstance(jobs, int) and jobs >= 1):
+    if isinstance(jobs, bool) or not (isinstance(jobs, int) and jobs >= 1):
         raise InvalidArgument(f"jobs must be a positive int, got {jobs!r}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "seeds").mkdir(parents=True, exist_ok=True)
     start = time.time()
-    say = _speaker(verbose)
-    space = _space(config.world)
+    say = print if verbose else (lambda *a, **k: None)
+    space = HypothesisSpace.shared(config.world)
     say(f"{len(space)} hypotheses; split sizes " +
         ", ".join(f"{s}={len(space.split_members(s))}" for s in SPLITS) +
         f"; {config.seeds} seeds on {min(jobs, config.seeds)} processes")
     results: dict[int, dict] = {}
+
+    def done(seed: int, result: dict) -> None:
+        results[seed] = result
+        _write_atomic(out / "seeds" / f"seed_{seed}.json", json.dumps(result, indent=1))
+        say(f"seed {seed} done and saved ({time.time() - start:.0f}s)", flush=True)
+
+    todo = []
+    for seed in range(config.seeds):
+        saved = out / "seeds" / f"seed_{seed}.json"
+        if resume and saved.exists():  # finished before an interruption: kept, not run again
+            results[seed] = json.loads(saved.read_text())
+            say(f"seed {seed} loaded from {saved}")
+        else:
+            todo.append(seed)
     if jobs == 1:
-        for seed in range(config.seeds):
-            results[seed] = _run_seed(config, seed, verbose)
-            say(f"seed {seed} done ({time.time() - start:.0f}s)")
+        for seed in todo:
+            done(seed, _run_seed(config, seed, verbose))
     else:
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(_run_seed, config, seed, verbose): seed
-                       for seed in range(config.seeds)}
+            futures = {pool.submit(_run_seed, config, seed, verbose): seed for seed in todo}
             for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                say(f"seed {futures[future]} done ({time.time() - start:.0f}s)")
+                done(futures[future], future.result())
     per_seed = [results[seed] for seed in range(config.seeds)]
-    rewards = {m: {s: [r["rewards"][m][s] for r in per_seed] for s in SPLITS} for m in METHODS}
-    best_rate = {m: {s: [r["best_rate"][m][s] for r in per_seed] for s in SPLITS} for m in METHODS}
-    final_losses = [r["final_loss"] for r in per_seed]
-    curves = {s: {step: [r["curve"][s][step] for r in per_seed] for step in per_seed[0]["curve"][s]}
-              for s in SPLITS}
-    bystander = bystander_study(space, config.n_bystander, seed=0)
-    summary = {m: {s: dict(zip(("mean", "ci95"), confidence_interval(rewards[m][s])))
-                   for s in SPLITS} for m in METHODS}
-    metrics = {
-        "config": name,
-        "settings": {"seeds": config.seeds, "n_expert": config.n_expert, "n_eval": config.n_eval,
-                     "n_bystander": config.n_bystander, "world": asdict(config.world),
-                     "bc": asdict(config.bc), "jobs": min(jobs, config.seeds)},
-        "n_hypotheses": len(space),
-        "split_sizes": {s: int(len(space.split_members(s))) for s in SPLITS},
-        "exploitation_reward": summary,
-        "per_seed_reward": rewards,
-        "best_action_rate": {m: {s: dict(zip(("mean", "ci95"), confidence_interval(best_rate[m][s])))
-                                 for s in SPLITS} for m in METHODS},
-        "bc_final_loss": final_losses,
-        "bc_training_curve": {s: {k: dict(zip(("mean", "ci95"), confidence_interval(v)))
-                                  for k, v in curves[s].items()} for s in SPLITS},
-        "bc_vs": paired_differences(rewards, "bc_agent", COMPARED),
-        "bystander": bystander,
-        "seconds": round(time.time() - start, 1),
-    }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    _plot(summary, config.seeds, out / "causal_strategies.png")
-    _plot_curve(metrics["bc_training_curve"], summary, config.seeds, out / "bc_training_curve.png")
-    (out / "report.md").write_text(_markdown(metrics))
-    say(f"wrote {out}/report.md, metrics.json, causal_strategies.png in {metrics['seconds']}s")
+    metrics = _aggregate(per_seed, config, name, space, jobs)
+    metrics["bystander"] = bystander_study(space, config.n_studies, seed=0)
+    metrics["delusion"] = delusion_study(space, config.n_studies, seed=0)
+    metrics["seconds"] = round(time.time() - start, 1)
+    _write_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
+    _plot(metrics, out / "causal_strategies.png")
+    _plot_curve(metrics, out / "bc_training_curve.png")
+    _plot_experimenting(metrics, out / "experimenting.png")
+    _write_atomic(out / "report.md", _markdown(metrics))
+    say(f"wrote {out}/report.md, metrics.json and the figures in {metrics['seconds']}s")
     return metrics
 
 
-@functools.lru_cache(maxsize=2)
-def _space(world: DagConfig) -> HypothesisSpace:
-    """One hypothesis space per world and process: its expected-value table is filled once and
-    shared by every seed the process runs."""
-    return HypothesisSpace(world)
-
-
-def _speaker(verbose: bool) -> Callable[..., None]:
-    return print if verbose else (lambda *args, **kwargs: None)
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _run_seed(config: ReportConfig, seed: int, verbose: bool) -> dict:
-    """One seed end to end: expert data, behaviour cloning (with active evaluations along the
-    way), then every strategy on the same evaluation episodes of each split."""
+    """One seed end to end: expert data, behaviour cloning with checkpoints chosen on the
+    validation split, one evaluation of every agent on every split, the analyses."""
     import torch
 
     torch.set_num_threads(1)
     start = time.time()
-    say = _speaker(verbose)
-    space = _space(config.world)
-    space.values(np.arange(len(space)))  # the whole expected-value table, once per process
+    say = print if verbose else (lambda *a, **k: None)
+    space = HypothesisSpace.shared(config.world)
     rng = np.random.default_rng(seed)
     expert_tasks = sample_tasks(space, "train", config.n_expert, rng)
     expert = run_episodes(BayesianExperimenter(space, seed), expert_tasks, space, rng)
     say(f"seed {seed}: {config.n_expert} expert episodes ({time.time() - start:.0f}s)", flush=True)
-    curve_tasks = {s: sample_tasks(space, s, config.n_curve, np.random.default_rng(30_000 + seed))
-                   for s in SPLITS}
-    curve: dict[str, dict[str, float]] = {s: {} for s in SPLITS}
+    val_tasks = sample_tasks(space, "validation", config.n_validation, np.random.default_rng(30_000 + seed))
+    curve_tasks = sample_tasks(space, "train", config.n_validation, np.random.default_rng(31_000 + seed))
+    curve: dict[str, dict[str, float]] = {"train": {}, "validation": {}}
+    best: dict = {"reward": -np.inf, "step": 0, "state": None}
 
     def checkpoint(step: int, model) -> None:
-        for s in SPLITS:
-            batch = run_episodes(BCPolicy(model, 50_000 + seed), curve_tasks[s], space,
+        for split, tasks in (("train", curve_tasks), ("validation", val_tasks)):
+            batch = run_episodes(BCPolicy(model, 50_000 + seed), tasks, space,
                                  np.random.default_rng(40_000 + seed))
-            curve[s][str(step)] = float(batch.rewards().mean())
-        say(f"seed {seed}: BC step {step}/{config.bc.steps}, target reward "
-            f"{curve['target'][str(step)]:.3f} ({time.time() - start:.0f}s)", flush=True)
+            curve[split][str(step)] = float(batch.rewards().mean())
+        if curve["validation"][str(step)] > best["reward"]:
+            best.update(reward=curve["validation"][str(step)], step=step,
+                        state=copy.deepcopy(model.state_dict()))
+        say(f"seed {seed}: BC step {step}/{config.bc.steps}, validation reward "
+            f"{curve['validation'][str(step)]:.3f} ({time.time() - start:.0f}s)", flush=True)
 
     model, losses = train_passive_learner(expert, config.bc, seed, on_checkpoint=checkpoint,
                                           checkpoint_every=config.checkpoint_every)
-    final_loss = float(np.mean(losses[-50:]))
+    model.load_state_dict(best["state"])
+    model.eval()
     rewards: dict[str, dict[str, float]] = {m: {} for m in METHODS}
-    best_rate: dict[str, dict[str, float]] = {m: {} for m in METHODS}
-    for split in SPLITS:
-        tasks = sample_tasks(space, split, config.n_eval, np.random.default_rng(10_000 + seed))
-        policies = {
-            "bc_agent": BCPolicy(model, 60_000 + seed),
-            "experimenter": BayesianExperimenter(space, 100 + seed),
-            **{b: HeuristicPolicy(b, 100 + seed) for b in BASELINES},
-            "random": RandomPolicy(100 + seed),
-            "oracle": OraclePolicy(space, tasks, 100 + seed),
-        }
-        best = np.array([space.best_actions([k.graph], k.goal)[0] for k in tasks])
-        for method, policy in policies.items():
-            batch = run_episodes(policy, tasks, space, np.random.default_rng(20_000 + seed))
+    rates: dict[str, dict[str, float]] = {m: {} for m in METHODS}
+    agreement, experimenting = {}, {}
+    cheap = [a for a in REFERENCE_AGENTS if a != "experimenter_info_gain"]
+    for split in SPLITS:  # the held-out splits are played here, once
+        tasks, batches = evaluate_split(space, split, config.n_eval, seed, lambda ts: {
+            "bc_agent": BCPolicy(model, 60_000 + seed), **reference_policies(space, ts, seed, cheap)})
+        few, ig = evaluate_split(space, split, min(config.n_info_gain, config.n_eval), seed,
+                                 lambda ts: reference_policies(space, ts, seed, ["experimenter_info_gain"]))
+        for method, batch in {**batches, **ig}.items():
+            played = few if method == "experimenter_info_gain" else tasks
             rewards[method][split] = float(batch.rewards().mean())
-            chosen = batch.actions[:, config.world.n_explore:]
-            best_rate[method][split] = float((chosen == best[:, None]).mean())
-    say(f"seed {seed}: evaluated ({time.time() - start:.0f}s)", flush=True)
-    return {"rewards": rewards, "best_rate": best_rate, "final_loss": final_loss, "curve": curve}
+            rates[method][split] = best_action_rate(space, played, batch)
+        agreement[split] = strategy_agreement(space, batches["bc_agent"], seed)
+        experimenting[split] = _experimenting(batches["bc_agent"])
+    say(f"seed {seed}: evaluated, target reward {rewards['bc_agent']['target']:.3f} "
+        f"({time.time() - start:.0f}s)", flush=True)
+    result = {"rewards": rewards, "best_rate": rates, "final_loss": float(np.mean(losses[-50:])),
+              "curve": curve, "chosen_step": best["step"], "agreement": agreement,
+              "experimenting": experimenting,
+              "expert_experimenting": _experimenting(expert)}
+    if config.explanations:
+        result["explanations"] = _explanation_experiment(config, space, expert, expert_tasks, seed)
+        say(f"seed {seed}: explanation experiment done ({time.time() - start:.0f}s)", flush=True)
+    return result
 
 
-def _plot(summary: dict, seeds: int, path: Path) -> None:
+def _experimenting(batch: EpisodeBatch) -> dict[str, list[float]]:
+    """Per experimentation trial: the share of choices that are a positive intervention on a node
+    not tried before in the episode, and the share of episodes that tried every node once."""
+    e = batch.config.n_explore
+    acts = batch.actions[:, :e]
+    fresh = []
+    for t in range(e):
+        nodes = acts[:, t] // 2
+        before = (acts[:, :t] // 2 == nodes[:, None]).any(axis=1) if t else np.zeros(len(acts), bool)
+        fresh.append(float(((acts[:, t] % 2 == 0) & ~before).mean()))
+    every = float(np.mean([len({action_node(a) for a in row}) == min(e, N_NODES) for row in acts]))
+    return {"fresh_positive": fresh, "each_node_once": every}
+
+
+def _explanation_experiment(config: ReportConfig, space: HypothesisSpace, expert: EpisodeBatch,
+                            tasks: list, seed: int) -> dict:
+    """The talk's explanation result in this world. Confounded training: only the expert
+    episodes in which the ``largest_change`` heuristic would have chosen exactly as the expert
+    did. Deconfounded test: fresh training-split episodes, scored only where the two disagree
+    (read off the experimenter's own run of the same episodes, same noise for every agent).
+    Two BC agents, same data and budget, with and without the explanation target."""
+    e = config.world.n_explore
+    heuristic = HeuristicPolicy(CONFOUND, seed)
+    agree = np.ones(len(expert), dtype=bool)
+    for t in range(e, config.world.n_trials):
+        agree &= heuristic.act(expert, t) == expert.actions[:, t]
+    keep = np.flatnonzero(agree)
+    data = _subset(expert, keep)
+    why = explanation_targets(data, space.ancestors[[tasks[i].graph for i in keep]])
+    test_tasks, batches = evaluate_split(space, "train", config.n_eval, 70_000 + seed, lambda ts: {
+        "experimenter": BayesianExperimenter(space, 100 + seed)})
+    reference = batches["experimenter"]
+    differ = np.zeros(len(reference), dtype=bool)
+    for t in range(e, config.world.n_trials):
+        differ |= HeuristicPolicy(CONFOUND, seed).act(reference, t) != reference.actions[:, t]
+    out = {"n_confounded": int(len(keep)), "n_expert": int(len(expert)),
+           "n_deconfounded": int(differ.sum()), "n_test": int(len(reference))}
+    bc = replace(config.bc, steps=config.explain_steps, warmup=min(config.bc.warmup, config.explain_steps // 10))
+    for arm, weight in (("without", 0.0), ("with", config.explain_weight)):
+        model, _ = train_passive_learner(data, replace(bc, explain_weight=weight), seed, explanations=why)
+        _, played = evaluate_split(space, "train", config.n_eval, 70_000 + seed,
+                                   lambda ts: {"bc": BCPolicy(model.eval(), 80_000 + seed)})
+        batch = played["bc"]
+        own = batch.actions[:, e:]
+        expert_choice = np.stack([BayesianExperimenter(space, seed).act(batch, t)
+                                  for t in range(e, config.world.n_trials)], axis=1)
+        heur_choice = np.stack([HeuristicPolicy(CONFOUND, seed).act(batch, t)
+                                for t in range(e, config.world.n_trials)], axis=1)
+        out[arm] = {
+            "deconfounded_reward": float(batch.rewards()[differ].mean()) if differ.any() else float("nan"),
+            "confounded_reward": float(batch.rewards()[~differ].mean()) if (~differ).any() else float("nan"),
+            "matches_experimenter": float((own == expert_choice)[differ].mean()) if differ.any() else float("nan"),
+            "matches_confound": float((own == heur_choice)[differ].mean()) if differ.any() else float("nan"),
+        }
+    out["experimenter_deconfounded_reward"] = float(reference.rewards()[differ].mean()) if differ.any() else float("nan")
+    return out
+
+
+def _subset(batch: EpisodeBatch, rows: np.ndarray) -> EpisodeBatch:
+    return EpisodeBatch(batch.initial[rows], batch.goals[rows], batch.actions[rows], batch.outcomes[rows],
+                        batch.config)
+
+
+def _aggregate(per_seed: list[dict], config: ReportConfig, name: str, space: HypothesisSpace,
+               jobs: int) -> dict:
+    metrics: dict = {
+        "config": name,
+        "settings": {"seeds": config.seeds, "n_expert": config.n_expert, "n_eval": config.n_eval,
+                     "n_info_gain": config.n_info_gain, "n_validation": config.n_validation,
+                     "world": asdict(config.world), "bc": asdict(config.bc),
+                     "jobs": min(jobs, config.seeds)},
+        "n_hypotheses": len(space),
+        "split_sizes": {s: int(len(space.split_members(s))) for s in SPLITS},
+        "bc_final_loss": [r["final_loss"] for r in per_seed],
+        "chosen_step": [r["chosen_step"] for r in per_seed],
+    }
+    for split in SPLITS:
+        rw = {m: [r["rewards"][m][split] for r in per_seed] for m in METHODS}
+        metrics[split] = {
+            "reward": {m: seed_interval(v) for m, v in rw.items()},
+            "best_action_rate": {m: seed_interval([r["best_rate"][m][split] for r in per_seed]) for m in METHODS},
+            "bc_minus": {m: paired_difference(rw["bc_agent"], rw[m]) for m in COMPARED},
+            "agreement": {s: {k: seed_interval([r["agreement"][split][s][k] for r in per_seed])
+                              for k in per_seed[0]["agreement"][split][s]}
+                          for s in per_seed[0]["agreement"][split]},
+        }
+    metrics["experimenting"] = {
+        who: {"fresh_positive": [seed_interval([r[key][split]["fresh_positive"][t] if split else
+                                                r[key]["fresh_positive"][t] for r in per_seed])
+                                 for t in range(config.world.n_explore)],
+              "each_node_once": seed_interval([r[key][split]["each_node_once"] if split else
+                                               r[key]["each_node_once"] for r in per_seed])}
+        for who, key, split in (("bc_agent_target", "experimenting", "target"),
+                                ("bc_agent_train", "experimenting", "train"),
+                                ("expert", "expert_experimenting", None))}
+    metrics["bc_training_curve"] = {s: {k: seed_interval([r["curve"][s][k] for r in per_seed])
+                                        for k in per_seed[0]["curve"][s]} for s in ("train", "validation")}
+    if config.explanations:
+        ex = [r["explanations"] for r in per_seed]
+        metrics["explanations"] = {
+            "counts": {k: [x[k] for x in ex] for k in ("n_confounded", "n_expert", "n_deconfounded", "n_test")},
+            **{f"{arm}_{k}": seed_interval([x[arm][k] for x in ex])
+               for arm in ("with", "without") for k in ex[0]["with"]},
+            "with_minus_without": {k: paired_difference([x["with"][k] for x in ex], [x["without"][k] for x in ex])
+                                   for k in ex[0]["with"]},
+            "experimenter_deconfounded_reward": seed_interval([x["experimenter_deconfounded_reward"] for x in ex]),
+        }
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------------
+# figures and markdown
+
+
+def _err(d: dict) -> float:
+    return 0.0 if d["ci95"] is None else d["ci95"]
+
+
+def _plot(m: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(11.5, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 4.8))
     width = 0.8 / len(METHODS)
-    for i, m in enumerate(METHODS):
+    for i, meth in enumerate(METHODS):
         xs = np.arange(len(SPLITS)) + (i - (len(METHODS) - 1) / 2) * width
-        means = [summary[m][s]["mean"] for s in SPLITS]
-        errs = [0 if math.isnan(summary[m][s]["ci95"]) else summary[m][s]["ci95"] for s in SPLITS]
-        ax.bar(xs, means, width, yerr=errs, capsize=2, label=m.replace("_", " "))
+        ax.bar(xs, [m[s]["reward"][meth]["mean"] for s in SPLITS], width,
+               yerr=[_err(m[s]["reward"][meth]) for s in SPLITS], capsize=2, label=meth.replace("_", " "))
     ax.set_xticks(np.arange(len(SPLITS)))
-    ax.set_xticklabels([f"{s}" for s in SPLITS])
-    ax.set_xlabel("evaluation split (train: D never an ancestor of E; target/path: held-out D → E)")
+    ax.set_xticklabels(["train", "validation\n(C → A held out)", "target\n(D → E held out)", "path\n(D on the path to E)"])
     ax.set_ylabel("mean exploitation reward\n(goal value after intervention)")
-    ax.set_title(f"Passive BC agent vs exact experimenter and baselines (95% CI over {seeds} seeds)")
+    ax.set_title(f"Passive BC agent vs exact experimenter and baselines "
+                 f"(95% CI over {m['settings']['seeds']} seeds)")
     ax.axhline(0, color="black", linewidth=0.5)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
@@ -266,65 +364,118 @@ def _plot(summary: dict, seeds: int, path: Path) -> None:
     plt.close(fig)
 
 
-def _plot_curve(curve: dict, summary: dict, seeds: int, path: Path) -> None:
+def _plot_curve(m: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for i, s in enumerate(SPLITS):
-        steps = sorted(curve[s], key=int)
-        xs = [int(k) for k in steps]
-        mean = np.array([curve[s][k]["mean"] for k in steps])
-        ci = np.nan_to_num(np.array([curve[s][k]["ci95"] for k in steps]))
-        line, = ax.plot(xs, mean, marker="o", label=f"BC agent, {s}")
-        ax.fill_between(xs, mean - ci, mean + ci, alpha=0.2, color=line.get_color())
-        ax.axhline(summary["experimenter"][s]["mean"], color=line.get_color(), linestyle="--",
+    for s in ("train", "validation"):
+        curve = m["bc_training_curve"][s]
+        steps = sorted(curve, key=int)
+        mean = np.array([curve[k]["mean"] for k in steps])
+        ci = np.array([_err(curve[k]) for k in steps])
+        line, = ax.plot([int(k) for k in steps], mean, marker="o", label=f"BC agent, {s}")
+        ax.fill_between([int(k) for k in steps], mean - ci, mean + ci, alpha=0.2, color=line.get_color())
+        ax.axhline(m[s]["reward"]["experimenter"]["mean"], color=line.get_color(), linestyle="--",
                    linewidth=1, label=f"exact experimenter, {s}")
     ax.set_xlabel("behaviour-cloning step (passive training)")
     ax.set_ylabel("mean exploitation reward (active evaluation)")
-    ax.set_title(f"Active evaluations during passive training ({seeds} seeds, 95% CI)")
+    ax.set_title("Active evaluations during passive training\n(the held-out test splits are not looked at)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
+def _plot_experimenting(m: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for who, label in (("expert", "expert (exact experimenter)"), ("bc_agent_train", "BC agent, train split"),
+                       ("bc_agent_target", "BC agent, target split")):
+        rows = m["experimenting"][who]["fresh_positive"]
+        ts = np.arange(1, len(rows) + 1)
+        ax.errorbar(ts, [r["mean"] for r in rows], yerr=[_err(r) for r in rows], marker="o", capsize=3,
+                    label=f"{label} (each node once: {m['experimenting'][who]['each_node_once']['mean']:.2f})")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("experimentation trial")
+    ax.set_ylabel("share of choices: do(+v) on a node\nnot tried before in the episode")
+    ax.set_title("Experimenting behaviour: does it try each variable once?")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _cell(d: dict, signed: bool = False) -> str:
+    ci = "n/a" if d["ci95"] is None else f"{d['ci95']:.3f}"
+    return f"{d['mean']:+.3f} ± {ci}" if signed else f"{d['mean']:.3f} ± {ci}"
+
+
 def _markdown(m: dict) -> str:
+    s = m["settings"]
     lines = [f"# Passive learning of active causal strategies ({m['config']} config)", "",
-             f"{m['n_hypotheses']} hypotheses; split sizes {m['split_sizes']}; "
-             f"{m['settings']['seeds']} seeds, {m['settings']['n_expert']} expert episodes per seed, "
-             f"{m['settings']['n_eval']} evaluation episodes per split; {m['seconds']} s.", "",
+             f"{m['n_hypotheses']} hypotheses; split sizes {m['split_sizes']}; world {s['world']}; "
+             f"{s['seeds']} seeds, {s['n_expert']} expert episodes per seed, {s['n_eval']} evaluation "
+             f"episodes per split ({s['n_info_gain']} for the information-gain experimenter); "
+             f"checkpoint chosen on validation at steps {m['chosen_step']}; {m['seconds']} s.", "",
              "Mean exploitation reward ± 95% CI over seeds:", "",
-             "| method | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
-    for meth, row in m["exploitation_reward"].items():
-        cells = [f"{row[s]['mean']:.3f} ± {row[s]['ci95']:.3f}" for s in SPLITS]
-        lines.append(f"| {meth} | " + " | ".join(cells) + " |")
-    lines += ["", "Share of exploitation choices that are the true best action (mean ± 95% CI):", "",
-              "| method | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
-    for meth, row in m["best_action_rate"].items():
-        cells = [f"{row[s]['mean']:.3f} ± {row[s]['ci95']:.3f}" for s in SPLITS]
-        lines.append(f"| {meth} | " + " | ".join(cells) + " |")
-    lines += ["", "BC agent minus each reference, paired by seed (mean ± 95% CI; verdict: above / "
-              "below / tied when the interval covers 0):", "",
-              "| BC agent minus | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
-    for other, row in m["bc_vs"].items():
-        cells = [f"{row[s]['mean']:+.3f} ± {row[s]['ci95']:.3f} ({row[s]['verdict']})" for s in SPLITS]
-        lines.append(f"| {other} | " + " | ".join(cells) + " |")
-    lines += ["", "Bystander study (teacher who knows the graph; goal E, target split):", "",
-              "| case | posterior mass on true graph | next choice is best |", "|---|---|---|"]
-    b = m["bystander"]
-    for actor in ("teacher", "self"):
-        for record in ("choices", "trials"):
-            for mode in ("obs", "do"):
-                k = f"{actor}_{record}_{mode}"
-                lines.append(f"| {k} | {b[k + '_true_graph_mass']:.4f} | {b[k + '_best_action_rate']:.3f} |")
-    lines += ["", "BC agent during training (active evaluation, mean ± 95% CI):", "",
-              "| step | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
+             "| agent | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
+    for meth in METHODS:
+        lines.append(f"| {meth} | " + " | ".join(_cell(m[sp]["reward"][meth]) for sp in SPLITS) + " |")
+    lines += ["", "Share of exploitation choices that are the true best action:", "",
+              "| agent | " + " | ".join(SPLITS) + " |", "|---|" + "---|" * len(SPLITS)]
+    for meth in METHODS:
+        lines.append(f"| {meth} | " + " | ".join(_cell(m[sp]["best_action_rate"][meth]) for sp in SPLITS) + " |")
+    lines += ["", "BC agent minus each agent, paired by seed (verdict: above / below / tied when the "
+              "interval covers 0):", "", "| BC agent minus | " + " | ".join(SPLITS) + " |",
+              "|---|" + "---|" * len(SPLITS)]
+    for other in COMPARED:
+        lines.append(f"| {other} | " + " | ".join(
+            f"{_cell(m[sp]['bc_minus'][other], True)} ({m[sp]['bc_minus'][other]['verdict']})"
+            for sp in SPLITS) + " |")
+    for split in ("target", "validation"):
+        ag = m[split]["agreement"]
+        lines += ["", f"Strategy agreement on the {split} split: on the exploitation trials where the "
+                  "experimenter and a strategy choose differently, how often the BC agent chose as each:", "",
+                  "| strategy | trials (mean per seed) | BC = experimenter | BC = strategy |", "|---|---|---|---|"]
+        for strat, row in ag.items():
+            if strat == "all_trials":
+                continue
+            lines.append(f"| {strat} | {row['trials']['mean']:.1f} | {_cell(row['matches_experimenter'])} "
+                         f"| {_cell(row['matches_strategy'])} |")
+        lines.append("| (all trials) BC = | " + ", ".join(
+            f"{k} {v['mean']:.3f}" for k, v in ag["all_trials"].items()) + " | | |")
+    ex = m["experimenting"]
+    lines += ["", "Experimenting behaviour (share of do(+v) on an untried node per experimentation trial; "
+              "episodes that tried each node once):", "", "| who | per trial | each node once |", "|---|---|---|"]
+    for who, row in ex.items():
+        lines.append(f"| {who} | " + ", ".join(f"{r['mean']:.3f}" for r in row["fresh_positive"]) +
+                     f" | {_cell(row['each_node_once'])} |")
+    if "explanations" in m:
+        e = m["explanations"]
+        lines += ["", f"Explanations (confounded training: expert episodes where `{CONFOUND}` agrees with the "
+                  f"expert, {e['counts']['n_confounded']} of {e['counts']['n_expert']} per seed; deconfounded "
+                  f"test: {e['counts']['n_deconfounded']} of {e['counts']['n_test']} train-split episodes where "
+                  "they disagree; experimenter there "
+                  f"{_cell(e['experimenter_deconfounded_reward'])}):", "",
+                  "| metric | without explanations | with explanations | with - without (paired) |",
+                  "|---|---|---|---|"]
+        for k in e["with_minus_without"]:
+            d = e["with_minus_without"][k]
+            lines.append(f"| {k} | {_cell(e['without_' + k])} | {_cell(e['with_' + k])} | "
+                         f"{_cell(d, True)} ({d['verdict']}) |")
+    lines += studies_markdown(m)
+    lines += ["", "BC agent during training (active evaluation on train and validation only):", "",
+              "| step | train | validation |", "|---|---|---|"]
     curve = m["bc_training_curve"]
-    for k in sorted(curve[SPLITS[0]], key=int):
-        lines.append(f"| {k} | " + " | ".join(
-            f"{curve[s][k]['mean']:.3f} ± {curve[s][k]['ci95']:.3f}" for s in SPLITS) + " |")
-    lines += ["", "![comparison](causal_strategies.png)", "", "![curve](bc_training_curve.png)", ""]
+    for k in sorted(curve["train"], key=int):
+        lines.append(f"| {k} | {_cell(curve['train'][k])} | {_cell(curve['validation'][k])} |")
+    lines += ["", "![comparison](causal_strategies.png)", "", "![curve](bc_training_curve.png)", "",
+              "![experimenting](experimenting.png)", ""]
     return "\n".join(lines)

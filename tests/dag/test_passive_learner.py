@@ -12,15 +12,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bayes_agent.dag.world import DagConfig, HypothesisSpace, run_episodes, sample_tasks  # noqa: E402
+from bayes_agent.dag.world import run_episodes, sample_tasks  # noqa: E402
 from bayes_agent.errors import InvalidArgument  # noqa: E402
 from bayes_agent.dag.experimenter import BayesianExperimenter  # noqa: E402
 from neural.dag.passive_learner import (  # noqa: E402
+    FEATURE_NAMES,
     N_FEATURES,
     BCConfig,
     BCPolicy,
     PassiveLearner,
     episode_features,
+    explanation_targets,
     identity_orders,
     train_passive_learner,
 )
@@ -29,9 +31,9 @@ TINY = BCConfig(d_model=32, n_layers=1, n_heads=2, steps=40, batch_size=32)
 
 
 @pytest.fixture(scope="module")
-def expert():
+def expert(space3):
     torch.set_num_threads(1)
-    space = HypothesisSpace(DagConfig(max_edges=3))
+    space = space3
     rng = np.random.default_rng(0)
     tasks = sample_tasks(space, "train", 40, rng)
     return space, run_episodes(BayesianExperimenter(space, 0), tasks, space, rng)
@@ -57,14 +59,16 @@ def test_features_hold_what_the_agent_saw_before_acting(expert) -> None:
     a = int(batch.actions[n, t - 1])
     assert np.allclose(f[n, t, :, 0], batch.initial[n, t])
     assert np.allclose(f[n, t, :, 1], batch.outcomes[n, t - 1])
-    assert np.allclose(f[n, t, :, 2], batch.outcomes[n, t - 1] - batch.initial[n, t - 1])
     marked = np.zeros(5)
     marked[a // 2] = 1 if a % 2 == 0 else -1
-    assert np.array_equal(f[n, t, :, 4], marked)
-    assert not f[:, 0, :, 1:5].any()  # nothing happened before trial 0
+    assert np.array_equal(f[n, t, :, 3], marked)
+    assert not f[:, 0, :, 1:4].any()  # nothing happened before trial 0
     goal = int(batch.goals[n, 5])
-    assert f[n, 5, goal, 3] == 1 and f[n, 5, :, 3].sum() == 1 and f[n, 5, :, 5].all()
-    assert not f[n, :5, :, 3].any() and not f[n, :5, :, 5].any()
+    assert f[n, 5, goal, 2] == 1 and f[n, 5, :, 2].sum() == 1 and f[n, 5, :, 4].all()
+    assert not f[n, :5, :, 2].any() and not f[n, :5, :, 4].any()
+    # raw values only: no feature is a baseline's statistic such as a change
+    assert FEATURE_NAMES == ("initial value", "previous outcome", "is goal", "previously intervened",
+                             "exploiting")
 
 
 def _model_and_inputs():
@@ -105,27 +109,51 @@ def test_relabelling_the_nodes_relabels_the_actions() -> None:
 
 def test_policy_keeps_each_episodes_identity_order_across_trials(expert) -> None:
     space, batch = expert
-    model, _ = train_passive_learner(batch, TINY, seed=0)
-    policy = BCPolicy(model, seed=5)
+    shuffled, _ = train_passive_learner(batch, replace(TINY, shuffle_identities=True), seed=0)
+    policy = BCPolicy(shuffled, seed=5)
     first = policy.orders(len(batch)).clone()
     assert torch.equal(policy.orders(3), first[:3])
-    assert torch.equal(BCPolicy(model, seed=5).orders(len(batch)), first)
+    assert torch.equal(BCPolicy(shuffled, seed=5).orders(len(batch)), first)
     assert sorted(first[0].tolist()) == [0, 1, 2, 3, 4]
     assert len({tuple(row) for row in first.tolist()}) > 1  # episodes wear different orders
 
-    fixed, _ = train_passive_learner(batch, replace(TINY, shuffle_identities=False), seed=0)
+    fixed, _ = train_passive_learner(batch, TINY, seed=0)  # the default: the talk's fixed identities
     assert (BCPolicy(fixed, seed=5).orders(4) == torch.arange(5)).all()
+
+
+def test_expert_data_never_shows_a_held_out_dependency(expert) -> None:
+    """The learner's training episodes: D is never an ancestor of E, C never one of A."""
+    from neural.dag import report
+
+    space, _ = expert
+    config = replace(report.CONFIGS["micro"], n_expert=200)
+    tasks = sample_tasks(space, "train", config.n_expert, np.random.default_rng(0))
+    anc = space.ancestors[[t.graph for t in tasks]]
+    assert not anc[:, 3, 4].any() and not anc[:, 2, 0].any()
+    assert {t.goal for t in tasks} >= {0, 4}  # A and E are goals too, just never of those causes
+
+
+def test_explanation_targets_name_the_descendants_of_the_last_intervention(expert) -> None:
+    _, batch = expert
+    anc = np.zeros((len(batch), 5, 5), dtype=bool)
+    anc[:, 0, 2] = anc[:, 0, 4] = True  # A causes C and E
+    why = explanation_targets(batch, anc)
+    assert np.isnan(why[:, 0]).all()
+    n, t = np.argwhere(batch.actions[:, :-1] // 2 == 0)[0]  # some trial that set A
+    row = why[n, t + 1]
+    assert np.isnan(row[0]) and row[2] == 1 and row[4] == 1 and row[1] == 0 and row[3] == 0
 
 
 def test_command_lists_every_report_config() -> None:
     import argparse
 
     from neural.dag.report import CONFIGS
-    from neural.commands.causal_strategies import register
+    from neural.commands.causal_strategies import CONFIG_NAMES, register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    for name in CONFIGS:
+    assert set(CONFIG_NAMES) == set(CONFIGS) | {"baselines"}
+    for name in CONFIG_NAMES:
         assert parser.parse_args(["causal-strategies", "--out", "x", "--config", name]).config == name
 
 
@@ -159,15 +187,37 @@ def test_learning_rate_warms_up_then_decays_to_a_tenth() -> None:
 
 
 def test_exploitation_weight_changes_what_is_learned(expert) -> None:
+    """Same data, seed and schedule: weighting exploitation trials up lowers the exploitation
+    loss reached (measured on the same episodes, unweighted)."""
     _, batch = expert
-    _, plain = train_passive_learner(batch, TINY, seed=3)
-    _, weighted = train_passive_learner(batch, replace(TINY, exploit_weight=3.0),
-                                        seed=3)
-    assert plain[0] != weighted[0]  # same model and batch at step 0: only the weighting differs
+    config = replace(TINY, steps=60)
+    exploit_loss = {}
+    for w in (1.0, 8.0):
+        model, _ = train_passive_learner(batch, replace(config, exploit_weight=w), seed=3)
+        with torch.no_grad():
+            logits = model(torch.from_numpy(episode_features(batch, 7)), identity_orders(len(batch), None, False))
+        ce = torch.nn.functional.cross_entropy(logits[:, 5:].reshape(-1, 10),
+                                               torch.from_numpy(batch.actions[:, 5:].reshape(-1)))
+        exploit_loss[w] = float(ce)
+    assert exploit_loss[8.0] < exploit_loss[1.0]
+
+
+def test_explanation_weight_needs_targets_and_trains_the_explanation_head(expert) -> None:
+    space, batch = expert
+    with pytest.raises(InvalidArgument, match="explanation targets"):
+        train_passive_learner(batch, replace(TINY, explain_weight=1.0), seed=0)
+    why = explanation_targets(batch, space.ancestors[np.zeros(len(batch), dtype=int)])
+    plain, _ = train_passive_learner(batch, TINY, seed=0, explanations=why)
+    taught, _ = train_passive_learner(batch, replace(TINY, explain_weight=1.0), seed=0, explanations=why)
+    torch.manual_seed(0)
+    fresh = PassiveLearner(7, TINY)  # the initial weights both runs started from
+    assert torch.equal(plain.explain.weight, fresh.explain.weight)  # untouched without the target
+    assert not torch.allclose(taught.explain.weight, fresh.explain.weight)
 
 
 @pytest.mark.parametrize("kwargs", [{"d_model": 30, "n_heads": 4}, {"steps": 0}, {"lr": 0.0},
-                                    {"warmup": 40, "steps": 40}, {"exploit_weight": 0.0}])
+                                    {"warmup": 40, "steps": 40}, {"exploit_weight": 0.0},
+                                    {"explain_weight": -1.0}])
 def test_bad_bc_config_is_refused(kwargs) -> None:
     with pytest.raises(InvalidArgument):
         BCConfig(**kwargs)
@@ -179,20 +229,28 @@ def test_cli_runs_the_micro_report(tmp_path) -> None:
 
     assert main(["causal-strategies", "--out", str(tmp_path), "--config", "micro", "--quiet"]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    table = metrics["exploitation_reward"]
-    assert set(table) >= {"bc_agent", "experimenter", "oracle", "random", "partial_correlation"}
-    for split in ("train", "target", "path"):
-        assert len(metrics["per_seed_reward"]["bc_agent"][split]) == 2
-        assert table["oracle"][split]["mean"] > table["random"][split]["mean"]
-    assert (tmp_path / "causal_strategies.png").stat().st_size > 10_000
+    for split in ("train", "validation", "target", "path"):
+        table = metrics[split]["reward"]
+        assert set(table) >= {"bc_agent", "experimenter", "observation_only", "oracle", "random"}
+        assert len(table["bc_agent"]["per_seed"]) == 2
+        assert table["oracle"]["mean"] > table["random"]["mean"]
+    assert set(metrics["target"]["agreement"]) >= {"largest_change", "observation_only", "all_trials"}
+    assert {"with_minus_without", "counts"} <= set(metrics["explanations"])
+    assert metrics["delusion"]["obs"]["confidence"] >= 0 and "teacher_world_gated_true_graph_mass" in metrics["bystander"]
+    for png in ("causal_strategies.png", "bc_training_curve.png", "experimenting.png"):
+        assert (tmp_path / png).stat().st_size > 10_000
+    assert sorted(p.name for p in (tmp_path / "seeds").iterdir()) == ["seed_0.json", "seed_1.json"]
     assert "| bc_agent |" in (tmp_path / "report.md").read_text()
     assert metrics["settings"]["jobs"] == min(2, usable_cpus())  # one process per seed and core
+    # the test split is never looked at during training: only train and validation have curves
+    assert set(metrics["bc_training_curve"]) == {"train", "validation"}
 
     # the same seeds in one process give the same numbers: parallelism changes only the wall clock
     from neural.dag.report import run_causal_report
 
     serial = run_causal_report(tmp_path / "serial", "micro", verbose=False, jobs=1)
-    assert serial["per_seed_reward"] == metrics["per_seed_reward"]
+    for split in ("train", "target"):
+        assert serial[split]["reward"] == metrics[split]["reward"]
     assert serial["bc_training_curve"] == metrics["bc_training_curve"]
 
 
@@ -208,3 +266,26 @@ def test_command_module_does_not_import_torch() -> None:
             "bayes_agent.dag.experimenter, bayes_agent.dag.baselines; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cli_refuses_a_finished_run_and_resume_keeps_its_seeds(tmp_path):
+    """A second run into the same --out is refused; --resume loads the finished seeds instead of
+    training them again (their files are untouched) and rebuilds the report from them."""
+    from bayes_agent.cli import main
+
+    out = tmp_path / "run"
+    assert main(["causal-strategies", "--config", "micro", "--out", str(out), "--quiet", "--jobs", "1"]) == 0
+    seed_file = out / "seeds" / "seed_0.json"
+    import json
+
+    def metrics_without_wall_time() -> dict:
+        m = json.loads((out / "metrics.json").read_text())
+        m.pop("seconds")
+        return m
+
+    before = (seed_file.stat().st_mtime_ns, metrics_without_wall_time())
+    assert main(["causal-strategies", "--config", "micro", "--out", str(out), "--quiet", "--jobs", "1"]) == 2
+    assert main(["causal-strategies", "--config", "micro", "--out", str(out), "--quiet", "--jobs", "1",
+                 "--resume"]) == 0
+    assert seed_file.stat().st_mtime_ns == before[0]
+    assert metrics_without_wall_time() == before[1]

@@ -9,6 +9,8 @@ import pytest
 
 from bayes_agent.dag.baselines import BASELINES, HeuristicPolicy, OraclePolicy, RandomPolicy
 from bayes_agent.dag.world import (
+    A_INDEX,
+    C_INDEX,
     D_INDEX,
     E_INDEX,
     DagConfig,
@@ -17,16 +19,12 @@ from bayes_agent.dag.world import (
     action_name,
     allowed_actions,
     log_likelihood,
+    mechanism,
     propagate,
     run_episodes,
     sample_tasks,
 )
 from bayes_agent.errors import InvalidArgument
-
-
-@pytest.fixture(scope="module")
-def space3() -> HypothesisSpace:
-    return HypothesisSpace(DagConfig(max_edges=3))
 
 
 def _count_signed_dags(max_edges: int) -> int:
@@ -64,40 +62,76 @@ def test_propagate_satisfies_every_mechanism_and_do_is_surgery(space3: Hypothesi
     rng = np.random.default_rng(0)
     cfg = space3.config
     for h in rng.choice(len(space3), 50):
-        noise = cfg.noise_values[rng.integers(0, 3, 5)]
+        noise = rng.normal(0, cfg.noise, 5)
         x = propagate(space3.fweights[h], noise)
-        assert np.isfinite(log_likelihood(space3.fweights[[h]], x, None, cfg))[0]
+        # each node is its mechanism's mean plus its own noise, exactly
+        assert np.allclose(x - mechanism(x[None], space3.fweights[h])[0], noise, atol=1e-12)
         y = propagate(space3.fweights[h], noise, 2, -3.0)
         assert y[2] == -3.0
         # non-descendants of the intervened node keep their values under the same noise
         keep = ~space3.ancestors[h, 2] & (np.arange(5) != 2)
         assert np.array_equal(x[keep], y[keep])
+        desc = space3.ancestors[h, 2]
+        if desc.any():
+            assert not np.allclose(x[desc], y[desc])
 
 
-def test_likelihood_is_a_distribution_over_the_support() -> None:
-    space = HypothesisSpace(DagConfig(max_edges=2))
-    cfg = space.config
-    h = int(np.flatnonzero((space.weights != 0).sum(axis=(1, 2)) == 2)[0])
-    combos = np.array(list(itertools.product(range(3), repeat=5)))
-    xs = {tuple(propagate(space.fweights[h], cfg.noise_values[c])) for c in combos}
-    total = sum(np.exp(log_likelihood(space.fweights[[h]], np.array(x), None, cfg))[0] for x in xs)
-    assert total == pytest.approx(1.0, abs=1e-12)
+def test_likelihood_is_the_gaussian_density_of_the_residuals(space3: HypothesisSpace) -> None:
+    from scipy.stats import norm
+
+    cfg = space3.config
+    rng = np.random.default_rng(3)
+    graphs = rng.choice(len(space3), 30, replace=False)
+    xs = rng.normal(0, 1, (3, 5))
+    dos = np.array([-1, 1, 4])
+    got = log_likelihood(space3.fweights[graphs], xs, dos, cfg)
+    for k, h in enumerate(graphs):
+        w = space3.weights[h]
+        want = 0.0
+        for x, d in zip(xs, dos):
+            for j in range(5):
+                if j != d:
+                    mean = np.tanh(sum(w[i, j] * x[i] for i in range(5)))
+                    want += norm.logpdf(x[j], loc=mean, scale=cfg.noise)
+        assert got[k] == pytest.approx(want, abs=1e-9)
+    # the pinned node's value never matters
+    moved = xs.copy()
+    moved[1, 1] += 5.0
+    changed = log_likelihood(space3.fweights[graphs], moved[1], 1, cfg)
+    assert np.allclose(changed[space3.weights[graphs][:, 1].any(axis=1) == 0],
+                       log_likelihood(space3.fweights[graphs], xs[1], 1, cfg)[
+                           space3.weights[graphs][:, 1].any(axis=1) == 0])
 
 
 def test_expected_values_match_monte_carlo(space3: HypothesisSpace) -> None:
     rng = np.random.default_rng(1)
-    h = int(space3.split_members("target")[0])
     cfg = space3.config
-    noise = cfg.noise_values[rng.choice(3, size=(20000, 5), p=cfg.noise_probs)]
-    for a in (0, 6, 7):
-        x = propagate(space3.fweights[h], noise, a // 2, (1 - 2 * (a % 2)) * cfg.intervention)
-        assert x.mean(axis=0) == pytest.approx(space3.values([h])[0, a], abs=0.02)
+    for h in (int(space3.split_members("target")[0]), int(space3.split_members("path")[0])):
+        noise = rng.normal(0, cfg.noise, (40000, 5))
+        for a in (0, 5, 6, 7):
+            x = propagate(space3.fweights[h], noise, a // 2, (1 - 2 * (a % 2)) * cfg.intervention)
+            assert x.mean(axis=0) == pytest.approx(space3.values([h])[0, a], abs=0.01)
+
+
+def test_passive_samples_do_not_identify_the_graph(space3: HypothesisSpace) -> None:
+    """Why the noise is Gaussian: after a passive sample many graphs keep real weight."""
+    rng = np.random.default_rng(2)
+    for h in space3.split_members("target")[:5]:
+        x = propagate(space3.fweights[h], rng.normal(0, space3.config.noise, 5))
+        ll = log_likelihood(space3.fweights, x, None, space3.config)
+        w = np.exp(ll - np.logaddexp.reduce(ll))
+        assert (w > 1e-2 * w.max()).sum() > 100
 
 
 def test_splits_hold_what_they_promise(space3: HypothesisSpace) -> None:
     anc = space3.ancestors
     train = space3.split_members("train")
-    assert not anc[train, D_INDEX, E_INDEX].any()
+    assert not anc[train, D_INDEX, E_INDEX].any() and not anc[train, C_INDEX, A_INDEX].any()
+    validation = space3.split_members("validation")
+    assert anc[validation, C_INDEX, A_INDEX].all() and not anc[validation, D_INDEX, E_INDEX].any()
+    assert (space3.best_actions(validation, A_INDEX) // 2 == C_INDEX).all()
+    for t in sample_tasks(space3, "validation", 20, np.random.default_rng(0)):
+        assert t.goal == A_INDEX
     target, path = space3.split_members("target"), space3.split_members("path")
     assert len(target) and len(path) and not set(target) & set(path)
     assert anc[target, D_INDEX, E_INDEX].all() and anc[path, D_INDEX, E_INDEX].all()
@@ -180,11 +214,24 @@ def test_partial_correlation_controls_for_a_confounder() -> None:
     w = np.zeros((5, 5))
     w[2, 3], w[2, 4] = 1.0, 1.0
     for t in range(cfg.n_trials):
-        batch.initial[0, t] = propagate(w, cfg.noise_values[rng.integers(0, 3, 5)])
+        batch.initial[0, t] = propagate(w, rng.normal(0, cfg.noise, 5))
         a = 2 * t % 10 if t < 5 else 6
         batch.actions[0, t] = a
-        batch.outcomes[0, t] = propagate(w, cfg.noise_values[rng.integers(0, 3, 5)], a // 2, 3.0)
+        batch.outcomes[0, t] = propagate(w, rng.normal(0, cfg.noise, 5), a // 2, 3.0)
     batch.actions[0, 5:] = -1
     batch.goals[0, 5:] = E_INDEX
     partial = HeuristicPolicy("partial_correlation").act(batch, 5)[0]
     assert partial // 2 == 2 and partial % 2 == 0  # do(C=+3)
+
+
+def test_the_spaces_column_shortcut_gives_the_same_likelihood(space3: HypothesisSpace) -> None:
+    rng = np.random.default_rng(5)
+    xs = rng.normal(0, 1, (4, 5))
+    dos = np.array([-1, 0, 3, -1])
+    graphs = rng.choice(len(space3), 200, replace=False)
+    want = log_likelihood(space3.fweights[graphs], xs, dos, space3.config)
+    assert np.allclose(space3.log_likelihood(xs, dos, graphs), want, rtol=1e-12, atol=1e-9)
+    per = space3.log_likelihood(xs, dos, graphs, per_vector=True)
+    assert per.shape == (200, 4) and np.allclose(per.sum(axis=1), want, atol=1e-9)
+    assert np.allclose(space3.log_likelihood(xs[0], None)[graphs],
+                       log_likelihood(space3.fweights[graphs], xs[0], None, space3.config), atol=1e-9)
