@@ -119,7 +119,8 @@ def _handle(args: argparse.Namespace) -> int:
         raise BayesAgentError("--resume continues the run in --out and --overwrite replaces it: choose one")
     if args.compare_to and len(seeds) < 2:
         raise BayesAgentError("--compare-to needs --seeds with at least two seeds")
-    _check_model_is_local(preset.model)
+    if not preset.random_init:  # --random-init builds the shape: no weights needed
+        _check_model_is_local(preset.model)
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401

@@ -316,3 +316,13 @@ def test_ctrl_c_on_a_multi_seed_run_keeps_finished_seeds_and_resumes(tmp_path):
     assert first.stat().st_mtime_ns == before  # the finished seed was kept, not recomputed
     agg = json.loads((out / "metrics.json").read_text())
     assert agg["seeds"] == [0, 1, 2, 3] and len(agg["per_seed"]) == 4
+
+
+def test_random_init_at_the_paper_shape_needs_no_local_weights(tmp_path, capsys):
+    """``--preset paper --random-init`` must get past the local-weights check (it builds the
+    shape); the next check it meets here is the --out that is a file, which stops it cheaply."""
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    assert main(["reproduce", "--preset", "paper", "--random-init", "--out", str(not_a_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "no local weights" not in err and "is not a directory" in err
