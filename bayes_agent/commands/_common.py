@@ -78,13 +78,14 @@ def _creatable(path: Path, option: str) -> None:
 
 
 def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes: Iterable[str] | None = None,
-                    option: str = "--out", create: bool = True) -> Path:
+                    option: str = "--out", create: bool = True, resumable: bool = False) -> Path:
     """Check an output directory before any work starts; create it unless ``create=False``.
 
     Errors (:class:`InvalidArgument`, one line): the path is a file, it cannot be created or
     written into, or it already holds results and ``overwrite`` is false. "Holds results" means
     any entry at all for a run directory (``writes=None``), or any of the names in ``writes``
-    for a command that writes a known set of files into a shared folder (figures).
+    for a command that writes a known set of files into a shared folder (figures). ``resumable``:
+    the message also names the command's ``--resume``.
     """
     out = Path(path)
     if out.exists() and not out.is_dir():
@@ -98,7 +99,8 @@ def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes:
                 shown = ", ".join(clash[:3]) + (f" and {len(clash) - 3} more" if len(clash) > 3 else "")
                 raise InvalidArgument(
                     f"{option}: {str(out)!r} already holds results ({shown}); pass --overwrite to "
-                    f"replace them or choose a new directory"
+                    f"replace them{', --resume to continue an interrupted run' if resumable else ''} "
+                    f"or choose a new directory"
                 )
     else:
         _creatable(out, option)

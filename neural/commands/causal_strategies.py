@@ -40,7 +40,7 @@ def _handler(args: argparse.Namespace) -> int:
         raise InvalidArgument(f"--jobs must be a positive integer, got {args.jobs}")
     if args.resume and args.overwrite:
         raise BayesAgentError("--resume continues the run in --out and --overwrite replaces it: choose one")
-    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume)  # before the work, not after
+    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume, resumable=True)  # before the work, not after
 
     def finished() -> str:
         return f"{len(list((out / 'seeds').glob('seed_*.json')))} finished seed(s) in {out / 'seeds'}"

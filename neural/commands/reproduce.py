@@ -133,7 +133,7 @@ def _handle(args: argparse.Namespace) -> int:
     # an unknown or absent device: one line, before anything is written
     _named("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
     # checked before any work; --resume continues in a directory that holds the interrupted run
-    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume is not None)
+    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume is not None, resumable=True)
     resume = args.resume or None
     if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
         resume = str(out / "checkpoint")

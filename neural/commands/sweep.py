@@ -59,7 +59,7 @@ def _handle(args: argparse.Namespace) -> int:
     from ..sft.sweep import run_sweep
 
     _named("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
-    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume)
+    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume, resumable=True)
     n_runs = len(args.p_lies) * len(args.seeds)
 
     def finished() -> str:

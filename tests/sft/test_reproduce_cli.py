@@ -71,7 +71,7 @@ def test_checkpoint_every_writes_a_resumable_checkpoint(tmp_path):
     assert state["step"] == 12 and state["config"]["checkpoint_every"] == 5
 
 
-def test_seeds_are_aggregated(tmp_path):
+def test_seeds_are_aggregated(tmp_path, capsys):
     assert main(["reproduce", "--out", str(tmp_path), "--preset", "micro", "--no-progress",
                  "--seeds", "0", "1", "--epochs", "1", "--n-dialogues", "8"]) == 0
     agg = json.loads((tmp_path / "metrics.json").read_text())
@@ -90,6 +90,7 @@ def test_seeds_are_aggregated(tmp_path):
     before = (tmp_path / "seed_0" / "metrics.json").stat().st_mtime_ns
     assert main(["reproduce", "--out", str(tmp_path), "--preset", "micro", "--no-progress",
                  "--seeds", "0", "1", "--epochs", "1", "--n-dialogues", "8"]) == 2
+    assert "--resume to continue an interrupted run" in capsys.readouterr().err
     assert main(["reproduce", "--out", str(tmp_path), "--preset", "micro", "--no-progress",
                  "--seeds", "0", "1", "--epochs", "1", "--n-dialogues", "8", "--resume"]) == 0
     assert (tmp_path / "seed_0" / "metrics.json").stat().st_mtime_ns == before
