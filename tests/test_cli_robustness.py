@@ -339,3 +339,15 @@ def test_greedy_decoding_uses_the_current_cache_argument():
         warnings.simplefilter("error")  # a FutureWarning/DeprecationWarning fails the test
         reply = greedy_reply(model, tok, "The sky", max_new_tokens=4)
     assert isinstance(reply, str)
+
+
+def test_resume_and_overwrite_exclude_each_other_and_resume_accepts_a_run(tmp_path):
+    from bayes_agent.commands._common import prepare_out_dir
+    from bayes_agent.errors import InvalidArgument
+
+    (tmp_path / "metrics.json").write_text("{}")
+    with pytest.raises(InvalidArgument, match="choose one"):
+        prepare_out_dir(tmp_path, overwrite=True, resume=True)
+    with pytest.raises(InvalidArgument, match="--resume to continue"):
+        prepare_out_dir(tmp_path, resume=False)
+    assert prepare_out_dir(tmp_path, resume=True) == tmp_path

@@ -78,15 +78,19 @@ def _creatable(path: Path, option: str) -> None:
 
 
 def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes: Iterable[str] | None = None,
-                    option: str = "--out", create: bool = True, resumable: bool = False) -> Path:
+                    option: str = "--out", create: bool = True, resume: bool | None = None) -> Path:
     """Check an output directory before any work starts; create it unless ``create=False``.
 
     Errors (:class:`InvalidArgument`, one line): the path is a file, it cannot be created or
     written into, or it already holds results and ``overwrite`` is false. "Holds results" means
     any entry at all for a run directory (``writes=None``), or any of the names in ``writes``
-    for a command that writes a known set of files into a shared folder (figures). ``resumable``:
-    the message also names the command's ``--resume``.
+    for a command that writes a known set of files into a shared folder (figures). ``resume``
+    (``None`` for a command without ``--resume``): continue the run there, which accepts a
+    directory that holds results and excludes ``overwrite``.
     """
+    if resume and overwrite:
+        raise InvalidArgument("--resume continues the run in --out and --overwrite replaces it: choose one")
+    overwrite = overwrite or bool(resume)
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise InvalidArgument(f"{option}: {str(out)!r} exists and is not a directory")
@@ -99,7 +103,7 @@ def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes:
                 shown = ", ".join(clash[:3]) + (f" and {len(clash) - 3} more" if len(clash) > 3 else "")
                 raise InvalidArgument(
                     f"{option}: {str(out)!r} already holds results ({shown}); pass --overwrite to "
-                    f"replace them{', --resume to continue an interrupted run' if resumable else ''} "
+                    f"replace them{'' if resume is None else ', --resume to continue an interrupted run'} "
                     f"or choose a new directory"
                 )
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir, resume_command, save_on_interrupt
-from bayes_agent.errors import BayesAgentError, InvalidArgument
+from bayes_agent.errors import InvalidArgument
 
 __all__ = ["CONFIG_NAMES", "register"]
 
@@ -38,9 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _handler(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InvalidArgument(f"--jobs must be a positive integer, got {args.jobs}")
-    if args.resume and args.overwrite:
-        raise BayesAgentError("--resume continues the run in --out and --overwrite replaces it: choose one")
-    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume, resumable=True)  # before the work, not after
+    out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)  # before the work, not after
 
     def finished() -> str:
         return f"{len(list((out / 'seeds').glob('seed_*.json')))} finished seed(s) in {out / 'seeds'}"

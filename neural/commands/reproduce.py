@@ -22,19 +22,9 @@ def register(subparsers: Any) -> None:
         "every arm from it on the CPU in a few minutes.",
     )
     p.add_argument("--out", required=True, help="run directory (report.md, metrics.json, figures)")
-    p.add_argument("--preset", default="tiny", help="tiny (default), micro or paper")
-    p.add_argument("--model", default=None, help="hub id or local directory of a causal LM "
-                   "(local files only; overrides the preset's model)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed, aggregated")
-    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
-    p.add_argument("--n-dialogues", type=int, default=None,
-                   help="number of generated dialogues (default: the preset's)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the preset's)")
-    p.add_argument("--device", default=None, help="auto (default: CUDA, then Apple MPS, then CPU), "
-                   "cuda, cuda:N, mps or cpu")
     p.add_argument("--precision", default=None, help="auto (default: bf16 autocast on a GPU that has "
                    "it, fp16 on older GPUs, fp32 on MPS/CPU), fp32, bf16 or fp16; weights stay float32")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (tiny preset: 1)")
     p.add_argument("--random-init", action="store_true", help="build the preset's model shape with "
                    "random weights instead of loading it (paper: the Qwen2.5-0.5B shape; timing and "
                    "memory only, the results mean nothing)")
@@ -61,7 +51,18 @@ def register(subparsers: Any) -> None:
 
 
 def add_experiment_options(p: Any) -> None:
-    """Options shared by ``reproduce`` and ``sweep``: arms, facts, the base and the ablations."""
+    """Options shared by ``reproduce`` and ``sweep``: preset and overrides, arms, facts, the base and
+    the ablations."""
+    p.add_argument("--preset", default="tiny", help="tiny (default), micro or paper")
+    p.add_argument("--model", default=None, help="hub id or local directory of a causal LM "
+                   "(local files only; overrides the preset's model)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
+    p.add_argument("--n-dialogues", type=int, default=None,
+                   help="number of generated dialogues (default: the preset's)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the preset's)")
+    p.add_argument("--device", default=None, help="auto (default: CUDA, then Apple MPS, then CPU), "
+                   "cuda, cuda:N, mps or cpu")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (tiny preset: 1)")
     p.add_argument("--arms", nargs="+", default=None, metavar="ARM",
                    help="arms to train: obs (standard), do (interventional), ao (assistant-only); default all")
     p.add_argument("--facts", default=None, metavar="FILE.jsonl", help="your own fact bank: one JSON "
@@ -101,6 +102,8 @@ def resolve_preset(args: argparse.Namespace) -> tuple[Any, Any]:
         raise BayesAgentError(f"--p-lie must be a probability in [0, 1], got {args.p_lie}")
     if changes:
         preset = preset.with_(**changes)
+    if not preset.random_init:  # --random-init builds the shape: no weights needed
+        _check_model_is_local(preset.model)  # before anything is written
     bank = load_facts(args.facts) if args.facts else None
     return preset, bank
 
@@ -115,12 +118,8 @@ def _handle(args: argparse.Namespace) -> int:
     if len(seeds) > 1 and args.resume:
         raise BayesAgentError("--resume DIR works with a single seed; pass --resume without a "
                               "directory to continue a multi-seed run in --out")
-    if args.resume is not None and args.overwrite:
-        raise BayesAgentError("--resume continues the run in --out and --overwrite replaces it: choose one")
     if args.compare_to and len(seeds) < 2:
         raise BayesAgentError("--compare-to needs --seeds with at least two seeds")
-    if not preset.random_init:  # --random-init builds the shape: no weights needed
-        _check_model_is_local(preset.model)
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
@@ -133,7 +132,7 @@ def _handle(args: argparse.Namespace) -> int:
     # an unknown or absent device: one line, before anything is written
     _named("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
     # checked before any work; --resume continues in a directory that holds the interrupted run
-    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume is not None, resumable=True)
+    out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
     resume = args.resume or None
     if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
         resume = str(out / "checkpoint")

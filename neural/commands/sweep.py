@@ -27,13 +27,6 @@ def register(subparsers: Any) -> None:
                    help="lie rates (default 0 0.2 0.4 0.6 0.8 1.0)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds per lie rate (default 0 1 2)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (each uses --threads torch threads)")
-    p.add_argument("--preset", default="tiny", help="tiny (default), micro or paper")
-    p.add_argument("--model", default=None, help="hub id or local directory of a causal LM (local files only)")
-    p.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: the preset's)")
-    p.add_argument("--n-dialogues", type=int, default=None, help="dialogues per run (default: the preset's)")
-    p.add_argument("--lr", type=float, default=None, help="fine-tuning learning rate (default: the preset's)")
-    p.add_argument("--device", default=None, help="auto (default), cuda, cuda:N, mps or cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads per worker (default: the preset's)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out "
@@ -48,8 +41,6 @@ def _handle(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise BayesAgentError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.resume and args.overwrite:
-        raise BayesAgentError("--resume continues the sweep in --out and --overwrite replaces it: choose one")
     _named("--threads", check_threads, args.threads)
     preset, bank = resolve_preset(args)
     try:
@@ -59,7 +50,7 @@ def _handle(args: argparse.Namespace) -> int:
     from ..sft.sweep import run_sweep
 
     _named("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
-    out = prepare_out_dir(args.out, overwrite=args.overwrite or args.resume, resumable=True)
+    out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)
     n_runs = len(args.p_lies) * len(args.seeds)
 
     def finished() -> str:

@@ -327,3 +327,10 @@ def test_random_init_at_the_paper_shape_needs_no_local_weights(tmp_path, capsys)
     assert main(["reproduce", "--preset", "paper", "--random-init", "--out", str(not_a_dir)]) == 2
     err = capsys.readouterr().err
     assert "no local weights" not in err and "is not a directory" in err
+
+
+def test_sweep_with_a_missing_model_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--out", str(out), "--preset", "micro", "--model", str(tmp_path / "nope"),
+                 "--p-lie", "0", "1", "--seeds", "0", "1"]) == 2
+    assert "no such directory" in capsys.readouterr().err and not out.exists()
