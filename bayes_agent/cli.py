@@ -60,16 +60,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"bayes-agent {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+    except Exception as exc:
+        from .commands._common import caused_by_ctrl_c
+
+        if not caused_by_ctrl_c(exc):
+            return _os_error(args.command, exc)
+        print(f"bayes-agent {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _os_error(command: str, exc: Exception) -> int:
+    """One line for a file-system surprise or a closed pipe; anything else is a bug: re-raise."""
+    if isinstance(exc, BrokenPipeError):  # output piped into e.g. `head`, which closed early
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as exc:  # a file system surprise the command did not foresee: one line, no traceback
+    if isinstance(exc, OSError):  # a file system surprise the command did not foresee: no traceback
         where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
-        print(f"bayes-agent {args.command}: error: cannot use{where}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(f"bayes-agent {command}: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    raise exc
 
 
 def _one_line(exc: BaseException) -> str:

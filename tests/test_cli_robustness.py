@@ -315,6 +315,44 @@ def test_ctrl_c_saves_and_prints_the_resume_command(tmp_path):
     assert json.loads((out / "done.json").read_text()) == [0, 1, 4, 9, 16]
 
 
+def _import_interrupted_by_ctrl_c() -> None:
+    """What Python raises when SIGINT lands while a C extension initialises (seen in CI)."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as ki:
+        raise ImportError("initialization failed") from ki
+
+
+def test_ctrl_c_wrapped_in_an_import_error_still_saves_and_exits_130(tmp_path, capsys, monkeypatch):
+    from bayes_agent import cli
+    from bayes_agent.commands._common import Interrupted, save_on_interrupt
+
+    saved = []
+    with pytest.raises(Interrupted, match="saved 2 seeds"):
+        with save_on_interrupt(lambda: saved.append(1) or "2 seeds", lambda: "bayes-agent x --resume"):
+            _import_interrupted_by_ctrl_c()
+    assert saved == [1]
+    with pytest.raises(ImportError):  # an import that fails on its own is not a Ctrl-C
+        with save_on_interrupt(lambda: saved.append(2) or "-", lambda: "-"):
+            raise ImportError("no module named nothing")
+    assert saved == [1]
+
+    def boom(args):
+        _import_interrupted_by_ctrl_c()
+
+    real = cli.build_parser
+
+    def build_parser():
+        p = real()
+        sub = next(a for a in p._actions if a.__class__.__name__ == "_SubParsersAction")
+        sub.add_parser("boom", help="x").set_defaults(func=boom)
+        return p
+
+    monkeypatch.setattr(cli, "build_parser", build_parser)
+    assert cli.main(["boom"]) == 130
+    assert capsys.readouterr().err.strip() == "bayes-agent boom: interrupted"
+
+
 def test_resume_command_replaces_options():
     argv = ["reproduce", "--out", "runs/a b", "--overwrite", "--resume", "old", "--seeds", "0"]
     assert resume_command(argv, add=["--resume", "runs/a b/checkpoint"]) == (

@@ -23,6 +23,7 @@ from ..errors import BayesAgentError, InvalidArgument
 __all__ = [
     "Interrupted",
     "add_overwrite_argument",
+    "caused_by_ctrl_c",
     "check_output_file",
     "output_dir",
     "plain_text",
@@ -189,6 +190,23 @@ def save_on_interrupt(save: Callable[[], str], resume: Callable[[], str]) -> Ite
     """
     try:
         yield
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not caused_by_ctrl_c(exc):
+            raise
         saved = save()
         raise Interrupted(f"interrupted: saved {saved}; resume with: {resume()}") from None
+
+
+def caused_by_ctrl_c(exc: BaseException) -> bool:
+    """True for Ctrl-C, also when Python wrapped it in another error on the way up.
+
+    A signal that lands while a C extension initialises (``import matplotlib`` at the end of a
+    seed) surfaces as ``ImportError: initialization failed`` whose cause is the KeyboardInterrupt.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -324,7 +324,6 @@ def run(
                                             "environment": environment_record(device, precision),
                                             "base": {k: v for k, v in base.info.items() if k != "losses"},
                                             "facts": [vars(f) for f in facts], "held_out": [vars(f) for f in held_out]})
-    report.write_json(out / "metrics.json", metrics)
     report.write_json(out / "losses.json", result.losses)
     report.write_json(
         out / "probes.json",
@@ -354,6 +353,7 @@ def run(
     if preset.random_init:
         title = f"RANDOM INIT, for timing and memory only (no pretrained weights; Δ means nothing): {title}"
     report.write_report(out / "report.md", title, sections)
+    report.write_json(out / "metrics.json", metrics)  # last: its presence marks the seed finished
     return metrics
 
 
