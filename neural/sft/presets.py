@@ -96,8 +96,8 @@ class Preset:
         return asdict(self)
 
 
-# chosen on validation seed 100 (never on the reported seeds 0-4): see docs/experiment.md
-FT_LR = 3e-4
+# chosen on validation seeds 100-102 (never on the reported seeds 0-4): see docs/experiment.md
+FT_LR = 5e-4
 FT_EPOCHS = 4
 
 PRESETS: dict[str, Preset] = {
