@@ -2,14 +2,16 @@
 
     python examples/train_chat_ddp.py --global-batch 4                       # one process
     torchrun --nproc_per_node 2 examples/train_chat_ddp.py --global-batch 4  # two processes (gloo on CPU)
-    accelerate launch --multi_gpu --num_processes 2 examples/train_chat_ddp.py --global-batch 4  # 2 GPUs
+    accelerate launch --multi_gpu --num_processes 2 examples/train_chat_ddp.py --global-batch 4  # the same
 
 Each process gets ``global_batch / world_size`` conversations per step (the data is taken in
 order, so every run sees the same global batches), the collator masks them, and ``Trainer``
 averages the loss over the supervised tokens of all processes. Every rank writes
 ``OUT/rank<r>.json`` with its collator counters; rank 0 adds the loss of the trained model on a
 fixed batch and a checksum of its weights, so runs with different process counts can be compared.
-A tiny Qwen2 and the small tokenizer are built here: nothing is downloaded.
+A tiny Qwen2 and the small tokenizer are built here: nothing is downloaded. The run stays on the
+CPU (``use_cpu=True``, gloo) whatever the launcher: ``--multi_gpu`` only makes accelerate start
+the processes (its ``--cpu`` flag would start one). Drop ``use_cpu`` to train on GPUs with NCCL.
 """
 
 from __future__ import annotations
@@ -41,13 +43,14 @@ def conversations(n: int) -> list[dict]:
             for i in range(n)]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Train and write ``OUT/rank<r>.json``; ``argv`` defaults to the command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="ddp_out", help="folder for rank<r>.json")
     p.add_argument("--global-batch", type=int, default=4, help="conversations per optimizer step, all ranks")
     p.add_argument("--steps", type=int, default=3, help="optimizer steps")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     torch.set_num_threads(1)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))

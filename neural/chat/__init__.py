@@ -5,13 +5,13 @@ and tool or function results: the world; system text and what a template injects
 first turn: context); the HF/TRL collator turns the same masks into ``labels`` for a Trainer.
 """
 
-from .messages import (CHAT_TEMPLATES, DEFAULT_ROLES, END_OF_TURN_MARKERS, EOT_POLICIES,
+from .messages import (CALL_SPEAKER_PREFIXES, CHAT_TEMPLATES, DEFAULT_ROLES, END_OF_TURN_MARKERS, EOT_POLICIES,
                        ChatExample, ChatRendering, Provenance, build_chat_tokenizer, mask_chat,
                        message_provenance, render_chat, transcript_from_messages)
 from .collator import ChatCollator
 
 __all__ = sorted([
-    "CHAT_TEMPLATES", "DEFAULT_ROLES", "END_OF_TURN_MARKERS", "EOT_POLICIES", "ChatCollator",
+    "CALL_SPEAKER_PREFIXES", "CHAT_TEMPLATES", "DEFAULT_ROLES", "END_OF_TURN_MARKERS", "EOT_POLICIES", "ChatCollator",
     "ChatExample", "ChatRendering", "Provenance", "build_chat_tokenizer", "mask_chat",
     "message_provenance", "render_chat", "transcript_from_messages",
 ])

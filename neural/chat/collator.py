@@ -10,8 +10,11 @@ error, so a pipeline cannot silently fall back to full-sequence supervision.
 
 An example with no supervised label at all (a conversation cut by ``max_length`` inside its tool
 definitions, or one with only agent turns in the interventional mode) is kept with zero weight
-(the token-mean loss gets nothing from it), counted, and warned about once; a batch made only of
-such examples is counted separately, since a bare ``model(**batch).loss`` of it is 0/0 (NaN).
+(the token-mean loss gets nothing from it), counted, and warned about once. A batch in which *no*
+example has a supervised label is refused with :class:`~bayes_agent.errors.InvalidArgument`: its
+mean loss is 0/0, NaN in a bare ``model(**batch).loss`` (``Trainer`` divides by its own count of
+0 too and only its logging filter shows 0), so the collator never hands it out. "Supervised"
+counts from each example's second token: a causal LM never predicts the first one.
 Truncation is counted and warned about once too; :meth:`ChatCollator.report` sums both up.
 """
 
@@ -32,10 +35,10 @@ class ChatCollator:
     """Pad (and, for raw conversations, mask) a batch for causal-LM training in one label mode.
 
     Counters ``examples``, ``tokens``, ``supervised_tokens``, ``truncated_tokens``,
-    ``truncated_examples``, ``unlabelled_examples`` (kept with zero weight) and
-    ``unlabelled_batches`` (no example had a label) add up what the collator has seen, so a
-    training run can report its mask accounting. In a multi-process run each process counts its
-    own batches; sum them over ranks.
+    ``truncated_examples`` and ``unlabelled_examples`` (kept with zero weight) add up the batches
+    the collator has handed out, so a training run can report its mask accounting; a refused
+    batch (no supervised label in any example) changes none of them. In a multi-process run each
+    process counts its own batches; sum them over ranks.
     """
 
     def __init__(
@@ -82,7 +85,6 @@ class ChatCollator:
         self.truncated_tokens = 0
         self.truncated_examples = 0
         self.unlabelled_examples = 0
-        self.unlabelled_batches = 0
         self._warned: set[str] = set()
 
     def _warn_once(self, key: str, message: str, stacklevel: int = 3) -> None:
@@ -95,9 +97,10 @@ class ChatCollator:
         return (f"{self.examples} examples, {self.tokens} tokens, {self.supervised_tokens} supervised "
                 f"({self.mode.value}); truncated {self.truncated_tokens} tokens in "
                 f"{self.truncated_examples} examples; {self.unlabelled_examples} examples with no "
-                f"supervised label, kept with zero weight ({self.unlabelled_batches} batches had none)")
+                f"supervised label, kept with zero weight")
 
-    def _one(self, k: int, feature: Mapping[str, Any]) -> tuple[list[int], list[int]]:
+    def _one(self, k: int, feature: Mapping[str, Any]) -> tuple[list[int], list[int], int]:
+        """Feature ``k`` as (input_ids, labels, tokens cut by max_length)."""
         if not isinstance(feature, Mapping):
             raise InvalidArgument(f"feature {k} must be a mapping, got {type(feature).__name__}")
         if "input_ids" in feature:
@@ -112,10 +115,11 @@ class ChatCollator:
                 raise InvalidArgument(
                     f"feature {k}: input_ids and labels differ in length ({len(ids)} vs {len(labels)})"
                 )
+            cut = 0
             if self.max_length is not None and len(ids) > self.max_length:
-                self._truncated(len(ids) - self.max_length)
+                cut = len(ids) - self.max_length
                 ids, labels = ids[: self.max_length], labels[: self.max_length]
-            return ids, labels
+            return ids, labels, cut
         if "messages" in feature:
             if self.tokenizer is None:
                 raise InvalidArgument(f"feature {k} is a raw conversation; the collator needs a tokenizer")
@@ -131,19 +135,10 @@ class ChatCollator:
                 )
             except InvalidArgument as exc:
                 raise InvalidArgument(f"feature {k}: {exc}") from None
-            if ex.masked.truncated_tokens:
-                self._truncated(ex.masked.truncated_tokens)
-            return list(ex.input_ids), list(ex.labels(self.mode))
+            return list(ex.input_ids), list(ex.labels(self.mode)), ex.masked.truncated_tokens
         raise InvalidArgument(
             f"feature {k} has neither 'input_ids' + 'labels' nor 'messages' (keys: {sorted(feature)})"
         )
-
-    def _truncated(self, dropped: int) -> None:
-        self.truncated_tokens += dropped
-        self.truncated_examples += 1
-        self._warn_once("truncated", f"cut {dropped} tokens from an example at max_length="
-                        f"{self.max_length} (labels cut with them); later cuts are counted "
-                        f"silently, see collator.report()", stacklevel=5)
 
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         import torch
@@ -151,20 +146,38 @@ class ChatCollator:
         if not features:
             raise InvalidArgument("cannot collate an empty batch")
         rows = [self._one(k, f) for k, f in enumerate(features)]
-        unlabelled = sum(1 for _, labels in rows if all(x == IGNORE_INDEX for x in labels))
+        # position 0 is never a target of a causal LM (the loss shifts labels by one)
+        unlabelled = [cut for _, labels, cut in rows if all(x == IGNORE_INDEX for x in labels[1:])]
+        if len(unlabelled) == len(rows):
+            cut = sum(1 for c in unlabelled if c)
+            why = ", ".join(x for x in (
+                f"{len(rows) - cut} with no supervised token after the first" if len(rows) > cut else "",
+                f"{cut} cut at max_length={self.max_length}" if cut else "") if x)
+            raise InvalidArgument(
+                f"ChatCollator: none of the {len(rows)} examples in this batch has a supervised label in "
+                f"the {self.mode.value} mode ({why}); the batch's mean loss would be 0/0 (NaN). "
+                f"Remove such examples before training, e.g. "
+                f"dataset.filter(lambda f: any(x != -100 for x in f['labels'][1:])) on features from "
+                f"mask_chat(...).features(mode) or chat-tokenize"
+            )
+        for _, _, cut in rows:
+            if cut:
+                self.truncated_tokens += cut
+                self.truncated_examples += 1
+                self._warn_once("truncated", f"cut {cut} tokens from an example at max_length="
+                                f"{self.max_length} (labels cut with them); later cuts are counted "
+                                f"silently, see collator.report()")
         if unlabelled:  # kept with zero weight: a token-mean loss gets nothing from them
-            self.unlabelled_examples += unlabelled
-            self.unlabelled_batches += unlabelled == len(rows)
-            self._warn_once("unlabelled", f"{unlabelled} of {len(rows)} examples in a batch have no "
-                            f"supervised label in the {self.mode.value} mode (kept with zero weight; "
-                            f"a batch with none has a 0/0 mean loss outside Trainer); counted in "
-                            f"collator.unlabelled_examples / unlabelled_batches, later ones silently")
-        width = max(len(ids) for ids, _ in rows)
+            self.unlabelled_examples += len(unlabelled)
+            self._warn_once("unlabelled", f"{len(unlabelled)} of {len(rows)} examples in a batch have no "
+                            f"supervised label in the {self.mode.value} mode (kept with zero weight); "
+                            f"counted in collator.unlabelled_examples, later ones silently")
+        width = max(len(ids) for ids, _, _ in rows)
         if self.pad_to_multiple_of:
             m = self.pad_to_multiple_of
             width = (width + m - 1) // m * m
         batch_ids, batch_labels, batch_mask = [], [], []
-        for ids, labels in rows:
+        for ids, labels, _ in rows:
             pad = width - len(ids)
             fill_ids, fill_labels, mask = [self.pad_token_id] * pad, [IGNORE_INDEX] * pad, [1] * len(ids)
             if self.padding_side == "right":

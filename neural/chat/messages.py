@@ -23,7 +23,9 @@ message are recovered from the rendered text, and labels come from
    first ``j - 1`` and first ``j`` calls: the text the template adds for call ``j``, without the
    whitespace around it (separators are protocol), is the call's content and carries the
    message's gate; wrappers such as ``<tool_call>`` are included, since at generation time the
-   agent emits them. A call the template does not render is an error, never dropped silently.
+   agent emits them, but a speaker prefix no one emits (:data:`CALL_SPEAKER_PREFIXES`, the plain
+   format's ``Agent tool call: ``) is protocol. A call the template does not render is an error,
+   never dropped silently.
 3. **Tool definitions** (``tools=``) are located the same way (rendering with and without them)
    and are context: they frame the dialogue like a system prompt. When a template spreads them
    over several places (say a system line and the first user turn), the template text from the
@@ -51,6 +53,7 @@ from bayes_agent.transcript import Channel, Gate, Part, Rendering, Slot, Span, T
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample, mask_rendering
 
 __all__ = [
+    "CALL_SPEAKER_PREFIXES",
     "CHAT_TEMPLATES",
     "DEFAULT_ROLES",
     "END_OF_TURN_MARKERS",
@@ -475,9 +478,27 @@ def _locate_tool_calls(
                     f"cannot align {what} of message {i} ({m['role']}): the template does not "
                     f"render it as text added after the earlier calls"
                 )
-            found.append(_strip(renders[j], start, end))
+            found.append(_without_speaker_prefix(renders[j], *_strip(renders[j], start, end)))
         regions[i] = found
     return regions
+
+
+CALL_SPEAKER_PREFIXES = ("Agent tool call: ",)
+"""Speaker prefixes a template writes before a tool call (the paper's plain format, §3.1).
+
+Protocol, like ``Agent:`` before a message (paper §5.3): no speaker emits them at inference, and
+:func:`bayes_agent.transcript.render` treats the same prefix as protocol. The agent's action is the
+call after it, ``name(arguments)``. Wrappers that the agent does emit, such as ChatML's
+``<tool_call>``, are not prefixes of this kind and stay with the call.
+"""
+
+
+def _without_speaker_prefix(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` without a leading :data:`CALL_SPEAKER_PREFIXES` entry (left to protocol)."""
+    for prefix in CALL_SPEAKER_PREFIXES:
+        if text.startswith(prefix, start) and start + len(prefix) < end:
+            return _strip(text, start + len(prefix), end)
+    return start, end
 
 
 EOT_POLICIES = ("agent", "protocol")
@@ -725,7 +746,7 @@ CHAT_TEMPLATES: dict[str, str] = {
         "{% if message.content %}Agent: {{ message.content }}" + _NL * 2 + "{% endif %}"
         "{% for call in " + _CALLS + " %}"
         "{% set fn = call.function if call.function is defined else call %}"
-        "Agent tool call: {{ fn.name }}("
+        + CALL_SPEAKER_PREFIXES[0] + "{{ fn.name }}("
         "{% if fn.arguments is string %}{{ fn.arguments }}{% else %}{{ fn.arguments | tojson }}{% endif %})"
         + _NL * 2 + "{% endfor %}"
         "{% elif message.role == 'user' %}User: {{ message.content }}" + _NL * 2 + ""

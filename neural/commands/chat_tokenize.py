@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     tokenizer, template, described = load_tokenizer(args)
     problems = Problems(strict=args.strict)
     rows: list[str] = []
-    tokens = supervised = truncated = cut_conversations = 0
+    tokens = supervised = truncated = cut_conversations = unlabelled = 0
     for line, ex in masked_conversations(args, tokenizer, template, problems, args.num_proc):
         labels = ex.labels(args.mode)
         rows.append(json.dumps({"line": line, "input_ids": ex.input_ids, "labels": labels}))
@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         supervised += sum(1 for x in labels if x != IGNORE_INDEX)
         truncated += ex.masked.truncated_tokens
         cut_conversations += ex.masked.truncated_tokens > 0
+        unlabelled += all(x == IGNORE_INDEX for x in labels[1:])  # the loss never predicts token 0
     if not rows:
         raise InvalidArgument(f"no usable conversation in {args.input!r}; nothing written")
     text = "\n".join(rows) + "\n"
@@ -82,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {len(rows)} conversations ({args.mode} labels, tokenizer: {described}) to {args.out}: "
         f"{tokens} tokens, {supervised} supervised; truncated {truncated} tokens in "
-        f"{cut_conversations} conversations; skipped {len(problems.items)} lines",
+        f"{cut_conversations} conversations; skipped {len(problems.items)} lines"
+        + (f"; {unlabelled} of them with no supervised label (a ChatCollator batch made only of such "
+           f"is refused: filter them out before training)" if unlabelled else ""),
         file=report,
     )
     return 1 if problems.items else 0

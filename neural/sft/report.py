@@ -8,6 +8,7 @@ section on the same report without editing this module.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -172,8 +173,15 @@ def role_table(example: MaskedExample, tokenizer: Any) -> str:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as JSON, atomically: the file appears complete or not at all.
+
+    A seed's ``metrics.json`` marks it finished, so a Ctrl-C that lands mid-write must not leave
+    an empty file that a resume would read as a finished seed.
+    """
     path = Path(path)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(partial, path)
     return path
 
 

@@ -118,6 +118,28 @@ def test_truncation_is_reported(capsys) -> None:
     assert report["totals"]["truncated_tokens"] == full - 4 * 24
 
 
+def test_conversations_without_labels_are_counted_and_the_documented_filter_removes_them(tmp_path, capsys) -> None:
+    datasets = pytest.importorskip("datasets")
+    torch = pytest.importorskip("torch")
+    from bayes_agent.errors import InvalidArgument
+    from neural.chat.collator import ChatCollator
+
+    out = tmp_path / "cut.jsonl"
+    assert main(["chat-tokenize", str(SAMPLE), "--max-length", "24", "--out", str(out)]) == 0
+    summary = capsys.readouterr().out
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    empty = [r for r in rows if all(x == -100 for x in r["labels"][1:])]
+    assert len(empty) == 2 and "; 2 of them with no supervised label" in summary
+    collator = ChatCollator(build_chat_tokenizer("plain"))
+    with pytest.raises(InvalidArgument, match="none of the 2 examples"):
+        collator([{k: r[k] for k in ("input_ids", "labels")} for r in empty])
+    ds = datasets.Dataset.from_list([{k: r[k] for k in ("input_ids", "labels")} for r in rows])
+    kept = ds.filter(lambda f: any(x != -100 for x in f["labels"][1:]))  # the recipe in the error and docs
+    assert len(kept) == 2
+    batch = collator(list(kept))
+    assert int((batch["labels"][:, 1:] != -100).sum()) > 0 and batch["labels"].dtype == torch.long
+
+
 def test_unalignable_template_names_the_message(tmp_path, capsys) -> None:
     template = tmp_path / "drops_tools.jinja"
     template.write_text(

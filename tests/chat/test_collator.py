@@ -43,22 +43,22 @@ def test_pads_to_the_longest_with_ignore_labels(tok) -> None:
     col = ChatCollator(tok)
     batch = col([
         {"input_ids": [5, 6, 7], "labels": [5, IGNORE_INDEX, 7]},
-        {"input_ids": [8], "labels": [8]},
+        {"input_ids": [8, 9], "labels": [8, 9]},
     ])
     assert set(batch) == {"input_ids", "attention_mask", "labels"}
     assert all(v.dtype == torch.long for v in batch.values())
     pad = tok.pad_token_id
-    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, pad, pad]]
-    assert batch["labels"].tolist() == [[5, IGNORE_INDEX, 7], [8, IGNORE_INDEX, IGNORE_INDEX]]
-    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
-    assert col.supervised_tokens == 3 and col.tokens == 4 and col.examples == 2
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 9, pad]]
+    assert batch["labels"].tolist() == [[5, IGNORE_INDEX, 7], [8, 9, IGNORE_INDEX]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert col.supervised_tokens == 4 and col.tokens == 5 and col.examples == 2
 
 
 def test_left_padding_and_multiples(tok) -> None:
     col = ChatCollator(pad_token_id=0, padding_side="left", pad_to_multiple_of=4)
     with pytest.warns(UserWarning, match="1 of 2 examples in a batch have no supervised label"):
         batch = col([{"input_ids": [5, 6], "labels": [5, 6]}, {"input_ids": [9], "labels": [IGNORE_INDEX]}])
-    assert col.unlabelled_examples == 1 and col.unlabelled_batches == 0
+    assert col.unlabelled_examples == 1
     assert batch["input_ids"].tolist() == [[0, 0, 5, 6], [0, 0, 0, 9]]
     assert batch["labels"].tolist() == [[-100, -100, 5, 6], [-100, -100, -100, -100]]
     assert batch["attention_mask"].tolist() == [[0, 0, 1, 1], [0, 0, 0, 1]]
@@ -76,23 +76,52 @@ def test_raw_conversations_equal_pretokenized(tok, conversations) -> None:
 
 
 def test_max_length_truncates_and_counts(tok, conversations) -> None:
-    col = ChatCollator(tok, max_length=16)
+    a = mask_chat(conversations[0]["messages"], tok).features("interventional")
+    first_label = next(t for t, x in enumerate(a["labels"]) if t and x != IGNORE_INDEX)
+    cap = first_label + 3  # every cut example keeps a few supervised tokens
+    col = ChatCollator(tok, max_length=cap)
     with pytest.warns(UserWarning) as seen:
-        batch = col([{"messages": c["messages"]} for c in conversations[:2]])
-        col([{"messages": c["messages"]} for c in conversations[:2]])  # counted, not warned again
-    assert batch["input_ids"].shape == (2, 16)
-    full = sum(len(mask_chat(c["messages"], tok).input_ids) for c in conversations[:2])
-    assert col.truncated_tokens == 2 * (full - 32) and col.truncated_examples == 4
-    # 16 tokens of the frame (system prompt, first header) carry no label: counted, never NaN-ready
-    assert col.unlabelled_examples == 4 and col.unlabelled_batches == 2
+        batch = col([a, a])
+        col([a, a])  # counted, not warned again
+    assert batch["input_ids"].shape == (2, cap)
+    full = len(a["input_ids"])
+    assert col.truncated_tokens == 4 * (full - cap) and col.truncated_examples == 4
     messages = [str(w.message) for w in seen]
-    assert len(messages) == 2
-    assert "cut" in messages[0] and "max_length=16" in messages[0]
-    assert "2 of 2 examples in a batch have no supervised label" in messages[1]
+    assert len(messages) == 1 and "cut" in messages[0] and f"max_length={cap}" in messages[0]
+    supervised = sum(x != IGNORE_INDEX for x in a["labels"][:cap])
     assert col.report() == (
-        f"4 examples, 64 tokens, 0 supervised (interventional); truncated {2 * (full - 32)} tokens in "
-        f"4 examples; 4 examples with no supervised label, kept with zero weight (2 batches had none)"
+        f"4 examples, {4 * cap} tokens, {4 * supervised} supervised (interventional); truncated "
+        f"{4 * (full - cap)} tokens in 4 examples; 0 examples with no supervised label, kept with zero weight"
     )
+
+
+def test_a_batch_with_no_supervised_label_is_refused(tok, conversations) -> None:
+    """Cut at 16 tokens, every conversation is only frame: the collator refuses the batch, counts nothing."""
+    col = ChatCollator(tok, max_length=16)
+    raw = [{"messages": c["messages"]} for c in conversations[:2]]
+    with pytest.raises(InvalidArgument, match=r"none of the 2 examples in this batch has a supervised label "
+                       r"in the interventional mode \(2 cut at max_length=16\); .* 0/0 \(NaN\)"):
+        col(raw)
+    assert (col.examples, col.tokens, col.truncated_examples, col.unlabelled_examples) == (0, 0, 0, 0)
+    # what the guard prevents: the same batch built by hand gives NaN from a bare forward
+    ex = [mask_chat(c["messages"], tok, max_length=16) for c in conversations[:2]]
+    assert all(x == IGNORE_INDEX for e in ex for x in e.labels("interventional"))
+    model = _tiny_qwen2(len(tok)).eval()
+    with torch.no_grad():
+        loss = model(input_ids=torch.tensor([e.input_ids for e in ex]),
+                     labels=torch.tensor([e.labels("interventional") for e in ex])).loss
+    assert torch.isnan(loss)
+
+
+def test_a_label_on_the_first_token_only_is_no_label(tok) -> None:
+    """A causal LM never predicts position 0; a batch supervised only there is 0/0 as well."""
+    col = ChatCollator(tok)
+    first_only = {"input_ids": [5, 6, 7], "labels": [5, IGNORE_INDEX, IGNORE_INDEX]}
+    with pytest.raises(InvalidArgument, match="1 with no supervised token after the first"):
+        col([first_only])
+    with pytest.warns(UserWarning, match="1 of 2 examples in a batch have no supervised label"):
+        col([first_only, {"input_ids": [5, 6], "labels": [IGNORE_INDEX, 6]}])
+    assert col.unlabelled_examples == 1 and col.examples == 2
 
 
 @pytest.mark.parametrize(
@@ -214,10 +243,11 @@ def test_unlabelled_example_has_zero_weight(tok, conversations) -> None:
         loss_alone = model(**alone).loss
     assert torch.isfinite(loss_both)
     assert abs(float(loss_both) - float(loss_alone)) < 1e-5
-    assert col.unlabelled_examples == 1 and col.unlabelled_batches == 0
+    assert col.unlabelled_examples == 1
 
 
-def test_trainer_on_unlabelled_batches_logs_zero_not_nan(tok, tmp_path) -> None:
+def test_trainer_stops_on_a_batch_with_no_label_before_any_step(tok, tmp_path) -> None:
+    """Under Trainer the refused batch stops training before the step (Trainer would log 0 for a NaN)."""
     pytest.importorskip("accelerate")
     from transformers import Trainer, TrainingArguments
 
@@ -228,8 +258,10 @@ def test_trainer_on_unlabelled_batches_logs_zero_not_nan(tok, tmp_path) -> None:
         output_dir=str(tmp_path), per_device_train_batch_size=2, max_steps=1, report_to=[], use_cpu=True,
         save_strategy="no", logging_steps=1, remove_unused_columns=False, seed=0, disable_tqdm=True,
     )
-    trainer = Trainer(model=_tiny_qwen2(len(tok)), args=args, train_dataset=[u, u], data_collator=col)
-    with pytest.warns(UserWarning, match="2 of 2 examples"):
-        result = trainer.train()
-    assert result.training_loss == 0.0
-    assert col.unlabelled_batches == 1
+    model = _tiny_qwen2(len(tok))
+    before = [p.detach().clone() for p in model.parameters()]
+    trainer = Trainer(model=model, args=args, train_dataset=[u, u], data_collator=col)
+    with pytest.raises(InvalidArgument, match="none of the 2 examples in this batch has a supervised label"):
+        trainer.train()
+    assert trainer.state.global_step == 0 and col.examples == 0
+    assert all(torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))

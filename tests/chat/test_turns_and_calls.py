@@ -105,10 +105,33 @@ def test_plain_separators_are_protocol(toks, eot) -> None:
     assert text[call_at - 2: call_at] == "\n\n"
     span = ex.chat.rendering.part_at(call_at - 1)
     assert span.part is Part.PROTOCOL  # not the start of the agent's call
-    assert ex.chat.rendering.part_at(call_at).gate is Gate.AGENT
     sep = [t for t, (s, e) in enumerate(ex.masked.offsets) if s >= call_at - 2 and e <= call_at and e > s]
     assert sep and all(ex.labels("interventional")[t] != IGNORE_INDEX for t in sep)
     assert all(ex.labels("assistant_only")[t] == IGNORE_INDEX for t in sep)
+
+
+@pytest.mark.parametrize("calls", [TOOL_TURN, LEGACY])
+@pytest.mark.parametrize("eot", ["agent", "protocol"])
+def test_plain_call_prefix_is_protocol_and_the_call_is_the_action(toks, eot, calls) -> None:
+    """``Agent tool call: `` is a speaker prefix like ``Agent: ``; the agent's action is ``name(args)``."""
+    ex = mask_chat(calls, toks["plain"], eot=eot)
+    text, rendering = ex.chat.rendering.text, ex.chat.rendering
+    prefix = "Agent tool call: "
+    at = text.index(prefix)
+    assert {rendering.part_at(c).part for c in range(at, at + len(prefix))} == {Part.PROTOCOL}
+    call = next(sp for sp in rendering.spans if sp.start >= at and sp.gate is Gate.AGENT)
+    assert call.start == at + len(prefix)
+    # the call's characters are exactly the transcript's slot for it, as bayes_agent.transcript.render has it
+    slot = next(s for s in transcript_from_messages(calls) if s.channel is Channel.ACTION and "(" in s.value)
+    assert text[call.start: call.end] == slot.value
+    head = _tokens_of(ex, prefix.rstrip())  # "Agent tool call:", the space goes with the name's token
+    assert head and all(ex.masked.roles[t] == "protocol" for t in head)
+    assert all(ex.labels("interventional")[t] != IGNORE_INDEX for t in head)
+    assert all(ex.labels("observational")[t] != IGNORE_INDEX for t in head)
+    assert all(ex.labels("assistant_only")[t] == IGNORE_INDEX for t in head)
+    body = _tokens_of(ex, slot.value)
+    assert body and all(ex.labels("interventional")[t] == IGNORE_INDEX for t in body)
+    assert all(ex.labels("assistant_only")[t] != IGNORE_INDEX for t in body)
 
 
 # --- legacy function calling --------------------------------------------------------------------

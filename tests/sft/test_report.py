@@ -9,6 +9,7 @@ from neural.sft.report import (
     figure_loss,
     moving_average,
     probe_table,
+    write_json,
     write_report,
 )
 
@@ -63,3 +64,20 @@ def test_report_sections_in_order(tmp_path):
     text = p.read_text()
     assert text.startswith("# T")
     assert text.index("## One") < text.index("first") < text.index("## Two") < text.index("second")
+
+
+def test_write_json_is_atomic(tmp_path, monkeypatch):
+    """An interruption before the file is complete leaves no metrics.json (a resume reads it as done)."""
+    target = tmp_path / "metrics.json"
+    write_json(target, {"a": 1})
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("neural.sft.report.os.replace", interrupted)
+    fresh = tmp_path / "seed_1" / "metrics.json"
+    fresh.parent.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        write_json(fresh, {"b": 2})
+    assert not fresh.exists()
