@@ -8,11 +8,11 @@ weights' values, so both arms' steps are timed on one model copy (one 0.5B train
 8 GB with AdamW, instead of two).
 
 The masked/unmasked ratio is a paired estimate: each timed example is stepped four times in ABBA
-order (obs, do, do, obs), which cancels load that drifts linearly over the block; within the
-example each arm's cost is the smaller of its two steps (interference from other processes only
-adds time), the example's ratio is do over obs, and the reported ratio is the median over the
-timed examples. On the CPU a step's cost is the process's user CPU time: at this shape about a
-third of a step's CPU time is the kernel's, zero-filling the ~5 GB of pages that each step's
+order (obs, do, do, obs), so that neither arm always runs first or last; within the example each
+arm's cost is the smaller of its two steps (interference from other processes only adds time),
+the example's ratio is do over obs, and the reported ratio is the median over the
+timed examples. On the CPU a step's cost is the process's user CPU time: at this shape about
+30% of a step's CPU time is the kernel's, zero-filling the ~5 GB of pages that each step's
 freshly allocated gradients and optimiser temporaries touch; the number of those page faults is
 the same in both arms (reported per arm), but the time the kernel takes for them varied 2x
 between identical steps on the shared machine, and was the noise that made earlier two-step

@@ -81,3 +81,5 @@ def test_bad_arguments_are_one_line_errors(capsys):
     assert "unknown device 'tpu'" in capsys.readouterr().err
     assert _bench().main(["--preset", "micro", "--steps", "0"]) == 2
     assert "--steps must be positive" in capsys.readouterr().err
+    assert _bench().main(["--preset", "micro", "--steps", "100000"]) == 2
+    assert "--warmup + --steps must be at most" in capsys.readouterr().err
