@@ -286,12 +286,12 @@ _DEMO = textwrap.dedent('''
 ''')
 
 
-def test_ctrl_c_saves_and_prints_the_resume_command(tmp_path):
+def test_ctrl_c_saves_and_prints_the_resume_command(tmp_path, interruptible):
     script = tmp_path / "demo.py"
     script.write_text(_DEMO)
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(script), "demo", "--out", str(out), "--n", "5"],
+    proc = interruptible([sys.executable, str(script), "demo", "--out", str(out), "--n", "5"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     seen = [proc.stdout.readline() for _ in range(4)]  # items 0..3; item 3 then sleeps
     assert seen[-1].startswith("item 3"), seen
@@ -306,7 +306,7 @@ def test_ctrl_c_saves_and_prints_the_resume_command(tmp_path):
     assert json.loads((out / "done.json").read_text()) == [0, 1, 4, 9]  # nothing computed is lost
     # the printed command (our script standing in for the entry point) continues the job
     tail = expected.split("bayes-agent ", 1)[1].split()
-    done = subprocess.Popen([sys.executable, str(script), *tail], stdout=subprocess.PIPE,
+    done = interruptible([sys.executable, str(script), *tail], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     first = done.stdout.readline()
     assert first.startswith("item 4")  # continues where it stopped, recomputes nothing

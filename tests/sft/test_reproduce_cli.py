@@ -280,7 +280,7 @@ def test_sweep_bad_input(argv, message, tmp_path, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_ctrl_c_on_a_multi_seed_run_keeps_finished_seeds_and_resumes(tmp_path):
+def test_ctrl_c_on_a_multi_seed_run_keeps_finished_seeds_and_resumes(tmp_path, interruptible):
     """SIGINT to a real ``reproduce`` after its first seed: exit 130, one line naming what was
     saved and the exact command; that command finishes the run without redoing the first seed."""
     import os
@@ -294,7 +294,7 @@ def test_ctrl_c_on_a_multi_seed_run_keeps_finished_seeds_and_resumes(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = tmp_path / "run"
     argv = ["reproduce", "--out", str(out), "--preset", "micro", "--seeds", "0", "1", "2", "3"]
-    proc = subprocess.Popen([sys.executable, "-m", "bayes_agent", *argv], stdout=subprocess.PIPE,
+    proc = interruptible([sys.executable, "-m", "bayes_agent", *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=root)
     first = out / "seed_0" / "metrics.json"
     deadline = time.monotonic() + 240
