@@ -449,7 +449,8 @@ class Updater:
     @property
     def weights(self) -> dict[str, Any]:
         """w_t(p) after the slots pushed so far (exact weights are reduced here, when read)."""
-        if self._weights is None:
+        if self._weights is None:  # exact: drop the integers' common factor while reducing anyway
+            self._num = common_numerators(self._num)
             self._weights = normalised(self.mixture.names, self._num)
         return self._weights
 

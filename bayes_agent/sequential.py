@@ -22,9 +22,12 @@ BLOCK = 64
 
 
 def common_numerators(values: Sequence[Fraction | int]) -> tuple[int, ...]:
-    """Integers u with u_p / Σ u = v_p / Σ v: the rationals over their least common denominator."""
+    """The smallest integers u with u_p / Σ u = v_p / Σ v (the rationals over their least common
+    denominator, then divided by the numerators' common factor)."""
     d = math.lcm(*(v.denominator for v in values))
-    return tuple(v.numerator * (d // v.denominator) for v in values)
+    u = [v.numerator * (d // v.denominator) for v in values]
+    g = math.gcd(*u) or 1
+    return tuple(x // g for x in u)
 
 
 def tree_product(values: Sequence[int]) -> int:
@@ -71,8 +74,8 @@ class PosteriorTrace(Sequence):
         out._entries = None
         out._start, out._steps = tuple(start), list(steps)
         ones = (1,) * len(out._start)
-        out._blocks = [tuple(tree_product(column) for column in
-                             zip(*(s for s in out._steps[k:k + BLOCK] if s is not None), ones))
+        out._blocks = [common_numerators([tree_product(column) for column in
+                                          zip(*(s for s in out._steps[k:k + BLOCK] if s is not None), ones)])
                        for k in range(0, len(out._steps) - BLOCK + 1, BLOCK)]
         out._cursor = (0, out._start)
         return out

@@ -152,4 +152,20 @@ def test_helpers_against_their_definitions():
     u = common_numerators(values)
     assert all(isinstance(x, int) for x in u)
     assert [F(x, sum(u)) for x in u] == [v / sum(values) for v in values]
-    assert math.gcd(*u) == 1  # over the *least* common denominator
+    assert math.gcd(*u) == 1 and common_numerators([F(2, 5), F(4, 5)]) == (1, 2)
+    assert common_numerators([F(0), F(0)]) == (0, 0)
+
+
+def test_exact_integers_do_not_carry_common_factors():
+    """Slots whose factors swap ((1/3, 2/3) then (2/3, 1/3)) multiply both integers by 2 per pair;
+    reading the weights divides that out, so the integers stay as small as the reduced weights."""
+    m = Mixture([TableProgram("p", action={"A": F(1, 3), "B": F(2, 3)}),
+                 TableProgram("q", action={"A": F(2, 3), "B": F(1, 3)})], [F(1, 2), F(1, 2)])
+    u = m.updater()
+    for k in range(400):
+        assert u.push(Slot("AB"[k % 2], 0, Channel.ACTION)) == ({"p": F(1, 3), "q": F(2, 3)} if k % 2 == 0
+                                                                 else {"p": F(1, 2), "q": F(1, 2)})
+    assert max(x.bit_length() for x in u._num) <= 2
+    v = m.updater()
+    trace = v.trace(Transcript([Slot("AB"[k % 2], 0, Channel.ACTION) for k in range(400)]))
+    assert trace[-1] == {"p": F(1, 2), "q": F(1, 2)} and max(x.bit_length() for x in trace._blocks[0]) <= 2
