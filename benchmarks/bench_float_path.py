@@ -256,24 +256,35 @@ def _cpu_name() -> str:
     return platform.processor()
 
 
-def main() -> None:
+def positive(text: str) -> int:
+    """argparse type: a whole number ≥ 1 (sizes, counts and repeats)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--programs", type=int, default=10_000)
-    ap.add_argument("--slots", type=int, default=1_000)
-    ap.add_argument("--loop-programs", type=int, default=1_000,
+    ap.add_argument("--programs", type=positive, default=10_000)
+    ap.add_argument("--slots", type=positive, default=1_000)
+    ap.add_argument("--loop-programs", type=positive, default=1_000,
                     help="programs timed in the plain loop (its rate is per update, so a subset suffices)")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=positive, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--scaling", action="store_true", help="add the per-slot and doubling tables over T")
-    ap.add_argument("--scaling-sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
-    ap.add_argument("--doubling-sizes", type=int, nargs="+",
+    ap.add_argument("--scaling-sizes", type=positive, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
+    ap.add_argument("--doubling-sizes", type=positive, nargs="+",
                     default=[2_000, 4_000, 8_000, 16_000, 32_000, 64_000])
     ap.add_argument("--exact-max", type=int, default=16_000,
                     help="longest history for which every entry of the exact trace is read (Θ(T²) digits)")
-    ap.add_argument("--scaling-programs", type=int, default=8)
-    ap.add_argument("--scaling-repeats", type=int, default=3)
-    args = ap.parse_args()
+    ap.add_argument("--scaling-programs", type=positive, default=8)
+    ap.add_argument("--scaling-repeats", type=positive, default=3)
+    args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     P, T = args.programs, args.slots
     h = transcript(T, args.seed)
