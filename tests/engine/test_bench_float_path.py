@@ -1,22 +1,21 @@
 """benchmarks/bench_float_path.py on tiny sizes: its tables are computed, not copied (the real
 sizes are measured by hand; see docs/benchmarks.md)."""
 
-import importlib.util
 import json
 import math
+import runpy
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_float_path.py"
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_float_path", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _bench() -> SimpleNamespace:
+    """The script's functions (run as a module, not as __main__)."""
+    return SimpleNamespace(**runpy.run_path(str(BENCH)))
 
 
 def test_scaling_tables_are_consistent_with_their_own_times(capsys):
