@@ -7,6 +7,7 @@ from .errors import BayesAgentError, FloatUnderflow, InvalidArgument, ZeroEviden
 from .transcript import Channel, Gate, Mode, Part, Rendering, Slot, Span, Transcript, render
 from .programs import HistoryProgram, MarkovProgram, Program, TableProgram, latest_action
 from .mixture import Decision, Mixture, Updater, evidence_slots, is_evidence
+from .sequential import PosteriorTrace
 from .arithmetic import LogSpaceMixture, as_exact, as_float, as_symbolic, closed_form
 from .worked import (
     TwoActionDerivation,
@@ -46,6 +47,7 @@ __all__ = sorted([
     "HistoryProgram",
     "MarkovProgram",
     "Mixture",
+    "PosteriorTrace",
     "Program",
     "TableProgram",
     "Updater",

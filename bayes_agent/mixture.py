@@ -54,6 +54,7 @@ from ._numbers import (
 )
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .programs import HistoryProgram, Program, TableProgram, _KeyedTable  # noqa: F401 (doctest)
+from .sequential import PosteriorTrace, common_numerators, normalised
 from .transcript import Channel, Gate, Mode, Slot, Transcript
 
 __all__ = ["Decision", "Mixture", "Updater", "evidence_slots", "is_evidence"]
@@ -429,18 +430,33 @@ class Updater:
     agent slot (interventional mode) leaves the weights as they are. Agrees with the batch
     :meth:`Mixture.posterior` exactly in exact arithmetic.
 
-    Each slot costs O(P): the history grows by an O(1) append and each program's factor for the
-    new slot is computed once. Float mixtures keep log weights, so a weight never underflows to a
-    false zero however long the history.
+    Each slot costs O(P) factors: the history grows by an O(1) append and each program's factor
+    for the new slot is computed once. Exact weights are integers over an implicit common
+    denominator, reduced only when read (:mod:`bayes_agent.sequential`); float mixtures keep log
+    weights, so a weight never underflows to a false zero however long the history.
     """
 
     def __init__(self, mixture: Mixture, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None):
         self.mixture = mixture
         self.mode = Mode.of(mode)
         self.history = Transcript(context=context)
-        self.weights: dict[str, Any] = dict(mixture.prior)
+        self._weights: dict[str, Any] | None = dict(mixture.prior)
         self._log = ({n: _log(w) for n, w in mixture.prior.items()}
                      if mixture.arithmetic == FLOAT else None)
+        self._num = (common_numerators([mixture.prior[n] for n in mixture.names])
+                     if mixture.arithmetic == EXACT else None)
+
+    @property
+    def weights(self) -> dict[str, Any]:
+        """w_t(p) after the slots pushed so far (exact weights are reduced here, when read)."""
+        if self._weights is None:  # exact: drop the integers' common factor while reducing anyway
+            self._num = common_numerators(self._num)
+            self._weights = normalised(self.mixture.names, self._num)
+        return self._weights
+
+    def _step(self, history: Transcript, i: int) -> tuple[int, ...]:
+        """Slot i's factors ν_p(z_i | h_<i, c) as integers over their common denominator."""
+        return common_numerators([self.mixture.factor(p, history, i) for p in self.mixture.programs])
 
     def push(self, slot: Slot) -> dict[str, Any]:
         """Append one slot and return the new weights; on zero evidence raise and keep the state."""
@@ -450,25 +466,58 @@ class Updater:
         m, i = self.mixture, len(history) - 1
         if not is_evidence(slot, self.mode):
             m._check_agent_slot(history, i)
+        elif self._num is not None:
+            num = tuple(u * f for u, f in zip(self._num, self._step(history, i)))
+            if not any(num):
+                raise _zero_slot(i, slot)
+            self._num, self._weights = num, None
         elif self._log is not None:
             log = {p.name: self._log[p.name] + _log(m.factor(p, history, i)) for p in m.programs}
-            self.weights = dict(zip(log, _normalise_logs(list(log.values()), _zero_slot(i, slot))))
+            self._weights = dict(zip(log, _normalise_logs(list(log.values()), _zero_slot(i, slot))))
             self._log = log
         else:
             new = {p.name: self.weights[p.name] * m.factor(p, history, i) for p in m.programs}
             total = sum(new.values(), m._zero())
             if is_zero(total):
                 raise _zero_slot(i, slot)
-            self.weights = {n: m._tidy(v / total) for n, v in new.items()}
+            self._weights = {n: m._tidy(v / total) for n, v in new.items()}
         self.history = history
         return dict(self.weights)
 
     def extend(self, transcript: Transcript) -> dict[str, Any]:
-        """Push every slot of ``transcript`` in order."""
-        for slot in _check_history(transcript):
-            self.push(slot)
+        """Push every slot of ``transcript`` in order; return the weights after the last one."""
+        self.trace(transcript)
         return dict(self.weights)
 
-    def trace(self, transcript: Transcript) -> list[dict[str, Any]]:
-        """The weights after each slot of ``transcript`` (the prior not included): O(T·P) factors."""
-        return [self.push(s) for s in _check_history(transcript)]
+    def trace(self, transcript: Transcript) -> PosteriorTrace:
+        """The weights after each slot of ``transcript`` (the prior not included): O(T·P) factors.
+
+        Exact arithmetic: the trace keeps each slot's integer multipliers and reduces an entry
+        only when it is read, so no gcd is taken per slot (:class:`PosteriorTrace`). On zero
+        evidence or a bad agent slot it raises, with the updater holding the slots before it.
+        """
+        transcript = _check_history(transcript)
+        if self._num is None:
+            return PosteriorTrace(self.mixture.names, [self.push(s) for s in transcript])
+        m, start, steps = self.mixture, self._num, []
+        alive = [u != 0 for u in start]  # u_p > 0: no zero factor yet (weights never go negative)
+        try:
+            for slot in transcript:
+                history = self.history.append_slot(slot)
+                i = len(history) - 1
+                if is_evidence(slot, self.mode):
+                    step = self._step(history, i)
+                    now = [a and f != 0 for a, f in zip(alive, step)]
+                    if not any(now):
+                        raise _zero_slot(i, slot)
+                    alive = now
+                else:
+                    m._check_agent_slot(history, i)
+                    step = None
+                steps.append(step)
+                self.history = history
+        finally:  # the slots that went in are kept, as with push
+            out = PosteriorTrace.exact(m.names, start, steps)
+            if any(s is not None for s in steps):
+                self._num, self._weights = out.numerators(len(steps)), None
+        return out

@@ -16,7 +16,13 @@ separately and not counted. Run:  python benchmarks/bench_float_path.py [--progr
   ``from_pairs``), the table path, the general (matrix) path, the log-space trace, and how far the
   trace's last column is from the batch posterior;
 * doubling ratios t(2T)/t(T) for T = 2k ... 64k: transcript build, a history-dependent
-  (``HistoryProgram``) log-space posterior, and the exact sequential trace (``Updater.trace``).
+  (``HistoryProgram``) log-space posterior, the exact sequential trace (``Updater.trace`` and its
+  last entry) and, up to ``--exact-max``, reading every entry of that trace as reduced fractions.
+
+Times are CPU seconds of this process (``time.process_time``), the best of several timeit-style
+samples (see ``clocked``); the wall-clock best is recorded beside them. On a shared machine the
+wall time of a run longer than the scheduler's time slice also counts other jobs' turns on the
+core, which made the per-slot wall times of long runs look about 1.5x slower than short ones.
 """
 
 from __future__ import annotations
@@ -26,9 +32,12 @@ import json
 import math
 import platform
 import random
+import sys
 import time
 
 import numpy as np
+import scipy
+from tqdm.auto import tqdm
 
 from fractions import Fraction
 
@@ -75,13 +84,28 @@ def transcript(T: int, seed: int) -> Transcript:
     return Transcript(tuple(slots), "c")
 
 
-def best_of(fn, repeats: int) -> float:
-    best = math.inf
+def clocked(fn, repeats: int, min_sample_s: float = 0.05) -> tuple[float, float, object]:
+    """(CPU seconds per call, wall seconds per call, fn's last result), timeit-style.
+
+    One untimed warm-up call sizes a sample: k calls lasting at least ``min_sample_s`` of CPU
+    time. Each of ``repeats`` samples is averaged over its k calls and the best sample is kept,
+    so a call of a millisecond is not judged by a single lucky (or unlucky) run while a call of
+    seconds is timed once per sample; every size gets the same number of samples."""
+    c0 = time.process_time()
+    out = fn()
+    k = max(1, math.ceil(min_sample_s / max(time.process_time() - c0, 1e-9)))
+    cpu = wall = math.inf
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        c0, w0 = time.process_time(), time.perf_counter()
+        for _ in range(k):
+            out = fn()
+        cpu, wall = min(cpu, (time.process_time() - c0) / k), min(wall, (time.perf_counter() - w0) / k)
+    return cpu, wall, out
+
+
+def best_of(fn, repeats: int) -> float:
+    """Best CPU seconds per call over ``repeats`` samples."""
+    return clocked(fn, repeats)[0]
 
 
 def plain_loop(programs, h: Transcript) -> list[float]:
@@ -109,6 +133,14 @@ def build_by_append(T: int, seed: int) -> Transcript:
     return h
 
 
+def control_append(T: int) -> list:
+    """A control with no engine code: T tuples appended to a list (what any O(T) Python loop pays)."""
+    out = []
+    for i in range(T):
+        out.append((i, i))
+    return out
+
+
 def history_programs() -> list[HistoryProgram]:
     """Two history-dependent programs whose world kernel reads the previous slot (O(1): h[-1])."""
     def make(name: str, tilt: Fraction) -> HistoryProgram:
@@ -125,31 +157,31 @@ def scaling(seed: int, sizes: list[int], doubling: list[int], exact_max: int, pr
             repeats: int = 3) -> dict:
     """Per-slot times over T, the trace's distance from the batch posterior, doubling ratios.
 
-    Every time is the best of ``repeats`` runs at every T (the same number everywhere, so no size
-    is favoured), which filters out most of the noise from other jobs on a shared machine."""
-    def timed(fn, T: int = 0) -> tuple[float, object]:
-        best, out = math.inf, None
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            out = fn()
-            best = min(best, time.perf_counter() - t0)
-        return best, out
+    Every time is the best of ``repeats`` samples at every T (the same number everywhere, so no
+    size is favoured; see :func:`clocked`), in CPU seconds, with the wall-clock best beside it."""
+    wall: dict[str, dict[int, float]] = {}
+
+    def timed(fn, name: str, T: int) -> tuple[float, object]:
+        cpu, w, out = clocked(fn, repeats)
+        wall.setdefault(name, {})[T] = w
+        return cpu, out
 
     rng = np.random.default_rng(seed)
     lt = LogSpaceMixture(table_programs(programs, rng), [1.0 / programs] * programs)
     lm = LogSpaceMixture(markov_programs(programs, rng), [1.0 / programs] * programs)
     rows = []
-    for T in sizes:
+    for T in tqdm(sizes, desc="per-slot table", disable=not sys.stderr.isatty()):
         pairs = [(s.value, s.gate) for s in transcript(T, seed)]
-        t_append, _ = timed(lambda: build_by_append(T, seed), T)
-        t_pairs, h = timed(lambda: Transcript.from_pairs(pairs, "c"), T)
+        t_control, _ = timed(lambda: control_append(T), "control_list_append", T)
+        t_append, _ = timed(lambda: build_by_append(T, seed), "append", T)
+        t_pairs, h = timed(lambda: Transcript.from_pairs(pairs, "c"), "from_pairs", T)
         h = transcript(T, seed)  # with demonstrations
-        t_table, _ = timed(lambda: lt.log_posterior(h, path="table"), T)
-        t_general, batch = timed(lambda: lm.log_posterior(h, path="general"), T)
-        t_trace, trace = timed(lambda: lm.log_posterior_trace(h), T)
+        t_table, _ = timed(lambda: lt.log_posterior(h, path="table"), "table_posterior", T)
+        t_general, batch = timed(lambda: lm.log_posterior(h, path="general"), "general_posterior", T)
+        t_trace, trace = timed(lambda: lm.log_posterior_trace(h), "trace", T)
         loglik = lm.log_likelihood(h, path="general")
         rows.append({
-            "T": T, "append_s_per_slot": t_append / T, "from_pairs_s_per_slot": t_pairs / T,
+            "T": T, "control_list_append_s_per_slot": t_control / T, "append_s_per_slot": t_append / T, "from_pairs_s_per_slot": t_pairs / T,
             "table_posterior_s_per_slot": t_table / T, "general_posterior_s_per_slot": t_general / T,
             "trace_s_per_slot": t_trace / T,
             "trace_vs_batch_log_posterior_rel": float(np.max(np.abs(trace[:, -1] - batch)
@@ -157,8 +189,10 @@ def scaling(seed: int, sizes: list[int], doubling: list[int], exact_max: int, pr
             "trace_vs_batch_posterior_abs": float(np.max(np.abs(np.exp(trace[:, -1]) - np.exp(batch)))),
             "log_likelihood_magnitude": float(np.max(np.abs(loglik))),
         })
+        del trace
     flat = {k: max(r[k] for r in rows) / min(r[k] for r in rows)
             for k in rows[0] if k.endswith("_s_per_slot")}
+    flat_wall = {f"{k}_s_per_slot": max(v[T] / T for T in v) / min(v[T] / T for T in v) for k, v in wall.items()}
     hist = Mixture(history_programs(), [Fraction(1, 2), Fraction(1, 2)])
     hist_float = LogSpaceMixture(hist.programs, hist.prior)
     exact = Mixture([TableProgram("p", action={"A": "1/5", "B": "3/5", "C": "1/5"},
@@ -167,20 +201,28 @@ def scaling(seed: int, sizes: list[int], doubling: list[int], exact_max: int, pr
                                   observation={"x": "1/4", "y": "1/4", "z": "1/4", "w": "1/4"})],
                     [Fraction(1, 2), Fraction(1, 2)])
     dbl = []
-    for T in doubling:
-        t_build, _ = timed(lambda: build_by_append(T, seed), T)
+    for T in tqdm(doubling, desc="doubling table", disable=not sys.stderr.isatty()):
+        t_build, _ = timed(lambda: build_by_append(T, seed), "build", T)
         h = transcript(T, seed)
-        t_hist, _ = timed(lambda: hist_float.log_posterior(h), T)
-        row = {"T": T, "build_s": t_build, "history_log_posterior_s": t_hist}
-        if T <= exact_max:
-            t_exact, weights = timed(lambda: exact.updater().trace(h), T)
-            row["exact_trace_s"] = t_exact
-            row["exact_weight_digits"] = len(str(weights[-1]["p"].denominator))
-            row["exact_trace_s_per_slot_per_digit"] = t_exact / T / row["exact_weight_digits"]
+        t_hist, _ = timed(lambda: hist_float.log_posterior(h), "history_log_posterior", T)
+        # the exact trace as a user reads the result: built, and its last entry (w_T) reduced
+        t_exact, (trace, last) = timed(lambda: (lambda tr: (tr, tr[-1]))(exact.updater().trace(h)),
+                                       "exact_trace", T)
+        row = {"T": T, "build_s": t_build, "history_log_posterior_s": t_hist, "exact_trace_s": t_exact,
+               "exact_weight_digits": int(math.log10(last["p"].denominator)) + 1}
+        if T <= exact_max:  # every entry read as reduced fractions: Θ(T²) digits of output
+            row["exact_trace_every_entry_s"], _ = timed(lambda: list(trace), "exact_trace_every_entry", T)
+            row["exact_every_entry_s_per_slot_per_digit"] = (row["exact_trace_every_entry_s"] / T
+                                                             / row["exact_weight_digits"])
         dbl.append(row)
     ratios = [{"T": b["T"], **{k: b[k] / a[k] for k in b if k.endswith("_s") and k in a}}
               for a, b in zip(dbl, dbl[1:])]
-    return {"per_slot": rows, "max_over_min_per_slot": flat, "doubling": dbl, "doubling_ratios": ratios}
+    wall_ratios = [{"T": T2, **{k + "_s": v[T2] / v[T1] for k, v in wall.items() if T1 in v and T2 in v}}
+                   for T1, T2 in zip(doubling, doubling[1:])]
+    return {"clock": "cpu (time.process_time), best of repeats", "repeats": repeats,
+            "per_slot": rows, "max_over_min_per_slot": flat, "wall_max_over_min_per_slot": flat_wall,
+            "doubling": dbl, "doubling_ratios": ratios, "wall_doubling_ratios": wall_ratios,
+            "wall_s": {k: {str(T): v for T, v in d.items()} for k, d in wall.items()}}
 
 
 def print_scaling(sc: dict) -> None:
@@ -192,7 +234,9 @@ def print_scaling(sc: dict) -> None:
         print(f"  {r['T']:<8d} " + " ".join(f"{r[c]:18.3e}" for c in cols)
               + f"   {r['trace_vs_batch_log_posterior_rel']:.1e}")
     print("  max/min  " + " ".join(f"{sc['max_over_min_per_slot'][c]:18.2f}" for c in cols))
-    print("\ndoubling T (seconds; ratio to the row above):")
+    print("  wall     " + " ".join(f"{sc['wall_max_over_min_per_slot'].get(c, math.nan):18.2f}" for c in cols)
+          + "   (max/min of the wall-clock best)")
+    print("\ndoubling T (CPU seconds; ratio to the row above):")
     for r, q in zip(sc["doubling"], [None, *sc["doubling_ratios"]]):
         parts = [f"{k[:-2]} {r[k]:8.3f}" + (f" (x{q[k]:.2f})" if q and k in q else "")
                  for k in r if k.endswith("_s")]
@@ -200,24 +244,47 @@ def print_scaling(sc: dict) -> None:
         print(f"  T={r['T']:<6d} " + "  ".join(parts) + digits)
 
 
-def main() -> None:
+def _cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo where there is one (Linux), else platform's guess."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def positive(text: str) -> int:
+    """argparse type: a whole number ≥ 1 (sizes, counts and repeats)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--programs", type=int, default=10_000)
-    ap.add_argument("--slots", type=int, default=1_000)
-    ap.add_argument("--loop-programs", type=int, default=1_000,
+    ap.add_argument("--programs", type=positive, default=10_000)
+    ap.add_argument("--slots", type=positive, default=1_000)
+    ap.add_argument("--loop-programs", type=positive, default=1_000,
                     help="programs timed in the plain loop (its rate is per update, so a subset suffices)")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=positive, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--scaling", action="store_true", help="add the per-slot and doubling tables over T")
-    ap.add_argument("--scaling-sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
-    ap.add_argument("--doubling-sizes", type=int, nargs="+",
+    ap.add_argument("--scaling-sizes", type=positive, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
+    ap.add_argument("--doubling-sizes", type=positive, nargs="+",
                     default=[2_000, 4_000, 8_000, 16_000, 32_000, 64_000])
     ap.add_argument("--exact-max", type=int, default=16_000,
-                    help="longest history for the exact trace (its numbers grow with T)")
-    ap.add_argument("--scaling-programs", type=int, default=8)
-    ap.add_argument("--scaling-repeats", type=int, default=3)
-    args = ap.parse_args()
+                    help="longest history for which every entry of the exact trace is read (Θ(T²) digits)")
+    ap.add_argument("--scaling-programs", type=positive, default=8)
+    ap.add_argument("--scaling-repeats", type=positive, default=3)
+    args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     P, T = args.programs, args.slots
     h = transcript(T, args.seed)
@@ -270,7 +337,8 @@ def main() -> None:
         "table_speedup_vs_loop": rates["table_path_updates_per_s"] / loop_rate,
         "general_speedup_vs_loop": rates["general_path_markov_updates_per_s"] / loop_rate,
         "max_relative_difference_vs_loop": agree,
-        "python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
+        "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+        "machine": platform.machine(), "processor": _cpu_name(), "clock": "cpu (time.process_time)",
     }
     if args.scaling:
         report["scaling"] = scaling(args.seed, args.scaling_sizes, args.doubling_sizes, args.exact_max,

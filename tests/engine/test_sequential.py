@@ -1,0 +1,171 @@
+"""The exact sequential posterior: integer weights, the lazy PosteriorTrace, its bookkeeping."""
+
+import math
+import random
+from fractions import Fraction as F
+
+import pytest
+from hypothesis import given
+
+import bayes_agent.sequential as sequential
+from bayes_agent import (Channel, InvalidArgument, Mixture, PosteriorTrace, Slot, TableProgram, Transcript,
+                         ZeroEvidence, two_action_mixture)
+from bayes_agent.sequential import common_numerators, tree_product
+from bayes_agent.strategies import engine_cases
+
+MODES = ("do", "obs")
+
+
+def _mixture() -> Mixture:
+    return Mixture([TableProgram("p", action={"A": "1/5", "B": "3/5", "C": "1/5"},
+                                 observation={"x": "1/2", "y": "1/4", "z": "1/8", "w": "1/8"}),
+                    TableProgram("q", action={"A": "1/3", "B": "1/3", "C": "1/3"},
+                                 observation_given_action={a: {"x": "1/7", "y": "2/7", "z": "3/7", "w": "1/7"}
+                                                           for a in (None, "A", "B", "C")}),
+                    TableProgram("r", action={"A": "1/2", "B": "1/2", "C": 0},
+                                 observation={"x": "1/4", "y": "1/4", "z": "1/4", "w": "1/4"})],
+                   ["1/2", "1/3", "1/6"])
+
+
+def _history(T: int, seed: int) -> Transcript:
+    r, h = random.Random(seed), Transcript(context="c")
+    for _ in range(T):
+        u = r.random()
+        h = (h.agent(r.choice("AB")) if u < 0.4 else h.world(r.choice("ABC"), channel="action") if u < 0.5
+             else h.world(r.choice("xyzw")))
+    return h
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_long_exact_trace_read_in_any_order_equals_the_batch_posterior(mode):
+    """Entries are rebuilt from block products and single steps: random order, slices, negatives."""
+    m, h = _mixture(), _history(300, 1)  # 300 slots: several blocks of BLOCK = 64 and a tail
+    trace = m.updater(mode, context="c").trace(h)
+    order = list(range(len(h)))
+    random.Random(2).shuffle(order)
+    for i in order[:60] + [0, len(h) - 1, 63, 64, 127, 128]:
+        assert trace[i] == m.posterior(h.prefix(i + 1), mode), i
+    assert trace[-1] == m.posterior(h, mode) and trace[-300] == trace[0]
+    assert trace[250:258] == [m.posterior(h.prefix(i + 1), mode) for i in range(250, 258)]
+    with pytest.raises(IndexError):
+        trace[300]
+
+
+@given(engine_cases(max_slots=12))
+def test_small_blocks_trace_equals_push_by_push(case):
+    """With blocks of 3 slots every path (jump, walk, tail) runs on short histories."""
+    m, h = case
+    block = sequential.BLOCK
+    sequential.BLOCK = 3
+    try:
+        for mode in MODES:
+            lazy = m.updater(mode, context=h.context).trace(h)
+            u = m.updater(mode, context=h.context)
+            pushed = [u.push(s) for s in h]
+            assert lazy == pushed and list(reversed(lazy)) == pushed[::-1]
+            assert len(lazy) == len(h)
+    finally:
+        sequential.BLOCK = block
+
+
+def test_building_an_exact_trace_reduces_nothing(monkeypatch):
+    """No gcd per slot: trace() normalises no weights; reading one entry normalises once."""
+    calls = []
+    real = sequential.normalised
+    monkeypatch.setattr(sequential, "normalised", lambda *a: calls.append(1) or real(*a))
+    m, h = _mixture(), _history(500, 3)
+    trace = m.updater().trace(h)
+    assert calls == []
+    assert trace[-1] == m.posterior(h) and calls == [1]
+
+
+def test_the_updater_after_a_trace_holds_the_last_weights_and_continues():
+    m, h = _mixture(), _history(200, 4)
+    u = m.updater(context="c")
+    u.trace(h.prefix(150))
+    assert u.weights == m.posterior(h.prefix(150)) and len(u.history) == 150
+    u.trace(Transcript(h.slots[150:], "c"))
+    assert u.weights == m.posterior(h) and u.history.slots == h.slots
+    v = m.updater(context="c")
+    assert v.extend(h) == m.posterior(h)
+
+
+def test_zero_evidence_inside_a_trace_keeps_the_slots_before_it():
+    m = Mixture([TableProgram("p", action={"A": 1, "B": 0}), TableProgram("q", action={"A": F(1, 2), "B": F(1, 2)})],
+                [F(1, 2), F(1, 2)])
+    h = Transcript(context="c").world("A", channel="action").world("B", channel="action").world("A", channel="action")
+    u = m.updater(context="c")
+    u.trace(h.prefix(1))
+    assert u.weights == {"p": F(2, 3), "q": F(1, 3)}
+    u.trace(Transcript(h.slots[1:2], "c"))  # B kills p; q survives
+    assert u.weights == {"p": 0, "q": 1}
+    bad = Mixture([TableProgram("p", action={"A": 1, "B": 0}), TableProgram("q", action={"A": 1, "B": 0})],
+                  [F(1, 2), F(1, 2)])
+    w = bad.updater(context="c")
+    with pytest.raises(ZeroEvidence, match="slot 2 .*probability zero under every program"):
+        w.trace(Transcript(context="c").world("A", channel="action").agent("B").world("B", channel="action"))
+    assert len(w.history) == 2 and w.weights == {"p": F(1, 2), "q": F(1, 2)}
+    with pytest.raises(InvalidArgument, match="agent slot 5 .*outside"):
+        w.trace(Transcript(context="c").agent("A").agent("B").agent("A").agent("Z"))
+    assert len(w.history) == 5
+
+
+def test_zero_evidence_counts_the_programs_already_ruled_out():
+    """p is ruled out by B, q by C (where p's own factor is positive): together, zero evidence."""
+    m = Mixture([TableProgram("p", action={"A": F(1, 2), "B": 0, "C": F(1, 2)}),
+                 TableProgram("q", action={"A": F(1, 2), "B": F(1, 2), "C": 0})], [F(1, 2), F(1, 2)])
+    u = m.updater(context="c")
+    with pytest.raises(ZeroEvidence, match="slot 2 .*probability zero"):
+        u.trace(Transcript(context="c").world("A", channel="action").world("B", channel="action")
+                .world("C", channel="action"))
+    assert len(u.history) == 2 and u.weights == {"p": 0, "q": 1}
+
+
+def test_the_two_action_trace_is_the_papers():
+    m = two_action_mixture()
+    h = Transcript(context="c").agent("A").world("B", channel=Channel.ACTION)
+    trace = m.updater(context="c").trace(h)
+    assert isinstance(trace, PosteriorTrace) and trace[1]["p_B"] == F(56, 69) and trace[0]["p_B"] == F(7, 20)
+    assert trace == [m.posterior(h.prefix(1)), m.posterior(h)] and trace != [m.posterior(h)]
+    assert "2 slots" in repr(trace)
+
+
+def test_float_and_symbolic_traces_hold_their_entries():
+    m = two_action_mixture()
+    h = Transcript(context="c").agent("A").world("B", channel=Channel.ACTION).world("A", channel=Channel.ACTION)
+    exact = m.updater(context="c").trace(h)
+    for arithmetic in ("float", "symbolic"):
+        other = Mixture(m.programs, m.prior, arithmetic=arithmetic).updater(context="c").trace(h)
+        assert len(other) == 3
+        for a, b in zip(other, exact):
+            assert all(abs(float(a[n]) - float(b[n])) < 1e-12 for n in b)
+        with pytest.raises(TypeError, match="only an exact trace"):
+            other.numerators(1)
+
+
+def test_helpers_against_their_definitions():
+    r = random.Random(5)
+    for n in (0, 1, 2, 3, 7, 64, 129):
+        xs = [r.randrange(1, 10**6) for _ in range(n)]
+        assert tree_product(xs) == math.prod(xs)
+    values = [F(1, 3), F(0), F(5, 12), F(7, 4), 2]
+    u = common_numerators(values)
+    assert all(isinstance(x, int) for x in u)
+    assert [F(x, sum(u)) for x in u] == [v / sum(values) for v in values]
+    assert math.gcd(*u) == 1 and common_numerators([F(2, 5), F(4, 5)]) == (1, 2)
+    assert common_numerators([F(0), F(0)]) == (0, 0)
+
+
+def test_exact_integers_do_not_carry_common_factors():
+    """Slots whose factors swap ((1/3, 2/3) then (2/3, 1/3)) multiply both integers by 2 per pair;
+    reading the weights divides that out, so the integers stay as small as the reduced weights."""
+    m = Mixture([TableProgram("p", action={"A": F(1, 3), "B": F(2, 3)}),
+                 TableProgram("q", action={"A": F(2, 3), "B": F(1, 3)})], [F(1, 2), F(1, 2)])
+    u = m.updater()
+    for k in range(400):
+        assert u.push(Slot("AB"[k % 2], 0, Channel.ACTION)) == ({"p": F(1, 3), "q": F(2, 3)} if k % 2 == 0
+                                                                 else {"p": F(1, 2), "q": F(1, 2)})
+    assert max(x.bit_length() for x in u._num) <= 2
+    v = m.updater()
+    trace = v.trace(Transcript([Slot("AB"[k % 2], 0, Channel.ACTION) for k in range(400)]))
+    assert trace[-1] == {"p": F(1, 2), "q": F(1, 2)} and max(x.bit_length() for x in trace._blocks[0]) <= 2
