@@ -61,10 +61,10 @@ def test_engine_and_vectorised_posteriors_agree_on_every_prefix(space, episodes,
 
 @pytest.fixture(scope="module")
 def own_episodes(space: HypothesisSpace):
-    """Four target episodes played by the experimenter itself, one experiment and two exploitation
+    """Three target episodes played by the experimenter itself, one experiment and two exploitation
     trials each: its exploitation choices are its own, and its posterior has not collapsed."""
     world = space.with_phases(1, 2)
-    tasks = sample_tasks(world, "target", 4, np.random.default_rng(11))
+    tasks = sample_tasks(world, "target", 3, np.random.default_rng(11))
     return world, run_episodes(BayesianExperimenter(world, 2), tasks, world, np.random.default_rng(12))
 
 
@@ -82,7 +82,7 @@ def _own_record(batch, n: int) -> Transcript:
 def test_experimenter_posterior_is_the_engines_on_the_whole_space(own_episodes) -> None:
     """After whole episodes, the experimenter's posterior over all 8,281 graphs equals the engine's
     (``Mixture.posterior``: one ``DagProgram`` per graph, uniform prior) to 1e-12, with its own
-    choices as agent slots: in ``do`` mode (four episodes), and for the self-deluded variant in
+    choices as agent slots: in ``do`` mode (three episodes), and for the self-deluded variant in
     ``obs`` mode (two). On these episodes the two modes differ by far more than the tolerance, so
     a gate read the wrong way round (own choices as evidence, or a watched choice ignored) fails."""
     world, batch = own_episodes
