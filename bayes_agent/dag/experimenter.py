@@ -21,6 +21,7 @@ and scores every graph at once in numpy log space. The tests check that the two 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Hashable, Sequence
@@ -126,6 +127,14 @@ def teacher_action_probs(
     return probs
 
 
+@functools.lru_cache(maxsize=4096)
+def _teacher_table(best_action: int | None, tried: tuple[int, ...], goal: int | None,
+                   n_explore: int) -> dict[int, float]:
+    """:func:`teacher_action_probs` as floats, computed once per distinct argument (the engine asks
+    the same question of thousands of programs)."""
+    return {a: float(p) for a, p in enumerate(teacher_action_probs(best_action, tried, goal, n_explore))}
+
+
 def _phase_goal(context: EpisodeContext, n_tried: int, n_explore: int) -> int | None:
     """The goal in force for the next action slot (None while experimenting)."""
     if context.first_trial + n_tried < n_explore:
@@ -147,17 +156,19 @@ class DagProgram(Program):
             raise InvalidArgument(f"graph {graph!r} is not an index of the {len(space)} hypotheses")
         self.space, self.graph = space, int(graph)
         self.name = f"g{self.graph}"
+        self._best: dict[int, int] = {}  # goal -> this graph's best action (a lookup, cached)
 
     def distribution(self, history: Transcript, channel: Channel) -> dict[Hashable, Any]:
         """The action channel as a table; the world channel is a density (see :meth:`prob`)."""
         if Channel(channel) is Channel.OBSERVATION:
             raise InvalidArgument("the causal-DAG world channel is continuous: it has a density "
                                   "(DagProgram.prob), not a table")
-        tried = [s.value for s in history if s.channel is Channel.ACTION]
+        tried = tuple(_action(s.value) for s in history if s.channel is Channel.ACTION)
         config = self.space.config
         goal = _phase_goal(_context(history), len(tried), config.n_explore)
-        best = None if goal is None else int(self.space.best_actions([self.graph], goal)[0])
-        return {a: float(p) for a, p in enumerate(teacher_action_probs(best, tried, goal, config.n_explore))}
+        if goal is not None and goal not in self._best:
+            self._best[goal] = int(self.space.best_actions([self.graph], goal)[0])
+        return dict(_teacher_table(None if goal is None else self._best[goal], tried, goal, config.n_explore))
 
     def convert(self, kind: str) -> "DagProgram":
         """Float arithmetic only: the world channel is a Gaussian density."""
@@ -172,7 +183,7 @@ class DagProgram(Program):
             return self.distribution(history, channel)[_action(value)]
         last = history.slots[-1] if len(history) else None
         do = action_node(_action(last.value)) if last is not None and last.channel is Channel.ACTION else None
-        ll = log_likelihood(self.space.fweights[[self.graph]], _vector(value), do, self.space.config)
+        ll = log_likelihood(self.space.fweights[self.graph][None], _vector(value), do, self.space.config)
         return float(np.exp(ll[0]))
 
 

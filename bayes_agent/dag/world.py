@@ -196,6 +196,8 @@ def log_likelihood(
 def _do_array(do_nodes: np.ndarray | int | None, n: int) -> np.ndarray:
     if do_nodes is None:
         return np.full(n, -1)
+    if isinstance(do_nodes, (int, np.integer)):  # one pinned node for every vector (the common call)
+        return np.full(n, int(do_nodes))
     return np.broadcast_to(np.asarray([-1 if d is None else d for d in np.atleast_1d(do_nodes)], dtype=int), (n,))
 
 

@@ -59,6 +59,49 @@ def test_engine_and_vectorised_posteriors_agree_on_every_prefix(space, episodes,
                 assert v == pytest.approx(fast.get(int(k[1:]), 0.0), rel=1e-9, abs=1e-12)
 
 
+@pytest.fixture(scope="module")
+def own_episodes(space: HypothesisSpace):
+    """Three target episodes played by the experimenter itself, one experiment and two exploitation
+    trials each: its exploitation choices are its own, and its posterior has not collapsed."""
+    world = space.with_phases(1, 2)
+    tasks = sample_tasks(world, "target", 3, np.random.default_rng(11))
+    return world, run_episodes(BayesianExperimenter(world, 2), tasks, world, np.random.default_rng(12))
+
+
+def _own_record(batch, n: int) -> Transcript:
+    """Episode ``n`` written out slot by slot as its actor lived it: the world's samples and
+    outcomes are world slots, the actor's own actions agent slots (built here, independently of
+    the code under test)."""
+    h = Transcript(context=EpisodeContext(int(batch.goals[n, -1]), 0))
+    for t in range(batch.config.n_trials):
+        h = h.world(tuple(float(v) for v in batch.initial[n, t])).agent(int(batch.actions[n, t]))
+        h = h.world(tuple(float(v) for v in batch.outcomes[n, t]))
+    return h
+
+
+def test_experimenter_posterior_is_the_engines_on_the_whole_space(own_episodes) -> None:
+    """After whole episodes, the experimenter's posterior over all 8,281 graphs equals the engine's
+    (``Mixture.posterior``: one ``DagProgram`` per graph, uniform prior) to 1e-12, with its own
+    choices as agent slots: in ``do`` mode (three episodes), and for the self-deluded variant in
+    ``obs`` mode (two). On these episodes the two modes differ by far more than the tolerance, so
+    a gate read the wrong way round (own choices as evidence, or a watched choice ignored) fails."""
+    world, batch = own_episodes
+    mixture = engine_mixture(world, range(len(world)))
+    do_posteriors = {}
+    for n, mode in [(n, "do") for n in range(len(batch))] + [(0, "obs"), (1, "obs")]:
+        h = _own_record(batch, n)
+        engine = mixture.posterior(h, mode=mode)
+        do_posteriors.setdefault(n, engine)
+        exact = np.array([engine[f"g{g}"] for g in range(len(world))])
+        graphs, logw = BayesianExperimenter(world, mode=mode).posterior(batch, n, world.config.n_trials)
+        fast = np.zeros(len(world))
+        fast[graphs] = np.exp(logw)
+        assert np.abs(exact - fast).max() <= 1e-12, (n, mode, np.abs(exact - fast).max())
+        assert set(graphs.tolist()) == set(np.flatnonzero(exact > 0).tolist())
+        if mode == "obs":  # the modes really differ on this record
+            assert max(abs(do_posteriors[n][k] - engine[k]) for k in engine) > 1e-3
+
+
 def test_own_exploitation_choices_never_move_the_experimenters_posterior(space, episodes) -> None:
     """The experimenter's own history, cut just after its own choice at trial 5: the choice
     (an agent slot) leaves its posterior where it was. Scored as evidence, it would move."""

@@ -254,6 +254,54 @@ def test_cli_runs_the_micro_report(tmp_path) -> None:
     assert serial["bc_training_curve"] == metrics["bc_training_curve"]
 
 
+def test_model_choice_never_plays_the_test_splits(monkeypatch) -> None:
+    """Training with checkpoints asks only for train and validation episodes, and keeps the
+    checkpoint with the best validation reward."""
+    import neural.dag.report as report
+
+    asked = []
+
+    def recording(space, split, n, rng):
+        asked.append(split)
+        return sample_tasks(space, split, n, rng)
+
+    monkeypatch.setattr(report, "sample_tasks", recording)
+    config = replace(report.CONFIGS["micro"], checkpoint_every=5)
+    learner = report.train_on_validation(config, seed=0)
+    assert set(asked) == {"train", "validation"}
+    curve = learner.curve["validation"]
+    assert len(curve) == config.bc.steps // config.checkpoint_every
+    assert curve[str(learner.chosen_step)] == max(curve.values())
+    # on these checkpoints the train curve would keep another one: the choice is validation's
+    train = learner.curve["train"]
+    assert max(train, key=train.get) != max(curve, key=curve.get)
+    # the model handed back is the kept checkpoint: it replays that checkpoint's validation reward
+    space = report.HypothesisSpace.shared(config.world)
+    tasks = sample_tasks(space, "validation", config.n_validation, np.random.default_rng(30_000))
+    replay = run_episodes(BCPolicy(learner.model, 50_000), tasks, space, np.random.default_rng(40_000))
+    assert replay.rewards().mean() == pytest.approx(curve[str(learner.chosen_step)], abs=1e-12)
+
+
+def test_shuffled_identities_variant_runs_and_says_its_target_is_in_distribution(tmp_path) -> None:
+    """The named variant end to end at micro scale: no explanation experiment, a report that
+    states first that its target split is in-distribution by construction."""
+    from neural.dag.report import CONFIGS, IN_DISTRIBUTION_NOTE, run_causal_report
+
+    named = CONFIGS["shuffled-identities"]
+    assert named.bc.shuffle_identities and not named.explanations
+    assert replace(named.bc, shuffle_identities=False) == CONFIGS["default"].bc
+    micro = replace(CONFIGS["micro"], seeds=1, explanations=False,
+                    bc=replace(CONFIGS["micro"].bc, shuffle_identities=True))
+    metrics = run_causal_report(tmp_path, micro, verbose=False, jobs=1)
+    assert metrics["settings"]["bc"]["shuffle_identities"] and "explanations" not in metrics
+    assert metrics["target"]["bc_minus"]["random"]["verdict"] == "undetermined"  # one seed
+    report = (tmp_path / "report.md").read_text()
+    assert IN_DISTRIBUTION_NOTE in report and "| bc_agent |" in report
+    default = run_causal_report(tmp_path / "fixed", replace(micro, bc=CONFIGS["micro"].bc), verbose=False, jobs=1)
+    assert IN_DISTRIBUTION_NOTE not in (tmp_path / "fixed" / "report.md").read_text()
+    assert default["target"]["reward"]["experimenter"] == metrics["target"]["reward"]["experimenter"]
+
+
 def test_bad_jobs_is_refused(tmp_path) -> None:
     from neural.dag.report import run_causal_report
 
