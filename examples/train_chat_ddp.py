@@ -88,9 +88,25 @@ def main(argv: list[str] | None = None) -> None:
     (out / f"rank{rank}.json").write_text(json.dumps(record))
     print(f"rank {rank}/{world}: {collator.report()}")
     if torch.distributed.is_available() and torch.distributed.is_initialized():
-        # leave the process group together; a rank that exits while gloo still runs aborts
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+        leave_process_group(trainer)
+
+
+def leave_process_group(trainer: Trainer) -> None:
+    """Leave the group together, without the shutdown deadlock torch's gloo group can hit.
+
+    A rank that exits while gloo still runs makes the other abort, hence the barrier. Seen here
+    (torch 2.13): the DDP wrapper freed at interpreter exit tore the group down while holding the
+    GIL, and gloo's worker thread, still freeing the barrier's tensors, waited for the GIL for ever.
+    So the wrapper goes first, and the worker gets a moment with the GIL released before teardown.
+    """
+    import gc
+    import time
+
+    trainer.model_wrapped = trainer.model = trainer.accelerator = None
+    gc.collect()
+    torch.distributed.barrier()
+    time.sleep(0.5)
+    torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
