@@ -389,3 +389,12 @@ def test_resume_and_overwrite_exclude_each_other_and_resume_accepts_a_run(tmp_pa
     with pytest.raises(InvalidArgument, match="--resume to continue"):
         prepare_out_dir(tmp_path, resume=False)
     assert prepare_out_dir(tmp_path, resume=True) == tmp_path
+
+
+@neural_only
+def test_every_long_job_takes_no_progress():
+    """``--no-progress`` means the same in each command that runs for minutes."""
+    parser = build_parser()
+    for argv in (["reproduce", "--out", "x"], ["sweep", "--out", "x"], ["causal-strategies", "--out", "x"]):
+        args = parser.parse_args([*argv, "--no-progress"])
+        assert getattr(args, "no_progress", None) is True or getattr(args, "quiet", None) is True, argv

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes, one seed each at a time (default: one per CPU core); "
                    "the numbers do not depend on it")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress lines (--no-progress, as in reproduce and sweep)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out: "
                    "the seeds it finished (in --out/seeds) are kept, not run again")
     add_overwrite_argument(p)
