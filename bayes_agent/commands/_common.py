@@ -31,6 +31,7 @@ __all__ = [
     "progress_wanted",
     "resume_command",
     "save_on_interrupt",
+    "write_atomic",
 ]
 
 
@@ -210,3 +211,13 @@ def caused_by_ctrl_c(exc: BaseException) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` so that ``path`` appears complete or not at all (a Ctrl-C mid-write leaves
+    the old file or none, never a truncated one that a resume would read as finished)."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+    return path

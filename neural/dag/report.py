@@ -38,6 +38,7 @@ from bayes_agent.dag.experimenter import BayesianExperimenter
 from bayes_agent.dag.studies import bystander_study, delusion_study
 from bayes_agent.dag.world import (N_NODES, SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, action_node,
                                    run_episodes, sample_tasks)
+from bayes_agent.commands._common import write_atomic
 from bayes_agent.errors import InvalidArgument
 
 from .passive_learner import BCConfig, BCPolicy, PassiveLearner, explanation_targets, train_passive_learner
@@ -128,7 +129,7 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
 
     def done(seed: int, result: dict) -> None:
         results[seed] = result
-        _write_atomic(out / "seeds" / f"seed_{seed}.json", json.dumps(result, indent=1))
+        write_atomic(out / "seeds" / f"seed_{seed}.json", json.dumps(result, indent=1))
         say(f"seed {seed} done and saved ({time.time() - start:.0f}s)", flush=True)
 
     todo = []
@@ -153,19 +154,13 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
     metrics["bystander"] = bystander_study(space, config.n_studies, seed=0)
     metrics["delusion"] = delusion_study(space, config.n_studies, seed=0)
     metrics["seconds"] = round(time.time() - start, 1)
-    _write_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
+    write_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
     _plot(metrics, out / "causal_strategies.png")
     _plot_curve(metrics, out / "bc_training_curve.png")
     _plot_experimenting(metrics, out / "experimenting.png")
-    _write_atomic(out / "report.md", _markdown(metrics))
+    write_atomic(out / "report.md", _markdown(metrics))
     say(f"wrote {out}/report.md, metrics.json and the figures in {metrics['seconds']}s")
     return metrics
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 @dataclass

@@ -8,11 +8,11 @@ section on the same report without editing this module.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from bayes_agent.commands._common import write_atomic
 from bayes_agent.errors import InvalidArgument
 
 from ..masking import IGNORE_INDEX, MaskedExample
@@ -178,11 +178,7 @@ def write_json(path: str | Path, data: Any) -> Path:
     A seed's ``metrics.json`` marks it finished, so a Ctrl-C that lands mid-write must not leave
     an empty file that a resume would read as a finished seed.
     """
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(partial, path)
-    return path
+    return write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def write_report(path: str | Path, title: str, sections: Sequence[Section]) -> Path:

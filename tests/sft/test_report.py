@@ -75,7 +75,7 @@ def test_write_json_is_atomic(tmp_path, monkeypatch):
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("neural.sft.report.os.replace", interrupted)
+    monkeypatch.setattr("bayes_agent.commands._common.os.replace", interrupted)
     fresh = tmp_path / "seed_1" / "metrics.json"
     fresh.parent.mkdir()
     with pytest.raises(KeyboardInterrupt):
