@@ -191,7 +191,8 @@ class Transcript:
         cls, pairs: Iterable[tuple[Hashable, Any]], context: Any = None
     ) -> "Transcript":
         """Build from ``(value, gate)`` pairs, e.g. ``[("A", 1), ("B", 0)]``."""
-        slots = []
+        slots: list[Slot] = []
+        made: dict[tuple, Slot] = {}  # slots are immutable: equal pairs share one Slot object
         for k, pair in enumerate(pairs):
             try:
                 value, gate = pair
@@ -199,7 +200,14 @@ class Transcript:
                 raise InvalidArgument(
                     f"pair {k} must be (value, gate), got {pair!r}"
                 ) from None
-            slots.append(Slot(value, Gate.of(gate)))
+            key = (type(value), value, type(gate), gate)
+            try:
+                slot = made[key]
+            except KeyError:
+                slot = made[key] = Slot(value, Gate.of(gate))
+            except TypeError:  # an unhashable value: Slot names the problem
+                slot = Slot(value, Gate.of(gate))
+            slots.append(slot)
         return cls(tuple(slots), context)
 
     @classmethod

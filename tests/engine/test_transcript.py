@@ -50,6 +50,18 @@ def test_from_pairs_from_values_prefix_indices_relabel():
         Transcript(("A",))
 
 
+def test_from_pairs_shares_equal_slots_but_keeps_each_value_and_gate():
+    """from_pairs reuses one immutable Slot per distinct pair; values equal across types stay apart."""
+    h = Transcript.from_pairs([("A", 1), ("A", 1), ("A", 0), (1, 0), (True, 0), (1.0, 0), (1, 1)])
+    assert h.slots[0] is h.slots[1]  # one object for the repeated pair
+    assert [type(v) for v in h.values] == [str, str, str, int, bool, float, int]
+    assert h.gates == (Gate.AGENT, Gate.AGENT, Gate.WORLD, Gate.WORLD, Gate.WORLD, Gate.WORLD, Gate.AGENT)
+    assert h == Transcript(tuple(Slot(v, g) for v, g in
+                                 [("A", 1), ("A", 1), ("A", 0), (1, 0), (True, 0), (1.0, 0), (1, 1)]))
+    with pytest.raises(InvalidArgument, match="hashable"):
+        Transcript.from_pairs([("A", 1), (["not", "hashable"], 0)])
+
+
 def test_render_spans_cover_text_and_carry_gates():
     h = Transcript(context="Ctx").world("hi").agent("yes")
     r = render(h)
