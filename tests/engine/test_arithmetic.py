@@ -129,3 +129,31 @@ def test_general_programs_go_through_the_matrix_path():
     assert all(_rel_close(ex[n], got[n]) for n in m.names)
     with pytest.raises(Exception, match="table path"):
         lf.log_likelihood(h, path="table")
+
+
+@pytest.mark.parametrize("shape", [(8,), (1000,), (8, 40), (3, 20_000)], ids=str)
+def test_log_sum_exp_over_programs_matches_a_high_precision_sum(shape):
+    """The one log Σ exp behind every float posterior: exact to ~1e-15, true zeros stay -inf, silently."""
+    import warnings
+
+    import mpmath
+
+    from bayes_agent.mixture import _logsumexp
+
+    rng = np.random.default_rng(len(shape) * 1000 + shape[-1])
+    x = rng.normal(size=shape) * 40 - 2000  # far below exp's range: a plain sum would underflow to 0
+    x[0] = -np.inf  # one program with probability zero
+    if x.ndim == 2:
+        x[:, 1] = -np.inf  # a whole column of zeros: the log of a true zero
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = np.atleast_1d(_logsumexp(x, axis=0))
+    cols = x.reshape(x.shape[0], -1)
+    for j in range(0, cols.shape[1], max(1, cols.shape[1] // 25)):
+        finite = [mpmath.mpf(float(v)) for v in cols[:, j] if np.isfinite(v)]
+        if not finite:
+            assert got[j] == -np.inf
+            continue
+        with mpmath.workdps(40):
+            ref = float(mpmath.log(mpmath.fsum(mpmath.exp(v) for v in finite)))
+        assert abs(got[j] - ref) <= 1e-15 * abs(ref), (j, got[j], ref)
