@@ -20,7 +20,8 @@ separately and not counted. Run:  python benchmarks/bench_float_path.py [--progr
   last entry) and, up to ``--exact-max``, reading every entry of that trace as reduced fractions.
 
 Times are CPU seconds of this process (``time.process_time``), the best of several timeit-style
-samples (see ``clocked``); the wall-clock best is recorded beside them. On a shared machine the
+samples; the scaling tables take their samples in interleaved rounds over the sizes (see
+``in_rounds``). The wall-clock best is recorded beside them. On a shared machine the
 wall time of a run longer than the scheduler's time slice also counts other jobs' turns on the
 core, which made the per-slot wall times of long runs look about 1.5x slower than short ones.
 """
@@ -34,6 +35,7 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import scipy
@@ -153,46 +155,72 @@ def history_programs() -> list[HistoryProgram]:
     return [make("h1", Fraction(1, 8)), make("h2", Fraction(1, 16))]
 
 
+def in_rounds(jobs: dict[tuple[str, int], Callable[[], object]], repeats: int, desc: str,
+              min_sample_s: float = 0.05) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], float]]:
+    """Best CPU and wall seconds per call of every job, sampled in interleaved rounds.
+
+    Each job is called once to warm it, then sized (as in :func:`clocked`: k calls fill ``min_sample_s``); then every round
+    takes one sample of every job, in order, and each job keeps its best sample. A noisy stretch of
+    a few seconds on a shared machine so lands on one sample of every size rather than on all the
+    samples of one size, which is what made sizes timed back to back disagree by 2x or more."""
+    k = {}
+    for key, fn in jobs.items():
+        fn()  # warm: first-call costs (imports, caches) are not what a sample should be sized by
+        c0 = time.process_time()
+        fn()
+        k[key] = max(1, math.ceil(min_sample_s / max(time.process_time() - c0, 1e-9)))
+    cpu = dict.fromkeys(jobs, math.inf)
+    wall = dict.fromkeys(jobs, math.inf)
+    for _ in tqdm(range(repeats), desc=desc, disable=not sys.stderr.isatty()):
+        for key, fn in jobs.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(k[key]):
+                fn()
+            cpu[key] = min(cpu[key], (time.process_time() - c0) / k[key])
+            wall[key] = min(wall[key], (time.perf_counter() - w0) / k[key])
+    return cpu, wall
+
+
 def scaling(seed: int, sizes: list[int], doubling: list[int], exact_max: int, programs: int,
             repeats: int = 3) -> dict:
     """Per-slot times over T, the trace's distance from the batch posterior, doubling ratios.
 
-    Every time is the best of ``repeats`` samples at every T (the same number everywhere, so no
-    size is favoured; see :func:`clocked`), in CPU seconds, with the wall-clock best beside it."""
-    wall: dict[str, dict[int, float]] = {}
-
-    def timed(fn, name: str, T: int) -> tuple[float, object]:
-        cpu, w, out = clocked(fn, repeats)
-        wall.setdefault(name, {})[T] = w
-        return cpu, out
-
+    Every time is the best of ``repeats`` samples at every T, taken in interleaved rounds over
+    the sizes (see :func:`in_rounds`), in CPU seconds, with the wall-clock best beside it."""
     rng = np.random.default_rng(seed)
     lt = LogSpaceMixture(table_programs(programs, rng), [1.0 / programs] * programs)
     lm = LogSpaceMixture(markov_programs(programs, rng), [1.0 / programs] * programs)
+    names = ["control_list_append", "append", "from_pairs", "table_posterior", "general_posterior", "trace"]
+    jobs: dict[tuple[str, int], Callable[[], object]] = {}
+    hs = {T: transcript(T, seed) for T in sizes}  # with demonstrations
+    for T in sizes:
+        pairs = [(s.value, s.gate) for s in hs[T]]
+        h = hs[T]
+        jobs.update({("control_list_append", T): lambda T=T: control_append(T),
+                     ("append", T): lambda T=T: build_by_append(T, seed),
+                     ("from_pairs", T): lambda pairs=pairs: Transcript.from_pairs(pairs, "c"),
+                     ("table_posterior", T): lambda h=h: lt.log_posterior(h, path="table"),
+                     ("general_posterior", T): lambda h=h: lm.log_posterior(h, path="general"),
+                     ("trace", T): lambda h=h: lm.log_posterior_trace(h)})
+    cpu, wall = in_rounds(jobs, repeats, "per-slot table")
+    del jobs
     rows = []
-    for T in tqdm(sizes, desc="per-slot table", disable=not sys.stderr.isatty()):
-        pairs = [(s.value, s.gate) for s in transcript(T, seed)]
-        t_control, _ = timed(lambda: control_append(T), "control_list_append", T)
-        t_append, _ = timed(lambda: build_by_append(T, seed), "append", T)
-        t_pairs, h = timed(lambda: Transcript.from_pairs(pairs, "c"), "from_pairs", T)
-        h = transcript(T, seed)  # with demonstrations
-        t_table, _ = timed(lambda: lt.log_posterior(h, path="table"), "table_posterior", T)
-        t_general, batch = timed(lambda: lm.log_posterior(h, path="general"), "general_posterior", T)
-        t_trace, trace = timed(lambda: lm.log_posterior_trace(h), "trace", T)
+    for T in sizes:
+        h = hs.pop(T)
+        batch, trace = lm.log_posterior(h, path="general"), lm.log_posterior_trace(h)
         loglik = lm.log_likelihood(h, path="general")
         rows.append({
-            "T": T, "control_list_append_s_per_slot": t_control / T, "append_s_per_slot": t_append / T, "from_pairs_s_per_slot": t_pairs / T,
-            "table_posterior_s_per_slot": t_table / T, "general_posterior_s_per_slot": t_general / T,
-            "trace_s_per_slot": t_trace / T,
+            "T": T, **{f"{n}_s_per_slot": cpu[n, T] / T for n in names},
             "trace_vs_batch_log_posterior_rel": float(np.max(np.abs(trace[:, -1] - batch)
                                                              / np.maximum(np.abs(batch), 1.0))),
             "trace_vs_batch_posterior_abs": float(np.max(np.abs(np.exp(trace[:, -1]) - np.exp(batch)))),
             "log_likelihood_magnitude": float(np.max(np.abs(loglik))),
         })
         del trace
-    flat = {k: max(r[k] for r in rows) / min(r[k] for r in rows)
-            for k in rows[0] if k.endswith("_s_per_slot")}
-    flat_wall = {f"{k}_s_per_slot": max(v[T] / T for T in v) / min(v[T] / T for T in v) for k, v in wall.items()}
+    flat = {f"{n}_s_per_slot": max(r[f"{n}_s_per_slot"] for r in rows) / min(r[f"{n}_s_per_slot"] for r in rows)
+            for n in names}
+    flat_wall = {f"{n}_s_per_slot": max(wall[n, T] / T for T in sizes) / min(wall[n, T] / T for T in sizes)
+                 for n in names}
     hist = Mixture(history_programs(), [Fraction(1, 2), Fraction(1, 2)])
     hist_float = LogSpaceMixture(hist.programs, hist.prior)
     exact = Mixture([TableProgram("p", action={"A": "1/5", "B": "3/5", "C": "1/5"},
@@ -200,29 +228,37 @@ def scaling(seed: int, sizes: list[int], doubling: list[int], exact_max: int, pr
                      TableProgram("q", action={"A": "1/3", "B": "1/3", "C": "1/3"},
                                   observation={"x": "1/4", "y": "1/4", "z": "1/4", "w": "1/4"})],
                     [Fraction(1, 2), Fraction(1, 2)])
-    dbl = []
-    for T in tqdm(doubling, desc="doubling table", disable=not sys.stderr.isatty()):
-        t_build, _ = timed(lambda: build_by_append(T, seed), "build", T)
+    jobs, traces = {}, {}
+    for T in doubling:
         h = transcript(T, seed)
-        t_hist, _ = timed(lambda: hist_float.log_posterior(h), "history_log_posterior", T)
-        # the exact trace as a user reads the result: built, and its last entry (w_T) reduced
-        t_exact, (trace, last) = timed(lambda: (lambda tr: (tr, tr[-1]))(exact.updater().trace(h)),
-                                       "exact_trace", T)
-        row = {"T": T, "build_s": t_build, "history_log_posterior_s": t_hist, "exact_trace_s": t_exact,
-               "exact_weight_digits": int(math.log10(last["p"].denominator)) + 1}
+        traces[T] = exact.updater().trace(h)
+        jobs.update({("build", T): lambda T=T: build_by_append(T, seed),
+                     ("history_log_posterior", T): lambda h=h: hist_float.log_posterior(h),
+                     # the exact trace as a user reads the result: built, and its last entry (w_T) reduced
+                     ("exact_trace", T): lambda h=h: (lambda tr: (tr, tr[-1]))(exact.updater().trace(h))})
         if T <= exact_max:  # every entry read as reduced fractions: Θ(T²) digits of output
-            row["exact_trace_every_entry_s"], _ = timed(lambda: list(trace), "exact_trace_every_entry", T)
+            jobs[("exact_trace_every_entry", T)] = lambda tr=traces[T]: list(tr)
+    dcpu, dwall = in_rounds(jobs, repeats, "doubling table")
+    dbl = []
+    for T in doubling:
+        row = {"T": T, **{f"{n}_s": dcpu[n, T] for n, T2 in dcpu if T2 == T},
+               "exact_weight_digits": int(math.log10(traces[T][-1]["p"].denominator)) + 1}
+        if T <= exact_max:
             row["exact_every_entry_s_per_slot_per_digit"] = (row["exact_trace_every_entry_s"] / T
                                                              / row["exact_weight_digits"])
         dbl.append(row)
     ratios = [{"T": b["T"], **{k: b[k] / a[k] for k in b if k.endswith("_s") and k in a}}
               for a, b in zip(dbl, dbl[1:])]
-    wall_ratios = [{"T": T2, **{k + "_s": v[T2] / v[T1] for k, v in wall.items() if T1 in v and T2 in v}}
+    wall_ratios = [{"T": T2, **{n + "_s": dwall[n, T2] / dwall[n, T1] for n, T in dwall
+                                if T == T2 and (n, T1) in dwall}}
                    for T1, T2 in zip(doubling, doubling[1:])]
-    return {"clock": "cpu (time.process_time), best of repeats", "repeats": repeats,
+    wall_s = {}
+    for (n, T), v in {**wall, **dwall}.items():
+        wall_s.setdefault(n, {})[str(T)] = v
+    return {"clock": "cpu (time.process_time), best of repeats taken in interleaved rounds", "repeats": repeats,
             "per_slot": rows, "max_over_min_per_slot": flat, "wall_max_over_min_per_slot": flat_wall,
             "doubling": dbl, "doubling_ratios": ratios, "wall_doubling_ratios": wall_ratios,
-            "wall_s": {k: {str(T): v for T, v in d.items()} for k, d in wall.items()}}
+            "wall_s": wall_s}
 
 
 def print_scaling(sc: dict) -> None:
@@ -283,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--exact-max", type=int, default=16_000,
                     help="longest history for which every entry of the exact trace is read (Θ(T²) digits)")
     ap.add_argument("--scaling-programs", type=positive, default=8)
-    ap.add_argument("--scaling-repeats", type=positive, default=3)
+    ap.add_argument("--scaling-repeats", type=positive, default=5)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     P, T = args.programs, args.slots

@@ -59,3 +59,12 @@ def test_bad_sizes_are_refused_by_argparse(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
         _bench().main(argv)
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_in_rounds_interleaves_the_sizes_and_keeps_each_jobs_best():
+    """Every round samples every job once, so a noisy stretch cannot land on one size only."""
+    order = []
+    jobs = {("a", 1): lambda: order.append("a"), ("b", 2): lambda: order.append("b")}
+    cpu, wall = _bench().in_rounds(jobs, repeats=3, desc="test", min_sample_s=0.0)
+    assert order == ["a", "a", "b", "b"] + ["a", "b"] * 3  # warm-up and sizing calls, then three rounds
+    assert set(cpu) == set(wall) == set(jobs) and all(0 <= v < math.inf for v in cpu.values())
