@@ -20,7 +20,7 @@ import numpy as np
 
 from ._numbers import EXACT, FLOAT, SYMBOLIC, is_symbolic, parse_number, short
 from .errors import InvalidArgument, ZeroEvidence
-from .mixture import Mixture, _log, _logsumexp, is_evidence
+from .mixture import LSE_COLUMNS, Mixture, _log, _logsumexp, is_evidence
 from .programs import MarkovProgram, Program, TableProgram, _KeyedTable
 from .transcript import Channel, Gate, Mode, Transcript
 
@@ -135,30 +135,36 @@ SUM_CHUNK = 256
 TRACE_BLOCK = 512
 
 
-def _blocked_cumsum(F: np.ndarray, block: int = TRACE_BLOCK) -> np.ndarray:
+def _blocked_cumsum(
+    F: np.ndarray, carry: tuple[np.ndarray, np.ndarray] | None = None, block: int = TRACE_BLOCK
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Cumulative sums along axis 1 with error O(block · eps) instead of O(T · eps).
 
     Within a block numpy's cumsum is used; the block offsets are carried with Kahan-compensated
     summation, so a 10^6-slot trace ends where the batch sum does (to ~1e-13 relative).
+    ``carry`` is the (sum, compensation) reached by the columns before ``F`` and is returned
+    updated, so a long matrix can go through in chunks of whole blocks with the same result.
     """
     P, T = F.shape
-    if T <= block:
-        return np.cumsum(F, axis=1)
+    acc, comp = carry if carry is not None else (np.zeros(P), np.zeros(P))
     K = -(-T // block)
-    padded = np.zeros((P, K * block))
-    padded[:, :T] = F
+    if T % block:
+        padded = np.zeros((P, K * block))
+        padded[:, :T] = F
+    else:
+        padded = F
     inner = np.cumsum(padded.reshape(P, K, block), axis=2)
     totals = inner[:, :, -1]
-    offsets = np.zeros((P, K))
-    acc, comp = np.zeros(P), np.zeros(P)
+    offsets = np.empty((P, K))
     with np.errstate(invalid="ignore"):
-        for k in range(1, K):
-            y = totals[:, k - 1] - comp
+        for k in range(K):
+            offsets[:, k] = acc
+            y = totals[:, k] - comp
             t = acc + y
             comp = np.where(np.isfinite(t), (t - acc) - y, 0.0)
             acc = t
-            offsets[:, k] = acc
-    return (inner + offsets[:, :, None]).reshape(P, K * block)[:, :T]
+    inner += offsets[:, :, None]
+    return inner.reshape(P, K * block)[:, :T], (acc, comp)
 
 
 class LogSpaceMixture:
@@ -428,14 +434,27 @@ class LogSpaceMixture:
             return out
         return self._table_loglik(history, mode)
 
-    def _normalise(self, log_joint: np.ndarray, mode: Mode) -> np.ndarray:
-        total = _logsumexp(log_joint, axis=0)
+    def _normalise(self, log_joint: np.ndarray, mode: Mode, *, in_place: bool = False) -> np.ndarray:
+        """log w = log joint − log Σ_programs exp(log joint), per column; ``in_place`` overwrites
+        a (programs × columns) ``log_joint`` chunk by chunk, so a long trace is not copied again."""
+        if not in_place:
+            total = _logsumexp(log_joint, axis=0)
+            self._check_evidence(total, mode)
+            return log_joint - total
+        for a in range(0, log_joint.shape[1], LSE_COLUMNS):
+            chunk = log_joint[:, a:a + LSE_COLUMNS]
+            total = _logsumexp(chunk, axis=0)
+            self._check_evidence(total, mode)
+            chunk -= total
+        return log_joint
+
+    @staticmethod
+    def _check_evidence(total: np.ndarray, mode: Mode) -> None:
         if np.any(~np.isfinite(total)):
             raise ZeroEvidence(
                 f"every program gives this history probability zero under the "
                 f"{mode.name.lower()} likelihood, so the posterior is undefined (0/0)"
             )
-        return log_joint - total
 
     def log_posterior(
         self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto"
@@ -452,8 +471,15 @@ class LogSpaceMixture:
         """The sequential updater, vectorised: log w after 0, 1, ..., t slots, shape (programs, t+1)."""
         mode = Mode.of(mode)
         F = self.log_factors(history, mode)
-        cum = np.concatenate([np.zeros((F.shape[0], 1)), _blocked_cumsum(F)], axis=1)
-        return self._normalise(self.log_prior[:, None] + cum, mode)
+        P, T = F.shape
+        out = np.empty((P, T + 1))
+        out[:, 0] = self.log_prior
+        carry = None
+        step = LSE_COLUMNS - LSE_COLUMNS % TRACE_BLOCK  # whole blocks per chunk: the same sums as one pass
+        for a in range(0, T, step):  # chunk by chunk, so the temporaries stay in cache
+            cum, carry = _blocked_cumsum(F[:, a:a + step], carry)
+            np.add(self.log_prior[:, None], cum, out=out[:, 1 + a:1 + a + cum.shape[1]])
+        return self._normalise(out, mode, in_place=True)
 
     def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(a | h, c) with float weights."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction as F
 
+import numpy as np
 import pytest
 from hypothesis import Phase, find, given, settings
 
@@ -178,3 +179,16 @@ def test_log_space_trace_and_batch_agree_on_a_long_history():
     exact = [math.fsum(r) for r in m.log_factors(h)]
     assert max(abs(a - b) / max(abs(b), 1.0) for a, b in zip(trace, batch)) < 1e-12
     assert max(abs(a - b) / abs(b) for a, b in zip(m.log_likelihood(h, path="general"), exact)) < 1e-13
+
+
+@pytest.mark.parametrize("at", [5, 40_000], ids=["first chunk", "a later chunk"])
+def test_log_space_trace_refuses_a_history_every_program_rules_out(at):
+    """The trace normalises chunk by chunk; the slot no program allows is ZeroEvidence wherever it is,
+    and the columns before it are ordinary posteriors."""
+    p = TableProgram("p", action={"A": "1/2", "B": "1/2"}, observation={"x": "1/2", "y": "1/2", "z": "0"})
+    q = TableProgram("q", action={"A": "1/2", "B": "1/2"}, observation={"x": "1/4", "y": "3/4", "z": "0"})
+    m = LogSpaceMixture([p, q], [0.5, 0.5])
+    before = Transcript.from_pairs([("x", 0)] * at)
+    assert np.allclose(np.exp(m.log_posterior_trace(before)).sum(axis=0), 1.0)
+    with pytest.raises(ZeroEvidence, match="probability zero"):
+        m.log_posterior_trace(Transcript.from_pairs([("x", 0)] * at + [("z", 0), ("x", 0)]))
