@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--exact-max", type=int, default=16_000,
                     help="longest history for which every entry of the exact trace is read (Θ(T²) digits)")
     ap.add_argument("--scaling-programs", type=positive, default=8)
-    ap.add_argument("--scaling-repeats", type=positive, default=5)
+    ap.add_argument("--scaling-repeats", type=positive, default=15)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     P, T = args.programs, args.slots
