@@ -38,7 +38,7 @@ from ._numbers import EXACT, FLOAT, convert
 from .errors import InvalidArgument
 from .mixture import Mixture
 from .programs import Program
-from .transcript import Channel, Gate, Mode, Slot, Transcript
+from .transcript import Channel, Gate, Mode, Transcript, _shared_slot
 
 __all__ = [
     "DEFAULT_LOCK_LEVEL",
@@ -244,10 +244,10 @@ def simulate_trajectory(
                 value = mixture._decide(dist, target, threshold, otherwise).action
             else:
                 value = mixture._sample_action(acting.weights, history, rng)
-            slot = Slot(value, Gate.AGENT)
+            slot = _shared_slot(value, Gate.AGENT)
         else:
             value = _draw(world_program.distribution(history, channel), rng)
-            slot = Slot(value, Gate.WORLD, channel)
+            slot = _shared_slot(value, Gate.WORLD, channel)
         weights_do.append(do.push(slot))
         weights_obs.append(obs.push(slot))
     return Trajectory(do.history, truth, tuple(weights_do), tuple(weights_obs), policy, actor, seed)

@@ -18,6 +18,7 @@ Slot(value='A', gate=<Gate.WORLD: 0>, channel=<Channel.ACTION: 'action'>, speake
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any, Hashable, Iterable, Iterator, Sequence, overload
@@ -132,6 +133,22 @@ class Slot:
         return self.gate is Gate.AGENT
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
+def _interned(value: Hashable, gate: Any, channel: Any, speaker: Any) -> Slot:
+    return Slot(value, gate, channel, speaker)
+
+
+def _shared_slot(value: Hashable, gate: Any, channel: Channel | str | None = None,
+              speaker: str | None = None) -> Slot:
+    """``Slot(value, gate, channel, speaker)``, shared: slots are immutable, so the builders hand
+    out one object per distinct slot (a bounded cache; equal values of the same type share it)
+    instead of allocating one per position of a long transcript."""
+    try:
+        return _interned(value, gate, channel, speaker)
+    except TypeError:  # an unhashable value: Slot names the problem
+        return Slot(value, gate, channel, speaker)
+
+
 class _SlotStore:
     """The ``slots`` field of :class:`Transcript`: a data descriptor over a shared, append-only list.
 
@@ -192,7 +209,6 @@ class Transcript:
     ) -> "Transcript":
         """Build from ``(value, gate)`` pairs, e.g. ``[("A", 1), ("B", 0)]``."""
         slots: list[Slot] = []
-        made: dict[tuple, Slot] = {}  # slots are immutable: equal pairs share one Slot object
         for k, pair in enumerate(pairs):
             try:
                 value, gate = pair
@@ -200,14 +216,7 @@ class Transcript:
                 raise InvalidArgument(
                     f"pair {k} must be (value, gate), got {pair!r}"
                 ) from None
-            key = (type(value), value, type(gate), gate)
-            try:
-                slot = made[key]
-            except KeyError:
-                slot = made[key] = Slot(value, Gate.of(gate))
-            except TypeError:  # an unhashable value: Slot names the problem
-                slot = Slot(value, Gate.of(gate))
-            slots.append(slot)
+            slots.append(_shared_slot(value, gate))
         return cls(tuple(slots), context)
 
     @classmethod
@@ -240,7 +249,7 @@ class Transcript:
         speaker: str | None = None,
     ) -> "Transcript":
         """A new transcript with one more slot."""
-        return self.append_slot(Slot(value, gate, channel, speaker))
+        return self.append_slot(_shared_slot(value, gate, channel, speaker))
 
     def agent(self, value: Hashable, *, speaker: str | None = None) -> "Transcript":
         """Append a slot the agent wrote (γ = 1, an intervention)."""

@@ -50,8 +50,17 @@ def test_from_pairs_from_values_prefix_indices_relabel():
         Transcript(("A",))
 
 
-def test_from_pairs_shares_equal_slots_but_keeps_each_value_and_gate():
-    """from_pairs reuses one immutable Slot per distinct pair; values equal across types stay apart."""
+def test_builders_share_equal_slots_but_keep_each_value_and_gate():
+    """from_pairs and append reuse one immutable Slot per distinct slot; values equal across types
+    stay apart, and the shared cache is bounded."""
+    from bayes_agent.transcript import _interned
+
+    built = Transcript().agent("A").world("x").agent("A")
+    assert built.slots[0] is built.slots[2] and built.slots[1].gate is Gate.WORLD
+    with pytest.raises(InvalidArgument, match="hashable"):
+        built.world(["not", "hashable"])
+    Transcript.from_pairs((f"v{i}", i % 2) for i in range(10_000))
+    assert _interned.cache_info().currsize <= 4096
     h = Transcript.from_pairs([("A", 1), ("A", 1), ("A", 0), (1, 0), (True, 0), (1.0, 0), (1, 1)])
     assert h.slots[0] is h.slots[1]  # one object for the repeated pair
     assert [type(v) for v in h.values] == [str, str, str, int, bool, float, int]
