@@ -180,6 +180,8 @@ class Transcript:
     each seeing only its own first ``len`` slots, so building T slots by repeated ``append`` (or
     :meth:`prefix` views inside a likelihood) costs O(T), not O(T²). ``slots`` is the tuple of
     slots, made once per transcript on first use; inside a kernel, ``h[-1]`` and ``len(h)`` are O(1).
+    The builders share one :class:`Slot` object per distinct slot, so a long history costs a
+    pointer per slot.
     """
 
     slots: tuple[Slot, ...] = _SlotStore()  # type: ignore[assignment]
