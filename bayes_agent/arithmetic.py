@@ -20,7 +20,7 @@ import numpy as np
 
 from ._numbers import EXACT, FLOAT, SYMBOLIC, is_symbolic, parse_number, short
 from .errors import InvalidArgument, ZeroEvidence
-from .mixture import LSE_COLUMNS, Mixture, _log, _logsumexp, is_evidence
+from .mixture import Mixture, _log, _logsumexp, is_evidence
 from .programs import MarkovProgram, Program, TableProgram, _KeyedTable
 from .transcript import Channel, Gate, Mode, Transcript
 
@@ -124,6 +124,9 @@ def _key_kind(program: _KeyedTable, channel: Channel) -> int:
         return _LATEST_ACTION if (channel is Channel.OBSERVATION and program.conditioned) else _NONE
     raise TypeError(type(program))
 
+
+#: Columns per scipy call when a (programs × slots) trace is normalised (keeps each call in cache).
+LSE_COLUMNS = 16384
 
 #: Programs per block when the general path sums gathered log factors (a block stays in cache).
 GATHER_ROWS = 256
@@ -434,13 +437,16 @@ class LogSpaceMixture:
             return out
         return self._table_loglik(history, mode)
 
-    def _normalise(self, log_joint: np.ndarray, mode: Mode, *, in_place: bool = False) -> np.ndarray:
-        """log w = log joint − log Σ_programs exp(log joint), per column; ``in_place`` overwrites
-        a (programs × columns) ``log_joint`` chunk by chunk, so a long trace is not copied again."""
-        if not in_place:
-            total = _logsumexp(log_joint, axis=0)
+    def _normalise(self, log_joint: np.ndarray, mode: Mode) -> np.ndarray:
+        """log w = log joint − log Σ_programs exp(log joint), per column, in place (callers pass a
+        fresh array). A (programs × slots) trace goes through in column chunks, so each chunk's
+        temporaries stay in cache (an (8 × 10^6) trace: 359 against 420 ns per slot, measured
+        once) and the trace is not copied again."""
+        if log_joint.ndim == 1:
+            total = _logsumexp(log_joint)
             self._check_evidence(total, mode)
-            return log_joint - total
+            log_joint -= total
+            return log_joint
         for a in range(0, log_joint.shape[1], LSE_COLUMNS):
             chunk = log_joint[:, a:a + LSE_COLUMNS]
             total = _logsumexp(chunk, axis=0)
@@ -479,7 +485,7 @@ class LogSpaceMixture:
         for a in range(0, T, step):  # chunk by chunk, so the temporaries stay in cache
             cum, carry = _blocked_cumsum(F[:, a:a + step], carry)
             np.add(self.log_prior[:, None], cum, out=out[:, 1 + a:1 + a + cum.shape[1]])
-        return self._normalise(out, mode, in_place=True)
+        return self._normalise(out, mode)
 
     def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(a | h, c) with float weights."""
