@@ -35,10 +35,17 @@ __all__ = [
     "mask_rendering",
     "mask_transcript",
     "supervised",
+    "trains_nothing",
 ]
 
 IGNORE_INDEX = -100
 """The label the Hugging Face loss ignores: the ecosystem's contract for "no gradient here"."""
+
+
+def trains_nothing(labels: Sequence[int]) -> bool:
+    """True when no label after the first is supervised: a causal LM never predicts token 0 (the
+    loss shifts labels by one), so such an example adds nothing to a token-mean loss."""
+    return all(x == IGNORE_INDEX for x in labels[1:])
 
 
 class LabelMode(str, Enum):

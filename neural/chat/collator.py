@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 from bayes_agent.errors import InvalidArgument
 
 from .messages import mask_chat
-from ..masking import IGNORE_INDEX, LabelMode
+from ..masking import IGNORE_INDEX, LabelMode, trains_nothing
 
 __all__ = ["ChatCollator"]
 
@@ -146,8 +146,7 @@ class ChatCollator:
         if not features:
             raise InvalidArgument("cannot collate an empty batch")
         rows = [self._one(k, f) for k, f in enumerate(features)]
-        # position 0 is never a target of a causal LM (the loss shifts labels by one)
-        unlabelled = [cut for _, labels, cut in rows if all(x == IGNORE_INDEX for x in labels[1:])]
+        unlabelled = [cut for _, labels, cut in rows if trains_nothing(labels)]
         if len(unlabelled) == len(rows):
             cut = sum(1 for c in unlabelled if c)
             why = ", ".join(x for x in (

@@ -16,7 +16,7 @@ from typing import Any
 from bayes_agent.commands._common import plain_text, add_overwrite_argument, check_output_file, prepare_out_dir
 from bayes_agent.errors import InvalidArgument
 
-from ..masking import IGNORE_INDEX, LabelMode
+from ..masking import IGNORE_INDEX, LabelMode, trains_nothing
 from ._chat_io import Problems, add_common_arguments, load_tokenizer, masked_conversations
 
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         supervised += sum(1 for x in labels if x != IGNORE_INDEX)
         truncated += ex.masked.truncated_tokens
         cut_conversations += ex.masked.truncated_tokens > 0
-        unlabelled += all(x == IGNORE_INDEX for x in labels[1:])  # the loss never predicts token 0
+        unlabelled += trains_nothing(labels)
     if not rows:
         raise InvalidArgument(f"no usable conversation in {args.input!r}; nothing written")
     text = "\n".join(rows) + "\n"
