@@ -395,4 +395,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # nothing is written before the end, so nothing is lost
+        print("bench_float_path: interrupted; no result", file=sys.stderr)
+        sys.exit(130)

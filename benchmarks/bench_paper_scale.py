@@ -210,4 +210,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # nothing is written before the end, so nothing is lost
+        print("bench_paper_scale: interrupted; no result", file=sys.stderr)
+        sys.exit(130)
