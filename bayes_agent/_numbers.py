@@ -90,7 +90,7 @@ def parse_number(x: Any, what: str = "value") -> Any:
         f = float(x)
         if not math.isfinite(f):
             raise InvalidArgument(f"{what} must be a finite number, got {x!r}")
-        return f
+        return f + 0.0  # -0.0 becomes 0.0, so no output shows a negative zero
     raise InvalidArgument(f"{what} must be a number, got {type(x).__name__} {x!r}")
 
 
