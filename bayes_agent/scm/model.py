@@ -42,7 +42,9 @@ import numpy as np
 from .._numbers import (EXACT, _sympy, convert, is_negative, is_symbolic, is_zero, kind_of, parse_number,
                         short, sums_to_one)
 from ..errors import FloatUnderflow, InvalidArgument, ZeroEvidence
-from .elimination import eliminate
+from .factors import FactorView
+from .plans import MAX_TABLE_SIZE
+from .queries import ELIMINATION, ENGINES, evidence_mass, tidy, weighted
 
 if TYPE_CHECKING:  # sympy is imported only when a model actually holds sympy expressions
     import sympy
@@ -55,13 +57,6 @@ Assignment = Mapping[str, Hashable]
 
 # ------------------------------------------------------------------------------------------------
 # numbers: parsing, sign, zero and sum tests are the engine's (:mod:`bayes_agent._numbers`)
-
-
-def _tidy(x: Number) -> Number:
-    """Simplify sympy results to closed form; leave Fractions and floats as they are."""
-    if is_symbolic(x):
-        return _sympy().simplify(x)
-    return x
 
 
 # ------------------------------------------------------------------------------------------------
@@ -162,7 +157,7 @@ class SCM:
     every other non-descendant of X keep their marginals.
     """
 
-    def __init__(self, variables: Iterable[Variable]) -> None:
+    def __init__(self, variables: Iterable[Variable], *, max_table_size: float = MAX_TABLE_SIZE) -> None:
         if isinstance(variables, (Variable, str, bytes)) or not isinstance(variables, Iterable):
             raise InvalidArgument("SCM expects an iterable of Variable objects")
         variables = tuple(variables)
@@ -187,6 +182,10 @@ class SCM:
         self._order = self._topological_order()
         self._tables = {v.name: self._normalise_cpt(v) for v in variables}
         self._intervened: dict[str, Hashable] = {}
+        if isinstance(max_table_size, bool) or not isinstance(max_table_size, (int, float)) or not max_table_size >= 1:
+            raise InvalidArgument(f"max_table_size must be a number of entries >= 1, got {max_table_size!r}")
+        #: the most entries any table built by a query may hold; larger queries raise TableTooLarge
+        self.max_table_size = max_table_size
 
     # structure ------------------------------------------------------------------------------------
     def _topological_order(self) -> tuple[str, ...]:
@@ -431,80 +430,26 @@ class SCM:
         out = SCM.__new__(SCM)
         out._vars = {v.name: v for v in new_vars}
         out._names = self._names
-        out._order = out._topological_order()
+        out._order = self._order  # surgery only removes arrows: the old order stays topological
         out._tables = dict(self._tables)
+        out.max_table_size = self.max_table_size
         for name in both:
             out._tables[name] = out._normalise_cpt(out._vars[name])
         out._intervened = {**self._intervened, **both}
         out._dense = self.__dict__.setdefault("_dense", {})  # elimination's arrays, keyed by table
         return out
 
-    # exact enumeration ------------------------------------------------------------------------
-    def _relevant(self, names: Iterable[str]) -> tuple[str, ...]:
-        """The query's variables and their ancestors, in topological order. Every other variable
-        sums out to exactly 1 (its rows sum to 1), so leaving it out changes nothing."""
-        keep: set[str] = set()
-        for n in names:
-            keep.add(n)
-            keep |= self.ancestors(n)
-        return tuple(n for n in self._order if n in keep)
-
-    def _weighted(self, names: tuple[str, ...], fixed: Mapping[str, Hashable]) -> Iterator[tuple[dict, Number]]:
-        """Yield (assignment, probability) for every assignment of ``names`` consistent with
-        ``fixed``, skipping branches whose probability is exactly zero."""
-        frontier: list[tuple[dict, Number]] = [({}, Fraction(1))]
-        for name in names:
-            var = self._vars[name]
-            table = self._tables[name]
-            values = [fixed[name]] if name in fixed else list(var.domain)
-            nxt = []
-            for assignment, weight in frontier:
-                row = table[tuple(assignment[p] for p in var.parents)]
-                for value in values:
-                    p = row[var.domain.index(value)]
-                    if p == 0:
-                        continue
-                    nxt.append(({**assignment, name: value}, weight * p))
-            frontier = nxt
-        yield from frontier
-
-    def _mass(self, event: Mapping[str, Hashable], method: str = "elimination") -> Number:
-        """P(event) in this model: Σ over the event's ancestors of Π mechanisms."""
-        if method == "enumeration":
-            names = self._relevant(event)
-            return sum((w for _, w in self._weighted(names, event)), Fraction(0))
-        values, scale, denominator = eliminate(self, (), event)
-        return _exact_ratio(values[()] * scale, denominator)
-
-    def _evidence_mass(self, given: Mapping[str, Hashable], method: str = "elimination") -> Number:
-        if not given:
-            return Fraction(1)
-        den = self._mass(given, method)
-        self._check_evidence(given, den)
-        return den
-
-    def _check_evidence(self, given: Mapping[str, Hashable], den: Number) -> None:
-        """Refuse evidence of probability 0, and name float underflow when the zero is not real."""
-        if not is_zero(den):
-            return
-        if isinstance(den, float) and self._possible(given):
-            raise FloatUnderflow(
-                f"cannot condition on {self._describe_event(given)}: its probability is positive but "
-                f"below the float64 range (underflow); convert the model with to_exact() and ask again"
-            )
-        raise ZeroEvidence(f"cannot condition on {self._describe_event(given)}: it has probability 0")
-
-    def _possible(self, event: Mapping[str, Hashable]) -> bool:
-        """Does some assignment with every mechanism positive agree with ``event``? (0/1 arithmetic)"""
-        values, scale, _ = eliminate(self, (), event, support=True)
-        return values[()] * scale > 0
-
-    def _describe_event(self, given: Mapping[str, Hashable]) -> str:
-        text = ", ".join(f"{k}={v!r}" for k, v in given.items())
-        if self._intervened:
-            surgery = ", ".join(f"{k}={v!r}" for k, v in self._intervened.items())
-            return f"{text} (under do({surgery}))"
-        return text
+    # the factor view (what elimination reads) -----------------------------------------------
+    @property
+    def factor_view(self) -> FactorView:
+        """The mechanisms as dense factors with the graph and domains (:mod:`.factors`); built once
+        per model, and it keeps the compiled query plans (:mod:`.plans`)."""
+        view = self.__dict__.get("_view")
+        if view is None:
+            view = self._view = FactorView(self._order, {n: v.parents for n, v in self._vars.items()},
+                                           {n: v.domain for n, v in self._vars.items()}, self._tables,
+                                           self.__dict__.setdefault("_dense", {}))
+        return view
 
     def _prepare(self, given: Any, do: Any) -> tuple["SCM", dict]:
         given = self._check_assignment(given, "given")
@@ -517,87 +462,57 @@ class SCM:
                     do: Assignment | None = None, method: str = "elimination") -> Number:
         """P(event | do(do), given), exactly: the surgery first, then Bayes' rule on the result.
 
-        ``method="elimination"`` (default) sums by variable elimination; ``"enumeration"`` walks
-        every assignment of the ancestors (exponential; kept as the reference the tests check
-        elimination against). Both give the same numbers and the same errors.
+        ``method="elimination"`` (default) sums by variable elimination with the event's variables
+        fixed (a compiled plan, cached per query shape); ``"enumeration"`` walks every assignment
+        of the ancestors (exponential; kept as the reference the tests check elimination against).
+        Both give the same numbers and the same errors.
         """
         if event is None:
             raise InvalidArgument("the event must be a mapping {variable: value}, got None")
         event = self._check_assignment(event, "the event")
-        _check_method(method)
-        model, given = self._prepare(given, do)
-        if method == "enumeration":
-            den = model._evidence_mass(given, method)
-            if any(k in given and given[k] != v for k, v in event.items()):
-                return Fraction(0)
-            num = model._mass({**given, **event}, method)
-            return _tidy(num / den if given else num)
-        # one elimination: the table over the event's free variables, given the evidence
-        keep = tuple(k for k in event if k not in given)
-        values, scale, denominator = eliminate(model, keep, given, scale_sign_only=bool(given))
-        at = tuple(model._vars[k].domain.index(event[k]) for k in keep)
-        if not given:
-            return _tidy(_exact_ratio(values[at], denominator))
-        total = sum(values.reshape(-1).tolist(), 0 * scale)
-        model._check_evidence(given, _exact_ratio(total if is_zero(total) else scale, 1))
-        if any(k in given and given[k] != v for k, v in event.items()):
-            return Fraction(0)
-        return _tidy(_exact_ratio(values[at], total))
+        engine = _engine(method)
+        return engine.probability(self, event, self._check_assignment(given, "given"),
+                                  self._check_assignment(do, "do"))
 
     def distribution(self, name: str, *, given: Assignment | None = None,
                      do: Assignment | None = None, method: str = "elimination") -> dict[Hashable, Number]:
         """P(name | do(do), given) as {value: probability}, one entry per domain value."""
         self._check_name(name)
-        _check_method(method)
-        model, given = self._prepare(given, do)
-        domain = model._vars[name].domain
-        if method == "enumeration":
-            den = model._evidence_mass(given, method)
-            acc: dict[Hashable, Number] = {v: Fraction(0) for v in domain}
-            for assignment, w in model._weighted(model._relevant([name, *given]), given):
-                acc[assignment[name]] = acc[assignment[name]] + w
-            return {v: _tidy(p / den if given else p) for v, p in acc.items()}
-        if name in given:
-            den = model._evidence_mass(given)
-            return {v: _tidy(den / den if v == given[name] else den * 0) for v in domain}
-        values, scale, denominator = eliminate(model, (name,), given, scale_sign_only=bool(given))
-        if given:  # the d-separated part (scale) and the denominator cancel; scale must not be 0
-            total = sum(values.tolist(), 0 * scale)
-            model._check_evidence(given, _exact_ratio(total if is_zero(total) else scale, 1))
-        else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
-            total = denominator
-        return {v: _tidy(_exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
+        engine = _engine(method)
+        return engine.distribution(self, name, self._check_assignment(given, "given"),
+                                   self._check_assignment(do, "do"))
 
     def marginals(self, *, given: Assignment | None = None,
                   do: Assignment | None = None) -> dict[str, dict[Hashable, Number]]:
         """Every variable's marginal {name: {value: probability}} under the same query."""
-        return {n: self.distribution(n, given=given, do=do) for n in self._names}
+        given, do = self._check_assignment(given, "given"), self._check_assignment(do, "do")
+        return {n: ELIMINATION.distribution(self, n, given, do) for n in self._names}
 
     def joint(self, *, given: Assignment | None = None,
               do: Assignment | None = None) -> dict[tuple, Number]:
         """The full joint {values in ``names`` order: probability}, zeros included (enumerated:
         the answer itself has one entry per assignment)."""
         model, given = self._prepare(given, do)
-        den = model._evidence_mass(given)
+        den = evidence_mass(model, given)
         out: dict[tuple, Number] = {
             k: Fraction(0) for k in _product([model._vars[n].domain for n in model._names])
         }
-        for assignment, w in model._weighted(model._order, given):
+        for assignment, w in weighted(model.factor_view, model._order, given):
             out[tuple(assignment[n] for n in model._names)] = w
-        return {k: _tidy(p / den if given else p) for k, p in out.items()}
+        return {k: tidy(p / den if given else p) for k, p in out.items()}
 
     def expectation(self, f: Callable[[dict], Any], *, given: Assignment | None = None,
                     do: Assignment | None = None) -> Number:
         """E[f(assignment) | do(do), given] over the full joint; f returns a number (a bool
         counts as 0/1, so ``lambda a: a["fire"]`` is P(fire))."""
         model, given = self._prepare(given, do)
-        den = model._evidence_mass(given)
+        den = evidence_mass(model, given)
         total: Number = Fraction(0)
-        for assignment, w in model._weighted(model._order, given):
+        for assignment, w in weighted(model.factor_view, model._order, given):
             value = f(dict(assignment))
             value = Fraction(int(value)) if isinstance(value, bool) else value
             total = total + w * parse_number(value, "expectation(f): f's value")
-        return _tidy(total / den if given else total)
+        return tidy(total / den if given else total)
 
     # changing the numbers ---------------------------------------------------------------------
     def _map_entries(self, fn: Callable[[Number], Any], *, rows: bool = False) -> "SCM":
@@ -613,6 +528,7 @@ class SCM:
             new_vars.append(Variable(v.name, v.domain, v.parents, cpt))
         out = SCM(new_vars)
         out._intervened = dict(self._intervened)
+        out.max_table_size = self.max_table_size
         return out
 
     def substitute(self, values: Mapping[Any, Any]) -> "SCM":
@@ -751,17 +667,10 @@ class SCM:
 METHODS = ("elimination", "enumeration")
 
 
-def _exact_ratio(num: Any, den: Any) -> Number:
-    """num / den, as a Fraction when both are Python ints (elimination's exact kind)."""
-    num, den = (x.item() if isinstance(x, np.generic) else x for x in (num, den))
-    if isinstance(num, int) and isinstance(den, int):
-        return Fraction(num, den)
-    return num / den
-
-
-def _check_method(method: Any) -> None:
+def _engine(method: Any) -> Any:
     if method not in METHODS:
         raise InvalidArgument(f"method must be one of {METHODS}, got {method!r}")
+    return ENGINES[method]
 
 
 def _fmt_number(x: Number) -> str:
