@@ -44,7 +44,7 @@ from .._numbers import (EXACT, _sympy, convert, is_negative, is_symbolic, is_zer
 from ..errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .factors import FactorView
 from .plans import MAX_TABLE_SIZE
-from .queries import ELIMINATION, ENGINES, evidence_mass, tidy, weighted
+from .queries import ENGINES, all_marginals, evidence_mass, tidy, weighted
 
 if TYPE_CHECKING:  # sympy is imported only when a model actually holds sympy expressions
     import sympy
@@ -484,9 +484,10 @@ class SCM:
 
     def marginals(self, *, given: Assignment | None = None,
                   do: Assignment | None = None) -> dict[str, dict[Hashable, Number]]:
-        """Every variable's marginal {name: {value: probability}} under the same query."""
+        """Every variable's marginal {name: {value: probability}} under the same query, all in one
+        two-pass message passing over the elimination tree (:mod:`.messages`), exact in Fractions."""
         given, do = self._check_assignment(given, "given"), self._check_assignment(do, "do")
-        return {n: ELIMINATION.distribution(self, n, given, do) for n in self._names}
+        return all_marginals(self, given, do)
 
     def joint(self, *, given: Assignment | None = None,
               do: Assignment | None = None) -> dict[tuple, Number]:

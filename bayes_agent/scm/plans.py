@@ -29,7 +29,8 @@ from ..errors import InvalidArgument, TableTooLarge
 from .elimination import HEURISTICS, elimination_order
 from .factors import FactorView
 
-__all__ = ["MAX_TABLE_SIZE", "Block", "TablePlan", "RatioPlan", "table_plan", "ratio_plan"]
+__all__ = ["MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
+           "dtype_of", "mechanism_factors", "ratio_plan", "reduce_factors", "subscripts_of", "table_plan"]
 
 #: Default bound on the entries of any table a query builds: 2**25 entries is 256 MiB of float64
 #: and a few GB of Python integers in the exact kind.
@@ -48,50 +49,23 @@ class Block:
     def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
                  keep: tuple[str, ...], kind: str, support: bool) -> None:
         self.names, self.keep = names, keep
-        self.dtype = np.float64 if support or kind not in ("exact", SYMBOLIC) else object
-        self.factors: list[tuple[np.ndarray, tuple | None, tuple]] = []
-        scopes: list[tuple[str, ...]] = []
-        self.scale = 1
-        for n in names:
-            values, scale = view.mechanism(n, kind, support)
-            self.scale *= scale
-            scope = (n, *view.parents[n])
-            axes = tuple((i, v) for i, v in enumerate(scope) if v in fixed)
-            template = tuple(0 if v in fixed else slice(None) for v in scope) + (Ellipsis,) if axes else None
-            self.factors.append((values, template, axes))
-            scopes.append(tuple(v for v in scope if v not in fixed))
+        self.dtype = dtype_of(kind, support)
+        self.factors, scopes, self.scale = mechanism_factors(view, names, fixed, kind, support)
         self._schedule(scopes, {v: view.size(v) for s in scopes for v in s}, keep)
 
     def _schedule(self, scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> None:
         """Bucket elimination, symbolically: which slots each einsum reads and what it writes.
         Each greedy heuristic proposes an order; the one whose tables are smallest in total wins."""
-        best = None
-        for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
-            order = elimination_order(scopes, keep, sizes, heuristic)
-            trial = _buckets(scopes, sizes, keep, order)
-            if best is None or trial[0] < best[0]:
-                best = trial
-        _, steps, self.largest, self.width = best
+        _, steps, self.largest, self.width = _buckets(scopes, sizes, keep, best_order(scopes, sizes, keep))
         # a bucket of three or more factors contracts pairwise along numpy's greedy path, fixed now
         self.steps = []
         for ids, subscripts, shapes in steps:
-            path: Any = False
-            if len(shapes) > 2:
-                path = np.einsum_path(subscripts, *(np.empty(sh) for sh in shapes), optimize="greedy")[0]
-            self.steps.append((ids, subscripts, path))
+            self.steps.append((ids, subscripts, contraction_path(subscripts, shapes)))
 
     def run(self, pos: Mapping[str, int]) -> np.ndarray:
         if not self.factors:  # an empty product
             return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype)
-        slots: list[Any] = []
-        for values, template, axes in self.factors:
-            if template is None:
-                slots.append(values)
-            else:
-                index = list(template)
-                for i, v in axes:
-                    index[i] = pos[v]
-                slots.append(values[tuple(index)])
+        slots = reduce_factors(self.factors, pos)
         for ids, subscripts, path in self.steps:
             out = np.einsum(subscripts, *[slots[i] for i in ids], optimize=path)
             if not isinstance(out, np.ndarray):  # a full sum is a bare scalar: keep it an array
@@ -101,21 +75,68 @@ class Block:
 
     def positive(self, pos: Mapping[str, int]) -> bool:
         """Is every entry of every reduced mechanism positive (so the block's sum surely is)?"""
-        for values, template, axes in self.factors:
-            if template is None:
-                reduced = values
-            else:
-                index = list(template)
-                for i, v in axes:
-                    index[i] = pos[v]
-                reduced = values[tuple(index)]
-            if not (reduced > 0).all():
-                return False
-        return True
+        return all((reduced > 0).all() for reduced in reduce_factors(self.factors, pos))
+
+
+def dtype_of(kind: str, support: bool = False) -> Any:
+    """float64 for floats and 0/1 support counts; object arrays for exact integers and sympy."""
+    return np.float64 if support or kind not in ("exact", SYMBOLIC) else object
+
+
+def mechanism_factors(view: FactorView, names: Iterable[str], fixed: frozenset[str], kind: str,
+                      support: bool = False) -> tuple[list, list[tuple[str, ...]], int]:
+    """Each mechanism as (array, index template, fixed axes), the scopes left once the fixed
+    variables are indexed out, and the product of the mechanisms' integer scales."""
+    factors, scopes, total = [], [], 1
+    for n in names:
+        values, scale = view.mechanism(n, kind, support)
+        total *= scale
+        scope = (n, *view.parents[n])
+        axes = tuple((i, v) for i, v in enumerate(scope) if v in fixed)
+        template = tuple(0 if v in fixed else slice(None) for v in scope) + (Ellipsis,) if axes else None
+        factors.append((values, template, axes))
+        scopes.append(tuple(v for v in scope if v not in fixed))
+    return factors, scopes, total
+
+
+def reduce_factors(factors: list, pos: Mapping[str, int]) -> list[np.ndarray]:
+    """Index the fixed values (positions ``pos``) out of each mechanism array."""
+    out = []
+    for values, template, axes in factors:
+        if template is None:
+            out.append(values)
+        else:
+            index = list(template)
+            for i, v in axes:
+                index[i] = pos[v]
+            out.append(values[tuple(index)])
+    return out
+
+
+def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
+    """numpy's greedy pairwise path, fixed at compile time, for a bucket of three or more factors
+    whose clique is large; ``False`` (one C loop, no path search per call) otherwise."""
+    letters: dict[str, int] = {}
+    for term, shape in zip(subscripts.split("->")[0].split(","), shapes):
+        letters.update(zip(term, shape))
+    if len(shapes) <= 2 or math.prod(letters.values()) <= 1 << 12:
+        return False
+    return np.einsum_path(subscripts, *(np.empty(sh) for sh in shapes), optimize="greedy")[0]
+
+
+def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> list[str]:
+    """The order, among the greedy heuristics', whose tables are smallest in total."""
+    best = None
+    for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
+        order = elimination_order(scopes, keep, sizes, heuristic)
+        total = _buckets(scopes, sizes, keep, order, subscripts=False)[0]
+        if best is None or total < best[0]:
+            best = (total, order)
+    return best[1]
 
 
 def _buckets(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...],
-             order: list[str]) -> tuple[int, list, int, int]:
+             order: list[str], subscripts: bool = True) -> tuple[int, list, int, int]:
     """The einsum steps of eliminating in ``order``: (total table entries, steps, largest, width)."""
     pool = dict(enumerate(scopes))
     holding: dict[str, set[int]] = {}
@@ -145,13 +166,13 @@ def _buckets(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tupl
     total, largest, width = total + entries * len(rest), max(largest, entries), max(width, len(clique) - 1)
     if ids and not (len(ids) == 1 and rest[0] == keep and ids[0] == next_id - 1):
         steps.append((ids, rest, keep))
-    if largest > 1 << 62:  # beyond any max_table_size: do not write subscripts
+    if not subscripts or largest > 1 << 62:  # beyond any max_table_size: do not write subscripts
         return total, [], largest, width
-    return total, [(ids, _subscripts(bucket, out), [tuple(sizes[u] for u in s) for s in bucket])
+    return total, [(ids, subscripts_of(bucket, out), [tuple(sizes[u] for u in s) for s in bucket])
                    for ids, bucket, out in steps], largest, width
 
 
-def _subscripts(scopes: list[tuple[str, ...]], out: tuple[str, ...]) -> str:
+def subscripts_of(scopes: list[tuple[str, ...]], out: tuple[str, ...]) -> str:
     letters: dict[str, str] = {}
     for scope in (*scopes, out):
         for v in scope:
@@ -190,7 +211,7 @@ def _components(view: FactorView, names: tuple[str, ...], fixed: frozenset[str])
     return [tuple(g) for g in groups.values()]
 
 
-def _check_size(blocks: Iterable[Block], max_table_size: float) -> None:
+def check_size(blocks: Iterable[Block], max_table_size: float) -> None:
     blocks = list(blocks)
     largest = max((b.largest for b in blocks), default=1)
     if largest > max_table_size:
@@ -224,7 +245,7 @@ class TablePlan:
                 rest.append(Block(view, group, fixed, (), kind, support))
         self.main = Block(view, tuple(main), fixed, keep, kind, support)
         self.rest = rest
-        _check_size([self.main, *rest], max_table_size)
+        check_size([self.main, *rest], max_table_size)
         self.denominator = 1 if support or kind != "exact" else math.prod(b.scale for b in [self.main, *rest])
 
     def run(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any]:
@@ -268,7 +289,7 @@ class RatioPlan:
                 self.cancel.append(Block(view, group, given, (), kind, False))
         self.numerator = Block(view, tuple(inside), both, (), kind, False)
         self.denominator = Block(view, tuple(inside), given, (), kind, False)
-        _check_size([self.numerator, self.denominator, *self.cancel], max_table_size)
+        check_size([self.numerator, self.denominator, *self.cancel], max_table_size)
 
     def run(self, pos: Mapping[str, int]) -> tuple[Any, Any, bool]:
         """``(numerator, denominator, evidence_possible)`` in the plan's kind (exact: integers)."""

@@ -19,12 +19,13 @@ import numpy as np
 from .._numbers import FLOAT, _sympy, is_symbolic, is_zero
 from ..errors import FloatUnderflow, ZeroEvidence
 from .factors import FactorView
+from .messages import marginals_plan
 from .plans import ratio_plan, table_plan
 
 if TYPE_CHECKING:
     from .model import SCM
 
-__all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "Elimination", "Enumeration", "check_evidence",
+__all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "Elimination", "Enumeration", "all_marginals", "check_evidence",
            "describe_event", "evidence_mass", "exact_ratio", "mass", "tidy", "weighted"]
 
 Assignment = Mapping[str, Hashable]
@@ -154,6 +155,32 @@ class Elimination:
         else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
             total = denominator
         return {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
+
+
+def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashable, Any]]:
+    """{name: P(name | do(do), given)} for every variable, by two passes of messages."""
+    if given and _clashes(given, do):
+        check_evidence(model, given, Fraction(0), do)
+    den = evidence_mass(model, given, do) if given else Fraction(1)
+    view = model.factor_view
+    fixed = {**given, **do}
+    plan = marginals_plan(view, frozenset(given), frozenset(do), model.max_table_size)
+    tables = plan.run(view.positions(fixed))
+    out: dict[str, dict[Hashable, Any]] = {}
+    for name in model.names:
+        domain = view.domains[name]
+        if name in fixed:
+            at = fixed[name]
+            one = Fraction(1) if not given else den / den
+            out[name] = {v: tidy(one if v == at else one * 0) for v in domain}
+            continue
+        values = tables[name].tolist()
+        if plan.kind == FLOAT and not given:  # the entries sum to 1 up to rounding: do not rescale
+            out[name] = dict(zip(domain, values))
+            continue
+        total = sum(values, 0 * values[0])
+        out[name] = {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values)}
+    return out
 
 
 class Enumeration:
