@@ -36,6 +36,9 @@ __all__ = ["MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "c
 #: and a few GB of Python integers in the exact kind.
 MAX_TABLE_SIZE = 2 ** 25
 
+#: An order whose largest table is at most this many entries is taken without trying the others.
+SMALL_TABLE = 1 << 10
+
 
 class Block:
     """Mechanisms summed together: the fixed axes to index, the einsum steps, the kept axes.
@@ -129,9 +132,11 @@ def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tu
     best = None
     for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
         order = elimination_order(scopes, keep, sizes, heuristic)
-        total = _buckets(scopes, sizes, keep, order, subscripts=False)[0]
+        total, _, largest, _ = _buckets(scopes, sizes, keep, order, subscripts=False)
         if best is None or total < best[0]:
             best = (total, order)
+        if largest <= SMALL_TABLE:  # small tables already: another order cannot gain much
+            break
     return best[1]
 
 
