@@ -102,10 +102,14 @@ def check_probability(value: Any, what: str) -> Any:
     return x
 
 
-def _sympy():
+def sympy_module():
+    """sympy, imported on first use (only models and mixtures that hold symbols need it)."""
     import sympy
 
     return sympy
+
+
+_sympy = sympy_module
 
 
 def kind_of(values: Iterable[Any]) -> str:

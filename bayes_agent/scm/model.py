@@ -32,19 +32,16 @@ Fraction(1, 1000)
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
-import numpy as np
-
-from .._numbers import (EXACT, _sympy, convert, is_negative, is_symbolic, is_zero, kind_of, parse_number,
-                        short, sums_to_one)
-from ..errors import FloatUnderflow, InvalidArgument, ZeroEvidence
+from .._numbers import EXACT, sympy_module, convert, is_symbolic, parse_number
+from ..errors import InvalidArgument
 from .factors import FactorView
 from .plans import MAX_TABLE_SIZE
 from .queries import ENGINES, all_marginals, evidence_mass, tidy, weighted
+from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass,
+                         topological_order)
 
 if TYPE_CHECKING:  # sympy is imported only when a model actually holds sympy expressions
     import sympy
@@ -57,83 +54,6 @@ Assignment = Mapping[str, Hashable]
 
 # ------------------------------------------------------------------------------------------------
 # numbers: parsing, sign, zero and sum tests are the engine's (:mod:`bayes_agent._numbers`)
-
-
-# ------------------------------------------------------------------------------------------------
-# helpers for writing CPTs
-
-
-def bernoulli(p: Any, *, true: Hashable = True, false: Hashable = False) -> dict:
-    """A two-point distribution {true: p, false: 1 - p}; p may be a Fraction, float, str or symbol."""
-    q = parse_number(p, "bernoulli(p)")
-    return {false: 1 - q, true: q}
-
-
-def point_mass(value: Hashable, domain: Sequence[Hashable]) -> dict:
-    """δ_value over ``domain``: probability 1 at ``value``, 0 elsewhere (§2.2's delta)."""
-    if value not in domain:
-        raise InvalidArgument(f"point_mass: {value!r} is not in the domain {tuple(domain)!r}")
-    return {v: Fraction(1 if v == value else 0) for v in domain}
-
-
-# ------------------------------------------------------------------------------------------------
-# variables
-
-
-@dataclass(frozen=True)
-class Variable:
-    """A variable with a finite domain, its parents, and its mechanism P(X | parents) as a CPT.
-
-    ``cpt`` maps each assignment of the parents (a tuple in ``parents`` order; a bare value is
-    accepted when there is one parent) to a row ``{value: probability}``. A root's ``cpt`` is the
-    row itself. Values left out of a row have probability 0; every row must sum to 1.
-
-    Rows may instead be keyed by parent *name*, so that the order cannot be mixed up: give a list
-    of pairs ``[({"rain": True, "sprinkler": False}, row), ...]``. A positional key whose values
-    only fit the parents in another order is refused with a message saying so.
-    """
-
-    name: str
-    domain: tuple
-    parents: tuple = ()
-    cpt: Mapping = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise InvalidArgument(f"a variable name must be a non-empty string, got {self.name!r}")
-        if isinstance(self.domain, (str, bytes)) or not isinstance(self.domain, Iterable):
-            raise InvalidArgument(
-                f"variable {self.name!r}: the domain must be a sequence of values, got {self.domain!r}"
-            )
-        domain = tuple(self.domain)
-        if not domain:
-            raise InvalidArgument(f"variable {self.name!r}: the domain is empty")
-        for v in domain:
-            try:
-                hash(v)
-            except TypeError:
-                raise InvalidArgument(
-                    f"variable {self.name!r}: domain values must be hashable, got {v!r}"
-                ) from None
-        if len(set(domain)) != len(domain):
-            raise InvalidArgument(f"variable {self.name!r}: the domain {domain!r} repeats a value")
-        parents = (self.parents,) if isinstance(self.parents, str) else tuple(self.parents)
-        for p in parents:
-            if not isinstance(p, str) or not p:
-                raise InvalidArgument(
-                    f"variable {self.name!r}: parent names must be non-empty strings, got {p!r}"
-                )
-        if len(set(parents)) != len(parents):
-            raise InvalidArgument(f"variable {self.name!r}: the parents {parents!r} repeat a name")
-        if self.name in parents:
-            raise InvalidArgument(f"variable {self.name!r} lists itself as a parent (a cycle)")
-        if not isinstance(self.cpt, Mapping) and not _is_named_rows(self.cpt):
-            raise InvalidArgument(
-                f"variable {self.name!r}: the CPT must be a mapping, or a list of "
-                f"({{parent: value}}, row) pairs, got {type(self.cpt).__name__}"
-            )
-        object.__setattr__(self, "domain", domain)
-        object.__setattr__(self, "parents", parents)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -180,7 +100,7 @@ class SCM:
         self._vars = by_name
         self._names = tuple(v.name for v in variables)
         self._order = self._topological_order()
-        self._tables = {v.name: self._normalise_cpt(v) for v in variables}
+        self._tables = {v.name: normalise_cpt(v, by_name) for v in variables}
         self._intervened: dict[str, Hashable] = {}
         if isinstance(max_table_size, bool) or not isinstance(max_table_size, (int, float)) or not max_table_size >= 1:
             raise InvalidArgument(f"max_table_size must be a number of entries >= 1, got {max_table_size!r}")
@@ -189,122 +109,7 @@ class SCM:
 
     # structure ------------------------------------------------------------------------------------
     def _topological_order(self) -> tuple[str, ...]:
-        order: list[str] = []
-        state: dict[str, int] = {}  # 1 visiting, 2 done
-
-        def visit(name: str, path: list[str]) -> None:
-            if state.get(name) == 2:
-                return
-            if state.get(name) == 1:
-                cycle = path[path.index(name):] + [name]
-                raise InvalidArgument(
-                    "the parent graph has a cycle: " + " -> ".join(reversed(cycle))
-                )
-            state[name] = 1
-            for p in self._vars[name].parents:
-                visit(p, path + [name])
-            state[name] = 2
-            order.append(name)
-
-        for name in self._names:
-            visit(name, [])
-        return tuple(order)
-
-    def _normalise_cpt(self, var: Variable) -> dict[tuple, tuple[Number, ...]]:
-        """Check a CPT against the domains and store it as {parent tuple: probs in domain order}."""
-        parent_domains = [self._vars[p].domain for p in var.parents]
-        if not isinstance(var.cpt, Mapping):
-            return self._named_rows(var, parent_domains)
-        raw = dict(var.cpt)
-        if not var.parents:
-            # A root: the row itself, or {(): row}.
-            if set(raw) == {()} and isinstance(raw[()], Mapping):
-                raw = {(): raw[()]}
-            else:
-                raw = {(): raw}
-        return self._collect_rows(var, raw.items(), parent_domains)
-
-    def _named_rows(self, var: Variable, parent_domains: list[tuple]) -> dict[tuple, tuple[Number, ...]]:
-        """Rows given as ({parent: value}, row) pairs: the names fix the order."""
-        pairs = []
-        for named, row in var.cpt:
-            if set(named) != set(var.parents):
-                raise InvalidArgument(
-                    f"variable {var.name!r}: the row for {dict(named)!r} must name exactly the parents "
-                    f"{var.parents!r}"
-                )
-            pairs.append((tuple(named[p] for p in var.parents), row))
-        return self._collect_rows(var, pairs, parent_domains)
-
-    def _collect_rows(self, var: Variable, pairs: Iterable[tuple[Any, Any]],
-                      parent_domains: list[tuple]) -> dict[tuple, tuple[Number, ...]]:
-        """One row per parent assignment, none twice, none missing, each checked."""
-        rows: dict[tuple, Mapping] = {}
-        for key, row in pairs:
-            parent_values = self._row_key(var, key, parent_domains)
-            if parent_values in rows:
-                raise InvalidArgument(
-                    f"variable {var.name!r}: the CPT gives the row {self._fmt_row(var, parent_values)} twice"
-                )
-            rows[parent_values] = row
-        table: dict[tuple, tuple[Number, ...]] = {}
-        for parent_values in _product(parent_domains):
-            if parent_values not in rows:
-                raise InvalidArgument(
-                    f"variable {var.name!r}: the CPT has no row for {self._fmt_row(var, parent_values)}"
-                )
-            table[parent_values] = self._check_row(var, parent_values, rows[parent_values])
-        return table
-
-    def _row_key(self, var: Variable, key: Any, parent_domains: list[tuple]) -> tuple:
-        n = len(var.parents)
-        if n == 1 and not (isinstance(key, tuple) and len(key) == 1 and key[0] in parent_domains[0]):
-            key = (key,)
-        if not isinstance(key, tuple) or len(key) != n:
-            raise InvalidArgument(
-                f"variable {var.name!r}: CPT key {key!r} must be a tuple of values for the parents "
-                f"{var.parents!r}"
-            )
-        for p, dom, value in zip(var.parents, parent_domains, key):
-            if value not in dom:
-                fits = _order_that_fits(var.parents, parent_domains, key)
-                if fits is not None:
-                    raise InvalidArgument(
-                        f"variable {var.name!r}: CPT key {key!r} does not fit the declared parent order "
-                        f"{var.parents!r} but fits {fits!r}; positional keys follow `parents`. Key the "
-                        f"rows by name to rule this out: [({{{', '.join(f'{q!r}: ...' for q in var.parents)}}}, row), ...]"
-                    )
-                raise InvalidArgument(
-                    f"variable {var.name!r}: CPT key {key!r} gives parent {p!r} the value {value!r}, "
-                    f"outside its domain {dom!r}"
-                )
-        return tuple(key)
-
-    @staticmethod
-    def _fmt_row(var: Variable, parent_values: tuple) -> str:
-        if not var.parents:
-            return "(no parents)"
-        return ", ".join(f"{p}={v!r}" for p, v in zip(var.parents, parent_values))
-
-    def _check_row(self, var: Variable, parent_values: tuple, row: Any) -> tuple[Number, ...]:
-        where = f"variable {var.name!r}, row {self._fmt_row(var, parent_values)}"
-        if not isinstance(row, Mapping):
-            raise InvalidArgument(f"{where}: a CPT row must be a mapping {{value: probability}}, got {row!r}")
-        for value in row:
-            if value not in var.domain:
-                raise InvalidArgument(
-                    f"{where}: value {value!r} is outside the domain {var.domain!r}"
-                )
-        probs = []
-        for value in var.domain:
-            p = parse_number(row[value], f"{where}, P({var.name}={value!r})") if value in row else Fraction(0)
-            if is_negative(p):
-                raise InvalidArgument(f"{where}: P({var.name}={value!r}) = {short(p)} is negative")
-            probs.append(p)
-        total = sum(probs, Fraction(0))
-        if not sums_to_one(total, kind_of(probs), approx=any(isinstance(p, float) for p in probs)):
-            raise InvalidArgument(f"{where}: the probabilities sum to {short(total)}, not 1")
-        return tuple(probs)
+        return topological_order(self._names, {n: v.parents for n, v in self._vars.items()})
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -434,7 +239,7 @@ class SCM:
         out._tables = dict(self._tables)
         out.max_table_size = self.max_table_size
         for name in both:
-            out._tables[name] = out._normalise_cpt(out._vars[name])
+            out._tables[name] = normalise_cpt(out._vars[name], out._vars)
         out._intervened = {**self._intervened, **both}
         out._dense = self.__dict__.setdefault("_dense", {})  # elimination's arrays, keyed by table
         return out
@@ -496,7 +301,7 @@ class SCM:
         model, given = self._prepare(given, do)
         den = evidence_mass(model, given)
         out: dict[tuple, Number] = {
-            k: Fraction(0) for k in _product([model._vars[n].domain for n in model._names])
+            k: Fraction(0) for k in parent_product([model._vars[n].domain for n in model._names])
         }
         for assignment, w in weighted(model.factor_view, model._order, given):
             out[tuple(assignment[n] for n in model._names)] = w
@@ -536,7 +341,7 @@ class SCM:
         """Replace sympy symbols (or symbol names) by values in every CPT entry, re-checking rows."""
         if not isinstance(values, Mapping):
             raise InvalidArgument(f"substitute() expects a mapping {{symbol: value}}, got {values!r}")
-        sympy = _sympy()
+        sympy = sympy_module()
         present = {str(sym): sym for sym in self.free_symbols}
         subs = {}
         for k, v in values.items():
@@ -618,7 +423,7 @@ class SCM:
                 parent_idx = [index[p] for p in var.parents]
                 parent_doms = [model._vars[p].domain for p in var.parents]
                 keys = np.zeros(n, dtype=np.int64)
-                # mixed-radix code of the parents' value indices, matching _product's order
+                # mixed-radix code of the parents' value indices, matching parent_product's order
                 for idx, dom in zip(parent_idx, parent_doms):
                     keys = keys * len(dom) + idx
                 row_idx = keys
@@ -653,7 +458,7 @@ class SCM:
                 head += f"  <- {', '.join(var.parents)}"
             lines.append(head)
             for key, row in self._tables[name].items():
-                cond = f" | {self._fmt_row(var, key)}" if var.parents else ""
+                cond = f" | {format_row(var, key)}" if var.parents else ""
                 entries = ", ".join(f"{v!r}: {_fmt_number(p)}" for v, p in zip(var.domain, row))
                 lines.append(f"    P({name}{cond}) = {{{entries}}}")
         return "\n".join(lines)
@@ -676,32 +481,3 @@ def _engine(method: Any) -> Any:
 
 def _fmt_number(x: Number) -> str:
     return str(x)
-
-
-def _is_named_rows(cpt: Any) -> bool:
-    """A list (or tuple) of ({parent: value}, row) pairs."""
-    if isinstance(cpt, (str, bytes, Mapping)) or not isinstance(cpt, (list, tuple)) or not cpt:
-        return False
-    return all(isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Mapping) for item in cpt)
-
-
-def _order_that_fits(parents: tuple, domains: list[tuple], key: tuple) -> tuple | None:
-    """Another order of ``parents`` whose domains hold ``key``'s values, if there is one."""
-    if len(parents) > 6:  # 7! orders and more: not worth guessing
-        return None
-    for perm in itertools.permutations(range(len(parents))):
-        if all(_within(v, domains[j]) for v, j in zip(key, perm)):
-            return tuple(parents[j] for j in perm)
-    return None
-
-
-def _within(value: Any, domain: tuple) -> bool:
-    try:
-        return value in domain
-    except TypeError:
-        return False
-
-
-def _product(domains: Sequence[Sequence[Hashable]]) -> Iterator[tuple]:
-    """Cartesian product with the last domain varying fastest (itertools.product's order)."""
-    return itertools.product(*domains)

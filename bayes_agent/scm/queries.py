@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
 
 import numpy as np
 
-from .._numbers import FLOAT, _sympy, is_symbolic, is_zero
+from .._numbers import FLOAT, sympy_module, is_symbolic, is_zero
 from ..errors import FloatUnderflow, ZeroEvidence
 from .factors import FactorView
 from .messages import marginals_plan
@@ -34,7 +34,7 @@ Assignment = Mapping[str, Hashable]
 def tidy(x: Any) -> Any:
     """Simplify sympy results to closed form; leave Fractions and floats as they are."""
     if is_symbolic(x):
-        return _sympy().simplify(x)
+        return sympy_module().simplify(x)
     return x
 
 
