@@ -34,7 +34,7 @@ class MarginalsPlan:
     __slots__ = ("kind", "dtype", "factors", "up", "down", "belief", "variables", "largest", "width")
 
     def __init__(self, view: FactorView, fixed: frozenset[str], do: frozenset[str], kind: str,
-                 max_table_size: float) -> None:
+                 max_table_size: float | None) -> None:
         names = tuple(n for n in view.order if n not in do)
         self.kind, self.dtype = kind, dtype_of(kind)
         self.factors, scopes, _ = mechanism_factors(view, names, fixed, kind)
@@ -69,7 +69,7 @@ class MarginalsPlan:
         self.largest = max((int(np.prod([sizes[u] for u in c])) for c in cliques), default=1)
         self.width = max((len(c) - 1 for c in cliques), default=0)
 
-        check_size([self], max_table_size)
+        check_size([self], max_table_size, kind)
 
         def step(operand_scopes: list[tuple[str, ...]], out: tuple[str, ...]) -> tuple[str, Any]:
             subs = subscripts_of(operand_scopes, out)
@@ -127,7 +127,7 @@ class MarginalsPlan:
         return r if isinstance(r, np.ndarray) else np.array(r, dtype=self.dtype)
 
 
-def marginals_plan(view: FactorView, fixed: frozenset[str], do: frozenset[str], max_table_size: float) -> MarginalsPlan:
+def marginals_plan(view: FactorView, fixed: frozenset[str], do: frozenset[str], max_table_size: float | None) -> MarginalsPlan:
     """The cached plan for every marginal with ``fixed`` (evidence and ``do``) set."""
     fixed = frozenset(fixed) | frozenset(do)
     key = ("marginals", fixed, frozenset(do), max_table_size)

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Un
 from .._numbers import EXACT, sympy_module, convert, is_symbolic, parse_number
 from ..errors import InvalidArgument
 from .factors import FactorView
-from .plans import MAX_TABLE_SIZE
 from .queries import ENGINES, all_marginals, evidence_mass, tidy, weighted
 from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass,
                          topological_order)
@@ -77,7 +76,7 @@ class SCM:
     every other non-descendant of X keep their marginals.
     """
 
-    def __init__(self, variables: Iterable[Variable], *, max_table_size: float = MAX_TABLE_SIZE) -> None:
+    def __init__(self, variables: Iterable[Variable], *, max_table_size: float | None = None) -> None:
         if isinstance(variables, (Variable, str, bytes)) or not isinstance(variables, Iterable):
             raise InvalidArgument("SCM expects an iterable of Variable objects")
         variables = tuple(variables)
@@ -102,9 +101,11 @@ class SCM:
         self._order = self._topological_order()
         self._tables = {v.name: normalise_cpt(v, by_name) for v in variables}
         self._intervened: dict[str, Hashable] = {}
-        if isinstance(max_table_size, bool) or not isinstance(max_table_size, (int, float)) or not max_table_size >= 1:
+        if max_table_size is not None and (isinstance(max_table_size, bool) or not isinstance(
+                max_table_size, (int, float)) or not max_table_size >= 1):
             raise InvalidArgument(f"max_table_size must be a number of entries >= 1, got {max_table_size!r}")
-        #: the most entries any table built by a query may hold; larger queries raise TableTooLarge
+        #: the most entries any table built by a query may hold (None: MAX_TABLE_SIZE of the
+        #: query's number kind); larger queries raise TableTooLarge before any arithmetic
         self.max_table_size = max_table_size
 
     # structure ------------------------------------------------------------------------------------

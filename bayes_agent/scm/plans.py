@@ -32,9 +32,10 @@ from .factors import FactorView
 __all__ = ["MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
            "dtype_of", "mechanism_factors", "ratio_plan", "reduce_factors", "subscripts_of", "table_plan"]
 
-#: Default bound on the entries of any table a query builds: 2**25 entries is 256 MiB of float64
-#: and a few GB of Python integers in the exact kind.
-MAX_TABLE_SIZE = 2 ** 25
+#: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
+#: 2**27 float64 entries is 1 GiB; an exact entry (a Python integer behind a pointer) takes about
+#: eight times the memory and far more time, so exact and symbolic queries stop at 2**24.
+MAX_TABLE_SIZE = {"float": 2 ** 27, "exact": 2 ** 24, "symbolic": 2 ** 24}
 
 #: An order whose largest table is at most this many entries is taken without trying the others.
 SMALL_TABLE = 1 << 10
@@ -216,7 +217,11 @@ def _components(view: FactorView, names: tuple[str, ...], fixed: frozenset[str])
     return [tuple(g) for g in groups.values()]
 
 
-def check_size(blocks: Iterable[Block], max_table_size: float) -> None:
+def check_size(blocks: Iterable[Any], max_table_size: float | None, kind: str) -> None:
+    """Refuse (:class:`TableTooLarge`) a plan whose largest table exceeds the bound; ``None`` is
+    the default bound of the plan's number kind (:data:`MAX_TABLE_SIZE`)."""
+    if max_table_size is None:
+        max_table_size = MAX_TABLE_SIZE[kind]
     blocks = list(blocks)
     largest = max((b.largest for b in blocks), default=1)
     if largest > max_table_size:
@@ -238,7 +243,7 @@ class TablePlan:
     __slots__ = ("kind", "main", "rest", "denominator", "names")
 
     def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
-                 keep: tuple[str, ...], kind: str, support: bool, max_table_size: float) -> None:
+                 keep: tuple[str, ...], kind: str, support: bool, max_table_size: float | None) -> None:
         self.kind, self.names = kind, names
         keep_set = set(keep)
         main: list[str] = []
@@ -250,7 +255,7 @@ class TablePlan:
                 rest.append(Block(view, group, fixed, (), kind, support))
         self.main = Block(view, tuple(main), fixed, keep, kind, support)
         self.rest = rest
-        check_size([self.main, *rest], max_table_size)
+        check_size([self.main, *rest], max_table_size, "float" if support else kind)
         self.denominator = 1 if support or kind != "exact" else math.prod(b.scale for b in [self.main, *rest])
 
     def run(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any]:
@@ -282,7 +287,7 @@ class RatioPlan:
     __slots__ = ("kind", "numerator", "denominator", "cancel")
 
     def __init__(self, view: FactorView, names: tuple[str, ...], given: frozenset[str],
-                 event: frozenset[str], kind: str, max_table_size: float) -> None:
+                 event: frozenset[str], kind: str, max_table_size: float | None) -> None:
         self.kind = kind
         both = given | event
         inside: list[str] = []
@@ -294,7 +299,7 @@ class RatioPlan:
                 self.cancel.append(Block(view, group, given, (), kind, False))
         self.numerator = Block(view, tuple(inside), both, (), kind, False)
         self.denominator = Block(view, tuple(inside), given, (), kind, False)
-        check_size([self.numerator, self.denominator, *self.cancel], max_table_size)
+        check_size([self.numerator, self.denominator, *self.cancel], max_table_size, kind)
 
     def run(self, pos: Mapping[str, int]) -> tuple[Any, Any, bool]:
         """``(numerator, denominator, evidence_possible)`` in the plan's kind (exact: integers)."""
@@ -311,7 +316,7 @@ class RatioPlan:
 
 
 def table_plan(view: FactorView, keep: tuple[str, ...], fixed: Iterable[str], do: Iterable[str] = (),
-               *, support: bool = False, max_table_size: float = MAX_TABLE_SIZE) -> TablePlan:
+               *, support: bool = False, max_table_size: float | None = None) -> TablePlan:
     """The cached plan for Σ over everything but ``keep`` with ``fixed`` set and ``do`` cut."""
     fixed, do = frozenset(fixed) | frozenset(do), frozenset(do)
     key = ("table", keep, fixed, do, support, max_table_size)
@@ -324,7 +329,7 @@ def table_plan(view: FactorView, keep: tuple[str, ...], fixed: Iterable[str], do
 
 
 def ratio_plan(view: FactorView, event: Iterable[str], given: Iterable[str], do: Iterable[str] = (),
-               *, max_table_size: float = MAX_TABLE_SIZE) -> RatioPlan:
+               *, max_table_size: float | None = None) -> RatioPlan:
     """The cached plan for P(event | given) after surgery on ``do``."""
     event, do = frozenset(event), frozenset(do)
     given = frozenset(given) | do

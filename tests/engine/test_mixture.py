@@ -139,6 +139,20 @@ def test_has_kernel_names_the_channels_a_program_defines():
     assert not only_world.has_kernel(Channel.ACTION) and only_world.has_kernel("observation")
     for kind in ("exact", "float"):  # a converted program answers for the one it wraps
         assert not only_world.convert(kind).has_kernel("action")
+    from bayes_agent import Program
+
+    class OnlyWorld(Program):  # a user subclass: convert() wraps it, and must ask it
+        name = "u"
+
+        def distribution(self, history, channel):
+            return {"x": 1}
+
+        def has_kernel(self, channel):
+            return Channel(channel) is Channel.OBSERVATION
+
+    user = OnlyWorld()
+    assert not user.has_kernel("action") and type(user.convert("float")) is not OnlyWorld
+    assert not user.convert("float").has_kernel("action") and user.convert("float").has_kernel("observation")
     table = TableProgram("t", action={"A": 1}, observation={"x": 1})
     assert table.has_kernel("action") and table.convert("float").has_kernel(Channel.OBSERVATION)
 
