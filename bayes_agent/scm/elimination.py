@@ -12,11 +12,14 @@ ancestors), variable elimination pushes each sum inside the product:
 3. what remains splits into *connected components*; a component without a kept variable is
    d-separated from it given the evidence, so it is eliminated on its own and contributes one
    number (only the normaliser needs it);
-4. within a component, variables are summed out one at a time in *min-fill* order (ties by
-   fewest neighbours, then by name, so the order is deterministic).
+4. within a component, variables are summed out one at a time in a greedy order
+   (:func:`elimination_order`; the query plans of :mod:`.plans` try each heuristic of
+   :data:`HEURISTICS` and keep the order whose tables are smallest).
 
-Factors are dense numpy arrays, one axis per variable; each bucket is one ``numpy.einsum``
-(product and sum in one pass, the result never larger than the bucket's clique). Floats are
+This module holds the order heuristics and the dense :class:`Factor` with its :func:`contract`;
+:mod:`.plans` compiles the steps above once per query shape and runs them. Factors are dense
+numpy arrays, one axis per variable; each bucket is one ``numpy.einsum`` (product and sum in one
+pass, the result never larger than the bucket's clique). Floats are
 float64 arrays. Exact models are made integral first: each mechanism is multiplied by the least
 common denominator of its entries, the sums run on Python integers (no gcd per operation), and
 the product of those denominators is divided out once at the end, so the answer is the same

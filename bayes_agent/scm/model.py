@@ -35,7 +35,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
-from .._numbers import EXACT, sympy_module, convert, is_symbolic, parse_number
+from .._numbers import EXACT, convert, is_symbolic, parse_number, sympy_module
 from ..errors import InvalidArgument
 from .factors import FactorView
 from .queries import ENGINES, all_marginals, evidence_mass, tidy, weighted

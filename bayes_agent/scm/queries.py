@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
 
 import numpy as np
 
-from .._numbers import FLOAT, sympy_module, is_symbolic, is_zero
+from .._numbers import FLOAT, is_symbolic, is_zero, sympy_module
 from ..errors import FloatUnderflow, ZeroEvidence
 from .factors import FactorView
 from .messages import marginals_plan

@@ -55,9 +55,11 @@ class Variable:
     accepted when there is one parent) to a row ``{value: probability}``. A root's ``cpt`` is the
     row itself. Values left out of a row have probability 0; every row must sum to 1.
 
-    Rows may instead be keyed by parent *name*, so that the order cannot be mixed up: give a list
-    of pairs ``[({"rain": True, "sprinkler": False}, row), ...]``. A positional key whose values
-    only fit the parents in another order is refused with a message saying so.
+    Rows keyed by parent *name* are the recommended form, since their order cannot be mixed up:
+    give a list of pairs ``[({"rain": True, "sprinkler": False}, row), ...]``. A positional key
+    whose values only fit the parents in another order is refused with a message saying so; but
+    when the parents' domains are the same (two booleans), a wrong order fits too and cannot be
+    detected, so positional keys over same-size domains are unchecked.
     """
 
     name: str
