@@ -216,15 +216,15 @@ class LogSpaceMixture:
         if not everything:  # agent slots: their value must be one the programs could write
             agent = np.flatnonzero(~ev)
             for c, channel in ((0, Channel.ACTION), (1, Channel.OBSERVATION)):
-                known = self._mixture._known_symbols(channel)
+                known = self._mixture.known_symbols(channel)
                 if known is not None:
                     unknown = np.array([v not in known for v in distinct] + [False])[vid]
                     bad = agent[(ch[agent] == c) & unknown[agent]]
                     if len(bad):
-                        self._mixture._check_agent_slot(history, int(bad[0]))
+                        self._mixture.check_agent_slot(history, int(bad[0]))
             if self._others:
                 for t in agent:
-                    self._mixture._check_agent_slot(history, int(t))
+                    self._mixture.check_agent_slot(history, int(t))
         return ch, sym, row, ev
 
     def _group_columns(self, history: Transcript, mode: Mode) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:

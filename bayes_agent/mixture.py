@@ -180,7 +180,7 @@ class Mixture:
         return f"Mixture({list(self.names)}, arithmetic={self.arithmetic!r})"
 
     # -- the likelihood: the one place the intervention rule is applied ------------------------
-    def _known_symbols(self, channel: Channel) -> frozenset:
+    def known_symbols(self, channel: Channel) -> frozenset:
         """Symbols every table program with a ``channel`` kernel can score (cached)."""
         cache = self.__dict__.setdefault("_known_cache", {})
         if channel not in cache:
@@ -200,11 +200,13 @@ class Mixture:
             return
         for i, slot in enumerate(history):
             if slot.gate is Gate.AGENT:
-                self._check_agent_slot(history, i)
+                self.check_agent_slot(history, i)
 
-    def _check_agent_slot(self, history: Transcript, i: int) -> None:
+    def check_agent_slot(self, history: Transcript, i: int) -> None:
+        """Refuse agent slot ``i`` if no program could write its value (under do it is not
+        scored, but it must still be a symbol of the programs' alphabet)."""
         slot = history[i]
-        known = self._known_symbols(slot.channel)
+        known = self.known_symbols(slot.channel)
         if known is not None and slot.value not in known:
             for p in self.programs:
                 if isinstance(p, KeyedTable) and any(ch is slot.channel for ch, _ in p.rows):
@@ -423,7 +425,7 @@ class Updater:
         history = self.history.append_slot(slot)
         m, i = self.mixture, len(history) - 1
         if not is_evidence(slot, self.mode):
-            m._check_agent_slot(history, i)
+            m.check_agent_slot(history, i)
         elif self._num is not None:
             num = tuple(u * f for u, f in zip(self._num, self._step(history, i)))
             if not any(num):
@@ -470,7 +472,7 @@ class Updater:
                         raise _zero_slot(i, slot)
                     alive = now
                 else:
-                    m._check_agent_slot(history, i)
+                    m.check_agent_slot(history, i)
                     step = None
                 steps.append(step)
                 self.history = history
