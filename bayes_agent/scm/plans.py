@@ -37,6 +37,9 @@ __all__ = ["MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "c
 #: eight times the memory and far more time, so exact and symbolic queries stop at 2**24.
 MAX_TABLE_SIZE = {"float": 2 ** 27, "exact": 2 ** 24, "symbolic": 2 ** 24}
 
+#: No machine holds a table this large; refused whatever max_table_size says.
+UNHOLDABLE = 1 << 52
+
 #: An order whose largest table is at most this many entries is taken without trying the others.
 SMALL_TABLE = 1 << 10
 
@@ -172,7 +175,7 @@ def _buckets(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tupl
     total, largest, width = total + entries * len(rest), max(largest, entries), max(width, len(clique) - 1)
     if ids and not (len(ids) == 1 and rest[0] == keep and ids[0] == next_id - 1):
         steps.append((ids, rest, keep))
-    if not subscripts or largest > 1 << 62:  # beyond any max_table_size: do not write subscripts
+    if not subscripts or largest > UNHOLDABLE:  # refused by check_size: do not write subscripts
         return total, [], largest, width
     return total, [(ids, subscripts_of(bucket, out), [tuple(sizes[u] for u in s) for s in bucket])
                    for ids, bucket, out in steps], largest, width
@@ -224,7 +227,7 @@ def check_size(blocks: Iterable[Any], max_table_size: float | None, kind: str) -
         max_table_size = MAX_TABLE_SIZE[kind]
     blocks = list(blocks)
     largest = max((b.largest for b in blocks), default=1)
-    if largest > max_table_size:
+    if largest > max_table_size or largest > UNHOLDABLE:
         width = max(b.width for b in blocks)
         raise TableTooLarge(
             f"this query would build a table of about {largest:.3g} entries (elimination width "

@@ -167,3 +167,14 @@ def test_marginals_of_a_200_chain_beat_200_separate_queries():
     t_separate = time.perf_counter() - t0
     assert one == separate
     assert t_separate > 5 * t_one  # the 20x is measured by the benchmark; loaded machines vary
+
+
+def test_a_table_no_machine_holds_is_refused_even_without_a_bound():
+    # 56 binary roots, and one observed child for every pair: the moral graph is complete
+    roots = [Variable(f"R{i}", (0, 1), cpt=bernoulli("1/2")) for i in range(56)]
+    pairs = [Variable(f"P{i}_{j}", (0, 1), parents=(f"R{i}", f"R{j}"),
+                      cpt={(a, b): bernoulli("1/3") for a in (0, 1) for b in (0, 1)})
+             for i in range(56) for j in range(i + 1, 56)]
+    m = SCM([*roots, *pairs], max_table_size=float("inf"))
+    with pytest.raises(TableTooLarge, match="elimination width 5[0-9]"):
+        m.probability({p.name: 1 for p in pairs})
