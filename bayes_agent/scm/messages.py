@@ -19,7 +19,7 @@ import numpy as np
 
 from .factors import FactorView
 from .plans import (best_order, check_size, contraction_path, dtype_of, mechanism_factors, reduce_factors,
-                    subscripts_of)
+                    remember, subscripts_of)
 
 __all__ = ["MarginalsPlan", "marginals_plan"]
 
@@ -134,5 +134,5 @@ def marginals_plan(view: FactorView, fixed: frozenset[str], do: frozenset[str], 
     plan = view.plans.get(key)
     if plan is None:
         kind = view.kind(n for n in view.order if n not in do)
-        plan = view.plans[key] = MarginalsPlan(view, fixed, frozenset(do), kind, max_table_size)
+        plan = remember(view, key, MarginalsPlan(view, fixed, frozenset(do), kind, max_table_size))
     return plan

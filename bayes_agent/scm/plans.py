@@ -29,13 +29,17 @@ from ..errors import InvalidArgument, TableTooLarge
 from .elimination import HEURISTICS, elimination_order
 from .factors import FactorView
 
-__all__ = ["MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
-           "dtype_of", "mechanism_factors", "ratio_plan", "reduce_factors", "subscripts_of", "table_plan"]
+__all__ = ["MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
+           "dtype_of", "mechanism_factors", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
+           "table_plan"]
 
 #: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
 #: 2**27 float64 entries is 1 GiB; an exact entry (a Python integer behind a pointer) takes about
 #: eight times the memory and far more time, so exact and symbolic queries stop at 2**24.
 MAX_TABLE_SIZE = {"float": 2 ** 27, "exact": 2 ** 24, "symbolic": 2 ** 24}
+
+#: How many compiled query shapes a model keeps (oldest forgotten first).
+MAX_PLANS = 4096
 
 #: No machine holds a table this large; refused whatever max_table_size says.
 UNHOLDABLE = 1 << 52
@@ -326,8 +330,8 @@ def table_plan(view: FactorView, keep: tuple[str, ...], fixed: Iterable[str], do
     plan = view.plans.get(key)
     if plan is None:
         names = tuple(n for n in view.ancestral_set([*keep, *fixed], cut=do) if n not in do)
-        plan = view.plans[key] = TablePlan(view, names, fixed, keep, view.kind(names), support,
-                                           max_table_size)
+        plan = remember(view, key, TablePlan(view, names, fixed, keep, view.kind(names), support,
+                                             max_table_size))
     return plan
 
 
@@ -340,5 +344,13 @@ def ratio_plan(view: FactorView, event: Iterable[str], given: Iterable[str], do:
     plan = view.plans.get(key)
     if plan is None:
         names = tuple(n for n in view.ancestral_set([*event, *given], cut=do) if n not in do)
-        plan = view.plans[key] = RatioPlan(view, names, given, event, view.kind(names), max_table_size)
+        plan = remember(view, key, RatioPlan(view, names, given, event, view.kind(names), max_table_size))
+    return plan
+
+
+def remember(view: FactorView, key: Any, plan: Any) -> Any:
+    """Cache ``plan`` on the view; past :data:`MAX_PLANS` shapes the oldest is forgotten."""
+    if len(view.plans) >= MAX_PLANS:
+        del view.plans[next(iter(view.plans))]
+    view.plans[key] = plan
     return plan

@@ -178,3 +178,13 @@ def test_a_table_no_machine_holds_is_refused_even_without_a_bound():
     m = SCM([*roots, *pairs], max_table_size=float("inf"))
     with pytest.raises(TableTooLarge, match="elimination width 5[0-9]"):
         m.probability({p.name: 1 for p in pairs})
+
+
+def test_the_plan_cache_is_bounded(monkeypatch):
+    import bayes_agent.scm.plans as plans
+
+    monkeypatch.setattr(plans, "MAX_PLANS", 3)
+    m = chain_scm(10, seed=0)
+    for i in range(1, 8):
+        assert m.probability({f"X{i}": 1}) == _enum(m, {f"X{i}": 1})
+    assert len(m.factor_view.plans) == 3
