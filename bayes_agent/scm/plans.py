@@ -186,6 +186,7 @@ def _buckets(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tupl
 
 
 def subscripts_of(scopes: list[tuple[str, ...]], out: tuple[str, ...]) -> str:
+    """The einsum subscripts ("ab,bc->ac") for operands over ``scopes`` summed onto ``out``."""
     letters: dict[str, str] = {}
     for scope in (*scopes, out):
         for v in scope:

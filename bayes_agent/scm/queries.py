@@ -47,6 +47,7 @@ def exact_ratio(num: Any, den: Any) -> Any:
 
 
 def describe_event(model: "SCM", given: Assignment, do: Assignment = {}) -> str:
+    """The evidence as text for error messages, with the surgery it was asked under."""
     text = ", ".join(f"{k}={v!r}" for k, v in given.items())
     surgery = {**model.intervened, **do}
     if surgery:
@@ -86,6 +87,7 @@ def check_evidence(model: "SCM", given: Assignment, den: Any, do: Assignment = {
 
 
 def evidence_mass(model: "SCM", given: Assignment, do: Assignment = {}) -> Any:
+    """P(given) after surgery on ``do`` (1 without evidence); impossible evidence is refused."""
     if not given:
         return Fraction(1)
     den = mass(model, given, do)
