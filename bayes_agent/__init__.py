@@ -3,7 +3,7 @@
 Pure math (fractions, sympy, numpy); importing it never imports torch.
 """
 
-from .errors import BayesAgentError, FloatUnderflow, InvalidArgument, ZeroEvidence
+from .errors import BayesAgentError, FloatUnderflow, InvalidArgument, TableTooLarge, ZeroEvidence
 from .transcript import Channel, Gate, Mode, Part, Rendering, Slot, Span, Transcript, render
 from .programs import HistoryProgram, MarkovProgram, Program, TableProgram, latest_action
 from .mixture import Decision, Mixture, Updater, evidence_slots, is_evidence
@@ -38,6 +38,7 @@ __all__ = sorted([
     "Part",
     "Rendering",
     "Slot",
+    "TableTooLarge",
     "Span",
     "Transcript",
     "ZeroEvidence",

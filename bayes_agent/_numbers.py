@@ -90,7 +90,7 @@ def parse_number(x: Any, what: str = "value") -> Any:
         f = float(x)
         if not math.isfinite(f):
             raise InvalidArgument(f"{what} must be a finite number, got {x!r}")
-        return f
+        return f + 0.0  # -0.0 becomes 0.0, so no output shows a negative zero
     raise InvalidArgument(f"{what} must be a number, got {type(x).__name__} {x!r}")
 
 
@@ -102,10 +102,14 @@ def check_probability(value: Any, what: str) -> Any:
     return x
 
 
-def _sympy():
+def sympy_module():
+    """sympy, imported on first use (only models and mixtures that hold symbols need it)."""
     import sympy
 
     return sympy
+
+
+_sympy = sympy_module
 
 
 def kind_of(values: Iterable[Any]) -> str:

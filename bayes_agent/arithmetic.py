@@ -2,7 +2,8 @@
 
 * Exact: :class:`~bayes_agent.mixture.Mixture` over ``fractions.Fraction`` (:func:`as_exact`).
 * Symbolic: the same class over sympy expressions (:func:`as_symbolic`, :func:`symbols`,
-  :func:`closed_form`, :func:`latex`); priors and kernels may be sympy Symbols.
+  :func:`closed_form`, :func:`latex`); priors and kernels may be sympy Symbols. These live in
+  :mod:`bayes_agent.symbolic` and are re-exported here.
 * Float: :class:`LogSpaceMixture`, numpy float64 log weights vectorised over programs × slots.
   Table kernels use sufficient statistics (counts per (channel, condition, symbol)); any other
   program goes through a (programs × slots) matrix of log factors. Log space keeps
@@ -13,15 +14,16 @@ All three apply the intervention rule through :func:`bayes_agent.mixture.is_evid
 
 from __future__ import annotations
 
-import re
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ._numbers import EXACT, FLOAT, SYMBOLIC, is_symbolic, parse_number, short
+from ._logspace import log as _log, logsumexp as _logsumexp
+from ._numbers import FLOAT
 from .errors import InvalidArgument, ZeroEvidence
-from .mixture import Mixture, _log, _logsumexp, is_evidence
-from .programs import MarkovProgram, Program, TableProgram, _KeyedTable
+from .mixture import Mixture, is_evidence
+from .programs import KeyedTable, MarkovProgram, Program, TableProgram
+from .symbolic import as_exact, as_symbolic, closed_form, latex, symbols
 from .transcript import Channel, Gate, Mode, Transcript
 
 __all__ = [
@@ -35,77 +37,9 @@ __all__ = [
 ]
 
 
-def as_exact(mixture: Mixture) -> Mixture:
-    """The mixture in exact rationals (a float x becomes the rational of its shortest repr)."""
-    return Mixture(mixture.programs, mixture.prior, arithmetic=EXACT)
-
-
-def as_symbolic(mixture: Mixture) -> Mixture:
-    """The mixture with sympy numbers, so its answers can be simplified and printed as LaTeX."""
-    return Mixture(mixture.programs, mixture.prior, arithmetic=SYMBOLIC)
-
-
 def as_float(mixture: Mixture) -> "LogSpaceMixture":
     """The vectorised float64 log-space version of a mixture."""
     return LogSpaceMixture(mixture.programs, mixture.prior)
-
-
-_SYMBOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def symbols(names: str, **assumptions: Any) -> Any:
-    """sympy symbols for priors or kernel entries; positive by default (probabilities in (0, 1)).
-
-    ``names`` is a comma- or space-separated list of identifiers such as ``"p q_B"``; anything
-    else is refused before sympy sees it.
-    """
-    import sympy
-
-    if not isinstance(names, str):
-        raise InvalidArgument(f"symbols() takes a string of names, got {type(names).__name__}")
-    parts = [n for n in re.split(r"[,\s]+", names) if n]
-    bad = [n for n in parts if not _SYMBOL_NAME.fullmatch(n)]
-    if not parts or bad:
-        raise InvalidArgument(
-            f"symbols(): names must be identifiers such as 'p' or 'q_B', got {short(repr(names), 60)}"
-        )
-    assumptions.setdefault("positive", True)
-    return sympy.symbols(names, **assumptions)
-
-
-def _sympy_value(expr: Any, what: str) -> Any:
-    """A sympy object for ``expr`` without evaluating text: strings go through the number parser.
-
-    ``sympy.sympify`` (and every sympy function that calls it on a string) runs Python code, so
-    only numbers and sympy objects ever reach sympy here.
-    """
-    import sympy
-
-    if is_symbolic(expr):
-        if not isinstance(expr, sympy.Basic):  # pragma: no cover - is_symbolic checks Basic
-            raise InvalidArgument(f"{what} must be a number or a sympy expression, got {expr!r}")
-        return expr
-    x = parse_number(expr, what)  # Fraction or float; text is parsed by Fraction, never evaluated
-    if isinstance(x, float):
-        return sympy.nsimplify(x)
-    return sympy.Rational(x.numerator, x.denominator)
-
-
-def closed_form(expr: Any) -> Any:
-    """Simplify a symbolic posterior or predictive to a factored closed form."""
-    import sympy
-
-    return sympy.factor(sympy.simplify(_sympy_value(expr, "closed_form(expr)")))
-
-
-def latex(expr: Any) -> str:
-    """LaTeX for a number or expression (exact fractions print as ``\\frac``).
-
-    Text is read as a number (``"7/20"``, ``"0.35"``) and never evaluated as code.
-    """
-    import sympy
-
-    return sympy.latex(_sympy_value(expr, "latex(expr)"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +51,7 @@ _NONE, _LATEST_ACTION, _PREVIOUS = 0, 1, 2
 _CHANNELS = (Channel.ACTION, Channel.OBSERVATION)
 
 
-def _key_kind(program: _KeyedTable, channel: Channel) -> int:
+def _key_kind(program: KeyedTable, channel: Channel) -> int:
     if isinstance(program, MarkovProgram):
         return _PREVIOUS
     if isinstance(program, TableProgram):
@@ -186,13 +120,18 @@ class LogSpaceMixture:
         prior_arr = np.array([self._mixture.prior[n] for n in self.names], dtype=np.float64)
         with np.errstate(divide="ignore"):
             self.log_prior = np.log(prior_arr)
-        self._tables = [i for i, p in enumerate(self.programs) if isinstance(p, _KeyedTable)]
-        self._others = [i for i, p in enumerate(self.programs) if not isinstance(p, _KeyedTable)]
+        self._tables = [i for i, p in enumerate(self.programs) if isinstance(p, KeyedTable)]
+        self._others = [i for i, p in enumerate(self.programs) if not isinstance(p, KeyedTable)]
         self._build_tables()
 
     @classmethod
     def from_mixture(cls, mixture: Mixture) -> "LogSpaceMixture":
-        return cls(mixture.programs, mixture.prior)
+        """Deprecated: the same as :func:`as_float` (kept so old code keeps working)."""
+        import warnings
+
+        warnings.warn("LogSpaceMixture.from_mixture is deprecated; use bayes_agent.as_float(mixture)",
+                      DeprecationWarning, stacklevel=2)
+        return as_float(mixture)
 
     @property
     def all_tables(self) -> bool:
@@ -277,15 +216,15 @@ class LogSpaceMixture:
         if not everything:  # agent slots: their value must be one the programs could write
             agent = np.flatnonzero(~ev)
             for c, channel in ((0, Channel.ACTION), (1, Channel.OBSERVATION)):
-                known = self._mixture._known_symbols(channel)
+                known = self._mixture.known_symbols(channel)
                 if known is not None:
                     unknown = np.array([v not in known for v in distinct] + [False])[vid]
                     bad = agent[(ch[agent] == c) & unknown[agent]]
                     if len(bad):
-                        self._mixture._check_agent_slot(history, int(bad[0]))
+                        self._mixture.check_agent_slot(history, int(bad[0]))
             if self._others:
                 for t in agent:
-                    self._mixture._check_agent_slot(history, int(t))
+                    self._mixture.check_agent_slot(history, int(t))
         return ch, sym, row, ev
 
     def _group_columns(self, history: Transcript, mode: Mode) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -489,9 +428,9 @@ class LogSpaceMixture:
 
     def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(a | h, c) with float weights."""
-        return self._mixture._mix(self.posterior(history, mode), history, Channel.ACTION)
+        return self._mixture.act_from(self.posterior(history, mode), history)
 
     def predict(self, history: Transcript, action: Hashable, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(o | h, do(a), c) with float weights (``mode="obs"``: P(o | h, a))."""
         extended = history.agent(action)
-        return self._mixture._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)
+        return self._mixture.predict_from(self.posterior(extended, mode), extended)

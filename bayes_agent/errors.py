@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BayesAgentError", "FloatUnderflow", "InvalidArgument", "ZeroEvidence"]
+__all__ = ["BayesAgentError", "FloatUnderflow", "InvalidArgument", "TableTooLarge", "ZeroEvidence"]
 
 
 class BayesAgentError(Exception):
@@ -23,3 +23,15 @@ class FloatUnderflow(BayesAgentError, ArithmeticError):
     Raised instead of :class:`ZeroEvidence` when the zero is an artefact of float arithmetic;
     the message names the exact or log-space arithmetic that does not underflow.
     """
+
+
+class TableTooLarge(InvalidArgument):
+    """An exact query would build a table above the model's ``max_table_size`` entries.
+
+    Raised before any arithmetic, from the elimination plan's estimate: ``size`` is the largest
+    table's number of entries and ``width`` the elimination width (that table's variables less one).
+    """
+
+    def __init__(self, message: str, *, size: int = 0, width: int = 0) -> None:
+        super().__init__(message)
+        self.size, self.width = size, width

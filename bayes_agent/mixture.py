@@ -33,13 +33,10 @@ Fraction(14, 131)
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
-
-import numpy as np
 
 from ._numbers import (
     EXACT,
@@ -47,13 +44,14 @@ from ._numbers import (
     SYMBOLIC,
     check_distribution,
     convert,
-    is_symbolic,
     is_zero,
     kind_of,
     parse_number,
 )
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
-from .programs import HistoryProgram, Program, TableProgram, _KeyedTable  # noqa: F401 (doctest)
+from .programs import HistoryProgram, KeyedTable, Program, TableProgram  # noqa: F401 (doctest)
+from ._sampling import draw, make_rng
+from ._logspace import log as _log, log_sum as _log_sum, normalise_logs as _normalise_logs
 from .sequential import PosteriorTrace, common_numerators, normalised
 from .transcript import Channel, Gate, Mode, Slot, Transcript
 
@@ -75,38 +73,6 @@ def evidence_slots(history: Transcript, mode: Mode | str) -> Iterator[int]:
     return (i for i, s in enumerate(history.slots) if is_evidence(s, mode))
 
 
-def _log(x: float) -> float:
-    return math.log(x) if x > 0 else -math.inf
-
-
-def _log_sum(factors: Sequence[Any]) -> float:
-    """Σ log f in float64 (math.fsum: correctly rounded, so long histories do not drift)."""
-    return math.fsum(_log(float(f)) for f in factors)
-
-
-def _logsumexp(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    """log Σ exp over programs; a column of -inf gives -inf (a true zero), without a warning.
-
-    One vector of programs goes through numpy's ``logaddexp`` reduction: scipy's ``logsumexp``
-    gives the same answer (both within 2e-16 of a 50-digit reference for 8 to 10^4 programs) but
-    costs about 150 µs per call in scipy 1.17 against 2 µs, which was half a posterior's time on
-    a short history. A matrix goes through scipy."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if x.ndim == 1 and axis == 0:
-            return np.logaddexp.reduce(x)
-        from scipy.special import logsumexp
-
-        return logsumexp(x, axis=axis)
-
-
-def _normalise_logs(log_joint: Sequence[float], error: Exception) -> list[float]:
-    """exp(l - log Σ exp l): the posterior from log joints; all -inf is a true zero → ``error``."""
-    arr = np.asarray(log_joint, dtype=np.float64)
-    if not np.isfinite(arr).any():
-        raise error
-    return np.exp(arr - _logsumexp(arr)).tolist()
-
-
 def _zero_evidence(mode: Mode) -> ZeroEvidence:
     return ZeroEvidence(
         f"every program gives this history probability zero under the {mode.name.lower()} "
@@ -119,13 +85,6 @@ def _zero_slot(i: int, slot: Slot) -> ZeroEvidence:
         f"slot {i} ({slot.value!r}) has probability zero under every program still "
         f"holding weight; the posterior is undefined"
     )
-
-
-def _has_kernel(program: Program, channel: Channel) -> bool:
-    if isinstance(program, HistoryProgram):
-        return program._fns[channel] is not None
-    inner = getattr(program, "inner", None)
-    return _has_kernel(inner, channel) if isinstance(inner, Program) else True
 
 
 def _outside(i: int, slot: Slot, program: Program, alphabet: Iterable[Hashable]) -> None:
@@ -196,7 +155,7 @@ class Mixture:
         parsed = {n: parse_number(w, f"prior[{n!r}]") for n, w in row.items()}
         if arithmetic is None:
             kinds = {kind_of(parsed.values())}
-            kinds |= {p.kind for p in programs if isinstance(p, _KeyedTable)}
+            kinds |= {p.kind for p in programs if isinstance(p, KeyedTable)}
             arithmetic = SYMBOLIC if SYMBOLIC in kinds else FLOAT if FLOAT in kinds else EXACT
         if arithmetic not in (EXACT, SYMBOLIC, FLOAT):
             raise InvalidArgument(f"arithmetic must be 'exact', 'symbolic' or 'float', got {arithmetic!r}")
@@ -221,12 +180,12 @@ class Mixture:
         return f"Mixture({list(self.names)}, arithmetic={self.arithmetic!r})"
 
     # -- the likelihood: the one place the intervention rule is applied ------------------------
-    def _known_symbols(self, channel: Channel) -> frozenset:
+    def known_symbols(self, channel: Channel) -> frozenset:
         """Symbols every table program with a ``channel`` kernel can score (cached)."""
         cache = self.__dict__.setdefault("_known_cache", {})
         if channel not in cache:
             sets = [frozenset(p.alphabet(channel)) for p in self.programs
-                    if isinstance(p, _KeyedTable) and any(ch is channel for ch, _ in p.rows)]
+                    if isinstance(p, KeyedTable) and any(ch is channel for ch, _ in p.rows)]
             cache[channel] = frozenset.intersection(*sets) if sets else None
         return cache[channel]
 
@@ -241,22 +200,24 @@ class Mixture:
             return
         for i, slot in enumerate(history):
             if slot.gate is Gate.AGENT:
-                self._check_agent_slot(history, i)
+                self.check_agent_slot(history, i)
 
-    def _check_agent_slot(self, history: Transcript, i: int) -> None:
+    def check_agent_slot(self, history: Transcript, i: int) -> None:
+        """Refuse agent slot ``i`` if no program could write its value (under do it is not
+        scored, but it must still be a symbol of the programs' alphabet)."""
         slot = history[i]
-        known = self._known_symbols(slot.channel)
+        known = self.known_symbols(slot.channel)
         if known is not None and slot.value not in known:
             for p in self.programs:
-                if isinstance(p, _KeyedTable) and any(ch is slot.channel for ch, _ in p.rows):
+                if isinstance(p, KeyedTable) and any(ch is slot.channel for ch, _ in p.rows):
                     alphabet = p.alphabet(slot.channel)
                     if slot.value not in alphabet:
                         _outside(i, slot, p, alphabet)
         general = self.__dict__.get("_general")
         if general is None:  # programs that are not tables: their alphabet depends on the history
-            general = self.__dict__["_general"] = [p for p in self.programs if not isinstance(p, _KeyedTable)]
+            general = self.__dict__["_general"] = [p for p in self.programs if not isinstance(p, KeyedTable)]
         for p in general:
-            if not _has_kernel(p, slot.channel):
+            if not p.has_kernel(slot.channel):
                 continue  # a program without this kernel cannot object
             row = p.distribution(history.prefix(i), slot.channel)
             if slot.value not in row:
@@ -264,7 +225,7 @@ class Mixture:
 
     def factor(self, program: Program, history: Transcript, i: int) -> Any:
         """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted)."""
-        if isinstance(program, _KeyedTable):
+        if isinstance(program, KeyedTable):
             return program.prob_at(history, i)
         slot = history[i]
         return program.prob(slot.value, history.prefix(i), slot.channel)
@@ -332,6 +293,15 @@ class Mixture:
         return Updater(self, mode, context)
 
     # -- prediction and action (§3.4) ----------------------------------------------------------
+    def act_from(self, weights: Mapping[str, Any], history: Transcript) -> dict[Hashable, Any]:
+        """π(a | h, c) = Σ_p w(p) ν_p(a | h, c) for weights already computed (a sequential
+        updater's, say): :meth:`act` without recomputing the posterior."""
+        return self._mix(weights, history, Channel.ACTION)
+
+    def predict_from(self, weights: Mapping[str, Any], history: Transcript) -> dict[Hashable, Any]:
+        """Σ_p w(p) ν_p(o | h, c) for weights already computed; ``history`` ends with the action."""
+        return self._mix(weights, history, Channel.OBSERVATION)
+
     def _mix(self, weights: Mapping[str, Any], history: Transcript, channel: Channel) -> dict[Hashable, Any]:
         out: dict[Hashable, Any] = {}
         for p in self.programs:
@@ -369,11 +339,11 @@ class Mixture:
 
         ``otherwise`` may be omitted when the action alphabet has exactly two symbols.
         """
-        return self._decide(self.act(history, mode), target, threshold, otherwise)
+        return self.decide_from(self.act(history, mode), target, threshold, otherwise)
 
-    def _decide(self, dist: Mapping[Hashable, Any], target: Hashable, threshold: Any,
-                otherwise: Hashable | None) -> Decision:
-        """The threshold rule applied to an action distribution already computed."""
+    def decide_from(self, dist: Mapping[Hashable, Any], target: Hashable, threshold: Any = Fraction(1, 2),
+                    otherwise: Hashable | None = None) -> Decision:
+        """The threshold rule of :meth:`decide` applied to an action distribution already computed."""
         if target not in dist:
             raise InvalidArgument(f"{target!r} is not in the action alphabet {{{', '.join(sorted(map(repr, dist)))}}}")
         if otherwise is None:
@@ -394,48 +364,25 @@ class Mixture:
             ) from None
         return Decision(target if choose else otherwise, prob, target, t)
 
-    def _draw(self, weights: Mapping[Hashable, Any], rng: random.Random, what: str) -> Hashable:
-        exact = {}
-        for k, w in weights.items():
-            if is_symbolic(w) and w.free_symbols:
-                raise InvalidArgument(f"cannot sample {what} from symbolic weights ({w})")
-            exact[k] = convert(w, FLOAT) if self.arithmetic == FLOAT else convert(w, EXACT)
-        u = Fraction(rng.getrandbits(53), 1 << 53)
-        total, last = 0, None
-        for k, w in exact.items():
-            if w > 0:
-                total += Fraction(w) if isinstance(w, float) else w
-                last = k
-                if u < total:
-                    return k
-        return last  # float rounding at the top end
-
     def sample_program(
         self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
     ) -> Program:
         """p̄ ~ w_t(p), seeded (an ``int`` seed or a ``random.Random``)."""
-        rng = _rng(seed)
-        name = self._draw(self.posterior(history, mode), rng, "a program")
+        rng = make_rng(seed)
+        name = draw(self.posterior(history, mode), rng, "a program", self.arithmetic)
         return self.programs[self.names.index(name)]
 
     def sample_action(
         self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
     ) -> Hashable:
         """Posterior sampling (§3.4): p̄ ~ w_t, then a ~ ν_p̄(· | h, c). The action is not evidence."""
-        rng = _rng(seed)
-        return self._sample_action(self.posterior(history, mode), history, rng)
+        rng = make_rng(seed)
+        return self.sample_action_from(self.posterior(history, mode), history, rng)
 
-    def _sample_action(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
-        program = self.programs[self.names.index(self._draw(weights, rng, "a program"))]
-        return self._draw(program.distribution(history, Channel.ACTION), rng, "an action")
-
-
-def _rng(seed: int | random.Random) -> random.Random:
-    if isinstance(seed, random.Random):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidArgument(f"seed must be an int or random.Random, got {seed!r}")
-    return random.Random(seed)
+    def sample_action_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
+        """Posterior sampling from weights already computed: p̄ ~ weights, then a ~ ν_p̄(· | h, c)."""
+        program = self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
+        return draw(program.distribution(history, Channel.ACTION), rng, "an action", self.arithmetic)
 
 
 class Updater:
@@ -478,7 +425,7 @@ class Updater:
         history = self.history.append_slot(slot)
         m, i = self.mixture, len(history) - 1
         if not is_evidence(slot, self.mode):
-            m._check_agent_slot(history, i)
+            m.check_agent_slot(history, i)
         elif self._num is not None:
             num = tuple(u * f for u, f in zip(self._num, self._step(history, i)))
             if not any(num):
@@ -525,7 +472,7 @@ class Updater:
                         raise _zero_slot(i, slot)
                     alive = now
                 else:
-                    m._check_agent_slot(history, i)
+                    m.check_agent_slot(history, i)
                     step = None
                 steps.append(step)
                 self.history = history

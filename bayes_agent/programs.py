@@ -79,6 +79,11 @@ class Program(ABC):
         """True when no kernel looks at the history, so world-slot order cannot matter (invariant 6)."""
         return False
 
+    def has_kernel(self, channel: Channel | str) -> bool:
+        """Does this program define ν_p on ``channel``? (A table or a user subclass always does.)"""
+        _channel(channel)
+        return True
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
@@ -89,7 +94,7 @@ def _check_name(name: Any) -> str:
     return name
 
 
-class _KeyedTable(Program):
+class KeyedTable(Program):
     """Kernels stored as rows indexed by (channel, key); subclasses say how a history gives the key."""
 
     rows: dict[tuple[Channel, Hashable], dict[Hashable, Any]]
@@ -139,14 +144,17 @@ class _KeyedTable(Program):
                 seen.update(dict.fromkeys(row))
         return tuple(seen)
 
-    def convert(self, kind: str) -> "_KeyedTable":
+    def convert(self, kind: str) -> "KeyedTable":
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.rows = {k: {s: convert(v, kind) for s, v in row.items()} for k, row in self.rows.items()}
         return clone
 
 
-class TableProgram(_KeyedTable):
+_KeyedTable = KeyedTable  # the old private name, still used by bayes_agent.invariants
+
+
+class TableProgram(KeyedTable):
     """History-free kernels: ν_p(a | c) and ν_p(o | c), or ν_p(o | a, c) given the latest action.
 
     ```python
@@ -212,7 +220,7 @@ class TableProgram(_KeyedTable):
         return not self.conditioned
 
 
-class MarkovProgram(_KeyedTable):
+class MarkovProgram(KeyedTable):
     """History-dependent tables: each channel's row is chosen by the previous slot's value.
 
     ``action[prev]`` and ``observation[prev]`` are rows; ``prev`` is ``None`` for the first slot.
@@ -287,6 +295,10 @@ class HistoryProgram(Program):
             kind=self._kind,
         )
 
+    def has_kernel(self, channel: Channel | str) -> bool:
+        """Was a kernel given for ``channel``? (A HistoryProgram may define only one.)"""
+        return self._fns[_channel(channel)] is not None
+
     def convert(self, kind: str) -> "HistoryProgram":
         clone = HistoryProgram(self.name, self._fns[Channel.ACTION], self._fns[Channel.OBSERVATION],
                                normalize=self.normalize, kind=kind)
@@ -305,4 +317,7 @@ class _Converted(Program):
     @property
     def history_free(self) -> bool:
         return self.inner.history_free
+
+    def has_kernel(self, channel: Channel | str) -> bool:
+        return self.inner.has_kernel(channel)
 

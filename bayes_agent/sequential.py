@@ -53,8 +53,9 @@ def normalised(names: Sequence[str], numerators: Sequence[int]) -> dict[str, Fra
 class PosteriorTrace(Sequence):
     """The posterior after each slot of a history, one ``{program: weight}`` dict per slot (§3.3).
 
-    What :meth:`~bayes_agent.Updater.trace` returns: a read-only sequence (indexing, slicing,
-    iteration, ``==`` with a list of dicts). Float and symbolic traces hold their entries. An
+    What :meth:`~bayes_agent.Updater.trace` returns: a read-only sequence that behaves like the
+    list it replaced (indexing, slicing to a list, iteration, ``==`` with a list of dicts,
+    ``list + trace`` and ``trace + list`` giving lists, ``json.dumps(list(trace))``). Float and symbolic traces hold their entries. An
     exact trace holds each slot's integer multipliers and, per block of slots, their products, so
     building it costs O(T·P) however long the numbers grow; an entry is multiplied out (a balanced
     product over the blocks) and reduced when it is read. Reading all T entries is Θ(T²) digits of
@@ -120,6 +121,29 @@ class PosteriorTrace(Sequence):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other))
 
     __hash__ = None  # type: ignore[assignment]
+
+    # The list it replaced: ``list + trace``, ``trace + list`` and ``trace * k`` give plain lists,
+    # as ``Updater.trace`` results did before they became traces.
+    def __add__(self, other: object) -> list:
+        if isinstance(other, (list, PosteriorTrace)):
+            return list(self) + list(other)
+        return NotImplemented
+
+    def __radd__(self, other: object) -> list:
+        if isinstance(other, list):
+            return other + list(self)
+        return NotImplemented
+
+    def __mul__(self, k: object) -> list:
+        if isinstance(k, int) and not isinstance(k, bool):
+            return list(self) * k
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def copy(self) -> list:
+        """A plain list of the entries (``list.copy``'s result)."""
+        return list(self)
 
     def __repr__(self) -> str:
         kind = "exact" if self._entries is None else "held"

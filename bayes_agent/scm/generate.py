@@ -1,4 +1,4 @@
-"""Seeded families of SCMs for tests and benchmarks: chains, polytrees and random DAGs.
+"""Seeded families of SCMs for tests and benchmarks: chains, polytrees, random and windowed DAGs.
 
 Each mechanism row is drawn from small integer weights (exact Fractions; zeros optional), so the
 same model can be asked exactly, in floats (``SCM.to_float``) or checked against enumeration.
@@ -15,7 +15,7 @@ from typing import Sequence
 from ..errors import InvalidArgument
 from .model import SCM, Variable
 
-__all__ = ["chain_scm", "polytree_scm", "random_scm"]
+__all__ = ["chain_scm", "polytree_scm", "random_scm", "windowed_scm"]
 
 
 def _row(rng: random.Random, domain: Sequence, zeros: bool) -> dict:
@@ -86,3 +86,18 @@ def random_scm(n: int, *, seed: int = 0, max_parents: int = 3, domain_sizes: Seq
         candidates = [j for j in range(i) if rng.random() < edge_probability]
         parents.append(tuple(sorted(rng.sample(candidates, min(len(candidates), max_parents)))))
     return _build(parents, sizes, rng, zeros)
+
+
+def windowed_scm(n: int, *, window: int, seed: int = 0, max_parents: int = 4, domain_size: int = 3,
+                 zeros: bool = False) -> SCM:
+    """A wide random DAG: each variable after the first takes 1..``max_parents`` parents among
+    the ``window`` variables just before it (the wider the window, the wider the graph)."""
+    _check(n, seed)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise InvalidArgument(f"window must be a positive int, got {window!r}")
+    rng = random.Random(seed)
+    parents = [()]
+    for i in range(1, n):
+        pool = range(max(0, i - window), i)
+        parents.append(tuple(sorted(rng.sample(pool, min(len(pool), rng.randint(1, max_parents))))))
+    return _build(parents, [domain_size] * n, rng, zeros)

@@ -32,17 +32,15 @@ Fraction(1, 1000)
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
-import numpy as np
-
-from .._numbers import (EXACT, _sympy, convert, is_negative, is_symbolic, is_zero, kind_of, parse_number,
-                        short, sums_to_one)
-from ..errors import FloatUnderflow, InvalidArgument, ZeroEvidence
-from .elimination import eliminate
+from .._numbers import EXACT, convert, is_symbolic, parse_number, sympy_module
+from ..errors import InvalidArgument
+from .factors import FactorView
+from .queries import ENGINES, all_marginals, evidence_mass, tidy, weighted
+from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass,
+                         topological_order)
 
 if TYPE_CHECKING:  # sympy is imported only when a model actually holds sympy expressions
     import sympy
@@ -55,90 +53,6 @@ Assignment = Mapping[str, Hashable]
 
 # ------------------------------------------------------------------------------------------------
 # numbers: parsing, sign, zero and sum tests are the engine's (:mod:`bayes_agent._numbers`)
-
-
-def _tidy(x: Number) -> Number:
-    """Simplify sympy results to closed form; leave Fractions and floats as they are."""
-    if is_symbolic(x):
-        return _sympy().simplify(x)
-    return x
-
-
-# ------------------------------------------------------------------------------------------------
-# helpers for writing CPTs
-
-
-def bernoulli(p: Any, *, true: Hashable = True, false: Hashable = False) -> dict:
-    """A two-point distribution {true: p, false: 1 - p}; p may be a Fraction, float, str or symbol."""
-    q = parse_number(p, "bernoulli(p)")
-    return {false: 1 - q, true: q}
-
-
-def point_mass(value: Hashable, domain: Sequence[Hashable]) -> dict:
-    """δ_value over ``domain``: probability 1 at ``value``, 0 elsewhere (§2.2's delta)."""
-    if value not in domain:
-        raise InvalidArgument(f"point_mass: {value!r} is not in the domain {tuple(domain)!r}")
-    return {v: Fraction(1 if v == value else 0) for v in domain}
-
-
-# ------------------------------------------------------------------------------------------------
-# variables
-
-
-@dataclass(frozen=True)
-class Variable:
-    """A variable with a finite domain, its parents, and its mechanism P(X | parents) as a CPT.
-
-    ``cpt`` maps each assignment of the parents (a tuple in ``parents`` order; a bare value is
-    accepted when there is one parent) to a row ``{value: probability}``. A root's ``cpt`` is the
-    row itself. Values left out of a row have probability 0; every row must sum to 1.
-
-    Rows may instead be keyed by parent *name*, so that the order cannot be mixed up: give a list
-    of pairs ``[({"rain": True, "sprinkler": False}, row), ...]``. A positional key whose values
-    only fit the parents in another order is refused with a message saying so.
-    """
-
-    name: str
-    domain: tuple
-    parents: tuple = ()
-    cpt: Mapping = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise InvalidArgument(f"a variable name must be a non-empty string, got {self.name!r}")
-        if isinstance(self.domain, (str, bytes)) or not isinstance(self.domain, Iterable):
-            raise InvalidArgument(
-                f"variable {self.name!r}: the domain must be a sequence of values, got {self.domain!r}"
-            )
-        domain = tuple(self.domain)
-        if not domain:
-            raise InvalidArgument(f"variable {self.name!r}: the domain is empty")
-        for v in domain:
-            try:
-                hash(v)
-            except TypeError:
-                raise InvalidArgument(
-                    f"variable {self.name!r}: domain values must be hashable, got {v!r}"
-                ) from None
-        if len(set(domain)) != len(domain):
-            raise InvalidArgument(f"variable {self.name!r}: the domain {domain!r} repeats a value")
-        parents = (self.parents,) if isinstance(self.parents, str) else tuple(self.parents)
-        for p in parents:
-            if not isinstance(p, str) or not p:
-                raise InvalidArgument(
-                    f"variable {self.name!r}: parent names must be non-empty strings, got {p!r}"
-                )
-        if len(set(parents)) != len(parents):
-            raise InvalidArgument(f"variable {self.name!r}: the parents {parents!r} repeat a name")
-        if self.name in parents:
-            raise InvalidArgument(f"variable {self.name!r} lists itself as a parent (a cycle)")
-        if not isinstance(self.cpt, Mapping) and not _is_named_rows(self.cpt):
-            raise InvalidArgument(
-                f"variable {self.name!r}: the CPT must be a mapping, or a list of "
-                f"({{parent: value}}, row) pairs, got {type(self.cpt).__name__}"
-            )
-        object.__setattr__(self, "domain", domain)
-        object.__setattr__(self, "parents", parents)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -162,7 +76,7 @@ class SCM:
     every other non-descendant of X keep their marginals.
     """
 
-    def __init__(self, variables: Iterable[Variable]) -> None:
+    def __init__(self, variables: Iterable[Variable], *, max_table_size: float | None = None) -> None:
         if isinstance(variables, (Variable, str, bytes)) or not isinstance(variables, Iterable):
             raise InvalidArgument("SCM expects an iterable of Variable objects")
         variables = tuple(variables)
@@ -185,127 +99,18 @@ class SCM:
         self._vars = by_name
         self._names = tuple(v.name for v in variables)
         self._order = self._topological_order()
-        self._tables = {v.name: self._normalise_cpt(v) for v in variables}
+        self._tables = {v.name: normalise_cpt(v, by_name) for v in variables}
         self._intervened: dict[str, Hashable] = {}
+        if max_table_size is not None and (isinstance(max_table_size, bool) or not isinstance(
+                max_table_size, (int, float)) or not max_table_size >= 1):
+            raise InvalidArgument(f"max_table_size must be a number of entries >= 1, got {max_table_size!r}")
+        #: the most entries any table built by a query may hold (None: MAX_TABLE_SIZE of the
+        #: query's number kind); larger queries raise TableTooLarge before any arithmetic
+        self.max_table_size = max_table_size
 
     # structure ------------------------------------------------------------------------------------
     def _topological_order(self) -> tuple[str, ...]:
-        order: list[str] = []
-        state: dict[str, int] = {}  # 1 visiting, 2 done
-
-        def visit(name: str, path: list[str]) -> None:
-            if state.get(name) == 2:
-                return
-            if state.get(name) == 1:
-                cycle = path[path.index(name):] + [name]
-                raise InvalidArgument(
-                    "the parent graph has a cycle: " + " -> ".join(reversed(cycle))
-                )
-            state[name] = 1
-            for p in self._vars[name].parents:
-                visit(p, path + [name])
-            state[name] = 2
-            order.append(name)
-
-        for name in self._names:
-            visit(name, [])
-        return tuple(order)
-
-    def _normalise_cpt(self, var: Variable) -> dict[tuple, tuple[Number, ...]]:
-        """Check a CPT against the domains and store it as {parent tuple: probs in domain order}."""
-        parent_domains = [self._vars[p].domain for p in var.parents]
-        if not isinstance(var.cpt, Mapping):
-            return self._named_rows(var, parent_domains)
-        raw = dict(var.cpt)
-        if not var.parents:
-            # A root: the row itself, or {(): row}.
-            if set(raw) == {()} and isinstance(raw[()], Mapping):
-                raw = {(): raw[()]}
-            else:
-                raw = {(): raw}
-        return self._collect_rows(var, raw.items(), parent_domains)
-
-    def _named_rows(self, var: Variable, parent_domains: list[tuple]) -> dict[tuple, tuple[Number, ...]]:
-        """Rows given as ({parent: value}, row) pairs: the names fix the order."""
-        pairs = []
-        for named, row in var.cpt:
-            if set(named) != set(var.parents):
-                raise InvalidArgument(
-                    f"variable {var.name!r}: the row for {dict(named)!r} must name exactly the parents "
-                    f"{var.parents!r}"
-                )
-            pairs.append((tuple(named[p] for p in var.parents), row))
-        return self._collect_rows(var, pairs, parent_domains)
-
-    def _collect_rows(self, var: Variable, pairs: Iterable[tuple[Any, Any]],
-                      parent_domains: list[tuple]) -> dict[tuple, tuple[Number, ...]]:
-        """One row per parent assignment, none twice, none missing, each checked."""
-        rows: dict[tuple, Mapping] = {}
-        for key, row in pairs:
-            parent_values = self._row_key(var, key, parent_domains)
-            if parent_values in rows:
-                raise InvalidArgument(
-                    f"variable {var.name!r}: the CPT gives the row {self._fmt_row(var, parent_values)} twice"
-                )
-            rows[parent_values] = row
-        table: dict[tuple, tuple[Number, ...]] = {}
-        for parent_values in _product(parent_domains):
-            if parent_values not in rows:
-                raise InvalidArgument(
-                    f"variable {var.name!r}: the CPT has no row for {self._fmt_row(var, parent_values)}"
-                )
-            table[parent_values] = self._check_row(var, parent_values, rows[parent_values])
-        return table
-
-    def _row_key(self, var: Variable, key: Any, parent_domains: list[tuple]) -> tuple:
-        n = len(var.parents)
-        if n == 1 and not (isinstance(key, tuple) and len(key) == 1 and key[0] in parent_domains[0]):
-            key = (key,)
-        if not isinstance(key, tuple) or len(key) != n:
-            raise InvalidArgument(
-                f"variable {var.name!r}: CPT key {key!r} must be a tuple of values for the parents "
-                f"{var.parents!r}"
-            )
-        for p, dom, value in zip(var.parents, parent_domains, key):
-            if value not in dom:
-                fits = _order_that_fits(var.parents, parent_domains, key)
-                if fits is not None:
-                    raise InvalidArgument(
-                        f"variable {var.name!r}: CPT key {key!r} does not fit the declared parent order "
-                        f"{var.parents!r} but fits {fits!r}; positional keys follow `parents`. Key the "
-                        f"rows by name to rule this out: [({{{', '.join(f'{q!r}: ...' for q in var.parents)}}}, row), ...]"
-                    )
-                raise InvalidArgument(
-                    f"variable {var.name!r}: CPT key {key!r} gives parent {p!r} the value {value!r}, "
-                    f"outside its domain {dom!r}"
-                )
-        return tuple(key)
-
-    @staticmethod
-    def _fmt_row(var: Variable, parent_values: tuple) -> str:
-        if not var.parents:
-            return "(no parents)"
-        return ", ".join(f"{p}={v!r}" for p, v in zip(var.parents, parent_values))
-
-    def _check_row(self, var: Variable, parent_values: tuple, row: Any) -> tuple[Number, ...]:
-        where = f"variable {var.name!r}, row {self._fmt_row(var, parent_values)}"
-        if not isinstance(row, Mapping):
-            raise InvalidArgument(f"{where}: a CPT row must be a mapping {{value: probability}}, got {row!r}")
-        for value in row:
-            if value not in var.domain:
-                raise InvalidArgument(
-                    f"{where}: value {value!r} is outside the domain {var.domain!r}"
-                )
-        probs = []
-        for value in var.domain:
-            p = parse_number(row[value], f"{where}, P({var.name}={value!r})") if value in row else Fraction(0)
-            if is_negative(p):
-                raise InvalidArgument(f"{where}: P({var.name}={value!r}) = {short(p)} is negative")
-            probs.append(p)
-        total = sum(probs, Fraction(0))
-        if not sums_to_one(total, kind_of(probs), approx=any(isinstance(p, float) for p in probs)):
-            raise InvalidArgument(f"{where}: the probabilities sum to {short(total)}, not 1")
-        return tuple(probs)
+        return topological_order(self._names, {n: v.parents for n, v in self._vars.items()})
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -431,80 +236,26 @@ class SCM:
         out = SCM.__new__(SCM)
         out._vars = {v.name: v for v in new_vars}
         out._names = self._names
-        out._order = out._topological_order()
+        out._order = self._order  # surgery only removes arrows: the old order stays topological
         out._tables = dict(self._tables)
+        out.max_table_size = self.max_table_size
         for name in both:
-            out._tables[name] = out._normalise_cpt(out._vars[name])
+            out._tables[name] = normalise_cpt(out._vars[name], out._vars)
         out._intervened = {**self._intervened, **both}
         out._dense = self.__dict__.setdefault("_dense", {})  # elimination's arrays, keyed by table
         return out
 
-    # exact enumeration ------------------------------------------------------------------------
-    def _relevant(self, names: Iterable[str]) -> tuple[str, ...]:
-        """The query's variables and their ancestors, in topological order. Every other variable
-        sums out to exactly 1 (its rows sum to 1), so leaving it out changes nothing."""
-        keep: set[str] = set()
-        for n in names:
-            keep.add(n)
-            keep |= self.ancestors(n)
-        return tuple(n for n in self._order if n in keep)
-
-    def _weighted(self, names: tuple[str, ...], fixed: Mapping[str, Hashable]) -> Iterator[tuple[dict, Number]]:
-        """Yield (assignment, probability) for every assignment of ``names`` consistent with
-        ``fixed``, skipping branches whose probability is exactly zero."""
-        frontier: list[tuple[dict, Number]] = [({}, Fraction(1))]
-        for name in names:
-            var = self._vars[name]
-            table = self._tables[name]
-            values = [fixed[name]] if name in fixed else list(var.domain)
-            nxt = []
-            for assignment, weight in frontier:
-                row = table[tuple(assignment[p] for p in var.parents)]
-                for value in values:
-                    p = row[var.domain.index(value)]
-                    if p == 0:
-                        continue
-                    nxt.append(({**assignment, name: value}, weight * p))
-            frontier = nxt
-        yield from frontier
-
-    def _mass(self, event: Mapping[str, Hashable], method: str = "elimination") -> Number:
-        """P(event) in this model: Σ over the event's ancestors of Π mechanisms."""
-        if method == "enumeration":
-            names = self._relevant(event)
-            return sum((w for _, w in self._weighted(names, event)), Fraction(0))
-        values, scale, denominator = eliminate(self, (), event)
-        return _exact_ratio(values[()] * scale, denominator)
-
-    def _evidence_mass(self, given: Mapping[str, Hashable], method: str = "elimination") -> Number:
-        if not given:
-            return Fraction(1)
-        den = self._mass(given, method)
-        self._check_evidence(given, den)
-        return den
-
-    def _check_evidence(self, given: Mapping[str, Hashable], den: Number) -> None:
-        """Refuse evidence of probability 0, and name float underflow when the zero is not real."""
-        if not is_zero(den):
-            return
-        if isinstance(den, float) and self._possible(given):
-            raise FloatUnderflow(
-                f"cannot condition on {self._describe_event(given)}: its probability is positive but "
-                f"below the float64 range (underflow); convert the model with to_exact() and ask again"
-            )
-        raise ZeroEvidence(f"cannot condition on {self._describe_event(given)}: it has probability 0")
-
-    def _possible(self, event: Mapping[str, Hashable]) -> bool:
-        """Does some assignment with every mechanism positive agree with ``event``? (0/1 arithmetic)"""
-        values, scale, _ = eliminate(self, (), event, support=True)
-        return values[()] * scale > 0
-
-    def _describe_event(self, given: Mapping[str, Hashable]) -> str:
-        text = ", ".join(f"{k}={v!r}" for k, v in given.items())
-        if self._intervened:
-            surgery = ", ".join(f"{k}={v!r}" for k, v in self._intervened.items())
-            return f"{text} (under do({surgery}))"
-        return text
+    # the factor view (what elimination reads) -----------------------------------------------
+    @property
+    def factor_view(self) -> FactorView:
+        """The mechanisms as dense factors with the graph and domains (:mod:`.factors`); built once
+        per model, and it keeps the compiled query plans (:mod:`.plans`)."""
+        view = self.__dict__.get("_view")
+        if view is None:
+            view = self._view = FactorView(self._order, {n: v.parents for n, v in self._vars.items()},
+                                           {n: v.domain for n, v in self._vars.items()}, self._tables,
+                                           self.__dict__.setdefault("_dense", {}))
+        return view
 
     def _prepare(self, given: Any, do: Any) -> tuple["SCM", dict]:
         given = self._check_assignment(given, "given")
@@ -517,87 +268,58 @@ class SCM:
                     do: Assignment | None = None, method: str = "elimination") -> Number:
         """P(event | do(do), given), exactly: the surgery first, then Bayes' rule on the result.
 
-        ``method="elimination"`` (default) sums by variable elimination; ``"enumeration"`` walks
-        every assignment of the ancestors (exponential; kept as the reference the tests check
-        elimination against). Both give the same numbers and the same errors.
+        ``method="elimination"`` (default) sums by variable elimination with the event's variables
+        fixed (a compiled plan, cached per query shape); ``"enumeration"`` walks every assignment
+        of the ancestors (exponential; kept as the reference the tests check elimination against).
+        Both give the same numbers and the same errors.
         """
         if event is None:
             raise InvalidArgument("the event must be a mapping {variable: value}, got None")
         event = self._check_assignment(event, "the event")
-        _check_method(method)
-        model, given = self._prepare(given, do)
-        if method == "enumeration":
-            den = model._evidence_mass(given, method)
-            if any(k in given and given[k] != v for k, v in event.items()):
-                return Fraction(0)
-            num = model._mass({**given, **event}, method)
-            return _tidy(num / den if given else num)
-        # one elimination: the table over the event's free variables, given the evidence
-        keep = tuple(k for k in event if k not in given)
-        values, scale, denominator = eliminate(model, keep, given, scale_sign_only=bool(given))
-        at = tuple(model._vars[k].domain.index(event[k]) for k in keep)
-        if not given:
-            return _tidy(_exact_ratio(values[at], denominator))
-        total = sum(values.reshape(-1).tolist(), 0 * scale)
-        model._check_evidence(given, _exact_ratio(total if is_zero(total) else scale, 1))
-        if any(k in given and given[k] != v for k, v in event.items()):
-            return Fraction(0)
-        return _tidy(_exact_ratio(values[at], total))
+        engine = _engine(method)
+        return engine.probability(self, event, self._check_assignment(given, "given"),
+                                  self._check_assignment(do, "do"))
 
     def distribution(self, name: str, *, given: Assignment | None = None,
                      do: Assignment | None = None, method: str = "elimination") -> dict[Hashable, Number]:
         """P(name | do(do), given) as {value: probability}, one entry per domain value."""
         self._check_name(name)
-        _check_method(method)
-        model, given = self._prepare(given, do)
-        domain = model._vars[name].domain
-        if method == "enumeration":
-            den = model._evidence_mass(given, method)
-            acc: dict[Hashable, Number] = {v: Fraction(0) for v in domain}
-            for assignment, w in model._weighted(model._relevant([name, *given]), given):
-                acc[assignment[name]] = acc[assignment[name]] + w
-            return {v: _tidy(p / den if given else p) for v, p in acc.items()}
-        if name in given:
-            den = model._evidence_mass(given)
-            return {v: _tidy(den / den if v == given[name] else den * 0) for v in domain}
-        values, scale, denominator = eliminate(model, (name,), given, scale_sign_only=bool(given))
-        if given:  # the d-separated part (scale) and the denominator cancel; scale must not be 0
-            total = sum(values.tolist(), 0 * scale)
-            model._check_evidence(given, _exact_ratio(total if is_zero(total) else scale, 1))
-        else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
-            total = denominator
-        return {v: _tidy(_exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
+        engine = _engine(method)
+        return engine.distribution(self, name, self._check_assignment(given, "given"),
+                                   self._check_assignment(do, "do"))
 
     def marginals(self, *, given: Assignment | None = None,
                   do: Assignment | None = None) -> dict[str, dict[Hashable, Number]]:
-        """Every variable's marginal {name: {value: probability}} under the same query."""
-        return {n: self.distribution(n, given=given, do=do) for n in self._names}
+        """Every variable's marginal {name: {value: probability}} under the same query, all in one
+        two-pass message passing over the elimination tree (:mod:`.messages`), exact in Fractions."""
+        given, do = self._check_assignment(given, "given"), self._check_assignment(do, "do")
+        return all_marginals(self, given, do)
 
     def joint(self, *, given: Assignment | None = None,
               do: Assignment | None = None) -> dict[tuple, Number]:
         """The full joint {values in ``names`` order: probability}, zeros included (enumerated:
         the answer itself has one entry per assignment)."""
         model, given = self._prepare(given, do)
-        den = model._evidence_mass(given)
+        den = evidence_mass(model, given)
         out: dict[tuple, Number] = {
-            k: Fraction(0) for k in _product([model._vars[n].domain for n in model._names])
+            k: Fraction(0) for k in parent_product([model._vars[n].domain for n in model._names])
         }
-        for assignment, w in model._weighted(model._order, given):
+        for assignment, w in weighted(model.factor_view, model._order, given):
             out[tuple(assignment[n] for n in model._names)] = w
-        return {k: _tidy(p / den if given else p) for k, p in out.items()}
+        return {k: tidy(p / den if given else p) for k, p in out.items()}
 
     def expectation(self, f: Callable[[dict], Any], *, given: Assignment | None = None,
                     do: Assignment | None = None) -> Number:
         """E[f(assignment) | do(do), given] over the full joint; f returns a number (a bool
         counts as 0/1, so ``lambda a: a["fire"]`` is P(fire))."""
         model, given = self._prepare(given, do)
-        den = model._evidence_mass(given)
+        den = evidence_mass(model, given)
         total: Number = Fraction(0)
-        for assignment, w in model._weighted(model._order, given):
+        for assignment, w in weighted(model.factor_view, model._order, given):
             value = f(dict(assignment))
             value = Fraction(int(value)) if isinstance(value, bool) else value
             total = total + w * parse_number(value, "expectation(f): f's value")
-        return _tidy(total / den if given else total)
+        return tidy(total / den if given else total)
 
     # changing the numbers ---------------------------------------------------------------------
     def _map_entries(self, fn: Callable[[Number], Any], *, rows: bool = False) -> "SCM":
@@ -613,13 +335,14 @@ class SCM:
             new_vars.append(Variable(v.name, v.domain, v.parents, cpt))
         out = SCM(new_vars)
         out._intervened = dict(self._intervened)
+        out.max_table_size = self.max_table_size
         return out
 
     def substitute(self, values: Mapping[Any, Any]) -> "SCM":
         """Replace sympy symbols (or symbol names) by values in every CPT entry, re-checking rows."""
         if not isinstance(values, Mapping):
             raise InvalidArgument(f"substitute() expects a mapping {{symbol: value}}, got {values!r}")
-        sympy = _sympy()
+        sympy = sympy_module()
         present = {str(sym): sym for sym in self.free_symbols}
         subs = {}
         for k, v in values.items():
@@ -701,7 +424,7 @@ class SCM:
                 parent_idx = [index[p] for p in var.parents]
                 parent_doms = [model._vars[p].domain for p in var.parents]
                 keys = np.zeros(n, dtype=np.int64)
-                # mixed-radix code of the parents' value indices, matching _product's order
+                # mixed-radix code of the parents' value indices, matching parent_product's order
                 for idx, dom in zip(parent_idx, parent_doms):
                     keys = keys * len(dom) + idx
                 row_idx = keys
@@ -736,7 +459,7 @@ class SCM:
                 head += f"  <- {', '.join(var.parents)}"
             lines.append(head)
             for key, row in self._tables[name].items():
-                cond = f" | {self._fmt_row(var, key)}" if var.parents else ""
+                cond = f" | {format_row(var, key)}" if var.parents else ""
                 entries = ", ".join(f"{v!r}: {_fmt_number(p)}" for v, p in zip(var.domain, row))
                 lines.append(f"    P({name}{cond}) = {{{entries}}}")
         return "\n".join(lines)
@@ -751,47 +474,11 @@ class SCM:
 METHODS = ("elimination", "enumeration")
 
 
-def _exact_ratio(num: Any, den: Any) -> Number:
-    """num / den, as a Fraction when both are Python ints (elimination's exact kind)."""
-    num, den = (x.item() if isinstance(x, np.generic) else x for x in (num, den))
-    if isinstance(num, int) and isinstance(den, int):
-        return Fraction(num, den)
-    return num / den
-
-
-def _check_method(method: Any) -> None:
+def _engine(method: Any) -> Any:
     if method not in METHODS:
         raise InvalidArgument(f"method must be one of {METHODS}, got {method!r}")
+    return ENGINES[method]
 
 
 def _fmt_number(x: Number) -> str:
     return str(x)
-
-
-def _is_named_rows(cpt: Any) -> bool:
-    """A list (or tuple) of ({parent: value}, row) pairs."""
-    if isinstance(cpt, (str, bytes, Mapping)) or not isinstance(cpt, (list, tuple)) or not cpt:
-        return False
-    return all(isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Mapping) for item in cpt)
-
-
-def _order_that_fits(parents: tuple, domains: list[tuple], key: tuple) -> tuple | None:
-    """Another order of ``parents`` whose domains hold ``key``'s values, if there is one."""
-    if len(parents) > 6:  # 7! orders and more: not worth guessing
-        return None
-    for perm in itertools.permutations(range(len(parents))):
-        if all(_within(v, domains[j]) for v, j in zip(key, perm)):
-            return tuple(parents[j] for j in perm)
-    return None
-
-
-def _within(value: Any, domain: tuple) -> bool:
-    try:
-        return value in domain
-    except TypeError:
-        return False
-
-
-def _product(domains: Sequence[Sequence[Hashable]]) -> Iterator[tuple]:
-    """Cartesian product with the last domain varying fastest (itertools.product's order)."""
-    return itertools.product(*domains)

@@ -123,3 +123,67 @@ def test_float_and_symbolic_arithmetic_in_the_same_class():
     s = Mixture(m.programs, m.prior, arithmetic="symbolic")
     import sympy
     assert s.posterior(h)["p_B"] == sympy.Rational(56, 69)
+
+
+# ---- public replacements for the private reaches (issue 21) ---------------------------------
+
+def _histories() -> list:
+    return [C, C.agent("A"), C.agent("A").world("B", channel="action"),
+            C.agent("B").world("A", channel="action").agent("A").world("B", channel="action")]
+
+
+def test_has_kernel_names_the_channels_a_program_defines():
+    from bayes_agent import Channel, HistoryProgram, TableProgram
+
+    only_world = HistoryProgram("w", observation=lambda h: {"x": 1})
+    assert not only_world.has_kernel(Channel.ACTION) and only_world.has_kernel("observation")
+    for kind in ("exact", "float"):  # a converted program answers for the one it wraps
+        assert not only_world.convert(kind).has_kernel("action")
+    from bayes_agent import Program
+
+    class OnlyWorld(Program):  # a user subclass: convert() wraps it, and must ask it
+        name = "u"
+
+        def distribution(self, history, channel):
+            return {"x": 1}
+
+        def has_kernel(self, channel):
+            return Channel(channel) is Channel.OBSERVATION
+
+    user = OnlyWorld()
+    assert not user.has_kernel("action") and type(user.convert("float")) is not OnlyWorld
+    assert not user.convert("float").has_kernel("action") and user.convert("float").has_kernel("observation")
+    table = TableProgram("t", action={"A": 1}, observation={"x": 1})
+    assert table.has_kernel("action") and table.convert("float").has_kernel(Channel.OBSERVATION)
+
+
+def test_act_from_and_predict_from_equal_act_and_predict_on_the_posterior():
+    from bayes_agent import two_action_mixture
+
+    m = two_action_mixture()
+    for history in _histories():
+        w = m.posterior(history)
+        assert m.act_from(w, history) == m.act(history)
+        assert m.act_from(m.prior, history) != m.act(history) or w == m.prior
+        d = m.decide_from(m.act(history), next(iter(m.act(history))))
+        assert d == m.decide(history, next(iter(m.act(history))))
+    worlds = Mixture([TableProgram("p", action={"A": "1/2", "B": "1/2"},
+                                   observation_given_action={"A": {"x": "9/10", "y": "1/10"},
+                                                             "B": {"x": "1/5", "y": "4/5"}}),
+                      TableProgram("q", action={"A": "1/3", "B": "2/3"}, observation={"x": "1/2", "y": "1/2"})],
+                     ["1/2", "1/2"])
+    h = C.agent("A").world("x")
+    extended = h.agent("B")
+    assert worlds.predict_from(worlds.posterior(extended), extended) == worlds.predict(h, "B")
+    assert worlds.predict_from(worlds.prior, extended) != worlds.predict(h, "B")
+
+
+def test_from_mixture_is_deprecated_and_equals_as_float():
+    from bayes_agent import as_float, two_action_mixture
+    from bayes_agent.arithmetic import LogSpaceMixture
+
+    m = two_action_mixture()
+    with pytest.warns(DeprecationWarning, match="as_float"):
+        old = LogSpaceMixture.from_mixture(m)
+    h = _histories()[-1]
+    assert old.posterior(h) == as_float(m).posterior(h)

@@ -169,3 +169,54 @@ def test_exact_integers_do_not_carry_common_factors():
     v = m.updater()
     trace = v.trace(Transcript([Slot("AB"[k % 2], 0, Channel.ACTION) for k in range(400)]))
     assert trace[-1] == {"p": F(1, 2), "q": F(1, 2)} and max(x.bit_length() for x in trace._blocks[0]) <= 2
+
+
+# ---- PosteriorTrace behaves like the list Updater.trace used to return (issue 21) ----------------
+
+def _traces():
+    """An exact (lazy) trace and a float (held) trace of the same history, and the plain lists."""
+    m, h = _mixture(), _history(40, 7)
+    exact = m.updater("do", context="c").trace(h)
+    floats = Mixture(m.programs, m.prior, arithmetic="float").updater("do", context="c").trace(h)
+    return m, exact, floats
+
+
+def test_list_plus_trace_and_trace_plus_list_are_lists():
+    m, exact, floats = _traces()
+    for trace in (exact, floats):
+        as_list = [trace[i] for i in range(len(trace))]
+        front = [dict(m.prior)] + trace
+        assert type(front) is list and front == [dict(m.prior)] + as_list and len(front) == len(trace) + 1
+        back = trace + [dict(m.prior)]
+        assert type(back) is list and back == as_list + [dict(m.prior)]
+        assert trace + trace == as_list + as_list
+
+
+def test_trace_equals_a_list_both_ways_and_slices_to_lists():
+    _, exact, floats = _traces()
+    for trace in (exact, floats):
+        as_list = [trace[i] for i in range(len(trace))]
+        assert trace == as_list and as_list == trace
+        assert not (trace != as_list)
+        assert trace != as_list[:-1] and as_list[1:] != trace
+        assert trace[3:9] == as_list[3:9] and type(trace[3:9]) is list
+        assert trace[::-5] == as_list[::-5] and trace[-2:] == as_list[-2:]
+
+
+def test_json_dumps_of_a_float_trace_is_the_list_of_dicts():
+    import json
+
+    _, _, floats = _traces()
+    text = json.dumps(list(floats))
+    assert json.loads(text) == [dict(e) for e in floats]
+    assert json.loads(text)[-1] == pytest.approx(floats[-1])
+
+
+def test_negative_zero_reads_as_zero():
+    """-0.0 in a prior or a program comes back as 0.0 (issue 21), never as a negative zero."""
+    m = Mixture([TableProgram("p", action={"A": 1.0, "B": -0.0}, observation={"x": 1.0, "y": -0.0}),
+                 TableProgram("q", action={"A": 0.5, "B": 0.5}, observation={"x": 0.5, "y": 0.5})],
+                [1.0, -0.0])
+    out = [m.prior["q"], *m.posterior(Transcript().world("x")).values(),
+           *m.predict(Transcript(), "A").values(), *m.act(Transcript()).values()]
+    assert all(math.copysign(1.0, x) == 1.0 for x in out), out

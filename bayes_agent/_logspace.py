@@ -1,0 +1,47 @@
+"""Float log-space helpers shared by the mixture and the log-space engine (§3.2, §3.3 in floats).
+
+Long histories multiply many factors below one; in float64 the product underflows after a few
+hundred slots, so float posteriors are kept as log joints and normalised with log-sum-exp.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["log", "log_sum", "logsumexp", "normalise_logs"]
+
+
+def log(x: float) -> float:
+    """log x, with log 0 = -inf (a true zero) instead of an error."""
+    return math.log(x) if x > 0 else -math.inf
+
+
+def log_sum(factors: Sequence[Any]) -> float:
+    """Σ log f in float64 (math.fsum: correctly rounded, so long histories do not drift)."""
+    return math.fsum(log(float(f)) for f in factors)
+
+
+def logsumexp(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """log Σ exp over programs; a column of -inf gives -inf (a true zero), without a warning.
+
+    One vector of programs goes through numpy's ``logaddexp`` reduction: scipy's ``logsumexp``
+    gives the same answer (both within 2e-16 of a 50-digit reference for 8 to 10^4 programs) but
+    costs about 150 µs per call in scipy 1.17 against 2 µs, which was half a posterior's time on
+    a short history. A matrix goes through scipy."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if x.ndim == 1 and axis == 0:
+            return np.logaddexp.reduce(x)
+        from scipy.special import logsumexp
+
+        return logsumexp(x, axis=axis)
+
+
+def normalise_logs(log_joint: Sequence[float], error: Exception) -> list[float]:
+    """exp(l - log Σ exp l): the posterior from log joints; all -inf is a true zero → ``error``."""
+    arr = np.asarray(log_joint, dtype=np.float64)
+    if not np.isfinite(arr).any():
+        raise error
+    return np.exp(arr - logsumexp(arr)).tolist()

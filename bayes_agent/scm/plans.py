@@ -1,0 +1,357 @@
+"""Compiled query plans: variable elimination decided once per query shape, then only arithmetic.
+
+A query's *shape* is which variables are intervened on, which are fixed (evidence, and the event
+asked about) and which are kept as table axes, not their values. Everything elimination decides
+depends only on the shape: the ancestral set (barren mechanisms sum to one and drop out), the
+surgery (an intervened variable loses its mechanism and its arrows, §2.2), the connected
+components left once the fixed variables are indexed out, the weighted-min-fill elimination order
+(:func:`.elimination.elimination_order`), and every einsum's subscripts. A :class:`Block` holds
+those decisions for one group of mechanisms; running it indexes the fixed values into the cached
+mechanism arrays and runs the einsums, nothing else. Plans are cached on the model's
+:class:`~.factors.FactorView`, so asking the same kind of question again (other values, other
+evidence values) skips all of the bookkeeping.
+
+Before any arithmetic a plan knows the largest table elimination will build; above
+``max_table_size`` entries the query is refused with :class:`~bayes_agent.errors.TableTooLarge`,
+which names the estimated size and the induced width, instead of running for minutes.
+"""
+
+from __future__ import annotations
+
+import math
+from string import ascii_letters
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from .._numbers import SYMBOLIC
+from ..errors import InvalidArgument, TableTooLarge
+from .elimination import HEURISTICS, elimination_order
+from .factors import FactorView
+
+__all__ = ["MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
+           "dtype_of", "mechanism_factors", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
+           "table_plan"]
+
+#: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
+#: 2**27 float64 entries is 1 GiB; an exact entry (a Python integer behind a pointer) takes about
+#: eight times the memory and far more time, so exact and symbolic queries stop at 2**24.
+MAX_TABLE_SIZE = {"float": 2 ** 27, "exact": 2 ** 24, "symbolic": 2 ** 24}
+
+#: How many compiled query shapes a model keeps (oldest forgotten first).
+MAX_PLANS = 4096
+
+#: No machine holds a table this large; refused whatever max_table_size says.
+UNHOLDABLE = 1 << 52
+
+#: An order whose largest table is at most this many entries is taken without trying the others.
+SMALL_TABLE = 1 << 10
+
+
+class Block:
+    """Mechanisms summed together: the fixed axes to index, the einsum steps, the kept axes.
+
+    ``run(pos)`` returns the array over ``keep`` (in that order) of Σ over every other variable of
+    the product of the block's mechanisms with the fixed variables at the positions ``pos``.
+    """
+
+    __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "scale")
+
+    def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
+                 keep: tuple[str, ...], kind: str, support: bool) -> None:
+        self.names, self.keep = names, keep
+        self.dtype = dtype_of(kind, support)
+        self.factors, scopes, self.scale = mechanism_factors(view, names, fixed, kind, support)
+        self._schedule(scopes, {v: view.size(v) for s in scopes for v in s}, keep)
+
+    def _schedule(self, scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> None:
+        """Bucket elimination, symbolically: which slots each einsum reads and what it writes.
+        Each greedy heuristic proposes an order; the one whose tables are smallest in total wins."""
+        _, steps, self.largest, self.width = _buckets(scopes, sizes, keep, best_order(scopes, sizes, keep))
+        # a bucket of three or more factors contracts pairwise along numpy's greedy path, fixed now
+        self.steps = []
+        for ids, subscripts, shapes in steps:
+            self.steps.append((ids, subscripts, contraction_path(subscripts, shapes)))
+
+    def run(self, pos: Mapping[str, int]) -> np.ndarray:
+        if not self.factors:  # an empty product
+            return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype)
+        slots = reduce_factors(self.factors, pos)
+        for ids, subscripts, path in self.steps:
+            out = np.einsum(subscripts, *[slots[i] for i in ids], optimize=path)
+            if not isinstance(out, np.ndarray):  # a full sum is a bare scalar: keep it an array
+                out = np.array(out, dtype=self.dtype)
+            slots.append(out)
+        return slots[-1]
+
+    def positive(self, pos: Mapping[str, int]) -> bool:
+        """Is every entry of every reduced mechanism positive (so the block's sum surely is)?"""
+        return all((reduced > 0).all() for reduced in reduce_factors(self.factors, pos))
+
+
+def dtype_of(kind: str, support: bool = False) -> Any:
+    """float64 for floats and 0/1 support counts; object arrays for exact integers and sympy."""
+    return np.float64 if support or kind not in ("exact", SYMBOLIC) else object
+
+
+def mechanism_factors(view: FactorView, names: Iterable[str], fixed: frozenset[str], kind: str,
+                      support: bool = False) -> tuple[list, list[tuple[str, ...]], int]:
+    """Each mechanism as (array, index template, fixed axes), the scopes left once the fixed
+    variables are indexed out, and the product of the mechanisms' integer scales."""
+    factors, scopes, total = [], [], 1
+    for n in names:
+        values, scale = view.mechanism(n, kind, support)
+        total *= scale
+        scope = (n, *view.parents[n])
+        axes = tuple((i, v) for i, v in enumerate(scope) if v in fixed)
+        template = tuple(0 if v in fixed else slice(None) for v in scope) + (Ellipsis,) if axes else None
+        factors.append((values, template, axes))
+        scopes.append(tuple(v for v in scope if v not in fixed))
+    return factors, scopes, total
+
+
+def reduce_factors(factors: list, pos: Mapping[str, int]) -> list[np.ndarray]:
+    """Index the fixed values (positions ``pos``) out of each mechanism array."""
+    out = []
+    for values, template, axes in factors:
+        if template is None:
+            out.append(values)
+        else:
+            index = list(template)
+            for i, v in axes:
+                index[i] = pos[v]
+            out.append(values[tuple(index)])
+    return out
+
+
+def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
+    """numpy's greedy pairwise path, fixed at compile time, for a bucket of three or more factors
+    whose clique is large; ``False`` (one C loop, no path search per call) otherwise."""
+    letters: dict[str, int] = {}
+    for term, shape in zip(subscripts.split("->")[0].split(","), shapes):
+        letters.update(zip(term, shape))
+    if len(shapes) <= 2 or math.prod(letters.values()) <= 1 << 12:
+        return False
+    return np.einsum_path(subscripts, *(np.empty(sh) for sh in shapes), optimize="greedy")[0]
+
+
+def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> list[str]:
+    """The order, among the greedy heuristics', whose tables are smallest in total."""
+    best = None
+    for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
+        order = elimination_order(scopes, keep, sizes, heuristic)
+        total, _, largest, _ = _buckets(scopes, sizes, keep, order, subscripts=False)
+        if best is None or total < best[0]:
+            best = (total, order)
+        if largest <= SMALL_TABLE:  # small tables already: another order cannot gain much
+            break
+    return best[1]
+
+
+def _buckets(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...],
+             order: list[str], subscripts: bool = True) -> tuple[int, list, int, int]:
+    """The einsum steps of eliminating in ``order``: (total table entries, steps, largest, width)."""
+    pool = dict(enumerate(scopes))
+    holding: dict[str, set[int]] = {}
+    for k, scope in pool.items():
+        for v in scope:
+            holding.setdefault(v, set()).add(k)
+    steps: list[tuple[tuple[int, ...], str]] = []
+    total, largest, width = 0, 1, 0
+    next_id = len(pool)
+    for v in order:
+        ids = tuple(sorted(holding.pop(v)))
+        bucket = [pool.pop(k) for k in ids]
+        clique = tuple(dict.fromkeys(u for s in bucket for u in s))
+        out = tuple(u for u in clique if u != v)
+        entries = math.prod(sizes[u] for u in clique)
+        total, largest, width = total + entries * len(bucket), max(largest, entries), max(width, len(clique) - 1)
+        for u in out:
+            holding[u].difference_update(ids)
+            holding[u].add(next_id)
+        steps.append((ids, bucket, out))
+        pool[next_id] = out
+        next_id += 1
+    ids = tuple(pool)
+    rest = [pool[k] for k in ids]
+    clique = tuple(dict.fromkeys(u for s in rest for u in s))
+    entries = math.prod(sizes[u] for u in clique)
+    total, largest, width = total + entries * len(rest), max(largest, entries), max(width, len(clique) - 1)
+    if ids and not (len(ids) == 1 and rest[0] == keep and ids[0] == next_id - 1):
+        steps.append((ids, rest, keep))
+    if not subscripts or largest > UNHOLDABLE:  # refused by check_size: do not write subscripts
+        return total, [], largest, width
+    return total, [(ids, subscripts_of(bucket, out), [tuple(sizes[u] for u in s) for s in bucket])
+                   for ids, bucket, out in steps], largest, width
+
+
+def subscripts_of(scopes: list[tuple[str, ...]], out: tuple[str, ...]) -> str:
+    """The einsum subscripts ("ab,bc->ac") for operands over ``scopes`` summed onto ``out``."""
+    letters: dict[str, str] = {}
+    for scope in (*scopes, out):
+        for v in scope:
+            if v not in letters:
+                if len(letters) == len(ascii_letters):
+                    raise InvalidArgument(
+                        f"this query needs one table over more than {len(ascii_letters)} variables "
+                        f"(the graph is too densely connected for exact elimination)"
+                    )
+                letters[v] = ascii_letters[len(letters)]
+    return ",".join("".join(letters[v] for v in s) for s in scopes) + "->" + "".join(letters[v] for v in out)
+
+
+def _components(view: FactorView, names: tuple[str, ...], fixed: frozenset[str]) -> list[tuple[str, ...]]:
+    """Group mechanisms whose unfixed variables meet, transitively (union-find); a mechanism with
+    every variable fixed is a group of its own."""
+    parent: dict[str, str] = {}
+
+    def find(v: str) -> str:
+        while parent.setdefault(v, v) != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    free = {}
+    for n in names:
+        scope = [v for v in (n, *view.parents[n]) if v not in fixed]
+        free[n] = scope
+        for v in scope[1:]:
+            a, b = find(scope[0]), find(v)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[Any, list[str]] = {}
+    for n in names:
+        groups.setdefault(find(free[n][0]) if free[n] else ("fixed", n), []).append(n)
+    return [tuple(g) for g in groups.values()]
+
+
+def check_size(blocks: Iterable[Any], max_table_size: float | None, kind: str) -> None:
+    """Refuse (:class:`TableTooLarge`) a plan whose largest table exceeds the bound; ``None`` is
+    the default bound of the plan's number kind (:data:`MAX_TABLE_SIZE`)."""
+    if max_table_size is None:
+        max_table_size = MAX_TABLE_SIZE[kind]
+    blocks = list(blocks)
+    largest = max((b.largest for b in blocks), default=1)
+    if largest > max_table_size or largest > UNHOLDABLE:
+        width = max(b.width for b in blocks)
+        raise TableTooLarge(
+            f"this query would build a table of about {largest:.3g} entries (elimination width "
+            f"{width}, i.e. a table over {width + 1} variables), above max_table_size="
+            f"{max_table_size:.3g}; the graph is too densely connected for exact elimination here "
+            f"(fix more variables, or raise max_table_size on the model)", size=largest, width=width)
+
+
+class TablePlan:
+    """Σ of the product of the mechanisms, as a table over ``keep`` with the fixed variables set.
+
+    ``main`` holds the components that touch a kept variable; every other component is
+    d-separated from them given the fixed values and contributes one number, its total (``rest``).
+    """
+
+    __slots__ = ("kind", "main", "rest", "denominator", "names")
+
+    def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
+                 keep: tuple[str, ...], kind: str, support: bool, max_table_size: float | None) -> None:
+        self.kind, self.names = kind, names
+        keep_set = set(keep)
+        main: list[str] = []
+        rest: list[Block] = []
+        for group in _components(view, names, fixed):
+            if any(v in keep_set for n in group for v in (n, *view.parents[n]) if v not in fixed):
+                main.extend(group)
+            else:
+                rest.append(Block(view, group, fixed, (), kind, support))
+        self.main = Block(view, tuple(main), fixed, keep, kind, support)
+        self.rest = rest
+        check_size([self.main, *rest], max_table_size, "float" if support else kind)
+        self.denominator = 1 if support or kind != "exact" else math.prod(b.scale for b in [self.main, *rest])
+
+    def run(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any]:
+        """``(values, scale, denominator)``: the sum at each assignment of ``keep`` is
+        ``values[...] * scale / denominator``. With ``scale_sign_only`` a d-separated component
+        whose entries are all positive is not summed and counts as 1 (only the sign of ``scale``
+        then means anything)."""
+        scale: Any = 1
+        for block in self.rest:
+            if scale_sign_only and self.kind != SYMBOLIC and block.positive(pos):
+                continue
+            scale = scale * block.run(pos)[()]
+        values = self.main.run(pos)
+        if self.main.dtype is np.float64:
+            return values, float(scale), 1
+        return values, scale, self.denominator
+
+
+class RatioPlan:
+    """P(event | evidence) as one ratio: Σ with the event fixed over Σ with it free.
+
+    The event's variables are *fixed*, never carried as table axes, so the cost does not grow
+    with the number of event variables. Components (of the evidence-only graph) without an event
+    variable appear identically above and below the bar and cancel; only their sign is checked
+    (the evidence must be possible). Mechanism scales cancel too, so an exact ratio is a ratio of
+    integers.
+    """
+
+    __slots__ = ("kind", "numerator", "denominator", "cancel")
+
+    def __init__(self, view: FactorView, names: tuple[str, ...], given: frozenset[str],
+                 event: frozenset[str], kind: str, max_table_size: float | None) -> None:
+        self.kind = kind
+        both = given | event
+        inside: list[str] = []
+        self.cancel: list[Block] = []
+        for group in _components(view, names, given):
+            if any(v in event for n in group for v in (n, *view.parents[n])):
+                inside.extend(group)
+            else:
+                self.cancel.append(Block(view, group, given, (), kind, False))
+        self.numerator = Block(view, tuple(inside), both, (), kind, False)
+        self.denominator = Block(view, tuple(inside), given, (), kind, False)
+        check_size([self.numerator, self.denominator, *self.cancel], max_table_size, kind)
+
+    def run(self, pos: Mapping[str, int]) -> tuple[Any, Any, bool]:
+        """``(numerator, denominator, evidence_possible)`` in the plan's kind (exact: integers)."""
+        for block in self.cancel:
+            if self.kind != SYMBOLIC and block.positive(pos):
+                continue
+            total = block.run(pos)[()]
+            if total == 0:
+                return 0, 0, False
+        den = self.denominator.run(pos)[()]
+        if den == 0:
+            return 0, den, False
+        return self.numerator.run(pos)[()], den, True
+
+
+def table_plan(view: FactorView, keep: tuple[str, ...], fixed: Iterable[str], do: Iterable[str] = (),
+               *, support: bool = False, max_table_size: float | None = None) -> TablePlan:
+    """The cached plan for Σ over everything but ``keep`` with ``fixed`` set and ``do`` cut."""
+    fixed, do = frozenset(fixed) | frozenset(do), frozenset(do)
+    key = ("table", keep, fixed, do, support, max_table_size)
+    plan = view.plans.get(key)
+    if plan is None:
+        names = tuple(n for n in view.ancestral_set([*keep, *fixed], cut=do) if n not in do)
+        plan = remember(view, key, TablePlan(view, names, fixed, keep, view.kind(names), support,
+                                             max_table_size))
+    return plan
+
+
+def ratio_plan(view: FactorView, event: Iterable[str], given: Iterable[str], do: Iterable[str] = (),
+               *, max_table_size: float | None = None) -> RatioPlan:
+    """The cached plan for P(event | given) after surgery on ``do``."""
+    event, do = frozenset(event), frozenset(do)
+    given = frozenset(given) | do
+    key = ("ratio", event, given, do, max_table_size)
+    plan = view.plans.get(key)
+    if plan is None:
+        names = tuple(n for n in view.ancestral_set([*event, *given], cut=do) if n not in do)
+        plan = remember(view, key, RatioPlan(view, names, given, event, view.kind(names), max_table_size))
+    return plan
+
+
+def remember(view: FactorView, key: Any, plan: Any) -> Any:
+    """Cache ``plan`` on the view; past :data:`MAX_PLANS` shapes the oldest is forgotten."""
+    if len(view.plans) >= MAX_PLANS:
+        del view.plans[next(iter(view.plans))]
+    view.plans[key] = plan
+    return plan

@@ -1,0 +1,221 @@
+"""Queries on a structural causal model: P(event | do(x*), evidence), distributions, marginals.
+
+Two engines answer the same questions with the same numbers and the same errors:
+:data:`ELIMINATION` (compiled, cached plans of variable elimination, :mod:`.plans`) and
+:data:`ENUMERATION` (every assignment of the ancestors; exponential, kept as the reference the
+tests check elimination against). Both read the model only through its public API and its
+:class:`~.factors.FactorView`. The surgery of §2.2 enters elimination as a *cut*: the intervened
+variable's mechanism is dropped, its arrows in are ignored, and it is fixed at x*. Enumeration
+applies ``SCM.do`` and walks the post-surgery model, as the paper writes it.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
+
+import numpy as np
+
+from .._numbers import FLOAT, is_symbolic, is_zero, sympy_module
+from ..errors import FloatUnderflow, ZeroEvidence
+from .factors import FactorView
+from .messages import marginals_plan
+from .plans import ratio_plan, table_plan
+
+if TYPE_CHECKING:
+    from .model import SCM
+
+__all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "Elimination", "Enumeration", "all_marginals", "check_evidence",
+           "describe_event", "evidence_mass", "exact_ratio", "mass", "tidy", "weighted"]
+
+Assignment = Mapping[str, Hashable]
+
+
+def tidy(x: Any) -> Any:
+    """Simplify sympy results to closed form; leave Fractions and floats as they are."""
+    if is_symbolic(x):
+        return sympy_module().simplify(x)
+    return x
+
+
+def exact_ratio(num: Any, den: Any) -> Any:
+    """num / den, as a Fraction when both are Python ints (elimination's exact kind)."""
+    num, den = (x.item() if isinstance(x, np.generic) else x for x in (num, den))
+    if isinstance(num, int) and isinstance(den, int):
+        return Fraction(num, den)
+    return num / den
+
+
+def describe_event(model: "SCM", given: Assignment, do: Assignment = {}) -> str:
+    """The evidence as text for error messages, with the surgery it was asked under."""
+    text = ", ".join(f"{k}={v!r}" for k, v in given.items())
+    surgery = {**model.intervened, **do}
+    if surgery:
+        return f"{text} (under do({', '.join(f'{k}={v!r}' for k, v in surgery.items())}))"
+    return text
+
+
+def mass(model: "SCM", event: Assignment, do: Assignment = {}) -> Any:
+    """P(event) after surgery on ``do``: Σ over the event's ancestors of Π mechanisms."""
+    view = model.factor_view
+    plan = table_plan(view, (), event, do, max_table_size=model.max_table_size)
+    values, scale, denominator = plan.run(view.positions({**event, **do}))
+    value = exact_ratio(values[()] * scale, denominator)
+    return value * 0 if _clashes(event, do) else value
+
+
+def possible(model: "SCM", event: Assignment, do: Assignment = {}) -> bool:
+    """Does some assignment with every mechanism positive agree with ``event``? (0/1 arithmetic)"""
+    if _clashes(event, do):
+        return False
+    view = model.factor_view
+    plan = table_plan(view, (), event, do, support=True, max_table_size=model.max_table_size)
+    values, scale, _ = plan.run(view.positions({**event, **do}))
+    return values[()] * scale > 0
+
+
+def check_evidence(model: "SCM", given: Assignment, den: Any, do: Assignment = {}) -> None:
+    """Refuse evidence of probability 0, and name float underflow when the zero is not real."""
+    if not is_zero(den):
+        return
+    if isinstance(den, float) and possible(model, given, do):
+        raise FloatUnderflow(
+            f"cannot condition on {describe_event(model, given, do)}: its probability is positive but "
+            f"below the float64 range (underflow); convert the model with to_exact() and ask again"
+        )
+    raise ZeroEvidence(f"cannot condition on {describe_event(model, given, do)}: it has probability 0")
+
+
+def evidence_mass(model: "SCM", given: Assignment, do: Assignment = {}) -> Any:
+    """P(given) after surgery on ``do`` (1 without evidence); impossible evidence is refused."""
+    if not given:
+        return Fraction(1)
+    den = mass(model, given, do)
+    check_evidence(model, given, den, do)
+    return den
+
+
+def _clashes(event: Assignment, fixed: Assignment) -> bool:
+    return any(k in fixed and fixed[k] != v for k, v in event.items())
+
+
+def weighted(view: FactorView, names: tuple[str, ...], fixed: Assignment) -> Iterator[tuple[dict, Any]]:
+    """Yield (assignment, probability) for every assignment of ``names`` consistent with
+    ``fixed``, skipping branches whose probability is exactly zero (enumeration)."""
+    frontier: list[tuple[dict, Any]] = [({}, Fraction(1))]
+    for name in names:
+        parents, table, index = view.parents[name], view.tables[name], view.index[name]
+        values = [fixed[name]] if name in fixed else list(view.domains[name])
+        nxt = []
+        for assignment, weight in frontier:
+            row = table[tuple(assignment[p] for p in parents)]
+            for value in values:
+                p = row[index[value]]
+                if p == 0:
+                    continue
+                nxt.append(({**assignment, name: value}, weight * p))
+        frontier = nxt
+    yield from frontier
+
+
+class Elimination:
+    """Compiled variable elimination: event variables fixed, plans cached per query shape."""
+
+    def probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
+        if not given:
+            return tidy(mass(model, {k: v for k, v in event.items() if k not in do}, do)
+                        * (0 if _clashes(event, do) else 1))
+        if _clashes(given, do):
+            check_evidence(model, given, Fraction(0), do)
+        view = model.factor_view
+        free = [k for k in event if k not in given and k not in do]
+        plan = ratio_plan(view, free, given, do, max_table_size=model.max_table_size)
+        pos = view.positions({**given, **do, **{k: event[k] for k in free}})
+        num, den, ok = plan.run(pos)
+        if not ok:
+            check_evidence(model, given, 0.0 if plan.kind == FLOAT else Fraction(0), do)
+        if _clashes(event, given) or _clashes(event, do):
+            return Fraction(0)
+        return tidy(exact_ratio(num, den))
+
+    def distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
+        domain = model.domain(name)
+        if name in given or name in do:
+            if _clashes(given, do):
+                check_evidence(model, given, Fraction(0), do)
+            den = evidence_mass(model, given, do) if given else Fraction(1)
+            at = given.get(name, do.get(name))
+            return {v: tidy(den / den if v == at else den * 0) for v in domain}
+        if _clashes(given, do):
+            check_evidence(model, given, Fraction(0), do)
+        view = model.factor_view
+        plan = table_plan(view, (name,), given, do, max_table_size=model.max_table_size)
+        values, scale, denominator = plan.run(view.positions({**given, **do}), scale_sign_only=bool(given))
+        if given:  # the d-separated part (scale) and the denominator cancel; scale must not be 0
+            total = sum(values.tolist(), 0 * scale)
+            check_evidence(model, given, exact_ratio(total if is_zero(total) else scale, 1), do)
+        else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
+            total = denominator
+        return {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
+
+
+def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashable, Any]]:
+    """{name: P(name | do(do), given)} for every variable, by two passes of messages."""
+    if given and _clashes(given, do):
+        check_evidence(model, given, Fraction(0), do)
+    den = evidence_mass(model, given, do) if given else Fraction(1)
+    view = model.factor_view
+    fixed = {**given, **do}
+    plan = marginals_plan(view, frozenset(given), frozenset(do), model.max_table_size)
+    tables = plan.run(view.positions(fixed))
+    out: dict[str, dict[Hashable, Any]] = {}
+    for name in model.names:
+        domain = view.domains[name]
+        if name in fixed:
+            at = fixed[name]
+            one = Fraction(1) if not given else den / den
+            out[name] = {v: tidy(one if v == at else one * 0) for v in domain}
+            continue
+        values = tables[name].tolist()
+        if plan.kind == FLOAT and not given:  # the entries sum to 1 up to rounding: do not rescale
+            out[name] = dict(zip(domain, values))
+            continue
+        total = sum(values, 0 * values[0])
+        out[name] = {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values)}
+    return out
+
+
+class Enumeration:
+    """Every assignment of the ancestors of the query, after ``SCM.do``: the reference."""
+
+    def _mass(self, model: "SCM", event: Assignment) -> Any:
+        view = model.factor_view
+        return sum((w for _, w in weighted(view, view.ancestral_set(event), event)), Fraction(0))
+
+    def _evidence(self, model: "SCM", given: Assignment) -> Any:
+        if not given:
+            return Fraction(1)
+        den = self._mass(model, given)
+        check_evidence(model, given, den)
+        return den
+
+    def probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
+        model = model.do(do) if do else model
+        den = self._evidence(model, given)
+        if _clashes(event, given):
+            return Fraction(0)
+        num = self._mass(model, {**given, **event})
+        return tidy(num / den if given else num)
+
+    def distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
+        model = model.do(do) if do else model
+        den = self._evidence(model, given)
+        view = model.factor_view
+        acc: dict[Hashable, Any] = {v: Fraction(0) for v in view.domains[name]}
+        for assignment, w in weighted(view, view.ancestral_set([name, *given]), given):
+            acc[assignment[name]] = acc[assignment[name]] + w
+        return {v: tidy(p / den if given else p) for v, p in acc.items()}
+
+
+ELIMINATION, ENUMERATION = Elimination(), Enumeration()
+ENGINES = {"elimination": ELIMINATION, "enumeration": ENUMERATION}
