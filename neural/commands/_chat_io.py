@@ -88,9 +88,16 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
         return tok, None, f"built-in byte-level tokenizer, {args.template or 'plain'} template"
     from transformers import AutoTokenizer
 
+    from ..missing_model import is_hub_id
+
     try:
         tok = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
     except (OSError, ValueError) as exc:
+        if not Path(args.tokenizer).expanduser().exists() and not is_hub_id(args.tokenizer):
+            raise InvalidArgument(
+                f"--tokenizer {args.tokenizer!r}: no such directory; give a directory with "
+                f"tokenizer.json / tokenizer_config.json, or omit --tokenizer for the built-in one"
+            ) from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidArgument(
             f"no local tokenizer at {args.tokenizer!r} (nothing is downloaded): give a directory with "

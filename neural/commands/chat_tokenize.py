@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidArgument(
                 f"--save-tokenizer: cannot write {args.save_tokenizer!r}: {exc.strerror or exc}"
             ) from None
+    if args.out != "-":
+        args.saved = args.out + (f" and the tokenizer in {args.save_tokenizer}" if args.save_tokenizer else "")
     report = sys.stderr if args.out == "-" else sys.stdout
     print(
         f"wrote {_count(len(rows), 'conversation')} ({args.mode} labels, tokenizer: {described}) to "
