@@ -193,3 +193,12 @@ def test_no_neural_module_imports_another_modules_private_names():
                     if alias.name.startswith("_"):
                         offenders.add((str(path.relative_to(root)), alias.name))
     assert offenders - PRIVATE_IMPORTS_PENDING == set()
+
+
+def test_transcript_with_context_is_deprecated_but_still_works():
+    from bayes_agent import Gate, Transcript
+
+    t = Transcript.from_pairs([("x", Gate.WORLD)], context="c")
+    with pytest.warns(DeprecationWarning, match=r"Transcript\(t.slots, context\)"):
+        moved = t.with_context("d")
+    assert moved.slots == t.slots and moved.context == "d" == Transcript(t.slots, "d").context
