@@ -131,14 +131,12 @@ def _name(clean: list[dict], i: int) -> str:
 
 def _learned(rendered: str, probe: str) -> list[tuple[str, int]]:
     """The transformations that turn ``probe`` into text the template wrote, with where: most
-    specific (longest output) first, one per distinct output."""
-    found: dict[str, tuple[str, int]] = {}
-    for name, f in TRANSFORMS.items():
-        out = f(probe)
-        at = rendered.find(out)
-        if at >= 0 and out not in found:
-            found[out] = (name, at)
-    return [found[out] for out in sorted(found, key=len, reverse=True)]
+    specific (longest output) first. Several may give the same output (a bare sentinel is its own
+    trim); each stays a candidate, and the real content decides between them."""
+    found = [(name, f(probe)) for name, f in TRANSFORMS.items()]
+    found = [(name, out, rendered.find(out)) for name, out in found]
+    ordered = sorted((x for x in found if x[2] >= 0), key=lambda x: -len(x[1]))  # stable: TRANSFORMS order
+    return [(name, at) for name, _, at in ordered]
 
 
 def _walk(text: str, probed: str, probes: dict[int, str], learned: dict[int, list[tuple[str, int]]],

@@ -164,3 +164,16 @@ def test_an_unknown_transformation_is_named_not_guessed(tokenizers) -> None:
     tok.chat_template = "{% for m in messages %}<{{ m.role }}>{{ m.content | replace('\"', \"'\") }}{% endfor %}"
     with pytest.raises(InvalidArgument, match=r"message 0 \(user\).*content 'say \"hi\"'"):
         mask_chat([{"role": "user", "content": 'say "hi"'}, {"role": "assistant", "content": "ok"}], tok)
+
+
+def test_a_template_that_refuses_the_probe_is_aligned_by_the_bare_sentinel(tokenizers) -> None:
+    """A template that rejects a quote in any content: the probe is refused, the bare sentinel is
+    used instead, and the spans are still exact."""
+    tok = copy.copy(tokenizers["phi3.jinja"])
+    tok.chat_template = ("{% for m in messages %}{% if '\"' in m.content %}{{ raise_exception('no quotes') }}"
+                         "{% endif %}<|{{ m.role }}|>{{ m.content | trim }}<|end|>{% endfor %}")
+    msgs = [{"role": "user", "content": " Zürich?\n"}, {"role": "assistant", "content": "Ja – 18 °C."}]
+    ex = mask_chat(msgs, tok)
+    assert ex.chat.aligned_by == "sentinel"
+    spans = _message_spans(ex)
+    assert [ex.chat.rendering.text[s[0].start:s[0].end] for s in (spans[0], spans[1])] == ["Zürich?", "Ja – 18 °C."]
