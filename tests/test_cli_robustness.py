@@ -480,5 +480,5 @@ def test_the_help_of_every_long_job_states_its_time_on_two_cores(command):
 @neural_only
 def test_a_missing_tokenizer_path_is_one_plain_line(tmp_path):
     result = cli("chat-masks", str(SAMPLE), "--tokenizer", "./nope")
-    line = assert_one_line_error(result, "--tokenizer './nope': no such directory")
+    line = assert_one_line_error(result, "no local tokenizer at './nope': no such directory")
     assert "repo" not in line.lower() and "huggingface" not in line.lower()

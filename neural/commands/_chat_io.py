@@ -95,7 +95,7 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
     except (OSError, ValueError) as exc:
         if not Path(args.tokenizer).expanduser().exists() and not is_hub_id(args.tokenizer):
             raise InvalidArgument(
-                f"--tokenizer {args.tokenizer!r}: no such directory; give a directory with "
+                f"no local tokenizer at {args.tokenizer!r}: no such directory (--tokenizer); give a directory with "
                 f"tokenizer.json / tokenizer_config.json, or omit --tokenizer for the built-in one"
             ) from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
