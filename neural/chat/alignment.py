@@ -230,11 +230,12 @@ def locate_contents(tokenizer: Any, clean: list[dict], text: str, tools: Any,
                 dropped.append(i)
             elif context[i]:
                 unseen.append(i)
-            else:
-                raise InvalidArgument(
+            else:  # perhaps only the probe's odd characters put it off: the bare sentinel decides
+                failure = InvalidArgument(
                     f"cannot align the chat template's rendering with {_name(clean, i)}: the template "
                     f"does not render its content at all"
                 )
+                break
         else:
             where = _walk(text, probed, probes, learned, clean)
             if where is not None:
