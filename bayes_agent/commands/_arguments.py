@@ -2,7 +2,7 @@
 
 One validator per rule, used by every subcommand, so a rule cannot hold in one command and not
 in another: a seed is a non-negative integer everywhere (a negative seed would silently repeat
-another seed's data), a count is positive.
+another seed's data); an error from a check names the option the value came from.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Callable, TypeVar
 
 from ..errors import BayesAgentError
 
-__all__ = ["named_option", "nonnegative_int", "positive_int"]
+__all__ = ["named_option", "nonnegative_int"]
 
 T = TypeVar("T")
 
@@ -30,14 +30,6 @@ def nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value} (a negative seed would repeat "
                                          f"another seed's data)")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """An argparse ``type=`` for counts: an integer ≥ 1."""
-    value = _integer(text, "a positive integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return value
 
 
