@@ -88,6 +88,10 @@ def _report_late_interrupts(args: argparse.Namespace) -> None:
     import signal
 
     def late(signum: int, frame: object) -> None:
+        try:
+            sys.stdout.flush()  # os._exit skips it: what the command printed must still arrive
+        except (OSError, ValueError):
+            pass
         sys.stderr.write(_interrupted(args) + ("" if getattr(args, "saved", None) else
                                                " after the run finished") + "\n")
         sys.stderr.flush()

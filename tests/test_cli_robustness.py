@@ -482,3 +482,22 @@ def test_a_missing_tokenizer_path_is_one_plain_line(tmp_path):
     result = cli("chat-masks", str(SAMPLE), "--tokenizer", "./nope")
     line = assert_one_line_error(result, "no local tokenizer at './nope': no such directory")
     assert "repo" not in line.lower() and "huggingface" not in line.lower()
+
+
+@neural_only
+def test_ctrl_c_after_the_command_returned_still_says_what_was_saved(tmp_path):
+    """A Ctrl-C that lands after the last line, while the process winds down, gets the same line."""
+    out = tmp_path / "do.jsonl"
+    code = ("import os, signal, sys\n"
+            "from bayes_agent.cli import main\n"
+            f"sys.argv = ['bayes-agent', 'chat-tokenize', {str(SAMPLE)!r}, '--out', {str(out)!r}]\n"
+            "status = main()\n"
+            "os.kill(os.getpid(), signal.SIGINT)\n"
+            "import time; time.sleep(5)\n"
+            "sys.exit(status)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 130 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"bayes-agent chat-tokenize: interrupted after the run finished; saved {out}")
+    assert "wrote 4 conversations" in r.stdout and out.stat().st_size > 0
