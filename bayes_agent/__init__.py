@@ -8,7 +8,7 @@ from .transcript import Channel, Gate, Mode, Part, Rendering, Slot, Span, Transc
 from .programs import HistoryProgram, MarkovProgram, Program, TableProgram, latest_action
 from .mixture import Decision, Mixture, Updater, evidence_slots, is_evidence
 from .sequential import PosteriorTrace
-from .arithmetic import LogSpaceMixture, as_exact, as_float, as_symbolic, closed_form
+from .arithmetic import LogSpaceMixture, as_exact, as_float, as_symbolic, closed_form, latex, symbols
 from .worked import (
     TwoActionDerivation,
     derive_two_action,
@@ -20,13 +20,14 @@ from .worked import (
 )
 from .invariants import EngineRegime, InvariantViolation, Regime, check_all, engine_regimes
 from .scm import (CLIMATES, SCM, ClimateRow, FireEngineDerivation, FireEngineParameters,
-                  IceCreamMechanisms, Variable, bernoulli, climate_row, climate_table,
-                  derive_fire_engine, fire_engine_model, ice_cream_model, passive_vs_experiment,
-                  plot_climates, plot_more_data, point_mass, pooled_ice_cream_model, row_from_model)
+                  IceCreamMechanisms, Variable, bernoulli, chain_scm, climate_row, climate_table,
+                  derive_fire_engine, elimination_order, fire_engine_model, ice_cream_model,
+                  passive_vs_experiment, plot_climates, plot_more_data, point_mass, polytree_scm,
+                  pooled_ice_cream_model, random_scm, row_from_model)
 from .simulate import (Ensemble, Trajectory, plot_ensemble, plot_trajectory, simulate_many,
                        simulate_trajectory)
-from .dag import (BayesianExperimenter, DagConfig, HeuristicPolicy, HypothesisSpace, bystander_study,
-                  run_episodes, sample_tasks)
+from .dag import (BayesianExperimenter, DagConfig, HeuristicPolicy, HypothesisSpace, ObservationOnlyPolicy,
+                  bystander_study, delusion_study, run_episodes, sample_tasks)
 
 __all__ = sorted([
     "BayesAgentError",
@@ -66,6 +67,8 @@ __all__ = sorted([
     "as_symbolic",
     "check_all",
     "closed_form",
+    "latex",
+    "symbols",
     "derive_two_action",
     "engine_regimes",
     "invoice_dialogue",
@@ -82,6 +85,10 @@ __all__ = sorted([
     "SCM",
     "Variable",
     "bernoulli",
+    "chain_scm",
+    "elimination_order",
+    "polytree_scm",
+    "random_scm",
     "climate_row",
     "climate_table",
     "derive_fire_engine",
@@ -105,7 +112,9 @@ __all__ = sorted([
     "DagConfig",
     "HeuristicPolicy",
     "HypothesisSpace",
+    "ObservationOnlyPolicy",
     "bystander_study",
+    "delusion_study",
     "run_episodes",
     "sample_tasks",
 ])

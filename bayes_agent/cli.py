@@ -45,28 +45,69 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # say it with the usage of the subcommand that was given, not the top level's
+        where = _subparser(parser, getattr(args, "command", None)) or parser
+        where.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for the exact resume command
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
     except BayesAgentError as exc:
         status = getattr(exc, "exit_status", 2)  # 130 for commands/_common.Interrupted
         label = "" if status == 130 else "error: "
         print(f"bayes-agent {args.command}: {label}{_one_line(exc)}", file=sys.stderr)
         return status
     except KeyboardInterrupt:
-        print(f"bayes-agent {args.command}: interrupted", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
     except Exception as exc:
         from .commands._common import caused_by_ctrl_c
 
         if not caused_by_ctrl_c(exc):
             return _os_error(args.command, exc)
-        print(f"bayes-agent {args.command}: interrupted", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
+    if argv is None:  # the console command: nothing but the exit follows
+        _report_late_interrupts(args)
+    return status
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """The Ctrl-C line: what the command had saved when it came (``args.saved``, set by a command
+    once its outputs are written), so a Ctrl-C after the last line still says where they are."""
+    saved = getattr(args, "saved", None)
+    return f"bayes-agent {args.command}: interrupted" + (f" after the run finished; saved {saved}" if saved else "")
+
+
+def _report_late_interrupts(args: argparse.Namespace) -> None:
+    """From here to the exit (interpreter shutdown, worker teardown) Ctrl-C prints the same line."""
+    import os
+    import signal
+
+    def late(signum: int, frame: object) -> None:
+        try:
+            sys.stdout.flush()  # os._exit skips it: what the command printed must still arrive
+        except (OSError, ValueError):
+            pass
+        sys.stderr.write(_interrupted(args) + ("" if getattr(args, "saved", None) else
+                                               " after the run finished") + "\n")
+        sys.stderr.flush()
+        os._exit(130)
+
+    try:
+        signal.signal(signal.SIGINT, late)
+    except ValueError:  # not the main thread (main() called from a thread): keep the default
+        pass
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:
+    for action in parser._actions:  # argparse keeps its subparsers here; there is no public accessor
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return None
 
 
 def _os_error(command: str, exc: Exception) -> int:

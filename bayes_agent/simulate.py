@@ -36,6 +36,7 @@ from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 from ._numbers import EXACT, FLOAT, convert
 from .errors import InvalidArgument
+from .figures import offscreen_figure
 from .mixture import Mixture
 from .programs import Program
 from .transcript import Channel, Gate, Mode, Transcript, _shared_slot
@@ -287,21 +288,12 @@ def simulate_many(
 
 
 # ---------------------------------------------------------------------------------------------
-# figures (matplotlib with the Agg backend, imported only when drawing)
+# figures (matplotlib on a private Agg canvas, imported only when drawing; bayes_agent.figures)
 # ---------------------------------------------------------------------------------------------
 
 _COLOURS = {Mode.INTERVENTIONAL: "tab:blue", Mode.OBSERVATIONAL: "tab:red"}
 _LABELS = {Mode.INTERVENTIONAL: "interventional updater (agent slots omitted)",
            Mode.OBSERVATIONAL: "naive updater (agent slots as evidence)"}
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _actor_words(actor: Mode) -> str:
@@ -314,8 +306,7 @@ def plot_ensemble(ensemble: Ensemble, path: Any, *, title: str | None = None) ->
     import numpy as np
     from pathlib import Path
 
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
+    fig, (left, right) = offscreen_figure(1, 2, figsize=(12, 4.8), constrained_layout=True)
     first = ensemble.trajectories[0]
     t = np.arange(len(first.history) + 1)
     for mode in (Mode.INTERVENTIONAL, Mode.OBSERVATIONAL):
@@ -346,7 +337,6 @@ def plot_ensemble(ensemble: Ensemble, path: Any, *, title: str | None = None) ->
         f"the agent acts on the {_actor_words(first.actor)} posterior; world = {ensemble.truth}"))
     out = Path(path)
     fig.savefig(out, dpi=120)
-    plt.close(fig)
     return out
 
 
@@ -356,10 +346,9 @@ def plot_trajectory(trajectory: Trajectory, path: Any, *, slots: int | None = No
     shaded and, up to 40 slots, every symbol printed. PNG at ``path``."""
     from pathlib import Path
 
-    plt = _pyplot()
     n = len(trajectory.history) if slots is None else min(_positive_int(slots, "slots"),
                                                           len(trajectory.history))
-    fig, ax = plt.subplots(figsize=(max(7.0, min(14.0, 0.32 * n + 4)), 4.6), constrained_layout=True)
+    fig, ax = offscreen_figure(figsize=(max(7.0, min(14.0, 0.32 * n + 4)), 4.6), constrained_layout=True)
     for i, slot in enumerate(trajectory.history.slots[:n], start=1):
         if slot.gate is Gate.AGENT:
             ax.axvspan(i - 0.5, i + 0.5, color="0.9", lw=0)
@@ -380,5 +369,4 @@ def plot_trajectory(trajectory: Trajectory, path: Any, *, slots: int | None = No
         f"agent acts on the {_actor_words(trajectory.actor)} posterior): two updaters, same slots"))
     out = Path(path)
     fig.savefig(out, dpi=120)
-    plt.close(fig)
     return out

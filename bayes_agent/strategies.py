@@ -27,6 +27,7 @@ from typing import Any, Hashable, Sequence
 from hypothesis import strategies as st
 
 from ._numbers import EXACT, FLOAT, SYMBOLIC
+from .alphabets import ACTIONS, OBSERVATIONS
 from .errors import InvalidArgument
 from .mixture import Mixture
 from .programs import MarkovProgram, TableProgram
@@ -44,10 +45,7 @@ __all__ = [
     "table_programs",
 ]
 
-#: Default action alphabet for generated programs.
-ACTIONS: tuple[str, ...] = ("A", "B")
-#: Default observation alphabet for generated programs.
-OBSERVATIONS: tuple[str, ...] = ("x", "y", "z")
+# ACTIONS, OBSERVATIONS: the default alphabets, defined in bayes_agent.alphabets (no hypothesis there)
 
 
 @st.composite

@@ -264,6 +264,14 @@ class Transcript:
         return self.append(value, Gate.WORLD, channel=channel, speaker=speaker)
 
     def with_context(self, context: Any) -> "Transcript":
+        """Deprecated (unused in the project): the same slots under another context.
+
+        Use ``Transcript(t.slots, context)``; this name stays, with a warning, for earlier callers.
+        """
+        import warnings
+
+        warnings.warn("Transcript.with_context is deprecated; use Transcript(t.slots, context)",
+                      DeprecationWarning, stacklevel=2)
         return Transcript._view(self._store, self._n, context)
 
     # views ------------------------------------------------------------------------------------

@@ -11,11 +11,20 @@ from typing import Any
 
 # public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {}
+# masking: the one label rule (gates + offsets -> -100)
+_EXPORTS.update({name: "masking" for name in (
+    "IGNORE_INDEX", "LabelMode", "MaskAccounting", "MaskedExample", "Origin", "labels_from_offsets",
+    "labels_from_origins", "mask_rendering", "mask_transcript", "supervised", "token_origins", "trains_nothing",
+)})
 # chat/: chat messages / tool traces -> gated transcripts -> labels; the collator
-_EXPORTS.update({name: "chat.messages" for name in (
-    "CHAT_TEMPLATES", "DEFAULT_ROLES", "ChatExample", "ChatRendering", "Provenance",
-    "build_chat_tokenizer", "mask_chat", "message_provenance", "render_chat",
+_EXPORTS.update({name: "chat.provenance" for name in (
+    "DEFAULT_ROLES", "MessagePiece", "Provenance", "conversation_pieces", "message_provenance",
     "transcript_from_messages",
+)})
+_EXPORTS.update({name: "chat.example" for name in ("ChatExample", "ChatRendering", "mask_chat", "render_chat")})
+_EXPORTS.update({name: "chat.templates" for name in (
+    "CALL_SPEAKER", "CALL_SPEAKER_PREFIXES", "CHAT_TEMPLATES", "END_OF_TURN_MARKERS", "EOT_POLICIES",
+    "build_chat_tokenizer",
 )})
 _EXPORTS["ChatCollator"] = "chat.collator"
 # dag/: passive learning of active causal strategies
@@ -45,7 +54,8 @@ _EXPORTS.update({"question_margin": "sft.probes", "probe_facts": "sft.probes", "
 _EXPORTS.update({"PRESETS": "sft.presets", "Preset": "sft.presets", "get_preset": "sft.presets"})
 _EXPORTS.update({"run_experiment": "sft.experiment", "run_seeds": "sft.experiment"})
 _EXPORTS.update({"load_facts": "sft.facts", "BaseConfig": "sft.base", "build_base": "sft.base",
-                 "base_corpus": "sft.corpus", "run_sweep": "sft.sweep"})
+                 "base_corpus": "sft.corpus", "whole_word_share": "sft.corpus", "run_sweep": "sft.sweep"})
+_EXPORTS.update({name: "sft.stats" for name in ("ci95", "paired_ci95", "slope_ci95")})
 
 __all__ = sorted(_EXPORTS)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from bayes_agent.errors import InvalidArgument
 from bayes_agent.transcript import Gate, Mode, Part, Rendering, Span, Transcript, render
@@ -31,10 +31,13 @@ __all__ = [
     "LabelMode",
     "MaskAccounting",
     "MaskedExample",
+    "Origin",
     "labels_from_offsets",
+    "labels_from_origins",
     "mask_rendering",
     "mask_transcript",
     "supervised",
+    "token_origins",
     "trains_nothing",
 ]
 
@@ -114,13 +117,42 @@ class MaskAccounting:
         )
 
 
+class Origin(NamedTuple):
+    """Who wrote some characters of a token: their part and, for content, the slot's gate.
+
+    A token carries the distinct origins of the characters it covers, in text order (two when
+    it straddles a boundary, none when it covers no character: a special token the tokenizer
+    inserted). Labels and accounting are decided from these, never from a display string.
+    """
+
+    part: Part
+    gate: Gate | None = None
+
+    def label(self) -> str:
+        """A display name: ``context``, ``protocol``, ``agent`` or ``world``."""
+        if self.part is not Part.CONTENT:
+            return self.part.value
+        return "agent" if self.gate is Gate.AGENT else "world"
+
+
+def _display(origins: Sequence[Origin]) -> str:
+    if not origins:
+        return "special"
+    names = list(dict.fromkeys(o.label() for o in origins))
+    return names[0] if len(names) == 1 else "mixed:" + "+".join(names)
+
+
 @dataclass(frozen=True)
 class MaskedExample:
-    """One tokenized transcript with the labels of every arm and each token's role."""
+    """One tokenized transcript with the labels of every arm and each token's origins.
+
+    ``origins[t]`` is token ``t``'s typed provenance (see :class:`Origin`); :attr:`roles` is a
+    display of it ("agent", "mixed:protocol+agent", "special", ...), for tables only.
+    """
 
     input_ids: list[int]
     labels: dict[LabelMode, list[int]]
-    roles: list[str]  # per token: "context", "protocol", "agent", "world", "mixed:<a>+<b>", "special"
+    origins: list[tuple[Origin, ...]]
     offsets: list[tuple[int, int]]
     text: str
     truncated_tokens: int = 0
@@ -131,12 +163,19 @@ class MaskedExample:
         do = self.labels[LabelMode.INTERVENTIONAL]
         n_obs = sum(1 for x in obs if x != IGNORE_INDEX)
         n_do = sum(1 for x in do if x != IGNORE_INDEX)
-        agent = sum(1 for r in self.roles if r == "agent" or r.startswith("mixed") and "agent" in r)
+        agent_content = Origin(Part.CONTENT, Gate.AGENT)
+        agent = sum(1 for o in self.origins if agent_content in o)
         object.__setattr__(
             self,
             "accounting",
             MaskAccounting(len(self.input_ids), n_obs, n_do, agent, self.truncated_tokens),
         )
+
+    @property
+    def roles(self) -> list[str]:
+        """Per token, a display of its origins: "context", "protocol", "agent", "world",
+        "mixed:<a>+<b>" or "special" (for reading; decisions use :attr:`origins`)."""
+        return [_display(o) for o in self.origins]
 
     @property
     def labels_obs(self) -> list[int]:
@@ -147,12 +186,41 @@ class MaskedExample:
         return self.labels[LabelMode.INTERVENTIONAL]
 
 
-def _role_of(span: Span) -> str:
-    if span.part is Part.CONTEXT:
-        return "context"
-    if span.part is Part.PROTOCOL:
-        return "protocol"
-    return "agent" if span.gate is Gate.AGENT else "world"
+def token_origins(rendering: Rendering, offsets: Sequence[tuple[int, int]]) -> list[tuple[Origin, ...]]:
+    """Each token's distinct origins, in text order, from one tokenization's offset mapping.
+
+    A token touching a character no span covers gets no origin (it is treated as special).
+    """
+    n = len(rendering.text)
+    owner: list[Origin | None] = [None] * n  # rendering spans tile the text
+    for sp in rendering.spans:
+        origin = Origin(sp.part, sp.gate if sp.part is Part.CONTENT else None)
+        for c in range(sp.start, sp.end):
+            owner[c] = origin
+    out: list[tuple[Origin, ...]] = []
+    for t, (start, end) in enumerate(offsets):
+        if not (0 <= start <= end <= n):
+            raise InvalidArgument(
+                f"token {t} has offsets ({start}, {end}) outside the rendered text (length {n})"
+            )
+        chars = owner[start:end]
+        out.append(() if not chars or None in chars else tuple(dict.fromkeys(chars)))  # type: ignore[arg-type]
+    return out
+
+
+def labels_from_origins(
+    input_ids: Sequence[int],
+    origins: Sequence[tuple[Origin, ...]],
+    modes: Sequence[LabelMode | str] = tuple(LabelMode),
+) -> dict[LabelMode, list[int]]:
+    """Labels for each mode: a token is supervised when every origin it carries is (:func:`supervised`)."""
+    modes = [LabelMode.of(m) for m in modes]
+    labels = {m: [IGNORE_INDEX] * len(input_ids) for m in modes}
+    for t, (tok, own) in enumerate(zip(input_ids, origins)):
+        for m in modes:
+            if own and all(supervised(o.part, o.gate, m) for o in own):
+                labels[m][t] = int(tok)
+    return labels
 
 
 def labels_from_offsets(
@@ -161,35 +229,14 @@ def labels_from_offsets(
     offsets: Sequence[tuple[int, int]],
     modes: Sequence[LabelMode | str] = tuple(LabelMode),
 ) -> tuple[dict[LabelMode, list[int]], list[str]]:
-    """Labels for each mode and a role per token, from one tokenization's offset mapping."""
+    """Labels for each mode and a display role per token, from one tokenization's offset mapping
+    (kept for callers of the earlier API; :func:`token_origins` gives the typed origins)."""
     if len(input_ids) != len(offsets):
         raise InvalidArgument(
             f"input_ids and offsets differ in length ({len(input_ids)} vs {len(offsets)})"
         )
-    modes = [LabelMode.of(m) for m in modes]
-    n = len(rendering.text)
-    # one span index per character; rendering spans tile the text
-    owner: list[Span | None] = [None] * n
-    for sp in rendering.spans:
-        for c in range(sp.start, sp.end):
-            owner[c] = sp
-    labels = {m: [IGNORE_INDEX] * len(input_ids) for m in modes}
-    roles: list[str] = []
-    for t, ((start, end), tok) in enumerate(zip(offsets, input_ids)):
-        if not (0 <= start <= end <= n):
-            raise InvalidArgument(
-                f"token {t} has offsets ({start}, {end}) outside the rendered text (length {n})"
-            )
-        spans = [owner[c] for c in range(start, end)]
-        if not spans or any(s is None for s in spans):
-            roles.append("special")
-            continue
-        distinct = list(dict.fromkeys(_role_of(s) for s in spans))  # type: ignore[arg-type]
-        roles.append(distinct[0] if len(distinct) == 1 else "mixed:" + "+".join(distinct))
-        for m in modes:
-            if all(supervised(s.part, s.gate, m) for s in spans):  # type: ignore[union-attr]
-                labels[m][t] = int(tok)
-    return labels, roles
+    origins = token_origins(rendering, offsets)
+    return labels_from_origins(input_ids, origins, modes), [_display(o) for o in origins]
 
 
 def _encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
@@ -213,15 +260,16 @@ def mask_rendering(
     if not rendering.text:
         raise InvalidArgument("cannot mask an empty rendering (the transcript has no text)")
     ids, offsets = _encode(tokenizer, rendering.text)
-    labels, roles = labels_from_offsets(rendering, ids, offsets)
+    origins = token_origins(rendering, offsets)
+    labels = labels_from_origins(ids, origins)
     dropped = 0
     if max_length is not None:
         if max_length < 1:
             raise InvalidArgument(f"max_length must be positive, got {max_length}")
         dropped = max(0, len(ids) - max_length)
-        ids, offsets, roles = ids[:max_length], offsets[:max_length], roles[:max_length]
+        ids, offsets, origins = ids[:max_length], offsets[:max_length], origins[:max_length]
         labels = {m: v[:max_length] for m, v in labels.items()}
-    return MaskedExample(ids, labels, roles, offsets, rendering.text, dropped)
+    return MaskedExample(ids, labels, origins, offsets, rendering.text, dropped)
 
 
 def mask_transcript(

@@ -12,6 +12,8 @@ from typing import Any, Iterable
 
 from bayes_agent.errors import BayesAgentError, InvalidArgument
 
+from .missing_model import missing_model_message
+
 __all__ = [
     "EOS", "QWEN25_05B", "RANDOM_INIT_TOKENIZER_VOCAB", "TinyModelConfig", "build_tiny_model",
     "count_parameters", "load_pretrained", "train_tokenizer",
@@ -157,7 +159,7 @@ def load_pretrained(name_or_path: str, *, dtype: str = "float32", device: str = 
             name_or_path, local_files_only=True, dtype=torch_dtype
         )
     except (OSError, ValueError) as exc:
-        raise BayesAgentError(_missing_model_message(name_or_path, exc)) from None
+        raise BayesAgentError(missing_model_message(name_or_path, exc)) from None
     if not getattr(tokenizer, "is_fast", False):
         raise BayesAgentError(
             f"the tokenizer of {name_or_path!r} is not a fast tokenizer; masks need its offset mapping"
@@ -165,25 +167,3 @@ def load_pretrained(name_or_path: str, *, dtype: str = "float32", device: str = 
     model.to(device)
     model.eval()
     return model, tokenizer
-
-
-def _missing_model_message(name_or_path: str, exc: Exception) -> str:
-    """Why ``--model`` could not be loaded: a path that is not there, or a hub id not downloaded."""
-    import os
-    import re
-
-    detail = f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
-    path = os.path.expanduser(name_or_path)
-    hub_id = re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name_or_path) and not name_or_path.startswith(".")
-    if os.path.isdir(path):
-        return (f"{name_or_path!r} is a directory but holds no loadable model and tokenizer "
-                f"(config.json, weights, tokenizer files) {detail}")
-    if not hub_id or os.path.exists(path):
-        return (f"--model {name_or_path!r}: no such directory; give the directory that holds the "
-                f"model's config.json, weights and tokenizer files, or run without --model to use "
-                f"the embedded tiny model")
-    local = "./" + name_or_path.rsplit("/", 1)[-1]
-    return (f"no local weights for model {name_or_path!r} (this run never downloads). Download it on "
-            f"a machine with network access: `hf download {name_or_path} --local-dir {local}`, copy "
-            f"the directory here and pass `--model {local}`, or run without --model to use the "
-            f"embedded tiny model {detail}")

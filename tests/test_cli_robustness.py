@@ -398,3 +398,106 @@ def test_every_long_job_takes_no_progress():
     for argv in (["reproduce", "--out", "x"], ["sweep", "--out", "x"], ["causal-strategies", "--out", "x"]):
         args = parser.parse_args([*argv, "--no-progress"])
         assert getattr(args, "no_progress", None) is True or getattr(args, "quiet", None) is True, argv
+
+
+# --- issue 23: seeds, rejected runs, late Ctrl-C, usage of the subcommand, time hints -------------
+
+def _main_fails(argv: list[str], capsys) -> str:
+    from bayes_agent.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["reproduce", "--seeds", "0", "-1"],
+    ["sweep", "--seeds", "-1", "2"],
+    ["simulate", "--seed", "-1"],
+    ["ice-cream", "--seed", "-1"],
+    ["masks", "--seed", "-3"],
+], ids=["reproduce", "sweep", "simulate", "ice-cream", "masks"])
+def test_a_negative_seed_is_refused_everywhere(argv, tmp_path, capsys):
+    """Seed -1 makes the same dialogues as seed 1: a multi-seed interval would rest on repeated data."""
+    out = tmp_path / "run"
+    err = _main_fails([*argv, "--out", str(out)], capsys)
+    assert f"usage: bayes-agent {argv[0]}" in err and "must be ≥ 0, got -" in err, err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_a_seed_that_is_not_an_integer_is_named(capsys):
+    err = _main_fails(["simulate", "--seed", "one"], capsys)
+    assert "argument --seed: expected an integer ≥ 0, got 'one'" in err
+
+
+@pytest.mark.parametrize("command, needed", [("two-action", []), ("sweep", ["--out", "x"]),
+                                             ("chat-masks", [str(SAMPLE)])])
+def test_an_unknown_option_prints_the_usage_of_its_subcommand(command, needed, capsys):
+    err = _main_fails([command, *needed, "--no-such-option"], capsys)
+    assert err.startswith(f"usage: bayes-agent {command}"), err
+    assert "unrecognized arguments: --no-such-option" in err
+
+
+@neural_only
+def test_a_sweep_refused_for_its_p_lie_leaves_no_empty_out(tmp_path, capsys):
+    from bayes_agent.cli import main
+
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--out", str(out), "--p-lie", "0.5", "2", "--preset", "micro"]) == 2
+    assert "p_lie must be a probability" in capsys.readouterr().err
+    assert not out.exists()
+    out.mkdir()  # a folder the user made beforehand is theirs: kept
+    assert main(["sweep", "--out", str(out), "--p-lie", "0.5", "2", "--preset", "micro"]) == 2
+    assert out.is_dir()
+
+
+@neural_only
+def test_ctrl_c_after_the_last_line_still_says_what_was_saved(tmp_path, capsys, monkeypatch):
+    import neural.commands.chat_tokenize as command
+    from bayes_agent.cli import main
+
+    def last_line(*args, **kwargs):  # Ctrl-C lands while the final summary is printed
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "print", last_line, raising=False)
+    out = tmp_path / "do.jsonl"
+    assert main(["chat-tokenize", str(SAMPLE), "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"bayes-agent chat-tokenize: interrupted after the run finished; saved {out}", err
+    assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("command", ["reproduce", "sweep", "causal-strategies"])
+def test_the_help_of_every_long_job_states_its_time_on_two_cores(command):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    listed = next(c.help for c in sub._choices_actions if c.dest == command)
+    assert re.search(r"\d+(-\d+)? ?min[^;]* on 2 CPU cores", listed), listed
+    assert "on 2 CPU cores" in sub.choices[command].format_help()
+
+
+@neural_only
+def test_a_missing_tokenizer_path_is_one_plain_line(tmp_path):
+    result = cli("chat-masks", str(SAMPLE), "--tokenizer", "./nope")
+    line = assert_one_line_error(result, "no local tokenizer at './nope': no such directory")
+    assert "repo" not in line.lower() and "huggingface" not in line.lower()
+
+
+@neural_only
+def test_ctrl_c_after_the_command_returned_still_says_what_was_saved(tmp_path):
+    """A Ctrl-C that lands after the last line, while the process winds down, gets the same line."""
+    out = tmp_path / "do.jsonl"
+    code = ("import os, signal, sys\n"
+            "from bayes_agent.cli import main\n"
+            f"sys.argv = ['bayes-agent', 'chat-tokenize', {str(SAMPLE)!r}, '--out', {str(out)!r}]\n"
+            "status = main()\n"
+            "os.kill(os.getpid(), signal.SIGINT)\n"
+            "import time; time.sleep(5)\n"
+            "sys.exit(status)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 130 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"bayes-agent chat-tokenize: interrupted after the run finished; saved {out}")
+    assert "wrote 4 conversations" in r.stdout and out.stat().st_size > 0

@@ -101,3 +101,104 @@ def test_neural_import_leaves_torch_and_transformers_out():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ""
+
+
+# ------------------------------------------------------------------------------------------------
+# issue 23: exported == public == documented, for both packages; subpackages' exports re-exported
+
+import importlib  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "api"
+NEURAL_CONSTANTS |= {"CALL_SPEAKER", "CALL_SPEAKER_PREFIXES", "END_OF_TURN_MARKERS", "EOT_POLICIES", "IGNORE_INDEX"}
+
+
+def _documented_list(package: str) -> list[str]:
+    text = (DOCS / f"{package}.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- exported-names:start -->(.*?)<!-- exported-names:end -->", text, flags=re.S)
+    assert block, f"docs/api/{package}.md has no exported-names list"
+    return re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", block.group(1))
+
+
+def _documented_modules(package: str) -> list[str]:
+    return re.findall(r"^::: (\S+)", (DOCS / f"{package}.md").read_text(encoding="utf-8"), flags=re.M)
+
+
+def _public(package: str) -> set[str]:
+    mod = importlib.import_module(package)
+    if package == "neural":  # lazy: its public names are what __getattr__ resolves
+        return set(mod._EXPORTS)
+    return {n for n in vars(mod) if not n.startswith("_") and not inspect.ismodule(getattr(mod, n))}
+
+
+@pytest.mark.parametrize("package", ["bayes_agent", "neural"])
+def test_exported_public_and_documented_names_agree(package):
+    mod = importlib.import_module(package)
+    documented = _documented_list(package)
+    assert documented == sorted(set(documented)), "the documented list is sorted and unique"
+    assert set(mod.__all__) == _public(package) == set(documented)
+
+
+@pytest.mark.parametrize("package", ["bayes_agent", "neural"])
+def test_every_export_is_in_a_documented_module(package):
+    mod = importlib.import_module(package)
+    owners: dict[str, str] = {}
+    for module_name in _documented_modules(package):
+        for name in getattr(importlib.import_module(module_name), "__all__", []):
+            owners.setdefault(name, module_name)
+    assert [n for n in mod.__all__ if n not in owners] == []
+
+
+@pytest.mark.parametrize("package, subpackages", [
+    ("bayes_agent", ["bayes_agent.scm", "bayes_agent.dag"]),
+    ("neural", ["neural.chat", "neural.sft", "neural.regimes", "neural.dag"]),
+])
+def test_a_package_re_exports_its_subpackages(package, subpackages):
+    top = set(importlib.import_module(package).__all__)
+    missing = {s: sorted(set(importlib.import_module(s).__all__) - top) for s in subpackages}
+    assert all(not m for m in missing.values()), missing
+
+
+def test_documented_modules_import_and_define_all():
+    for package in ("bayes_agent", "neural"):
+        for module_name in _documented_modules(package):
+            module = importlib.import_module(module_name)
+            assert list(getattr(module, "__all__", None) or []) != [] or module_name.endswith("messages"), module_name
+
+
+def test_neural_regimes_import_without_hypothesis():
+    code = ("import sys; sys.modules['hypothesis'] = None\n"  # importing it now raises ImportError
+            "import neural.regimes\n"
+            "print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+#: known and owned elsewhere: issue 22 moves dialogues._with_opener into a public helper; drop it then
+PRIVATE_IMPORTS_PENDING = {("neural/sft/corpus.py", "_with_opener")}
+
+
+def test_no_neural_module_imports_another_modules_private_names():
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = set()
+    for path in (root / "neural").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        offenders.add((str(path.relative_to(root)), alias.name))
+    assert offenders - PRIVATE_IMPORTS_PENDING == set()
+
+
+def test_transcript_with_context_is_deprecated_but_still_works():
+    from bayes_agent import Gate, Transcript
+
+    t = Transcript.from_pairs([("x", Gate.WORLD)], context="c")
+    with pytest.warns(DeprecationWarning, match=r"Transcript\(t.slots, context\)"):
+        moved = t.with_context("d")
+    assert moved.slots == t.slots and moved.context == "d" == Transcript(t.slots, "d").context

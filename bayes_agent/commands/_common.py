@@ -25,6 +25,7 @@ __all__ = [
     "add_overwrite_argument",
     "caused_by_ctrl_c",
     "check_output_file",
+    "nothing_left_if_rejected",
     "output_dir",
     "plain_text",
     "prepare_out_dir",
@@ -116,6 +117,23 @@ def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes:
             except OSError as exc:
                 raise InvalidArgument(f"{option}: cannot create {str(out)!r}: {exc.strerror or exc}") from None
     return out
+
+
+@contextmanager
+def nothing_left_if_rejected(path: str | os.PathLike) -> Iterator[None]:
+    """Remove ``path`` again when the block fails and leaves it an empty directory it created.
+
+    A run refused after its ``--out`` was made (a bad value found by the job itself) must leave
+    nothing behind, not an empty folder that a second try then has to ``--overwrite``.
+    """
+    out = Path(path)
+    existed = out.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
 
 
 def output_dir(path: str) -> Path:

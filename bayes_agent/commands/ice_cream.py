@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..errors import InvalidArgument
+from ._arguments import nonnegative_int
 from ._common import add_overwrite_argument, prepare_out_dir
 from .fire_engine import parse_fraction
 
@@ -35,7 +36,7 @@ def register(subparsers) -> None:
     parser.add_argument("--direct-effect", metavar="D", default=None,
                         help="what shorts add to P(ice cream) in sun and shade alike (default -1/20)")
     parser.add_argument("--out", metavar="DIR", default=None, help="write the figures as PNG into DIR")
-    parser.add_argument("--seed", type=int, default=0, help="first seed of the finite-sample figure")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="first seed of the finite-sample figure (>= 0)")
     parser.add_argument("--n-max", type=int, default=100_000,
                         help="largest sample size in the finite-sample figure (default 100000)")
     parser.add_argument("--json", action="store_true", help="print the quantities as JSON")

@@ -11,6 +11,7 @@ import argparse
 import json
 
 from ..errors import InvalidArgument
+from ._arguments import nonnegative_int
 from ._common import add_overwrite_argument, prepare_out_dir
 
 HELP = "delusion simulator: one trajectory scored by the naive and the interventional updater"
@@ -28,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", type=int, default=200, help="number of seeded runs (default 200)")
     p.add_argument("--steps", type=int, default=60,
                    help="slots per run, agent and world alternating (default 60)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first run; run k uses seed + k")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the first run (>= 0); run k uses seed + k")
     p.add_argument("--policy", choices=("threshold", "sample"), default="threshold",
                    help="threshold rule of §4.1 (write B when π(B) ≥ 1/2) or posterior sampling (§3.4)")
     p.add_argument("--world", choices=("p_B", "p_A"), default="p_B",

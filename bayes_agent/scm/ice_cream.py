@@ -30,6 +30,7 @@ from typing import Any, Mapping, Sequence
 
 from .._numbers import check_probability, is_negative, is_symbolic, parse_number, short
 from ..errors import InvalidArgument
+from ..figures import offscreen_figure
 from .model import SCM, Variable, bernoulli
 
 __all__ = [
@@ -265,16 +266,7 @@ def passive_vs_experiment(training: Mapping[str, Any], target: Any, *,
 
 
 # ------------------------------------------------------------------------------------------------
-# figures (matplotlib, Agg backend, imported only when drawing)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+# figures (matplotlib on a private Agg canvas, imported only when drawing; bayes_agent.figures)
 
 
 def plot_climates(path: str | Path, mechanisms: IceCreamMechanisms | None = None,
@@ -286,13 +278,12 @@ def plot_climates(path: str | Path, mechanisms: IceCreamMechanisms | None = None
     """
     if isinstance(points, bool) or not isinstance(points, int) or points < 3:
         raise InvalidArgument(f"points must be an int >= 3, got {points!r}")
-    plt = _pyplot()
     grid = [Fraction(k, points + 1) for k in range(1, points + 1)]
     rows = climate_table(grid, mechanisms)
     xs = [float(r.p_sun) for r in rows]
     named = [(name, climate_row(p, mechanisms)) for name, p in climates.items()]
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
+    fig, (left, right) = offscreen_figure(1, 2, figsize=(12, 4.8), constrained_layout=True)
     left.plot(xs, [float(r.observational_contrast) for r in rows], color="tab:red", lw=2.2,
               label="observational: P(ice | shorts) - P(ice | no shorts)")
     left.plot(xs, [float(r.causal_effect) for r in rows], color="tab:blue", lw=2.2,
@@ -326,7 +317,6 @@ def plot_climates(path: str | Path, mechanisms: IceCreamMechanisms | None = None
     fig.suptitle("Across climates: the observational contrast moves, the causal effect and mechanisms stay put")
     out = Path(path)
     fig.savefig(out, dpi=120)
-    plt.close(fig)
     return out
 
 
@@ -336,11 +326,10 @@ def plot_more_data(path: str | Path, result: Mapping[str, Any] | None = None) ->
     ``result`` is the output of :func:`passive_vs_experiment` (default: training pooled from the
     rainy and sunny climates, deployment in the desert).
     """
-    plt = _pyplot()
     if result is None:
         result = passive_vs_experiment({k: CLIMATES[k] for k in ("rainy", "sunny")}, CLIMATES["desert"])
     ns = result["n"]
-    fig, ax = plt.subplots(figsize=(10, 6.2), constrained_layout=True)
+    fig, ax = offscreen_figure(figsize=(10, 6.2), constrained_layout=True)
     for k, curve in enumerate(result["passive"]):
         ax.plot(ns, curve, color="tab:red", lw=1.3, alpha=0.85,
                 label="passive data from the training mix" if k == 0 else None)
@@ -363,5 +352,4 @@ def plot_more_data(path: str | Path, result: Mapping[str, Any] | None = None) ->
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8.5, frameon=False)
     out = Path(path)
     fig.savefig(out, dpi=120)
-    plt.close(fig)
     return out

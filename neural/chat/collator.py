@@ -25,7 +25,8 @@ from typing import Any, Mapping, Sequence
 
 from bayes_agent.errors import InvalidArgument
 
-from .messages import mask_chat
+from .example import mask_chat
+from .templates import check_eot
 from ..masking import IGNORE_INDEX, LabelMode, trains_nothing
 
 __all__ = ["ChatCollator"]
@@ -54,9 +55,7 @@ class ChatCollator:
         padding_side: str = "right",
         eot: str = "agent",
     ) -> None:
-        from .messages import _check_eot
-
-        self.eot = _check_eot(eot)
+        self.eot = check_eot(eot)
         self.tokenizer = tokenizer
         self.mode = LabelMode.of(mode)
         self.roles = dict(roles) if roles else None

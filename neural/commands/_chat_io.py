@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,9 +88,16 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
         return tok, None, f"built-in byte-level tokenizer, {args.template or 'plain'} template"
     from transformers import AutoTokenizer
 
+    from ..missing_model import is_hub_id
+
     try:
         tok = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
     except (OSError, ValueError) as exc:
+        if not Path(args.tokenizer).expanduser().exists() and not is_hub_id(args.tokenizer):
+            raise InvalidArgument(
+                f"no local tokenizer at {args.tokenizer!r}: no such directory (--tokenizer); give a directory with "
+                f"tokenizer.json / tokenizer_config.json, or omit --tokenizer for the built-in one"
+            ) from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidArgument(
             f"no local tokenizer at {args.tokenizer!r} (nothing is downloaded): give a directory with "
@@ -136,7 +144,8 @@ def _parse_line(data: bytes, first: bool) -> dict | str | None:
     try:
         record = json.loads(raw)
     except json.JSONDecodeError as exc:
-        return f"not valid JSON ({exc.msg} at column {exc.pos + 1})"
+        where = "column" if exc.msg.endswith(" at") else "at column"  # "...string starting at"
+        return f"not valid JSON ({exc.msg} {where} {exc.pos + 1})"
     if not isinstance(record, dict) or "messages" not in record:
         return "expected an object with a 'messages' list"
     tools = record.get("tools")
@@ -166,15 +175,17 @@ class _Masking:
 
     def line(self, n: int, data: bytes) -> tuple[int, Any]:
         """``(n, ChatExample)``, ``(n, error message)`` or ``(n, None)`` for a blank line."""
-        from ..chat.messages import mask_chat
+        from ..chat.example import mask_chat
 
         record = _parse_line(data, n == 1)
         if not isinstance(record, dict):
             return n, record
         try:
-            return n, mask_chat(record["messages"], self.tokenizer, roles=self.roles,
-                                tools=record.get("tools"), chat_template=self.template,
-                                max_length=self.max_length, eot=self.eot)
+            with warnings.catch_warnings():  # what a warning says is in chat.notes, printed per line
+                warnings.simplefilter("ignore", UserWarning)
+                return n, mask_chat(record["messages"], self.tokenizer, roles=self.roles,
+                                    tools=record.get("tools"), chat_template=self.template,
+                                    max_length=self.max_length, eot=self.eot)
         except InvalidArgument as exc:
             return n, str(exc)
 

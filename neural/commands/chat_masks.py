@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     problems = Problems(strict=args.strict)
     conversations: list[dict[str, Any]] = []
     totals = {"conversations": 0, "tokens": 0, **{m: 0 for m in _MODES},
-              "agent_content_tokens": 0, "truncated_tokens": 0, "truncated_conversations": 0}
+              "agent_content_tokens": 0, "truncated_tokens": 0, "truncated_conversations": 0, "dropped_content": 0}
     for line, ex in masked_conversations(args, tokenizer, template, problems, args.num_proc):
         acc = ex.masked.accounting
         counts = {m: sum(1 for x in ex.labels(m) if x != IGNORE_INDEX) for m in _MODES}
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             "line": line, "tokens": acc.tokens, **counts,
             "agent_content_tokens": acc.agent_content_tokens,
             "truncated_tokens": acc.truncated_tokens,
+            "dropped_content": list(ex.chat.dropped_content),
             "notes": list(ex.chat.notes),
             "messages": ex.message_table(),
         }
@@ -75,10 +76,12 @@ def run(args: argparse.Namespace) -> int:
         totals["agent_content_tokens"] += acc.agent_content_tokens
         totals["truncated_tokens"] += acc.truncated_tokens
         totals["truncated_conversations"] += acc.truncated_tokens > 0
+        totals["dropped_content"] += len(ex.chat.dropped_content)
     if not conversations:
         raise InvalidArgument(
             f"no usable conversation in {args.input!r}"
-            + (f" ({len(problems.items)} bad lines reported above)" if problems.items else "")
+            + (f" ({len(problems.items)} bad line{'' if len(problems.items) == 1 else 's'} reported above)"
+               if problems.items else "")
         )
     totals["skipped_lines"] = len(problems.items)
     if args.json:
@@ -106,6 +109,6 @@ def run(args: argparse.Namespace) -> int:
         f"observational {totals['observational']}, interventional {totals['interventional']}, "
         f"assistant-only {totals['assistant_only']}; agent content {totals['agent_content_tokens']}; "
         f"truncated {totals['truncated_tokens']} tokens in {totals['truncated_conversations']} conversations; "
-        f"skipped {totals['skipped_lines']} lines"
+        f"skipped {totals['skipped_lines']} lines; dropped_content {totals['dropped_content']}"
     )
     return 1 if problems.items else 0

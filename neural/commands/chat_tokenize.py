@@ -20,6 +20,10 @@ from ..masking import IGNORE_INDEX, LabelMode, trains_nothing
 from ._chat_io import Problems, add_common_arguments, load_tokenizer, masked_conversations
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "chat-tokenize",
@@ -50,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     tokenizer, template, described = load_tokenizer(args)
     problems = Problems(strict=args.strict)
     rows: list[str] = []
-    tokens = supervised = truncated = cut_conversations = unlabelled = 0
+    tokens = supervised = truncated = cut_conversations = unlabelled = dropped = 0
     for line, ex in masked_conversations(args, tokenizer, template, problems, args.num_proc):
         labels = ex.labels(args.mode)
         rows.append(json.dumps({"line": line, "input_ids": ex.input_ids, "labels": labels}))
@@ -59,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         truncated += ex.masked.truncated_tokens
         cut_conversations += ex.masked.truncated_tokens > 0
         unlabelled += trains_nothing(labels)
+        dropped += len(ex.chat.dropped_content)
     if not rows:
         raise InvalidArgument(f"no usable conversation in {args.input!r}; nothing written")
     text = "\n".join(rows) + "\n"
@@ -79,11 +84,15 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidArgument(
                 f"--save-tokenizer: cannot write {args.save_tokenizer!r}: {exc.strerror or exc}"
             ) from None
+    if args.out != "-":
+        args.saved = args.out + (f" and the tokenizer in {args.save_tokenizer}" if args.save_tokenizer else "")
     report = sys.stderr if args.out == "-" else sys.stdout
     print(
-        f"wrote {len(rows)} conversations ({args.mode} labels, tokenizer: {described}) to {args.out}: "
-        f"{tokens} tokens, {supervised} supervised; truncated {truncated} tokens in "
-        f"{cut_conversations} conversations; skipped {len(problems.items)} lines"
+        f"wrote {_count(len(rows), 'conversation')} ({args.mode} labels, tokenizer: {described}) to "
+        f"{args.out}: {_count(tokens, 'token')}, {supervised} supervised; truncated "
+        f"{_count(truncated, 'token')} in {_count(cut_conversations, 'conversation')}; skipped "
+        f"{_count(len(problems.items), 'line')}; dropped_content {dropped} (assistant texts the template "
+        f"leaves out beside their tool calls, which are kept)"
         + (f"; {unlabelled} of them with no supervised label (a ChatCollator batch made only of such "
            f"is refused: filter them out before training)" if unlabelled else ""),
         file=report,

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from bayes_agent.commands._arguments import nonnegative_int
 from bayes_agent.errors import BayesAgentError
 
 __all__ = ["register"]
@@ -20,7 +21,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--preset", default="tiny", help="tiny (default), micro or paper: the data set and tokenizer sizes")
     p.add_argument("--model", default=None, help="use this model's tokenizer (local files only)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generated dialogues (default 0)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the generated dialogues, >= 0 (default 0)")
     p.add_argument("--n-dialogues", type=int, default=None,
                    help="number of generated dialogues (default: the preset's)")
     p.add_argument("--index", type=int, default=0, help="which dialogue to show (default: the first)")

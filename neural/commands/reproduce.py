@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bayes_agent.commands._arguments import named_option, nonnegative_int
 from bayes_agent.commands._common import (add_overwrite_argument, prepare_out_dir, progress_wanted, resume_command,
                                           save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
@@ -16,13 +17,15 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "reproduce",
         help="fine-tune standard, interventional and assistant-only SFT on dialogues with a lying "
-        "agent; write a report",
+        "agent; write a report (tiny preset: about 2-4 min per seed on 2 CPU cores)",
         description="Reproduce §5: facts -> dialogues -> masks -> base -> arms -> probes -> report. "
         "The default pretrains the embedded tiny Qwen2 on the fact corpus (cached) and fine-tunes "
-        "every arm from it on the CPU in a few minutes.",
+        "every arm from it on the CPU. Typical time on 2 CPU cores (docs/experiment.md): 75-192 s "
+        "per seed with the tiny preset, under 4 minutes including the first base build.",
     )
     p.add_argument("--out", required=True, help="run directory (report.md, metrics.json, figures)")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed, aggregated")
+    p.add_argument("--seeds", type=nonnegative_int, nargs="+", default=None,
+                   help="one run per seed (integers >= 0), aggregated")
     p.add_argument("--precision", default=None, help="auto (default: bf16 autocast on a GPU that has "
                    "it, fp16 on older GPUs, fp32 on MPS/CPU), fp32, bf16 or fp16; weights stay float32")
     p.add_argument("--random-init", action="store_true", help="build the preset's model shape with "
@@ -111,7 +114,7 @@ def resolve_preset(args: argparse.Namespace) -> tuple[Any, Any]:
 def _handle(args: argparse.Namespace) -> int:
     from ..devices import check_threads, resolve_device  # no torch: arguments are checked first
 
-    _named("--threads", check_threads, args.threads)
+    named_option("--threads", check_threads, args.threads)
     preset, bank = resolve_preset(args)
     options = {"bank": bank, "base_cache": args.base_cache, "rebuild_base": args.rebuild_base}
     seeds = args.seeds or [0]
@@ -130,7 +133,7 @@ def _handle(args: argparse.Namespace) -> int:
     from ..sft import experiment
 
     # an unknown or absent device: one line, before anything is written
-    _named("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
+    named_option("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
     # checked before any work; --resume continues in a directory that holds the interrupted run
     out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
     resume = args.resume or None
@@ -149,6 +152,7 @@ def _handle(args: argparse.Namespace) -> int:
         with save_on_interrupt(saved, lambda: again):
             m = experiment.run(preset, args.out, seed=seeds[0], resume=resume, progress=progress,
                                extra_sections=sections, **options)
+        args.saved = f"report.md, metrics.json and the figures in {args.out}"
         means = ", ".join(f"{name} {m[key]:+.3f}" for name, key in (
             ("base", "base_mean_delta"), ("obs", "mean_delta_obs"), ("do", "mean_delta_do"),
             ("ao", "mean_delta_assistant_only")) if m.get(key) is not None)
@@ -161,18 +165,11 @@ def _handle(args: argparse.Namespace) -> int:
         with save_on_interrupt(finished, lambda: again):
             a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
                                      compare_to=args.compare_to, fresh=args.overwrite, **options)
+        args.saved = f"{len(seeds)} seeds, report.md and metrics.json in {args.out}"
         g = a.get("delta_do_minus_obs")
         gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
         print(f"{len(seeds)} seeds: {gap}report: {args.out}/report.md")
     return 0
-
-
-def _named(option: str, check: Any, value: Any) -> Any:
-    """Run ``check(value)``; an error names the command-line option the value came from."""
-    try:
-        return check(value)
-    except BayesAgentError as exc:
-        raise type(exc)(f"{option}: {exc}") from None
 
 
 def _check_model_is_local(model: str | None) -> None:
@@ -183,14 +180,14 @@ def _check_model_is_local(model: str | None) -> None:
         return
     from huggingface_hub import try_to_load_from_cache
 
-    from ..models import _missing_model_message
+    from ..missing_model import missing_model_message
 
     try:
         cached = try_to_load_from_cache(model, "config.json")
     except ValueError:  # not a valid hub id: a path that does not exist
         cached = None
     if not isinstance(cached, str):
-        raise BayesAgentError(_missing_model_message(model, FileNotFoundError(f"no config.json for {model}")))
+        raise BayesAgentError(missing_model_message(model, FileNotFoundError(f"no config.json for {model}")))
 
 
 def _worked_example(out: str) -> Any:

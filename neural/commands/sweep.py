@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bayes_agent.commands._common import (add_overwrite_argument, prepare_out_dir, progress_wanted, resume_command,
-                                          save_on_interrupt)
+from bayes_agent.commands._arguments import named_option, nonnegative_int
+from bayes_agent.commands._common import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
+                                          progress_wanted, resume_command, save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
 
-from .reproduce import _named, add_experiment_options, resolve_preset
+from .reproduce import add_experiment_options, resolve_preset
 
 __all__ = ["register"]
 
@@ -17,15 +18,19 @@ __all__ = ["register"]
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "sweep",
-        help="run the §5 experiment over p_lie and seeds; fit the slope of mean Δ per arm",
+        help="run the §5 experiment over p_lie and seeds; fit the slope of mean Δ per arm "
+        "(default 18 runs: roughly 25-60 min on 2 CPU cores)",
         description="Dose-response: every arm fine-tuned from one shared base at each lie rate "
         "and seed; writes sweep.json, figure_sweep.png and report.md. Each run is written as it "
-        "finishes; after an interruption, the same command with --resume continues the sweep.",
+        "finishes; after an interruption, the same command with --resume continues the sweep. "
+        "Typical time on 2 CPU cores: one reproduce run per (p_lie, seed), 75-192 s each with the "
+        "tiny preset (docs/experiment.md), so the default 6 rates x 3 seeds take roughly 25-60 min.",
     )
     p.add_argument("--out", required=True, help="sweep directory")
     p.add_argument("--p-lie", dest="p_lies", type=float, nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
                    help="lie rates (default 0 0.2 0.4 0.6 0.8 1.0)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds per lie rate (default 0 1 2)")
+    p.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2],
+                   help="seeds per lie rate, integers >= 0 (default 0 1 2)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (each uses --threads torch threads)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
@@ -41,16 +46,21 @@ def _handle(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise BayesAgentError(f"--jobs must be at least 1, got {args.jobs}")
-    _named("--threads", check_threads, args.threads)
+    named_option("--threads", check_threads, args.threads)
     preset, bank = resolve_preset(args)
     try:
         import torch  # noqa: F401
     except ImportError:
         raise BayesAgentError("`sweep` needs torch and transformers: pip install 'bayes-agent[neural]'") from None
+    named_option("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
+    with nothing_left_if_rejected(args.out):  # a sweep refused (say, a bad --p-lie) leaves no empty --out
+        out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)
+        return _sweep(args, out, preset, bank)
+
+
+def _sweep(args: argparse.Namespace, out: Any, preset: Any, bank: Any) -> int:
     from ..sft.sweep import run_sweep
 
-    _named("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
-    out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)
     n_runs = len(args.p_lies) * len(args.seeds)
 
     def finished() -> str:
@@ -63,5 +73,6 @@ def _handle(args: argparse.Namespace) -> int:
                       rebuild_base=args.rebuild_base, fresh=args.overwrite)
     for arm in s["arms"]:
         print(f"{arm}: slope {s['slope'][arm]:+.3f} [{s['slope_ci_low'][arm]:+.3f}, {s['slope_ci_high'][arm]:+.3f}]")
+    args.saved = f"{len(s['runs'])} runs, sweep.json and report.md in {args.out}"
     print(f"{len(s['runs'])} runs in {s['seconds_wall']:.0f} s; report: {args.out}/report.md")
     return 0

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from bayes_agent.errors import InvalidArgument
 from bayes_agent.invariants import ALL_INVARIANTS, EngineRegime
 from bayes_agent.mixture import Mixture
-from bayes_agent.strategies import ACTIONS, OBSERVATIONS
+from bayes_agent.alphabets import ACTIONS, OBSERVATIONS
 from bayes_agent.transcript import Channel, Gate, Mode, Part, Rendering, Span, Transcript
 
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample, mask_rendering

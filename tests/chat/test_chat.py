@@ -125,7 +125,7 @@ def test_bad_conversations_are_named(messages: object, pattern: str) -> None:
 def test_spans_tile_the_text_and_hold_each_message(tokenizers: dict, template: str, messages: list) -> None:
     chat = render_chat(messages, tokenizers[template])
     text, spans = chat.rendering.text, chat.rendering.spans
-    assert chat.aligned_by == "placeholders"
+    assert chat.aligned_by == "probe"
     assert spans[0].start == 0 and spans[-1].end == len(text)
     assert all(a.end == b.start for a, b in zip(spans, spans[1:]))
     by_message: dict[int, list] = {}
@@ -214,7 +214,7 @@ def test_content_that_looks_like_scaffolding_is_placed_by_provenance(tokenizers:
 def test_trimming_template_is_aligned_by_scaffolding(tokenizers: dict) -> None:
     msgs = [{"role": "user", "content": "  hello there \n"}, {"role": "assistant", "content": "\nhi "}]
     chat = render_chat(msgs, tokenizers["llama3"], eot="protocol")
-    assert chat.aligned_by == "scaffold"
+    assert chat.aligned_by == "probe"
     got = [chat.rendering.text[sp.start : sp.end] for sp in chat.rendering.spans if sp.part is Part.CONTENT]
     assert got == ["hello there", "hi"]
 
@@ -233,17 +233,25 @@ def _with_template(tok, template: str):
          r"message 3 \(tool\): the template does not render its content"),
         # rewrites content
         ("{% for m in messages %}{{ m.role }}: {{ m.content | upper }}\n{% endfor %}",
-         r"message 0 \(system\): its content 'You are a billing agent.' does not occur"),
-        # reverses the order
-        ("{% for m in messages | reverse %}{{ m.role }}: {{ m.content }}\n{% endfor %}",
-         r"message 1 \(user\): the template renders it before message 0"),
+         r"message 0 \(system\): its content 'You are a billing agent.'.* does not occur"),
     ],
-    ids=["drops", "rewrites", "reorders"],
+    ids=["drops", "rewrites"],
 )
 def test_unalignable_templates_name_the_message(tokenizers: dict, template: str, pattern: str) -> None:
     tok = _with_template(tokenizers["plain"], template)
     with pytest.raises(InvalidArgument, match="cannot align.*" + pattern):
         render_chat(MIXED, tok)
+
+
+def test_a_template_that_reorders_messages_keeps_each_message_its_own_span(tokenizers: dict) -> None:
+    tok = _with_template(tokenizers["plain"],
+                         "{% for m in messages | reverse %}{{ m.role }}: {{ m.content }}\n{% endfor %}")
+    msgs = [{"role": "user", "content": "first"}, {"role": "assistant", "content": "second"}]
+    chat = render_chat(msgs, tok)
+    got = {msg: chat.rendering.text[sp.start:sp.end] for sp, msg in zip(chat.rendering.spans, chat.span_messages)
+           if msg is not None}
+    assert chat.rendering.text.startswith("assistant: second")
+    assert got == {0: "first", 1: "second"}
 
 
 def test_template_errors_and_missing_templates_are_reported(tokenizers: dict) -> None:

@@ -194,3 +194,34 @@ def test_example_script_runs() -> None:
     last = result.stdout.strip().splitlines()[-1]
     counted, produced = last.split("non -100 labels:")[1].split("=")
     assert int(counted) == int(produced) > 0
+
+
+def test_tokenize_reports_text_a_template_drops_and_counts_in_the_singular(tmp_path, capsys) -> None:
+    """Issue 23: a conversation whose assistant text the template drops beside a call is kept,
+    with ``dropped_content`` in the summary; one conversation is "1 conversation"."""
+    template = Path(__file__).parent / "data" / "llama3_1_instruct.jinja"
+    conv = {"messages": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": "Let me look.", "tool_calls": [
+            {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+        {"role": "tool", "content": '{"temp": "18 °C",\n "sky": "\\"cloudy\\""}'},
+        {"role": "assistant", "content": "18 C."}]}
+    data, out = tmp_path / "one.jsonl", tmp_path / "do.jsonl"
+    data.write_text(json.dumps(conv) + "\n", encoding="utf-8")
+    assert main(["chat-tokenize", str(data), "--template", str(template), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "wrote 1 conversation (" in captured.out and "dropped_content 1" in captured.out
+    assert "line 1: note: message 1 (assistant): the template drops its text" in captured.err
+    assert "UserWarning" not in captured.err
+    assert main(["chat-masks", str(data), "--template", str(template), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["totals"]["dropped_content"] == 1 and report["conversations"][0]["dropped_content"] == [1]
+
+
+def test_an_unterminated_string_is_reported_without_a_doubled_word(tmp_path, capsys) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "open\n', encoding="utf-8")
+    assert main(["chat-masks", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "Unterminated string starting at column 43" in err and "at at" not in err
+    assert "(1 bad line reported above)" in err

@@ -177,11 +177,13 @@ def _closing_markers(ex, messages: list[dict], marker: str) -> list[int]:
 
 
 def test_llama31_drops_text_beside_a_tool_call_and_says_so(llama) -> None:
-    """Llama 3.1's template renders only the call of an assistant message with tool_calls."""
+    """Llama 3.1's template renders only the call of an assistant message with tool_calls: the
+    conversation is kept, the call masked, the dropped text reported (issue 23)."""
     msgs = copy.deepcopy(WEATHER)
     msgs[1]["content"] = "Let me look that up."
-    with pytest.raises(InvalidArgument, match=r"message 1 \(assistant\).*does not render its content"):
-        mask_chat(msgs, llama)
+    with pytest.warns(UserWarning, match=r"message 1 \(assistant\): the template drops its text"):
+        ex = mask_chat(msgs, llama)
+    assert ex.chat.dropped_content == (1,)
 
 
 def test_qwen_ignores_a_legacy_function_call_and_that_is_an_error(qwen) -> None:

@@ -134,3 +134,21 @@ def test_experiment_warns_when_dialogues_are_truncated(data):
     assert total.truncated_tokens == sum(e.truncated_tokens for e in exs) > 0
     with pytest.raises(InvalidArgument, match="no dialogues"):
         make_examples([], tok, None)
+
+
+def test_each_token_carries_its_typed_origins_and_accounting_reads_them():
+    """Issue 23: provenance is typed down to each token ((part, gate) pairs), not a role string."""
+    from neural.masking import MaskedExample, Origin, token_origins
+
+    r = _hand_rendering()
+    offsets = [(0, 5), (5, 10), (10, 14), (14, 17), (0, 0)]
+    origins = token_origins(r, offsets)
+    agent = Origin(Part.CONTENT, Gate.AGENT)
+    assert origins == [(Origin(Part.CONTEXT), Origin(Part.PROTOCOL)), (Origin(Part.PROTOCOL),),
+                       (Origin(Part.PROTOCOL), agent), (agent,), ()]
+    ex = MaskedExample([1, 2, 3, 4, 5], {m: [IGNORE_INDEX] * 5 for m in LabelMode}, origins, offsets, r.text)
+    assert ex.accounting.agent_content_tokens == 2  # the straddling token and the pure agent token
+    # accounting follows the origins, whatever their display says: a world token is not agent content
+    world = MaskedExample([1], {m: [IGNORE_INDEX] for m in LabelMode}, [(Origin(Part.CONTENT, Gate.WORLD),)],
+                          [(14, 17)], r.text)
+    assert world.roles == ["world"] and world.accounting.agent_content_tokens == 0

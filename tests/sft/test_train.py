@@ -72,7 +72,7 @@ def test_a_step_without_supervised_tokens_is_skipped(setup):
     model, exs = setup
     e = exs[0]
     blank = MaskedExample(e.input_ids, {m: list(v) if m is not LabelMode.INTERVENTIONAL else [IGNORE_INDEX] * len(v)
-                                        for m, v in e.labels.items()}, e.roles, e.offsets, e.text)
+                                        for m, v in e.labels.items()}, e.origins, e.offsets, e.text)
     r = train_pair(model, [blank], TrainConfig(epochs=1, lr=1e-2), progress=False)
     assert r.losses["do"] == [None] and r.losses["obs"][0] > 0
     assert _same(r.models["do"], model) and not _same(r.models["obs"], model)

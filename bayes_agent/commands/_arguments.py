@@ -1,0 +1,41 @@
+"""Argument checks every command shares (not a command: the leading underscore hides it).
+
+One validator per rule, used by every subcommand, so a rule cannot hold in one command and not
+in another: a seed is a non-negative integer everywhere (a negative seed would silently repeat
+another seed's data); an error from a check names the option the value came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable, TypeVar
+
+from ..errors import BayesAgentError
+
+__all__ = ["named_option", "nonnegative_int"]
+
+T = TypeVar("T")
+
+
+def _integer(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def nonnegative_int(text: str) -> int:
+    """An argparse ``type=`` for seeds: an integer ≥ 0, else a one-line error naming the value."""
+    value = _integer(text, "an integer ≥ 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value} (a negative seed would repeat "
+                                         f"another seed's data)")
+    return value
+
+
+def named_option(option: str, check: Callable[[Any], T], value: Any) -> T:
+    """Run ``check(value)``; an error names the command-line option the value came from."""
+    try:
+        return check(value)
+    except BayesAgentError as exc:
+        raise type(exc)(f"{option}: {exc}") from None
