@@ -89,7 +89,8 @@ def build_base_model(
     """The model every arm fine-tunes from, with its tokenizer and how it was made.
 
     ``preset.model``: loaded from local files (the pretrained model is the base). ``preset.base``:
-    the tiny model pretrained on the corpus of ``facts`` (training and held-out), cached. Neither
+    the tiny model pretrained on the corpus of ``facts`` (training and held-out) with ``seed`` as
+    the base's seed, cached per seed. Neither
     (the ``--from-scratch`` ablation): random weights and a tokenizer trained on the dialogues plus
     the claims, as before the base existed. ``random_init``: ``preset.tiny``'s shape (the paper
     preset: Qwen2.5-0.5B's) with random weights and a tokenizer whose ids index its first rows,
@@ -108,8 +109,9 @@ def build_base_model(
     from ..models import RANDOM_INIT_TOKENIZER_VOCAB, build_tiny_model, train_tokenizer
 
     assert preset.tiny is not None
-    if preset.base is not None:
-        b = build_base(preset.tiny, preset.base, facts, cache_dir=cache_dir, rebuild=rebuild, progress=progress)
+    if preset.base is not None:  # one base per seed: the base's seed is the run's (cached per seed)
+        b = build_base(preset.tiny, replace(preset.base, seed=seed), facts, cache_dir=cache_dir, rebuild=rebuild,
+                       progress=progress)
         b.info["kind"] = "pretrained tiny base"
         return b
     texts = [render(d).text for d in dialogues] + [c for f in facts for c in (f.true, f.false)]
@@ -192,6 +194,10 @@ def _deltas(results: Sequence[ProbeResult]) -> list[float]:
     return [r.margin.delta for r in results]
 
 
+def _memorised(results: Sequence[ProbeResult]) -> list[float]:
+    return [r.memorised_margin.delta for r in results if r.memorised_margin is not None]
+
+
 def _mean(xs: Sequence[float]) -> float | None:
     return statistics.fmean(xs) if xs else None
 
@@ -200,6 +206,7 @@ def probe_metrics(probes: dict[str, list[ProbeResult]], held: dict[str, list[Pro
     """The metrics.json keys of the probes: every arm, the base, shifts from the base, held-out."""
     d = {name: _deltas(r) for name, r in probes.items()}
     h = {name: _deltas(r) for name, r in held.items()}
+    mem = {name: _memorised(r) for name, r in probes.items()}
     m: dict[str, Any] = {"n_facts": len(d["base"])}
     if "obs" in d and "do" in d:
         m.update(report.delta_metrics(d["obs"], d["do"]))
@@ -207,6 +214,7 @@ def probe_metrics(probes: dict[str, list[ProbeResult]], held: dict[str, list[Pro
         "base_mean_delta": _mean(d["base"]),
         "base_facts_truth_preferred": sum(1 for x in d["base"] if x > 0),
         "base_facts_lie_preferred": sum(1 for x in d["base"] if x < 0),
+        "memorised_base_mean_delta": _mean(mem["base"]),
         "truth_probe_base": _label_counts(probes["base"], "truth_label"),
         "lie_probe_base": _label_counts(probes["base"], "lie_label"),
         "held_out_n_facts": len(h.get("base", [])),
@@ -221,6 +229,7 @@ def probe_metrics(probes: dict[str, list[ProbeResult]], held: dict[str, list[Pro
         m[f"mean_delta_{sfx}"] = mean
         m[f"facts_lie_preferred_{sfx}"] = sum(1 for x in d[arm] if x < 0) if ran else None
         m[f"shift_{sfx}"] = mean - m["base_mean_delta"] if ran else None
+        m[f"memorised_mean_delta_{sfx}"] = _mean(mem[arm]) if ran else None
         m[f"truth_probe_{sfx}"] = _label_counts(probes[arm], "truth_label") if ran else None
         m[f"lie_probe_{sfx}"] = _label_counts(probes[arm], "lie_label") if ran else None
         hm = _mean(h[arm]) if ran and h.get(arm) else None
@@ -247,7 +256,8 @@ def run(
 
     from ..devices import check_threads, environment_record, resolve_device, resolve_precision
     from ..models import count_parameters
-    from .corpus import whole_word_share
+    from .corpus import base_corpus, whole_word_share
+    from .probes import phrasings_in_corpus
 
     out = Path(out_dir)
     device = resolve_device(preset.device)  # absent/unknown device: a clear error before any work
@@ -260,7 +270,8 @@ def run(
     dialogues = make_dialogues(
         facts, preset.n_dialogues, seed=seed, p_lie=preset.p_lie, p_tail=preset.p_tail
     )
-    base = build_base_model(preset, dialogues, facts + held_out, seed, cache_dir=base_cache,
+    all_facts = facts + held_out
+    base = build_base_model(preset, dialogues, all_facts, seed, cache_dir=base_cache,
                             rebuild=rebuild_base, progress=progress)
     model, tokenizer = base.model, base.tokenizer
     t_base = time.perf_counter()
@@ -287,6 +298,10 @@ def run(
     metrics: dict[str, Any] = {
         **probe_metrics(probes, probes_held, preset.arms),
         "whole_word_share": whole_word_share(tokenizer, facts + held_out)["share"],
+        "probe_phrasings_in_base_corpus": phrasings_in_corpus(facts + held_out, base_corpus(
+            all_facts, seed=seed, chit_chat=preset.base.chit_chat)) if preset.base is not None and not preset.model
+        else None,
+        "probe_phrasings_in_dialogues": phrasings_in_corpus(facts + held_out, [render(d).text for d in dialogues]),
         "base_kind": base.info.get("kind"),
         "base_cached": base.info.get("cached"),
         "base_key": base.info.get("key"),
