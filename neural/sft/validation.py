@@ -91,7 +91,7 @@ def select_lr(
 
     from .dialogues import make_dialogues
     from .experiment import build_base_model, make_examples, select_facts
-    from .train import train_pair
+    from .train import train_lockstep
 
     if not lrs or not seeds:
         raise InvalidArgument("select_lr needs at least one lr and one seed")
@@ -113,7 +113,7 @@ def select_lr(
         val_x = [e for e in val_x if e.text not in overlap]  # held-out: no validation dialogue was trained on
         for lr in lrs:
             cfg = replace(preset.train, lr=lr, seed=s, checkpoint_every=0)
-            result = train_pair(base.model, train_x, cfg, arms=("obs",), device=preset.device, progress=progress)
+            result = train_lockstep(base.model, train_x, cfg, arms=("obs",), device=preset.device, progress=progress)
             losses[lr].append(validation_loss(result.models["obs"], val_x))
             print(f"validation seed {s}, lr {lr:g}: loss {losses[lr][-1]:.4f}", file=sys.stderr, flush=True)
         seconds[str(s)] = time.perf_counter() - t0
