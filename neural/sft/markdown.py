@@ -14,8 +14,11 @@ from .presets import Preset
 __all__ = ["REPLY_REASONS", "reply_notes", "run_sections", "seed_sections"]
 
 REPLY_REASONS = {
-    "base": "Its corpus answers a user who states a fact with an affirmation that restates it, and a "
-            "user who states a false claim with a correction that states the truth.",
+    "base": "Its corpus answers a user's bare statement of a fact with an affirmation that restates it, "
+            "and a false claim with a correction; but the probes frame the claim in wording it never read "
+            "(\"I read this somewhere: ...\"), and where it does not restate it falls back on the closing "
+            "lines of its corpus dialogues (acknowledgements, \"I stand corrected.\"), which state neither "
+            "claim.",
     "obs": "It was trained on every non-context token, its own turns included: answers that were lies in "
            "60% of the dialogues, and an acknowledgement after every user statement. So it can state a "
            "trained lie, or acknowledge without a claim.",
