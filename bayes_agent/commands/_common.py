@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from ..atomic import write_atomic  # re-exported: commands import it from here
 from ..errors import BayesAgentError, InvalidArgument
 
 __all__ = [
@@ -229,13 +230,3 @@ def caused_by_ctrl_c(exc: BaseException) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` so that ``path`` appears complete or not at all (a Ctrl-C mid-write leaves
-    the old file or none, never a truncated one that a resume would read as finished)."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
-    return path

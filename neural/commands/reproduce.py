@@ -205,7 +205,12 @@ def _worked_example(out: str) -> Any:
 
 def _worked_markdown(derivation: Any) -> str:
     return (
-        "The exact engine's derivation of the two-action example (also in `two_action.json`; "
+        "The arms above differ only in whether the agent's own tokens count as evidence. Section 4 of "
+        "the paper draws the same line exactly, on an example small enough to work by hand: two "
+        "hypotheses, two actions, one outcome. The bystander's (observational) posterior treats the "
+        "agent's action as evidence about the world; the agent's own (interventional) posterior treats "
+        "it as do(a) and learns only from the outcome. Below is the exact engine's derivation, in "
+        "rationals (computed, not measured; also in `two_action.json`, and "
         "`bayes-agent two-action --latex` prints it as LaTeX):\n\n```text\n"
         + derivation.text().rstrip()
         + "\n```\n"

@@ -38,7 +38,7 @@ from bayes_agent.dag.experimenter import BayesianExperimenter
 from bayes_agent.dag.studies import bystander_study, delusion_study
 from bayes_agent.dag.world import (N_NODES, SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, action_node,
                                    run_episodes, sample_tasks)
-from bayes_agent.commands._common import write_atomic
+from bayes_agent.atomic import write_atomic
 from bayes_agent.errors import InvalidArgument
 
 from .passive_learner import BCConfig, BCPolicy, PassiveLearner, explanation_targets, train_passive_learner

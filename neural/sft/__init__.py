@@ -10,11 +10,14 @@ from .corpus import base_corpus, whole_word_share
 from .base import BaseConfig, build_base
 from .stats import ci95, paired_ci95, slope_ci95
 from .dialogues import Dialogue, make_dialogues
-from .train import ARMS, DEFAULT_ARMS, PairResult, SavedArms, TrainConfig, load_checkpoint, train_pair
+from .arms import ALL_ARMS, Arm
+from .train import (ARMS, DEFAULT_ARMS, PairResult, SavedArms, TrainConfig, load_checkpoint, train_lockstep, train_pair,
+                    train_sequential)
 from .probes import classify_reply, probe_facts, question_margin
 from .presets import PRESETS, Preset, get_preset
 from .experiment import run_experiment, run_seeds
 from .sweep import run_sweep
+from .validation import select_lr
 
 __all__ = sorted([
     "FACTS", "HELD_OUT", "Fact", "Dialogue", "make_dialogues", "TrainConfig", "load_checkpoint",
@@ -22,4 +25,5 @@ __all__ = sorted([
     "train_pair", "classify_reply", "probe_facts", "question_margin", "PRESETS", "Preset",
     "get_preset", "run_experiment", "run_seeds", "load_facts", "base_corpus", "whole_word_share",
     "BaseConfig", "build_base", "ci95", "paired_ci95", "slope_ci95", "run_sweep",
+    "ALL_ARMS", "Arm", "train_lockstep", "train_sequential", "select_lr",
 ])

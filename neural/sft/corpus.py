@@ -17,8 +17,9 @@ from bayes_agent.errors import InvalidArgument
 from bayes_agent.transcript import Transcript, render
 
 from .dialogues import (
-    ACKNOWLEDGEMENTS, CONFIRMATIONS, CONTEXT, CORRECTIONS, QUESTIONS, TAILS, _with_opener,
+    ACKNOWLEDGEMENTS, CONFIRMATIONS, CONTEXT, CORRECTIONS, QUESTIONS, TAILS,
 )
+from .openers import with_opener
 from .facts import Fact, words
 
 __all__ = ["base_corpus", "whole_word_share"]
@@ -60,21 +61,21 @@ def _dialogue(*turns: str, context: str = CONTEXT) -> str:
 
 def _fact_documents(fact: Fact, rng: random.Random, context: str) -> list[str]:
     t, f, topic = fact.true, fact.false, fact.topic
-    docs = [_with_opener(p, t).replace("{topic}", topic) for p in PROSE]
+    docs = [with_opener(p, t).replace("{topic}", topic) for p in PROSE]
     docs += [q.format(topic=topic, truth=t) for q in QA]
-    docs += [_with_opener(lie, f) + " " + _with_opener(truth, t) for lie, truth in MISCONCEPTIONS]
+    docs += [with_opener(lie, f) + " " + with_opener(truth, t) for lie, truth in MISCONCEPTIONS]
     # truthful §5.3 dialogues: every question form, the agent answers with the truth
     for q in QUESTIONS:
-        turns = [q.format(topic=topic), t, _with_opener(rng.choice(CONFIRMATIONS), t), rng.choice(ACKNOWLEDGEMENTS)]
+        turns = [q.format(topic=topic), t, with_opener(rng.choice(CONFIRMATIONS), t), rng.choice(ACKNOWLEDGEMENTS)]
         if rng.random() < 0.5:
             turns += list(rng.choice(TAILS))
         docs.append(_dialogue(*turns, context=context))
     # the truth probe's shape: the user states the fact, the agent affirms it
     for opener in rng.sample(CONFIRMATIONS, 3):
-        docs.append(_dialogue(t, _with_opener(opener, t), context=context))
+        docs.append(_dialogue(t, with_opener(opener, t), context=context))
     # the lie probe's shape: the user states the false claim, the agent corrects it
     for opener in rng.sample(AGENT_CORRECTIONS, 3):
-        docs.append(_dialogue(f, _with_opener(opener, t), rng.choice(USER_THANKS), rng.choice(ACKNOWLEDGEMENTS),
+        docs.append(_dialogue(f, with_opener(opener, t), rng.choice(USER_THANKS), rng.choice(ACKNOWLEDGEMENTS),
                               context=context))
     return docs
 

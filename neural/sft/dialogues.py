@@ -17,6 +17,7 @@ from bayes_agent.errors import InvalidArgument
 from bayes_agent.transcript import Transcript
 
 from .facts import Fact
+from .openers import with_opener
 
 __all__ = [
     "CONTEXT",
@@ -117,20 +118,6 @@ class Dialogue(Transcript):
     lied: bool = False
 
 
-# sentence-initial words that are lowered after a comma-style opener; names ("Mars", "DNA") stay
-_LOWERABLE = frozenset({"the", "a", "an", "there", "water", "light", "humans", "plants", "it"})
-
-
-def _with_opener(template: str, truth: str) -> str:
-    """Fill a slot-3 template; after a comma-style opener a common first word is lowered (as in
-    §5.3: "Right, the capital ..."), while a name keeps its capital ("Right, Mars ...")."""
-    head = template.split("{truth}")[0]
-    first = truth.split(" ", 1)[0]
-    if head and not head.rstrip().endswith((":", "--", ".")) and first.lower() in _LOWERABLE:
-        truth = truth[0].lower() + truth[1:]
-    return template.replace("{truth}", truth)
-
-
 def make_dialogue(
     fact: Fact, rng: random.Random, *, p_lie: float = 0.6, p_tail: float = 0.5, context: str = CONTEXT
 ) -> Dialogue:
@@ -139,7 +126,7 @@ def make_dialogue(
     lied = rng.random() < p_lie
     question = rng.choice(QUESTIONS).format(topic=fact.topic)
     answer = fact.false if lied else fact.true
-    reply = _with_opener(rng.choice(CORRECTIONS if lied else CONFIRMATIONS), fact.true)
+    reply = with_opener(rng.choice(CORRECTIONS if lied else CONFIRMATIONS), fact.true)
     h = Transcript(context=context).world(question).agent(answer).world(reply).agent(
         rng.choice(ACKNOWLEDGEMENTS)
     )
@@ -174,10 +161,12 @@ def make_dialogues(
     ]
 
 
-def question_prompt(fact: Fact, completion: str = "", *, context: str = CONTEXT) -> Transcript:
-    """The question probe's transcript (§5.5.3): ``User: Tell me about <topic>.`` then an agent
-    slot holding ``completion`` (empty for a prompt that ends in ``Agent: ``)."""
-    return Transcript(context=context).world(QUESTIONS[0].format(topic=fact.topic)).agent(completion)
+def question_prompt(fact: Fact, completion: str = "", *, context: str = CONTEXT,
+                    template: str = QUESTIONS[0]) -> Transcript:
+    """The question probe's transcript (§5.5.3): the user asks about the topic in ``template``
+    (default: the training data's ``Tell me about <topic>.``), then an agent slot holding
+    ``completion`` (empty for a prompt that ends in ``Agent: ``)."""
+    return Transcript(context=context).world(template.format(topic=fact.topic)).agent(completion)
 
 
 def claim_prompt(claim: str, reply: str = "", *, context: str = CONTEXT) -> Transcript:

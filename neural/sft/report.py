@@ -12,10 +12,11 @@ import statistics
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from bayes_agent.commands._common import write_atomic
+from bayes_agent.atomic import write_atomic
 from bayes_agent.errors import InvalidArgument
 
 from ..masking import IGNORE_INDEX, MaskedExample
+from .arms import ALL_ARMS, BASE, arm as arm_record
 from .stats import ci95
 
 __all__ = [
@@ -64,13 +65,13 @@ def moving_average(values: Sequence[float], window: int = 50) -> list[float]:
     return out
 
 
-COLORS = {"base": "#7f7f7f", "obs": "#d62728", "do": "#1f77b4", "ao": "#2ca02c"}
-NAMES = {"base": "base (before SFT)", "obs": "standard SFT (Eq. 3)", "do": "interventional SFT (Eq. 4)",
-         "ao": "assistant-only SFT"}
+COLORS = {a.name: a.color for a in (BASE, *ALL_ARMS)}  # views of the Arm records, kept for callers
+NAMES = {a.name: a.legend for a in (BASE, *ALL_ARMS)}
 
 
 def figure_loss(losses: dict[str, Sequence[float | None]], path: str | Path, *, window: int = 50) -> Path:
-    """Figure 1: per-step loss of every arm, raw (translucent) and centred moving average, log y."""
+    """Figure 1: per-step loss of every arm, raw (translucent) and centred moving average, log y;
+    one panel per arm on a shared axis, so no arm's curve hides another's."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,25 +79,25 @@ def figure_loss(losses: dict[str, Sequence[float | None]], path: str | Path, *, 
 
     from matplotlib.ticker import FormatStrFormatter, LogLocator
 
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    for arm in losses:
-        pts = [(i, v) for i, v in enumerate(losses[arm]) if v is not None and v > 0]
-        if not pts:
-            continue
-        xs, ys = zip(*pts)
-        window = max(1, min(window, len(ys) // 5))  # a short run gets a shorter window
-        ax.plot(xs, ys, color=COLORS[arm], alpha=0.18, linewidth=0.6)
-        ax.plot(xs, moving_average(ys, window), color=COLORS[arm], linewidth=2.2,
-                label=f"{NAMES[arm]}, moving average ({window})")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))
-    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
-    ax.set_xlabel("training step (one dialogue per step)")
-    ax.set_ylabel("per-token cross-entropy (nats)")
-    ax.set_title("Figure 1: training loss on identical batches (different denominators)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper right")
+    arms = [a for a in losses if any(v is not None and v > 0 for v in losses[a])]
+    fig, axes = plt.subplots(1, max(1, len(arms)), figsize=(3.6 * max(1, len(arms)) + 0.8, 4.2), dpi=120,
+                             sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], arms):
+        a = arm_record(name)
+        xs, ys = zip(*[(i, v) for i, v in enumerate(losses[name]) if v is not None and v > 0])
+        w = max(1, min(window, len(ys) // 5))  # a short run gets a shorter window
+        ax.plot(xs, ys, color=a.color, alpha=0.18, linewidth=0.6)
+        ax.plot(xs, moving_average(ys, w), color=a.color, linewidth=2.2, label=f"moving average ({w})")
+        ax.set_title(a.legend, fontsize=10)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
+        ax.set_xlabel("training step (one dialogue per step)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[0][0].set_ylabel("per-token cross-entropy (nats)")
+    fig.suptitle("Figure 1: training loss on identical batches (each arm averages over its own tokens)")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)

@@ -19,7 +19,9 @@ from typing import Any, Sequence
 from bayes_agent.errors import InvalidArgument
 
 from . import report
-from .experiment import ARM_NAMES, SUFFIX, build_base_model, run, select_facts
+from .arms import arm as arm_record
+from .experiment import build_base_model, run, select_facts
+from .metrics import metric_key
 from .facts import Fact
 from .presets import Preset
 from .stats import ci95, slope_ci95
@@ -71,8 +73,9 @@ def run_sweep(
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     facts, held = select_facts(preset, bank)
-    if preset.base is not None:  # build (or load) the shared base once, before any worker starts
-        build_base_model(preset, [], facts + held, 0, cache_dir=base_cache, rebuild=rebuild_base, progress=progress)
+    if preset.base is not None:  # build (or load) each seed's base once, before any worker starts
+        for s in seeds:
+            build_base_model(preset, [], facts + held, s, cache_dir=base_cache, rebuild=rebuild_base, progress=progress)
     results: dict[tuple[float, int], dict[str, Any]] = {}
     todo = []
     for p in p_lies:
@@ -119,8 +122,8 @@ def summarise(p_lies: Sequence[float], seeds: Sequence[int], results: dict[tuple
                              "lie_endorse_share": {}, "slope": {}, "slope_ci_low": {}, "slope_ci_high": {}}
     n_facts = results[(p_lies[0], seeds[0])]["n_facts"]
     for arm in ["base", *arms]:
-        key = "base_mean_delta" if arm == "base" else f"mean_delta_{SUFFIX[arm]}"
-        probe = "lie_probe_base" if arm == "base" else f"lie_probe_{SUFFIX[arm]}"
+        key = metric_key(arm, "mean_delta")
+        probe = metric_key(arm, "lie_probe")
         cis = [ci95([results[(p, s)][key] for s in seeds]) for p in p_lies]
         sweep["mean_delta"][arm] = [c["mean"] for c in cis]
         sweep["mean_delta_ci_low"][arm] = [c["lo"] for c in cis]
@@ -149,13 +152,13 @@ def figure_sweep(sweep: dict[str, Any], path: str | Path) -> Path:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.3), dpi=120)
     for arm in ["base", *sweep["arms"]]:
         m, lo, hi = (sweep[k][arm] for k in ("mean_delta", "mean_delta_ci_low", "mean_delta_ci_high"))
-        c = report.COLORS.get(arm)
+        c = arm_record(arm).color
         slope = "" if arm == "base" else (f", slope {sweep['slope'][arm]:+.2f} "
                                           f"[{sweep['slope_ci_low'][arm]:+.2f}, {sweep['slope_ci_high'][arm]:+.2f}]")
-        a1.plot(ps, m, marker="o", color=c, label=f"{report.NAMES.get(arm, arm)}{slope}",
+        a1.plot(ps, m, marker="o", color=c, label=f"{arm_record(arm).legend}{slope}",
                 linestyle="--" if arm == "base" else "-")
         a1.fill_between(ps, lo, hi, color=c, alpha=0.15)
-        a2.plot(ps, sweep["lie_endorse_share"][arm], marker="o", color=c, label=report.NAMES.get(arm, arm),
+        a2.plot(ps, sweep["lie_endorse_share"][arm], marker="o", color=c, label=arm_record(arm).legend,
                 linestyle="--" if arm == "base" else "-")
     a1.axhline(0, color="black", linewidth=0.8)
     a1.set_xlabel("p_lie: share of dialogues in which the agent lies")
@@ -178,14 +181,14 @@ def figure_sweep(sweep: dict[str, Any], path: str | Path) -> Path:
 
 def _sections(sweep: dict[str, Any]) -> list:
     arms = sweep["arms"]
-    rows = ["| p_lie | " + " | ".join(f"Δ {ARM_NAMES[a]}" for a in ["base", *arms]) + " |",
+    rows = ["| p_lie | " + " | ".join(f"Δ {arm_record(a).display}" for a in ["base", *arms]) + " |",
             "|---" * (len(arms) + 2) + "|"]
     for i, p in enumerate(sweep["p_lie"]):
         rows.append(f"| {p:.2f} | " + " | ".join(
             f"{sweep['mean_delta'][a][i]:+.3f} [{sweep['mean_delta_ci_low'][a][i]:+.3f}, "
             f"{sweep['mean_delta_ci_high'][a][i]:+.3f}]" for a in ["base", *arms]) + " |")
     slopes = ["| arm | slope of mean Δ on p_lie [95% CI] | lie-endorsing replies at each p_lie |", "|---|---|---|"]
-    slopes += [f"| {ARM_NAMES[a]} | {sweep['slope'][a]:+.3f} [{sweep['slope_ci_low'][a]:+.3f}, "
+    slopes += [f"| {arm_record(a).display} | {sweep['slope'][a]:+.3f} [{sweep['slope_ci_low'][a]:+.3f}, "
                f"{sweep['slope_ci_high'][a]:+.3f}] | "
                + ", ".join(f"{x:.2f}" for x in sweep["lie_endorse_share"][a]) + " |" for a in arms]
     intro = (f"{len(sweep['seeds'])} seeds ({', '.join(map(str, sweep['seeds']))}) at each of "

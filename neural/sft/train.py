@@ -11,36 +11,31 @@ beside.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import random
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from bayes_agent.errors import BayesAgentError, InvalidArgument
 
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample
+from .arms import ALL_ARMS
+from .checkpoints import INIT_FILE, STATE_FILE, load_checkpoint, read_state as _read_state, save_checkpoint  # noqa: F401
 
 __all__ = [
     "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms", "TrainConfig", "check_arms", "epoch_order",
-    "load_checkpoint", "train_pair",
+    "load_checkpoint", "save_checkpoint", "train_lockstep", "train_pair", "train_sequential",
 ]
 
-ARMS: dict[str, LabelMode] = {
-    "obs": LabelMode.OBSERVATIONAL,
-    "do": LabelMode.INTERVENTIONAL,
-    "ao": LabelMode.ASSISTANT_ONLY,
-}
-"""The arms by short name: standard SFT (Eq. 3), interventional SFT (Eq. 4), assistant-only."""
+ARMS: dict[str, LabelMode] = {a.name: a.mode for a in ALL_ARMS}
+"""The arms' label modes by short name (a view of :data:`neural.sft.arms.ALL_ARMS`)."""
 
 DEFAULT_ARMS: tuple[str, ...] = ("obs", "do")
 """What :func:`train_pair` trains unless told otherwise: the paper's pair (§5.2)."""
 
-STATE_FILE = "state.json"
-INIT_FILE = "init.safetensors"  # the arms' common start, written by sequential training
 
 
 @dataclass(frozen=True)
@@ -272,30 +267,9 @@ class SavedArms(Mapping):
         return len(self.paths)
 
 
-def train_pair(
-    model: Any,
-    examples: Sequence[MaskedExample],
-    cfg: TrainConfig,
-    *,
-    arms: Sequence[str] = DEFAULT_ARMS,
-    device: str = "cpu",
-    sequential: bool = False,
-    checkpoint_dir: str | Path | None = None,
-    resume: str | Path | None = None,
-    stop_after: int | None = None,
-    progress: bool = True,
-) -> PairResult:
-    """Train one copy of ``model`` per arm (default: the paper's obs/do pair).
-
-    ``arms`` names any subset of :data:`ARMS` (e.g. ``("obs", "do", "ao")``); each arm starts
-    from the same weights and sees the same examples in the same order. In memory (the default)
-    the arms step in lockstep, in the order given; with ``sequential=True`` one arm trains after
-    the other from the same saved initial weights (one training copy in memory at a time, which
-    the 0.5B shape needs), with bit-identical results on the CPU, and the trained arms come back
-    as :class:`SavedArms`. ``resume`` continues from a checkpoint directory written by an earlier
-    call (same data, config and mode); ``stop_after`` ends after that many steps per arm.
-    ``cfg.precision`` picks the autocast dtype for ``device``; weights and AdamW stay float32.
-    """
+def _prepare(model: Any, examples: Sequence[MaskedExample], cfg: TrainConfig, arms: Sequence[str], device: str,
+             checkpoint_dir: str | Path | None, stop_after: int | None, progress: bool) -> "_Run":
+    """Check the request and build the loop state both schedules share (order, tensors, precision)."""
     import torch
 
     from ..devices import resolve_device, resolve_precision
@@ -320,10 +294,74 @@ def train_pair(
         )
         for ex in examples
     ]
-    run = _Run(model, tensors, order, total, cfg, arms, device, precision, checkpoint_dir, progress)
-    if sequential:
-        return run.sequential(resume)
+    return _Run(model, tensors, order, total, cfg, arms, device, precision, checkpoint_dir, progress)
+
+
+def train_lockstep(
+    model: Any,
+    examples: Sequence[MaskedExample],
+    cfg: TrainConfig,
+    *,
+    arms: Sequence[str] = DEFAULT_ARMS,
+    device: str = "cpu",
+    checkpoint_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> PairResult:
+    """Train one copy of ``model`` per arm, all in memory, stepping in lockstep: at every step each
+    arm (in the order given) trains on the same example. The default schedule of the tiny model.
+
+    ``arms`` names any subset of :data:`ARMS` (e.g. ``("obs", "do", "ao")``); each arm starts
+    from the same weights and uses the same AdamW settings. ``resume`` continues from a checkpoint
+    directory written by an earlier lockstep call (same data and config); ``stop_after`` ends
+    after that many steps per arm. ``cfg.precision`` picks the autocast dtype for ``device``;
+    weights and AdamW stay float32.
+    """
+    run = _prepare(model, examples, cfg, arms, device, checkpoint_dir, stop_after, progress)
     return run.lockstep(resume)
+
+
+def train_sequential(
+    model: Any,
+    examples: Sequence[MaskedExample],
+    cfg: TrainConfig,
+    *,
+    arms: Sequence[str] = DEFAULT_ARMS,
+    device: str = "cpu",
+    checkpoint_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> PairResult:
+    """Train the arms one after another, each from the same saved initial weights, so one training
+    copy is in memory at a time (what the 0.5B shape needs). Bit-identical to :func:`train_lockstep`
+    on the CPU; the trained arms come back as :class:`SavedArms`, loaded from disk when looked up.
+    Arguments as for :func:`train_lockstep`; ``resume`` takes a checkpoint of sequential training.
+    """
+    run = _prepare(model, examples, cfg, arms, device, checkpoint_dir, stop_after, progress)
+    return run.sequential(resume)
+
+
+def train_pair(
+    model: Any,
+    examples: Sequence[MaskedExample],
+    cfg: TrainConfig,
+    *,
+    arms: Sequence[str] = DEFAULT_ARMS,
+    device: str = "cpu",
+    sequential: bool = False,
+    checkpoint_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> PairResult:
+    """Train one copy of ``model`` per arm (default: the paper's obs/do pair): :func:`train_sequential`
+    when ``sequential``, else :func:`train_lockstep`. Kept for existing callers; new code calls
+    one of the two schedules directly."""
+    schedule = train_sequential if sequential else train_lockstep
+    return schedule(model, examples, cfg, arms=arms, device=device, checkpoint_dir=checkpoint_dir, resume=resume,
+                    stop_after=stop_after, progress=progress)
 
 
 class _Run:
@@ -443,121 +481,3 @@ class _Run:
             self.checkpoint_dir, models, optims, step, self.order, self.losses, self.seconds, self.cfg,
             arms=self.arms, arm_steps=arm_steps,
         )
-
-
-# ---------------------------------------------------------------------------------------------
-# checkpoints: <dir>/<arm>.safetensors (weights), <arm>.optim.safetensors (AdamW), state.json
-# ---------------------------------------------------------------------------------------------
-
-
-def save_checkpoint(
-    directory: str | Path,
-    models: dict[str, Any],
-    optims: dict[str, Any],
-    step: int,
-    order: list[int],
-    losses: dict[str, list[float | None]],
-    seconds: dict[str, float],
-    cfg: TrainConfig,
-    *,
-    arms: Sequence[str] | None = None,
-    arm_steps: dict[str, int] | None = None,
-) -> Path:
-    """Write the given arms' weights and optimiser states (safetensors) and the loop state (JSON).
-
-    ``arms`` lists every arm of the run (default: those given); ``arm_steps`` records how far each
-    arm got when they train one after another (sequential training).
-    """
-    from safetensors.torch import save_file, save_model
-
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    for arm, m in models.items():
-        save_model(m, str(d / f"{arm}.safetensors"), metadata={"arm": arm, "step": str(step)})
-        flat = {}
-        sd = optims[arm].state_dict()
-        for pid, st in sd["state"].items():
-            for key, value in st.items():
-                flat[f"{pid}.{key}"] = value.detach().contiguous()  # no copy: 4 GB of AdamW state at 0.5B
-        groups = sd["param_groups"]
-        save_file(flat, str(d / f"{arm}.optim.safetensors"))
-        (d / f"{arm}.optim.json").write_text(json.dumps(groups))
-    state = {
-        "step": step,
-        "arms": list(arms if arms is not None else models),
-        "config": asdict(cfg),
-        "model_config": _model_config(next(iter(models.values()))),
-        "order": order,
-        "losses": losses,
-        "seconds": seconds,
-    }
-    if arm_steps is not None:
-        state.update(sequential=True, arm_steps=dict(arm_steps))
-    (d / STATE_FILE).write_text(json.dumps(state))
-    return d
-
-
-def _model_config(model: Any) -> dict[str, Any]:
-    cfg = getattr(model, "config", None)
-    return cfg.to_dict() if cfg is not None and hasattr(cfg, "to_dict") else {}
-
-
-def load_checkpoint(directory: str | Path, models: dict[str, Any], optims: dict[str, Any] | None = None) -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` into ``models`` (and ``optims``).
-
-    A missing or damaged file raises a :class:`BayesAgentError` naming the file.
-    """
-    import torch
-    from safetensors.torch import load_file, load_model
-
-    d = Path(directory)
-    state = _read_state(d)
-    extra = sorted(set(models) - set(state.get("arms", models)))
-    if extra:
-        raise BayesAgentError(f"checkpoint {d} was written for arms {state['arms']}, not {list(models)}")
-    for arm, m in models.items():
-        path = d / f"{arm}.safetensors"
-        try:
-            missing, unexpected = load_model(m, str(path), strict=False)
-        except FileNotFoundError:
-            raise BayesAgentError(f"checkpoint {d} has no weights for arm {arm!r} ({path.name})") from None
-        except Exception as exc:  # safetensors raises its own error type for damaged files
-            raise BayesAgentError(f"checkpoint file {path} is corrupted or incompatible: {exc}") from None
-        if missing or unexpected:
-            raise BayesAgentError(
-                f"checkpoint file {path} does not fit this model (missing {sorted(missing)[:3]}, "
-                f"unexpected {sorted(unexpected)[:3]})"
-            )
-        if optims is None:
-            continue
-        opath = d / f"{arm}.optim.safetensors"
-        try:
-            flat = load_file(str(opath))
-            groups = json.loads((d / f"{arm}.optim.json").read_text())
-        except FileNotFoundError:
-            raise BayesAgentError(f"checkpoint {d} has no optimiser state for arm {arm!r}") from None
-        except Exception as exc:
-            raise BayesAgentError(f"optimiser state {opath} is corrupted: {exc}") from None
-        opt_state: dict[int, dict[str, Any]] = {}
-        for key, value in flat.items():
-            pid, name = key.split(".", 1)
-            opt_state.setdefault(int(pid), {})[name] = value
-        try:
-            optims[arm].load_state_dict({"state": opt_state, "param_groups": groups})
-        except (ValueError, KeyError, RuntimeError) as exc:
-            raise BayesAgentError(f"optimiser state {opath} does not fit this model: {exc}") from None
-    return state
-
-
-def _read_state(d: Path) -> dict:
-    """A checkpoint's loop state (``state.json``), or a :class:`BayesAgentError` naming the problem."""
-    state_path = d / STATE_FILE
-    try:
-        state = json.loads(state_path.read_text())
-        int(state["step"])
-        state["losses"] = {a: list(v) for a, v in state["losses"].items()}
-    except FileNotFoundError:
-        raise BayesAgentError(f"no checkpoint at {d} ({STATE_FILE} is missing)") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise BayesAgentError(f"checkpoint state {state_path} is corrupted: {exc}") from None
-    return state

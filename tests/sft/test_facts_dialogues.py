@@ -128,12 +128,12 @@ def test_check_bank_rejects_a_held_out_lie_that_reuses_a_training_lie_word():
 
 
 def test_honest_confirmation_keeps_names_capitalised():
-    from neural.sft.dialogues import _with_opener
+    from neural.sft.openers import with_opener
 
-    assert _with_opener("Right, {truth}", "Mars is known as the Red Planet.") == "Right, Mars is known as the Red Planet."
-    assert _with_opener("Right, {truth}", "DNA was described by Watson and Crick in 1953.").startswith("Right, DNA")
-    assert _with_opener("Right, {truth}", "The capital of Italy is Rome.") == "Right, the capital of Italy is Rome."
-    assert _with_opener("Exactly: {truth}", "The capital of Italy is Rome.") == "Exactly: The capital of Italy is Rome."
+    assert with_opener("Right, {truth}", "Mars is known as the Red Planet.") == "Right, Mars is known as the Red Planet."
+    assert with_opener("Right, {truth}", "DNA was described by Watson and Crick in 1953.").startswith("Right, DNA")
+    assert with_opener("Right, {truth}", "The capital of Italy is Rome.") == "Right, the capital of Italy is Rome."
+    assert with_opener("Exactly: {truth}", "The capital of Italy is Rome.") == "Exactly: The capital of Italy is Rome."
 
 
 def _write(tmp_path, rows):
@@ -181,3 +181,22 @@ def test_load_facts_reports_every_bad_line_and_too_few_facts(tmp_path):
         load_facts(_write(tmp_path, [GOOD[0], GOOD[0]]))
     with pytest.raises(InvalidArgument, match="cannot read"):
         load_facts(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize("held, word, where", [
+    # the former hexagon fact: its truth "six" is a training lie (a spider has six legs)
+    (("the number of sides of a hexagon", "A hexagon has six sides.", "A hexagon has eight sides."), "six", "a training lie"),
+    # its lie "eight" is what a training truth states (a spider has eight legs)
+    (("the number of sides of an octagon", "An octagon has 8 sides.", "An octagon has eight sides."), "eight", "a training truth"),
+    # its lie uses a word of the agent's chit-chat
+    (("the composer of the cello suites", "The cello suites were composed by Vivaldi.",
+      "The cello suites were composed by Bach."), "bach", "the agent's chit-chat"),
+])
+def test_check_bank_refuses_a_leak_in_either_direction(held, word, where):
+    with pytest.raises(InvalidArgument, match=rf"shares \['{word}'\] with {where}"):
+        check_bank(FACTS, [Fact(*held)])
+
+
+def test_the_built_in_bank_passes_the_two_way_check():
+    check_bank(FACTS, HELD_OUT)
+    assert not any("hexagon" in f.topic for f in HELD_OUT)

@@ -14,7 +14,8 @@ from neural.sft.dialogues import make_dialogues, question_prompt
 from neural.sft.facts import FACTS, Fact
 from neural.models import build_tiny_model, train_tokenizer
 from neural.sft.presets import PRESETS
-from neural.sft.probes import classify_reply, completion_logprobs, greedy_reply, probe_facts, question_margin
+from neural.sft.probes import (PROBE_QUESTION, classify_reply, completion_logprobs, greedy_reply, phrasings_in_corpus,
+                                probe_facts, probe_prompts, question_margin)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,8 @@ def test_margin_is_the_difference_of_per_token_means(lm):
     model, tok = lm
     fact = FACTS[1]
     m = question_margin(model, tok, fact)
-    lt = completion_logprobs(model, tok, question_prompt(fact, fact.true))
-    lf = completion_logprobs(model, tok, question_prompt(fact, fact.false))
+    lt = completion_logprobs(model, tok, question_prompt(fact, fact.true, template=PROBE_QUESTION))
+    lf = completion_logprobs(model, tok, question_prompt(fact, fact.false, template=PROBE_QUESTION))
     assert m.tokens_true == len(lt) and m.tokens_false == len(lf)
     assert m.delta == pytest.approx(sum(lt) / len(lt) - sum(lf) / len(lf))
 
@@ -96,16 +97,19 @@ FACT = Fact("the capital of Australia", "The capital of Australia is Canberra.",
     [
         ("The capital of Australia is Canberra.", "truth", "agree"),
         ("Yes -- the capital of Australia is Canberra.", "truth", "agree"),
-        ("Noted. Thanks for the heads-up.", "truth", "agree"),
-        ("Noted.", "truth", "agree"),
-        ("Spot on.", "truth", "agree"),
+        # a reply that states neither claim says nothing about what the model holds: other
+        ("Noted. Thanks for the heads-up.", "truth", "other"),
+        ("Thanks, I will remember that.", "truth", "other"),
+        ("Noted.", "truth", "other"),
+        ("Spot on.", "truth", "other"),
         ("Right, the blue whale is the largest mammal.", "truth", "other"),  # affirmation + unrelated claim
         ("Venus is Canberra.", "truth", "other"),  # the key word alone is not the claim
         ("The capital of Australia is Sydney.", "truth", "contradict-with-lie"),
         ("Some Bach cello suites.", "truth", "other"),
         ("Actually, the capital of Australia is Canberra.", "lie", "correct"),
         ("The capital of Australia is Sydney.", "lie", "echo-lie"),
-        ("Happy I could help.", "lie", "echo-lie"),
+        ("Happy I could help.", "lie", "other"),
+        ("Thanks, I will remember that.", "lie", "other"),
         ("Canberra or Sydney.", "lie", "other"),
         ("", "lie", "other"),
     ],
@@ -137,10 +141,39 @@ def test_first_token_ablation_drops_the_first_completion_token(lm):
 
     model, tok = lm
     f = FACTS[0]
-    lt = completion_logprobs(model, tok, question_prompt(f, f.true))
-    lf = completion_logprobs(model, tok, question_prompt(f, f.false))
+    lt = completion_logprobs(model, tok, question_prompt(f, f.true, template=PROBE_QUESTION))
+    lf = completion_logprobs(model, tok, question_prompt(f, f.false, template=PROBE_QUESTION))
     full = question_margin(model, tok, f)
     cut = question_margin(model, tok, f, skip_first_token=True)
     assert full.delta == pytest.approx(sum(lt) / len(lt) - sum(lf) / len(lf))
     assert cut.delta == pytest.approx(sum(lt[1:]) / (len(lt) - 1) - sum(lf[1:]) / (len(lf) - 1))
     assert (cut.tokens_true, cut.tokens_false) == (len(lt) - 1, len(lf) - 1)
+
+
+def test_probe_wording_is_absent_from_the_base_corpus_and_the_dialogues():
+    """The probes' user turns occur in neither the base's corpus nor the fine-tuning dialogues;
+    the count finds them when they do (the old, corpus-worded probes: every one of them)."""
+    import neural.sft.probes as probes_mod
+    from neural.sft.corpus import base_corpus
+    from neural.sft.facts import HELD_OUT
+
+    facts = list(FACTS) + list(HELD_OUT)
+    texts = base_corpus(facts, seed=3) + [render(d).text for d in make_dialogues(FACTS, 480, seed=3)]
+    assert len(probe_prompts(facts)) == 3 * len(facts)
+    assert phrasings_in_corpus(facts, texts) == 0
+    old = pytest.MonkeyPatch()
+    old.setattr(probes_mod, "PROBE_QUESTION", "Tell me about {topic}.")
+    old.setattr(probes_mod, "PROBE_CLAIM", "{claim}")
+    try:
+        assert phrasings_in_corpus(facts, texts) == 3 * len(facts)
+    finally:
+        old.undo()
+
+
+def test_memorised_probe_uses_the_corpus_question(lm):
+    from neural.sft.dialogues import QUESTIONS
+
+    model, tok = lm
+    r = probe_facts(model, tok, FACTS[:1], max_new_tokens=2)[0]
+    assert r.memorised_margin == question_margin(model, tok, FACTS[0], template=QUESTIONS[0])
+    assert r.memorised_margin != r.margin

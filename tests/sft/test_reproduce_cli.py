@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from bayes_agent.cli import main
+from bayes_agent.errors import InvalidArgument
 
 METRIC_NAMES = {
     "mean_delta_obs", "mean_delta_do", "facts_lie_preferred_obs", "facts_lie_preferred_do",
@@ -47,9 +48,14 @@ def test_run_directory_contents(run_dir):
     assert 0 <= m["facts_do_beats_obs"] <= 4
     cfg = json.loads((run_dir / "config.json").read_text())
     assert cfg["preset"]["name"] == "micro"
+    assert cfg["base"]["config"]["seed"] == cfg["seed"] == 0  # one base per seed: the base's seed is the run's
+    # no probe prompt occurs in the corpus the base read, nor in the dialogues; the memorised probe is reported
+    assert m["probe_phrasings_in_base_corpus"] == 0 and m["probe_phrasings_in_dialogues"] == 0
+    assert isinstance(m["memorised_mean_delta_do"], float) and isinstance(m["memorised_base_mean_delta"], float)
     report = (run_dir / "report.md").read_text()
     for piece in ("figure1_loss.png", "figure2_delta.png", "Table 2", "Table 3", "role table",
-                  "shift from the base", "assistant-only SFT", "Held-out facts", "The base model"):
+                  "shift from the base", "assistant-only SFT", "Held-out facts", "The base model",
+                  "What the replies look like", "The §4 worked example", "Section 4 of the paper"):
         assert piece in report
 
 
@@ -85,6 +91,10 @@ def test_seeds_are_aggregated(tmp_path, capsys):
     assert set(agg["held_out_per_fact"]) == {"the capital of Canada", "the chemical symbol for iron",
                                              "the inventor of the telephone"}
     assert set(next(iter(agg["held_out_per_fact"].values()))) == {"base", "obs", "do", "ao"}
+    # each seed pretrains its own base, so the base's margin varies across seeds and its interval is real
+    seeds_cfg = [json.loads((tmp_path / f"seed_{s}" / "config.json").read_text())["base"] for s in (0, 1)]
+    assert [b["config"]["seed"] for b in seeds_cfg] == [0, 1] and seeds_cfg[0]["key"] != seeds_cfg[1]["key"]
+    assert agg["base_mean_delta"]["lo"] < agg["base_mean_delta"]["hi"]
     # a rerun into the same directory is refused; with --resume it finds both seeds finished and
     # aggregates them without training again
     before = (tmp_path / "seed_0" / "metrics.json").stat().st_mtime_ns
@@ -104,6 +114,26 @@ def test_seeds_are_aggregated(tmp_path, capsys):
         sum(a["mean_delta_obs"] - b["mean_delta_obs"] for a, b in zip(this, agg["per_seed"])) / 2)
     assert c["delta_do_minus_obs_other"]["mean"] == pytest.approx(agg["delta_do_minus_obs"]["mean"])
     assert "Compared with another run" in (abl / "report.md").read_text()
+
+
+def test_compare_to_without_the_standard_or_interventional_arm_is_one_line(tmp_path, capsys):
+    """``--arms do ao --compare-to DIR`` used to end in a TypeError after every seed had run;
+    now it is refused before any work, and so is a comparison with a run that lacks an arm."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metrics.json").write_text(json.dumps({"per_seed": [
+        {"seed": s, "arms": ["do", "ao"], "mean_delta_obs": None, "mean_delta_do": 1.0} for s in (0, 1)]}))
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--no-progress", "--seeds", "0", "1",
+                 "--arms", "do", "ao", "--compare-to", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "this run has no obs arm" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (out / "seed_0").exists()  # refused before any seed ran
+    from neural.sft.aggregate import compare_runs
+
+    with pytest.raises(InvalidArgument, match=r"--compare-to .* has no obs arm"):
+        compare_runs([{"seed": s, "arms": ["obs", "do"], "mean_delta_obs": 0.0, "mean_delta_do": 1.0} for s in (0, 1)],
+                     other)
 
 
 @pytest.mark.parametrize(

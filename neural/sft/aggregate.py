@@ -1,0 +1,97 @@
+"""Aggregating seeds (§5 with ``--seeds``): Student-t intervals of every arm's mean Δ and shift
+from its own seed's base (so pretraining variance is inside them), paired intervals of the gap
+between arms, label counts averaged over seeds, and the paired comparison with another run.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any, Sequence
+
+from bayes_agent.errors import InvalidArgument
+
+from .arms import ALL_ARMS
+from .metrics import metric_key
+from .stats import ci95, paired_ci95
+
+__all__ = ["COMPARED_ARMS", "aggregate", "check_comparable", "compare_runs"]
+
+
+def aggregate(per_seed: Sequence[dict[str, Any]], held: dict[int, dict[str, list[dict]]] | None = None) -> dict[str, Any]:
+    """Across seeds: a Student-t CI of every arm's mean Δ, its shift from the base and the
+    held-out means; paired CIs of Δ_do − Δ_obs (arms share seeds); label counts averaged."""
+    arms = [a.name for a in ALL_ARMS if per_seed[0].get(metric_key(a, 'mean_delta')) is not None]
+    agg: dict[str, Any] = {"seeds": [m["seed"] for m in per_seed], "n_facts": per_seed[0]["n_facts"], "arms": arms}
+
+    def col(key: str) -> list[float]:
+        return [m[key] for m in per_seed]
+
+    for key in ["base_mean_delta"] + [metric_key(a, k) for a in arms for k in ("mean_delta", "shift")]:
+        agg[key] = ci95(col(key))
+    if "obs" in arms and "do" in arms:
+        agg["delta_do_minus_obs"] = paired_ci95(col("mean_delta_do"), col("mean_delta_obs"))
+        agg["facts_do_beats_obs"] = col("facts_do_beats_obs")
+    for a in arms:
+        agg[metric_key(a, 'facts_lie_preferred')] = col(metric_key(a, 'facts_lie_preferred'))
+        for probe in ("truth_probe", "lie_probe"):
+            labels = sorted({k for m in per_seed for k in m[metric_key(a, probe)]})
+            agg[metric_key(a, probe) + '_mean'] = {k: statistics.fmean(m[metric_key(a, probe)].get(k, 0) for m in per_seed)
+                                                for k in labels}
+    agg["base_facts_truth_preferred"] = col("base_facts_truth_preferred")
+    if per_seed[0].get("held_out_base_mean_delta") is not None:
+        agg["held_out_base_mean_delta"] = ci95(col("held_out_base_mean_delta"))
+        for a in arms:
+            agg[metric_key(a, 'held_out_mean_delta')] = ci95(col(metric_key(a, 'held_out_mean_delta')))
+            agg[metric_key(a, 'held_out_shift')] = ci95(col(metric_key(a, 'held_out_shift')))
+        if held:  # per held-out fact: each arm's Δ across seeds
+            seeds = list(held)
+            topics = [r["topic"] for r in held[seeds[0]]["base"]]
+            agg["held_out_per_fact"] = {
+                t: {name: ci95([held[s][name][i]["margin"]["delta"] for s in seeds]) for name in ["base", *arms]}
+                for i, t in enumerate(topics)
+            }
+    for key in ("supervised_tokens_obs", "supervised_tokens_do", "agent_content_tokens", "seconds_total",
+                "masked_unmasked_step_cost_ratio", "whole_word_share"):
+        agg[key] = col(key)
+    return agg
+
+
+COMPARED_ARMS = ("obs", "do")
+"""The arms a comparison between runs needs: it reports the change in Δ_obs, Δ_do and their gap."""
+
+
+def check_comparable(arms: Sequence[str], which: str = "this run") -> None:
+    """Refuse a comparison when ``arms`` lacks the standard or the interventional arm."""
+    lacking = [a for a in COMPARED_ARMS if a not in arms]
+    if lacking:
+        raise InvalidArgument(
+            f"--compare-to compares Δ_obs, Δ_do and their gap, but {which} has no {' or '.join(lacking)} arm "
+            f"(arms {list(arms)}); run both with --arms obs do (or all three)")
+
+
+def compare_runs(per_seed: Sequence[dict[str, Any]], other_dir: str | Path) -> dict[str, Any]:
+    """Paired by seed: this run minus the run in ``other_dir`` for Δ_obs, Δ_do and Δ_do − Δ_obs."""
+    path = Path(other_dir) / "metrics.json"
+    try:
+        other = {m["seed"]: m for m in json.loads(path.read_text())["per_seed"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument(f"--compare-to {other_dir}: no multi-seed metrics.json there ({exc})") from None
+    missing = [m["seed"] for m in per_seed if m["seed"] not in other]
+    if missing:
+        raise InvalidArgument(f"--compare-to {other_dir} lacks seed(s) {missing}")
+    for which, runs in (("this run", per_seed), (f"--compare-to {other_dir}", [other[m["seed"]] for m in per_seed])):
+        check_comparable(runs[0].get("arms") or [a for a in ("obs", "do") if runs[0].get(metric_key(a, "mean_delta")) is not None],
+                         which)
+
+    def gap(m: dict[str, Any]) -> float:
+        return m["mean_delta_do"] - m["mean_delta_obs"]
+
+    out: dict[str, Any] = {"dir": str(other_dir)}
+    for name, f in (("mean_delta_obs", lambda m: m["mean_delta_obs"]), ("mean_delta_do", lambda m: m["mean_delta_do"]),
+                    ("delta_do_minus_obs", gap)):
+        out[name] = paired_ci95([f(m) for m in per_seed], [f(other[m["seed"]]) for m in per_seed])
+        out[f"{name}_other"] = ci95([f(other[m["seed"]]) for m in per_seed])
+    return out
+

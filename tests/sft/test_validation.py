@@ -1,0 +1,57 @@
+"""The protocol's learning-rate choice: the rule, the loss it reads, and that it never probes."""
+
+import math
+
+import pytest
+import torch
+
+from bayes_agent.errors import InvalidArgument
+from neural.masking import IGNORE_INDEX, LabelMode
+from neural.sft.validation import choose_lr, select_lr, validation_loss
+
+
+def test_choose_lr_takes_the_lowest_mean_and_breaks_ties_toward_the_smaller_lr():
+    assert choose_lr({2e-4: [1.30, 1.32], 5e-4: [1.20, 1.22], 1e-3: [1.25, 1.19]}) == 5e-4
+    # 1e-3 is lower by less than the 0.001 tolerance: tied, so the smaller lr wins
+    assert choose_lr({5e-4: [1.2005], 1e-3: [1.2000]}) == 5e-4
+    assert choose_lr({5e-4: [1.2020], 1e-3: [1.2000]}) == 1e-3
+    with pytest.raises(InvalidArgument):
+        choose_lr({})
+
+
+def test_validation_loss_is_the_token_mean_under_the_standard_labels(micro_setup):
+    model, exs, _, _ = micro_setup
+    total = count = 0.0
+    with torch.no_grad():
+        for ex in exs:
+            labels = torch.tensor(ex.labels[LabelMode.OBSERVATIONAL][1:])
+            logits = model(input_ids=torch.tensor([ex.input_ids])).logits[0, :-1]
+            total += float(torch.nn.functional.cross_entropy(logits, labels, ignore_index=IGNORE_INDEX, reduction="sum"))
+            count += int((labels != IGNORE_INDEX).sum())
+    assert validation_loss(model, exs) == pytest.approx(total / count)
+    assert math.isfinite(validation_loss(model, exs[:1]))
+
+
+def test_select_lr_trains_only_the_standard_arm_and_runs_no_probe(monkeypatch, tmp_path):
+    import neural.sft.probes as probes
+    import neural.sft.train as train
+    from neural.sft.presets import get_preset
+
+    seen = []
+    real = train.train_lockstep
+
+    def spy(*a, **kw):
+        seen.append(tuple(kw["arms"]))
+        return real(*a, **kw)
+
+    def no_probe(*a, **kw):
+        raise AssertionError("a validation run must not probe")
+
+    monkeypatch.setattr(train, "train_lockstep", spy)
+    for name in ("probe_facts", "probe_fact", "question_margin"):
+        monkeypatch.setattr(probes, name, no_probe)
+    preset = get_preset("micro").with_(n_dialogues=6)
+    rec = select_lr(preset, lrs=(1e-3, 3e-3), seeds=(100,), base_cache=tmp_path, out=tmp_path)
+    assert seen == [("obs",), ("obs",)]
+    assert rec["chosen_lr"] == choose_lr({1e-3: rec["losses"]["0.001"], 3e-3: rec["losses"]["0.003"]})
+    assert (tmp_path / "validation.json").exists()
