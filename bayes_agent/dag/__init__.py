@@ -8,9 +8,10 @@ from .world import DagConfig, HypothesisSpace, run_episodes, sample_tasks
 from .experimenter import BayesianExperimenter, ObservationOnlyPolicy
 from .studies import bystander_study, delusion_study
 from .baselines import HeuristicPolicy
+from .oracle import oracle_episodes
 
 __all__ = sorted([
     "BayesianExperimenter", "DagConfig", "HeuristicPolicy", "HypothesisSpace", "ObservationOnlyPolicy",
     "bystander_study", "delusion_study",
-    "run_episodes", "sample_tasks",
+    "oracle_episodes", "run_episodes", "sample_tasks",
 ])

@@ -22,7 +22,9 @@ and scores every graph at once in numpy log space. The tests check that the two 
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
+from enum import Enum
 from fractions import Fraction
 from typing import Any, Hashable, Sequence
 
@@ -50,6 +52,7 @@ __all__ = [
     "EXPLORATIONS",
     "ObservationOnlyPolicy",
     "TEACHER_EPSILON",
+    "TranscriptView",
     "engine_mixture",
     "episode_transcript",
     "expected_information_gain",
@@ -196,17 +199,56 @@ def engine_mixture(space: HypothesisSpace, graphs: Sequence[int]) -> Mixture:
     return Mixture(programs, [1.0 / len(programs)] * len(programs), arithmetic="float")
 
 
+class TranscriptView(Enum):
+    """Which slots of an episode a transcript shows. Only consistent views exist: an outcome is
+    scored given the action that produced it, so no view shows outcomes without actions."""
+
+    FULL = "full"  # untouched samples, actions and outcomes: what an actor saw
+    PASSIVE = "passive"  # the untouched samples only: the observation-only view
+    CHOICES = "choices"  # the actions only: a record of someone's choices
+
+    @property
+    def samples(self) -> bool:
+        return self is not TranscriptView.CHOICES
+
+    @property
+    def actions(self) -> bool:
+        return self is not TranscriptView.PASSIVE
+
+    @property
+    def outcomes(self) -> bool:
+        return self is TranscriptView.FULL
+
+
+def _view_from_flags(outcomes: bool | None, actions: bool | None, samples: bool | None) -> TranscriptView:
+    """The deprecated three booleans, mapped to the view they name (or refused)."""
+    flags = (True if outcomes is None else outcomes, True if actions is None else actions,
+             True if samples is None else samples)
+    for view in TranscriptView:
+        if (view.outcomes, view.actions, view.samples) == flags:
+            return view
+    raise InvalidArgument(f"outcomes={flags[0]}, actions={flags[1]}, samples={flags[2]} is not a view "
+                          "of an episode (an outcome cannot be scored without its action); "
+                          f"pass view= one of {[v.name for v in TranscriptView]}")
+
+
 def episode_transcript(batch: EpisodeBatch, n: int, upto: int | None = None, *,
                        actor: Gate = Gate.AGENT, first_trial: int = 0,
-                       outcomes: bool = True, actions: bool = True, samples: bool = True) -> Transcript:
+                       view: TranscriptView = TranscriptView.FULL, outcomes: bool | None = None,
+                       actions: bool | None = None, samples: bool | None = None) -> Transcript:
     """What episode ``n`` of ``batch`` showed before trial ``upto``'s action, as a gated transcript.
 
     Trials ``first_trial..upto-1`` in full, then trial ``upto``'s untouched sample (when it
     exists). ``actor=Gate.AGENT``: the actions are the reader's own interventions;
     ``actor=Gate.WORLD``: someone else's, world-written evidence on the action channel.
-    ``outcomes=False, actions=False`` leaves the passive samples only (the observation-only view);
-    ``outcomes=False, samples=False`` the choices only.
+    ``view`` picks the slots shown (:class:`TranscriptView`). The booleans ``outcomes``,
+    ``actions`` and ``samples`` are deprecated spellings of a view.
     """
+    if (outcomes, actions, samples) != (None, None, None):
+        warnings.warn("episode_transcript's outcomes/actions/samples flags are deprecated; pass "
+                      "view=TranscriptView.FULL, PASSIVE or CHOICES", DeprecationWarning, stacklevel=2)
+        view = _view_from_flags(outcomes, actions, samples)
+    view = TranscriptView(view)
     config = batch.config
     upto = config.n_trials if upto is None else upto
     if not (isinstance(upto, int) and 0 <= first_trial <= upto <= config.n_trials):
@@ -216,15 +258,13 @@ def episode_transcript(batch: EpisodeBatch, n: int, upto: int | None = None, *,
     h = Transcript(context=EpisodeContext(None if goal < 0 else goal, first_trial))
     gate = Gate.of(actor)
     for t in range(first_trial, upto + 1):
-        if t < config.n_trials and samples:
+        if t < config.n_trials and view.samples:
             h = h.world(tuple(float(v) for v in batch.initial[n, t]))
         if t == upto:
             break
-        if actions:
+        if view.actions:
             h = h.append(int(batch.actions[n, t]), gate, channel=Channel.ACTION)
-        if outcomes:
-            if not actions:
-                raise InvalidArgument("an outcome without its action cannot be scored")
+        if view.outcomes:
             h = h.world(tuple(float(v) for v in batch.outcomes[n, t]))
     return h
 
@@ -369,4 +409,4 @@ class ObservationOnlyPolicy(BayesianExperimenter):
     on an intervention's outcome. If it did as well as the experimenter, experiments would not matter."""
 
     def history(self, batch: EpisodeBatch, n: int, t: int) -> Transcript:
-        return episode_transcript(batch, n, t, outcomes=False, actions=False)
+        return episode_transcript(batch, n, t, view=TranscriptView.PASSIVE)

@@ -21,6 +21,7 @@ from .experimenter import (
     explore_action,
     log_posterior,
     teacher_action_probs,
+    TranscriptView,
 )
 from ..errors import InvalidArgument
 from ..transcript import Gate, Mode
@@ -89,7 +90,7 @@ def bystander_study(space: HypothesisSpace, n_episodes: int, seed: int = 0,
         mass, correct = [], []
         for n in range(len(tasks)):
             h = episode_transcript(batches[actor], n, config.n_trials, actor=gate,
-                                   first_trial=config.n_explore, outcomes=False, samples=False)
+                                   first_trial=config.n_explore, view=TranscriptView.CHOICES)
             graphs, logw = log_posterior(world, h, mode)
             mass.append(float(np.exp(logw[graphs == truth[n]]).sum()))
             correct.append(_choice(world, graphs, logw, E_INDEX)[0] == best[n])

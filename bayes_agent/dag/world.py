@@ -39,7 +39,12 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import inspect
 import itertools
+import os
+import tempfile
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol, Sequence
 
@@ -348,8 +353,56 @@ class HypothesisSpace:
 @functools.lru_cache(maxsize=4)
 def _shared_space(config: DagConfig) -> HypothesisSpace:
     space = HypothesisSpace(config)
-    space.values(np.arange(len(space)))
+    cached = _load_values(space)
+    if cached is None:
+        space.values(np.arange(len(space)))
+        _save_values(space)
+    else:
+        space._values[:] = cached
+        space._known[:] = True
     return space
+
+
+def _values_cache(space: HypothesisSpace) -> Path | None:
+    """Where the expected-value table of this world is kept between processes
+    (``$BAYES_AGENT_CACHE``, default ``~/.cache/bayes_agent``; ``BAYES_AGENT_CACHE=off`` turns it
+    off). The name hashes the world's constants and the source of the code that computes the
+    table, so a change to either computes a fresh one."""
+    root = os.environ.get("BAYES_AGENT_CACHE", str(Path.home() / ".cache" / "bayes_agent"))
+    if root == "off":
+        return None
+    source = "".join(inspect.getsource(f) for f in (mechanism, propagate, expected_values, _gauss_hermite, _enumerate))
+    key = hashlib.sha256(f"{_config_key(space.config)}|{_GAUSS_HERMITE_POINTS}|{source}".encode()).hexdigest()[:20]
+    return Path(root) / f"dag-values-{key}.npy"
+
+
+def _config_key(config: DagConfig) -> str:
+    """The constants the expected values depend on (not the phase lengths)."""
+    return f"{config.noise!r}|{config.intervention!r}|{config.max_edges!r}"
+
+
+def _load_values(space: HypothesisSpace) -> np.ndarray | None:
+    path = _values_cache(space)
+    if path is None or not path.exists():
+        return None
+    try:
+        table = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return table if table.shape == space._values.shape and np.isfinite(table).all() else None
+
+
+def _save_values(space: HypothesisSpace) -> None:
+    path = _values_cache(space)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as f:
+            np.save(f, space._values, allow_pickle=False)
+        os.replace(f.name, path)  # complete or absent, never half written
+    except OSError:
+        pass  # a cache that cannot be written only costs the next process the computation
 
 
 def _gauss_hermite(sigma: float, free: int) -> tuple[np.ndarray, np.ndarray]:

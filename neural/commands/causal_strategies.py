@@ -1,4 +1,4 @@
-"""``bayes-agent causal-strategies --out DIR [--config baselines|micro|default|shuffled-identities]``."""
+"""``bayes-agent causal-strategies --out DIR [--config baselines|micro|default|explanations|shuffled-identities]``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bayes_agent.errors import InvalidArgument
 __all__ = ["CONFIG_NAMES", "register"]
 
 #: ``baselines`` needs no torch; the others train the passive learner (neural.dag.report.CONFIGS)
-CONFIG_NAMES: tuple[str, ...] = ("baselines", "micro", "default", "shuffled-identities")
+CONFIG_NAMES: tuple[str, ...] = ("baselines", "micro", "default", "explanations", "shuffled-identities")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="directory for report.md, metrics.json and the PNGs")
     p.add_argument("--config", default="default", choices=CONFIG_NAMES,
                    help="baselines: the non-learned agents only (no torch, 1-8 minutes); micro: "
-                   "seconds (tests); default: the full study (4 seeds); shuffled-identities: the "
+                   "seconds (tests); default: the full study (4 seeds, the relation learner); explanations: the "
+                   "default plus the explanation experiment; shuffled-identities: the "
                    "default learner with node identities reshuffled per episode (a named variant "
                    "whose target split is in-distribution by construction)")
     p.add_argument("--jobs", type=int, default=None,

@@ -1,20 +1,29 @@
 """A small transformer agent that learns the causal-DAG task by behaviour cloning only.
 
-It never acts while training: it reads the expert's recorded episodes (the exact Bayesian
-experimenter's) and learns to predict the expert's action at every trial. Only at evaluation does
-it act, actively, in fresh episodes - including episodes whose dependency (D → E) never occurs in
-its training data.
+It never acts while training: it reads the expert's recorded episodes and learns to predict the
+expert's action at every trial. Only at evaluation does it act, actively, in fresh episodes -
+including episodes whose dependency (D → E) never occurs in its training data.
 
 The talk's kind of agent: one token per (trial, node) holding raw values only (``N_FEATURES``
 numbers, see ``episode_features``; no engineered statistic such as a change), plus a learned
-trial embedding and a learned *identity* vector per node. By default node k always wears
-identity k, as in the talk: the model knows which node is D, so a rule such as "when the goal is
-E, never act on D" (true of every training episode) could be stored, and acting on D for E at
-test time is a real generalisation. The named variant ``shuffle_identities=True`` hands the
-identities out in a fresh random order per episode; then every held-out (graph, goal) pair is a
-relabelling of a training pair, so its target split is in-distribution by construction.
+trial embedding and a learned *identity* vector per node, node k always wearing identity k.
 Attention is block-causal (a token sees every node of its own and earlier trials); a two-logit
 head on each node token gives that node's ``do(+v)`` and ``do(-v)`` logits.
+
+**Inductive bias (the default, ``attention="relation"``, ``identity_init="zero"``).** Each head
+adds a learned bias and a learned value vector for each of five structural relations between a
+query token (trial t, node k) and a key token (trial s, node j), read off the raw is-goal and
+action-mark inputs (:func:`relation_bits`): same node; j is the goal named in the query's trial;
+k is the node whose intervention the key's trial shows; j is that node; same trial. Like a
+relative position encoding, this says *how two tokens are related*, not what any baseline would
+compute from them. The identity vectors start at zero, so at initialisation the model treats the
+nodes symmetrically (relabelling the nodes relabels the actions) and a per-node rule such as
+"never C for goal A" (true of every training episode) must be learned against that symmetry.
+``attention="standard"`` and ``identity_init="random"`` give the first learner of this study
+(ordinary attention, random identities), kept for the ablation. The named variant
+``shuffle_identities=True`` hands the identities out in a fresh random order per episode; then
+every held-out (graph, goal) pair is a relabelling of a training pair, so its target split is
+in-distribution by construction.
 """
 
 from __future__ import annotations
@@ -42,10 +51,14 @@ __all__ = [
     "BCPolicy",
     "FEATURE_NAMES",
     "N_FEATURES",
+    "ATTENTIONS",
+    "IDENTITY_INITS",
     "PassiveLearner",
+    "RELATION_NAMES",
     "episode_features",
     "explanation_targets",
     "identity_orders",
+    "relation_bits",
     "train_passive_learner",
 ]
 
@@ -58,6 +71,19 @@ FEATURE_NAMES: tuple[str, ...] = (
     "exploiting",                 # 1 on every node of an exploitation trial
 )
 N_FEATURES = len(FEATURE_NAMES)
+GOAL_FEATURE, MARK_FEATURE = 2, 3
+#: the structural relations between a query token (trial t, node k) and a key token (trial s, node j)
+RELATION_NAMES: tuple[str, ...] = (
+    "same node",                    # k == j
+    "key node is the query's goal",  # j is the goal named in trial t
+    "query node was set",           # k is the node whose intervention trial s's tokens show
+    "key node was set",             # j is that node
+    "same trial",                   # s == t
+)
+#: how tokens attend: with the relation terms, or plain scaled dot-product attention
+ATTENTIONS: tuple[str, ...] = ("relation", "standard")
+#: how the per-node identity vectors start
+IDENTITY_INITS: tuple[str, ...] = ("zero", "random")
 # the world's action numbering, as lookup tables for whole batches
 _ACTION_NODE = np.array([action_node(a) for a in ACTIONS])
 _ACTION_SIGN = np.array([action_sign(a) for a in ACTIONS], dtype=np.float32)
@@ -78,6 +104,8 @@ class BCConfig:
     exploit_weight: float = 1.0  # loss weight of exploitation trials (experimentation trials: 1)
     shuffle_identities: bool = False  # True: a fresh identity order per episode (the named variant)
     explain_weight: float = 0.0  # weight of the auxiliary explanation loss (0: no explanations)
+    attention: str = "relation"  # "relation": learned bias and value per relation; "standard"
+    identity_init: str = "zero"  # "zero": identities start equal (at zero); "random": N(0, 1)
 
     def __post_init__(self) -> None:
         for name in ("d_model", "n_layers", "n_heads", "steps", "batch_size"):
@@ -93,6 +121,10 @@ class BCConfig:
         if isinstance(self.explain_weight, bool) or not (
                 isinstance(self.explain_weight, (int, float)) and self.explain_weight >= 0):
             raise InvalidArgument(f"explain_weight must be a number >= 0, got {self.explain_weight!r}")
+        if self.attention not in ATTENTIONS:
+            raise InvalidArgument(f"attention must be one of {ATTENTIONS}, got {self.attention!r}")
+        if self.identity_init not in IDENTITY_INITS:
+            raise InvalidArgument(f"identity_init must be one of {IDENTITY_INITS}, got {self.identity_init!r}")
         if not (self.lr > 0):
             raise InvalidArgument(f"lr must be positive, got {self.lr!r}")
 
@@ -127,19 +159,82 @@ def identity_orders(n: int, generator: torch.Generator, shuffle: bool = True) ->
     return torch.argsort(torch.rand(n, N_NODES, generator=generator), dim=1)
 
 
+def relation_bits(feats: torch.Tensor) -> torch.Tensor:
+    """The :data:`RELATION_NAMES` bits between every query and key token, ``(N, L, L, 5)`` with
+    ``L = T * 5`` tokens in (trial, node) order, computed from the raw is-goal and action-mark
+    inputs of ``feats`` ``(N, T, 5, N_FEATURES)`` only."""
+    n, t = feats.shape[:2]
+    trial = torch.arange(t).repeat_interleave(N_NODES)  # token -> its trial
+    node = torch.arange(N_NODES).repeat(t)  # token -> its node
+    goal = feats[..., GOAL_FEATURE] > 0  # (N, T, 5): node is the goal named in that trial
+    mark = feats[..., MARK_FEATURE] != 0  # (N, T, 5): node is the one that trial's tokens show set
+    q_trial, q_node = trial[:, None], node[:, None]
+    k_trial, k_node = trial[None, :], node[None, :]
+    same_node = (q_node == k_node).expand(n, -1, -1)
+    key_is_goal = goal[:, q_trial, k_node]
+    query_set = mark[:, k_trial, q_node]
+    key_set = mark[:, k_trial, k_node].expand(n, t * N_NODES, -1)
+    same_trial = (q_trial == k_trial).expand(n, -1, -1)
+    return torch.stack([same_node, key_is_goal, query_set, key_set, same_trial], dim=-1).float()
+
+
+class RelationAttention(nn.Module):
+    """Multi-head attention whose scores get a learned per-head bias for each relation bit and
+    whose output gets a learned per-head value vector for each (the bits weighted by attention).
+    With ``relations=False`` it is ordinary scaled dot-product attention."""
+
+    def __init__(self, d_model: int, n_heads: int, relations: bool) -> None:
+        super().__init__()
+        self.n_heads, self.d_head = n_heads, d_model // n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.relations = relations
+        if relations:
+            self.rel_bias = nn.Parameter(torch.zeros(len(RELATION_NAMES), n_heads))
+            self.rel_value = nn.Parameter(torch.zeros(len(RELATION_NAMES), n_heads, self.d_head))
+
+    def forward(self, x: torch.Tensor, blocked: torch.Tensor, bits: torch.Tensor | None) -> torch.Tensor:
+        n, length, d = x.shape
+        q, k, v = self.qkv(x).reshape(n, length, 3, self.n_heads, self.d_head).permute(2, 0, 3, 1, 4)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.d_head)  # (N, H, L, L)
+        if self.relations:
+            scores = scores + (bits @ self.rel_bias).permute(0, 3, 1, 2)
+        weights = torch.softmax(scores.masked_fill(blocked, float("-inf")), dim=-1)
+        mixed = weights @ v  # (N, H, L, d_head)
+        if self.relations:
+            per_relation = weights.transpose(1, 2) @ bits  # (N, L, H, 5): attention on each relation
+            mixed = mixed + torch.einsum("nqhr,rhd->nhqd", per_relation, self.rel_value)
+        return self.out(mixed.transpose(1, 2).reshape(n, length, d))
+
+
+class _Block(nn.Module):
+    """Pre-norm transformer block: attention, then a ReLU feed-forward layer, each residual."""
+
+    def __init__(self, config: "BCConfig") -> None:
+        super().__init__()
+        d = config.d_model
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.attn = RelationAttention(d, config.n_heads, config.attention == "relation")
+        self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Linear(4 * d, d))
+
+    def forward(self, x: torch.Tensor, blocked: torch.Tensor, bits: torch.Tensor | None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), blocked, bits)
+        return x + self.ff(self.norm2(x))
+
+
 class PassiveLearner(nn.Module):
-    """Node-token projection, trial and identity embeddings, a block-causal transformer, and a
-    two-logit action head per node token."""
+    """Node-token projection, trial and identity embeddings, a block-causal transformer (relation
+    attention by default), and a two-logit action head per node token."""
 
     def __init__(self, n_trials: int, config: BCConfig) -> None:
         super().__init__()
         self.config = config
         self.inp = nn.Linear(N_FEATURES, config.d_model)
         self.pos = nn.Parameter(torch.zeros(n_trials, config.d_model))
-        self.identity = nn.Parameter(torch.randn(N_NODES, config.d_model))
-        layer = nn.TransformerEncoderLayer(config.d_model, config.n_heads, 4 * config.d_model,
-                                           dropout=0.0, batch_first=True, norm_first=True)
-        self.body = nn.TransformerEncoder(layer, config.n_layers, enable_nested_tensor=False)
+        init = torch.zeros if config.identity_init == "zero" else torch.randn
+        self.identity = nn.Parameter(init(N_NODES, config.d_model))
+        self.blocks = nn.ModuleList(_Block(config) for _ in range(config.n_layers))
+        self.norm = nn.LayerNorm(config.d_model)
         self.head = nn.Linear(config.d_model, 2)
         self.explain = nn.Linear(config.d_model, 1)  # trained only when explain_weight > 0
 
@@ -156,7 +251,12 @@ class PassiveLearner(nn.Module):
         with ``explain`` also the explanation logits ``(N, T, 5)`` (see :func:`explanation_targets`)."""
         n, t = feats.shape[:2]
         h = self.inp(feats) + self.pos[:t, None, :] + self.identity[orders][:, None, :, :]
-        h = self.body(h.reshape(n, t * N_NODES, -1), mask=self.attention_mask(t))
+        h = h.reshape(n, t * N_NODES, -1)
+        blocked = self.attention_mask(t)
+        bits = relation_bits(feats) if self.config.attention == "relation" else None
+        for block in self.blocks:
+            h = block(h, blocked, bits)
+        h = self.norm(h)
         logits = self.head(h).reshape(n, t, len(ACTIONS))  # node k -> actions 2k (+v), 2k+1 (-v)
         return (logits, self.explain(h).reshape(n, t, N_NODES)) if explain else logits
 

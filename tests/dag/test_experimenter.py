@@ -19,6 +19,7 @@ from bayes_agent.dag.experimenter import (
     expected_information_gain,
     log_posterior,
     teacher_action_probs,
+    TranscriptView,
 )
 from bayes_agent.dag.studies import bystander_study, delusion_study
 from bayes_agent.dag.world import E_INDEX, HypothesisSpace, run_episodes, sample_tasks
@@ -232,3 +233,28 @@ def test_scoring_own_choices_as_evidence_costs_reward_and_calibration(space) -> 
     assert r["obs"]["best_action_rate"] < r["do"]["best_action_rate"]
     with pytest.raises(InvalidArgument):
         delusion_study(space, 5, n_explore=-1)
+
+
+def test_each_transcript_view_shows_its_slots_and_no_invalid_view_exists(episodes) -> None:
+    """FULL shows samples, actions and outcomes; PASSIVE the samples; CHOICES the actions. The
+    deprecated flags still work (with a warning) and the one combination that cannot be scored,
+    outcomes without actions, is refused."""
+    from bayes_agent.transcript import Channel
+
+    _, batch = episodes
+
+    def kinds(h):
+        return [("action" if s.channel is Channel.ACTION else "value") for s in h]
+
+    full = episode_transcript(batch, 0, 2)
+    assert kinds(full) == ["value", "action", "value"] * 2 + ["value"]
+    assert kinds(episode_transcript(batch, 0, 2, view=TranscriptView.PASSIVE)) == ["value"] * 3
+    assert kinds(episode_transcript(batch, 0, 2, view=TranscriptView.CHOICES)) == ["action"] * 2
+    assert [s.value for s in episode_transcript(batch, 0, 2, view=TranscriptView.PASSIVE)] == \
+        [s.value for i, s in enumerate(full) if i % 3 == 0]
+    with pytest.warns(DeprecationWarning):
+        old = episode_transcript(batch, 0, 2, outcomes=False, actions=False)
+    assert old == episode_transcript(batch, 0, 2, view=TranscriptView.PASSIVE)
+    with pytest.warns(DeprecationWarning), pytest.raises(InvalidArgument, match="without its action"):
+        episode_transcript(batch, 0, 2, actions=False)
+    assert {(v.outcomes, v.actions) for v in TranscriptView} <= {(True, True), (False, True), (False, False)}

@@ -24,6 +24,7 @@ from neural.dag.passive_learner import (  # noqa: E402
     episode_features,
     explanation_targets,
     identity_orders,
+    relation_bits,
     train_passive_learner,
 )
 
@@ -97,7 +98,10 @@ def test_attention_is_block_causal_over_trials() -> None:
 def test_relabelling_the_nodes_relabels_the_actions() -> None:
     """Renaming nodes (features and identity orders together) permutes the action logits the same
     way: nothing in the model is tied to a node's name, so no rule about D can be learned."""
-    model, x, orders = _model_and_inputs()
+    torch.manual_seed(0)
+    model = PassiveLearner(7, replace(TINY, identity_init="random")).eval()
+    x = torch.randn(2, 7, 5, N_FEATURES)
+    orders = identity_orders(2, torch.Generator().manual_seed(0))
     perm = torch.tensor([3, 0, 4, 1, 2])
     actions = torch.stack([2 * perm, 2 * perm + 1], dim=1).reshape(-1)
     with torch.no_grad():
@@ -217,7 +221,8 @@ def test_explanation_weight_needs_targets_and_trains_the_explanation_head(expert
 
 @pytest.mark.parametrize("kwargs", [{"d_model": 30, "n_heads": 4}, {"steps": 0}, {"lr": 0.0},
                                     {"warmup": 40, "steps": 40}, {"exploit_weight": 0.0},
-                                    {"explain_weight": -1.0}])
+                                    {"explain_weight": -1.0}, {"attention": "linear"},
+                                    {"identity_init": "ones"}])
 def test_bad_bc_config_is_refused(kwargs) -> None:
     with pytest.raises(InvalidArgument):
         BCConfig(**kwargs)
@@ -243,7 +248,10 @@ def test_cli_runs_the_micro_report(tmp_path) -> None:
     assert "| bc_agent |" in (tmp_path / "report.md").read_text()
     assert metrics["settings"]["jobs"] == min(2, usable_cpus())  # one process per seed and core
     # the test split is never looked at during training: only train and validation have curves
-    assert set(metrics["bc_training_curve"]) == {"train", "validation"}
+    # (c_pick: how often the agent acted on C for goal A in the validation episodes)
+    assert set(metrics["bc_training_curve"]) == {"train", "validation", "c_pick"}
+    assert set(metrics["acceptance"]) == {"split", "reward", "bc_minus", "agreement", "all"}
+    assert "Issue 20's checks on `target`" in (tmp_path / "report.md").read_text()
 
     # the same seeds in one process give the same numbers: parallelism changes only the wall clock
     from neural.dag.report import run_causal_report
@@ -257,7 +265,7 @@ def test_cli_runs_the_micro_report(tmp_path) -> None:
 def test_model_choice_never_plays_the_test_splits(monkeypatch) -> None:
     """Training with checkpoints asks only for train and validation episodes, and keeps the
     checkpoint with the best validation reward."""
-    import neural.dag.report as report
+    import neural.dag.runs as report
 
     asked = []
 
@@ -266,15 +274,26 @@ def test_model_choice_never_plays_the_test_splits(monkeypatch) -> None:
         return sample_tasks(space, split, n, rng)
 
     monkeypatch.setattr(report, "sample_tasks", recording)
+    played_train_curve = []
+
+    def train_curve_peaks_first(policy, tasks, space, rng):
+        batch = run_episodes(policy, tasks, space, rng)
+        if isinstance(policy, BCPolicy) and any(t.goal != 0 for t in tasks):  # the train curve's episodes
+            played_train_curve.append(1)
+            if len(played_train_curve) == 1:
+                batch.outcomes += 100.0  # so the train curve's best checkpoint is the first one
+        return batch
+
+    monkeypatch.setattr(report, "run_episodes", train_curve_peaks_first)
     config = replace(report.CONFIGS["micro"], checkpoint_every=5)
     learner = report.train_on_validation(config, seed=0)
     assert set(asked) == {"train", "validation"}
     curve = learner.curve["validation"]
     assert len(curve) == config.bc.steps // config.checkpoint_every
     assert curve[str(learner.chosen_step)] == max(curve.values())
-    # on these checkpoints the train curve would keep another one: the choice is validation's
+    # the train curve would keep the first checkpoint; the choice is validation's
     train = learner.curve["train"]
-    assert max(train, key=train.get) != max(curve, key=curve.get)
+    assert max(train, key=train.get) == "5" != str(learner.chosen_step)
     # the model handed back is the kept checkpoint: it replays that checkpoint's validation reward
     space = report.HypothesisSpace.shared(config.world)
     tasks = sample_tasks(space, "validation", config.n_validation, np.random.default_rng(30_000))
@@ -337,3 +356,68 @@ def test_cli_refuses_a_finished_run_and_resume_keeps_its_seeds(tmp_path):
                  "--resume"]) == 0
     assert seed_file.stat().st_mtime_ns == before[0]
     assert metrics_without_wall_time() == before[1]
+
+
+def test_relation_bits_follow_the_raw_goal_and_action_marks(expert) -> None:
+    """Each of the five bits, for every (query, key) token pair, against its definition read off
+    the episodes themselves (goals and actions), not off the features."""
+    _, batch = expert
+    bits = relation_bits(torch.from_numpy(episode_features(batch, 7))).numpy().astype(bool)
+    n, length = len(batch), 7 * 5
+    trial, node = np.repeat(np.arange(7), 5), np.tile(np.arange(5), 7)
+    q_t, q_k = trial[:, None], node[:, None]
+    s_t, s_j = trial[None, :], node[None, :]
+    # the node whose intervention trial s shows is the one set in trial s - 1 (none at s = 0)
+    shown = np.concatenate([np.full((n, 1), -1), batch.actions[:, :6] // 2], axis=1)  # (N, 7)
+    expected = np.stack([
+        np.broadcast_to(q_k == s_j, (n, length, length)),
+        batch.goals[:, trial][:, :, None] == s_j[None],
+        shown[:, trial][:, None, :] == q_k[None],
+        np.broadcast_to(shown[:, trial][:, None, :] == s_j[None], (n, length, length)),
+        np.broadcast_to(q_t == s_t, (n, length, length)),
+    ], axis=-1)
+    assert bits.shape == (n, length, length, 5)
+    for r in range(5):
+        assert np.array_equal(bits[..., r], expected[..., r]), f"relation bit {r}"
+        assert bits[..., r].any() and not bits[..., r].all()  # each bit actually varies
+
+
+def test_relation_attention_reads_the_relation_bits() -> None:
+    """The learned relation terms act on the bits: with a bias on 'key node is the query's goal',
+    moving the goal mark changes the logits; plain attention has no such parameters."""
+    torch.manual_seed(0)
+    model = PassiveLearner(7, TINY).eval()
+    x = torch.randn(1, 7, 5, N_FEATURES)
+    x[..., 2] = 0.0
+    x[:, 5:, 4, 2] = 1.0  # goal E in the exploitation trials
+    moved = x.clone()
+    moved[:, 5:, 4, 2], moved[:, 5:, 0, 2] = 0.0, 1.0  # goal A instead
+    with torch.no_grad():
+        for block in model.blocks:
+            block.attn.rel_bias.zero_()
+            block.attn.rel_value.zero_()
+        model.inp.weight[:, 2] = 0.0  # the goal feature reaches the model only through the bits
+        ident = identity_orders(1, None, False)
+        assert torch.allclose(model(x, ident), model(moved, ident))
+        model.blocks[0].attn.rel_bias[1] = 3.0
+        assert not torch.allclose(model(x, ident), model(moved, ident))
+    plain = PassiveLearner(7, replace(TINY, attention="standard"))
+    assert not any("rel_" in name for name, _ in plain.named_parameters())
+
+
+def test_zero_identities_make_the_fresh_learner_treat_nodes_alike() -> None:
+    """With the default (zero) identity initialisation a fresh learner with fixed identities is
+    symmetric in the nodes: relabelling them relabels the actions. Random identities break it."""
+    x = torch.randn(3, 7, 5, N_FEATURES)
+    x[..., 2] = (torch.rand(3, 7, 5) > 0.7).float()
+    x[..., 3] = (torch.rand(3, 7, 5) > 0.7).float()
+    perm = torch.tensor([3, 0, 4, 1, 2])
+    actions = torch.stack([2 * perm, 2 * perm + 1], dim=1).reshape(-1)
+    fixed = identity_orders(3, None, False)
+    for init, symmetric in (("zero", True), ("random", False)):
+        torch.manual_seed(0)
+        model = PassiveLearner(7, replace(TINY, identity_init=init)).eval()
+        with torch.no_grad():
+            same = torch.allclose(model(x, fixed)[..., actions], model(x[:, :, perm], fixed), atol=1e-5)
+        assert same == symmetric, init
+    assert BCConfig().identity_init == "zero" and BCConfig().attention == "relation"

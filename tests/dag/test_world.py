@@ -235,3 +235,25 @@ def test_the_spaces_column_shortcut_gives_the_same_likelihood(space3: Hypothesis
     assert per.shape == (200, 4) and np.allclose(per.sum(axis=1), want, atol=1e-9)
     assert np.allclose(space3.log_likelihood(xs[0], None)[graphs],
                        log_likelihood(space3.fweights[graphs], xs[0], None, space3.config), atol=1e-9)
+
+
+def test_the_shared_value_table_is_cached_and_equals_a_fresh_one(tmp_path, monkeypatch) -> None:
+    """The table a shared space writes to the cache equals a fresh computation, a later load
+    returns it, and a corrupt file is recomputed, not trusted."""
+    import bayes_agent.dag.world as world
+
+    monkeypatch.setenv("BAYES_AGENT_CACHE", str(tmp_path))
+    config = DagConfig(max_edges=1, noise=0.25)
+    build = world._shared_space.__wrapped__  # past the in-process cache, to the disk one
+    first = build(config)
+    (path,) = tmp_path.glob("dag-values-*.npy")
+    fresh = HypothesisSpace(config)
+    assert np.array_equal(np.load(path), fresh.values(np.arange(len(fresh))))
+    np.save(path, first._values + 1.0)  # proves the load path is taken: it is returned as stored
+    assert np.array_equal(build(config)._values, first._values + 1.0)
+    path.write_bytes(b"not a table")
+    assert np.array_equal(build(config)._values, fresh._values)
+    monkeypatch.setenv("BAYES_AGENT_CACHE", "off")
+    path.unlink()
+    build(config)
+    assert not path.exists()

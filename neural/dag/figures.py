@@ -1,0 +1,96 @@
+"""The study's figures: rewards per split, the validation curve during training, experimenting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bayes_agent.dag.world import SPLITS
+
+from .agreement import METHODS
+
+__all__ = ["plot_comparison", "plot_curve", "plot_experimenting"]
+
+
+def _axes(size: tuple[float, float]):
+    """A new figure and its axes, drawn off screen (matplotlib imported only when plotting)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=size)
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _err(d: dict) -> float:
+    return 0.0 if d["ci95"] is None else d["ci95"]
+
+
+def plot_comparison(m: dict, path: Path) -> None:
+    """Mean exploitation reward of every agent on every split, with 95% intervals over seeds."""
+    fig, ax = _axes((12, 4.8))
+    width = 0.8 / len(METHODS)
+    for i, meth in enumerate(METHODS):
+        xs = np.arange(len(SPLITS)) + (i - (len(METHODS) - 1) / 2) * width
+        ax.bar(xs, [m[s]["reward"][meth]["mean"] for s in SPLITS], width,
+               yerr=[_err(m[s]["reward"][meth]) for s in SPLITS], capsize=2, label=meth.replace("_", " "))
+    ax.set_xticks(np.arange(len(SPLITS)))
+    ax.set_xticklabels(["train", "validation\n(C → A held out)", "target\n(D → E held out)", "path\n(D on the path to E)"])
+    ax.set_ylabel("mean exploitation reward\n(goal value after intervention)")
+    ax.set_title(f"Passive BC agent vs exact experimenter and baselines "
+                 f"(95% CI over {m['settings']['seeds']} seeds)")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _save(fig, path)
+
+
+def plot_curve(m: dict, path: Path) -> None:
+    """Active evaluations during passive training (train and validation only), with the
+    validation share of choices on C where the run recorded it."""
+    fig, ax = _axes((7, 4))
+    for s in ("train", "validation"):
+        curve = m["bc_training_curve"][s]
+        steps = sorted(curve, key=int)
+        mean = np.array([curve[k]["mean"] for k in steps])
+        ci = np.array([_err(curve[k]) for k in steps])
+        line, = ax.plot([int(k) for k in steps], mean, marker="o", label=f"BC agent, {s}")
+        ax.fill_between([int(k) for k in steps], mean - ci, mean + ci, alpha=0.2, color=line.get_color())
+        ax.axhline(m[s]["reward"]["experimenter"]["mean"], color=line.get_color(), linestyle="--",
+                   linewidth=1, label=f"exact experimenter, {s}")
+    pick = m["bc_training_curve"].get("c_pick")
+    if pick:  # how often the agent acts on C for goal A on validation (C is best in every episode)
+        steps = sorted(pick, key=int)
+        ax.plot([int(k) for k in steps], [pick[k]["mean"] for k in steps], marker="s", color="grey",
+                linestyle=":", label="validation: share of choices on C")
+    ax.set_xlabel("behaviour-cloning step (passive training)")
+    ax.set_ylabel("mean exploitation reward (active evaluation)")
+    ax.set_title("Active evaluations during passive training\n(the held-out test splits are not looked at)")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def plot_experimenting(m: dict, path: Path) -> None:
+    """Per experimentation trial, the share of do(+v) on an untried node (expert vs learner)."""
+    fig, ax = _axes((6.5, 4))
+    for who, label in (("expert", "expert (exact experimenter)"), ("bc_agent_train", "BC agent, train split"),
+                       ("bc_agent_target", "BC agent, target split")):
+        rows = m["experimenting"][who]["fresh_positive"]
+        ts = np.arange(1, len(rows) + 1)
+        ax.errorbar(ts, [r["mean"] for r in rows], yerr=[_err(r) for r in rows], marker="o", capsize=3,
+                    label=f"{label} (each node once: {m['experimenting'][who]['each_node_once']['mean']:.2f})")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel("experimentation trial")
+    ax.set_ylabel("share of choices: do(+v) on a node\nnot tried before in the episode")
+    ax.set_title("Experimenting behaviour: does it try each variable once?")
+    ax.legend(fontsize=7, loc="lower left")
+    _save(fig, path)
+

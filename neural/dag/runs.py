@@ -1,0 +1,302 @@
+"""Runs the passive-causal-strategies study end to end: data, training, model choice, evaluation.
+
+Per seed: an expert plays ``n_expert`` training-split episodes (D is never an ancestor of E, C
+never one of A) - the exact Bayesian experimenter, or the vectorised oracle expert
+(:mod:`bayes_agent.dag.oracle`); a fresh transformer is behaviour-cloned on them. Every model
+choice is made on the ``validation`` split (goal A, C the best node): the checkpoint kept is the
+one with the best validation reward, recorded as a :class:`Selection`. Only a learner holding a
+selection may play ``target`` and ``path``, and each of them once (:class:`HeldOutPlays`). Then
+the talk's analyses: agreement with each strategy where strategies disagree, the experimenting
+behaviour, and the explanation experiment. Intervals are 95% Student-t intervals over seeds;
+differences are paired.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from bayes_agent.dag.evaluation import (
+    REFERENCE_AGENTS,
+    best_action_rate,
+    evaluate_split,
+    reference_policies,
+    strategy_agreement,
+)
+from bayes_agent.dag.experimenter import BayesianExperimenter
+from bayes_agent.dag.oracle import oracle_episodes
+from bayes_agent.dag.studies import bystander_study, delusion_study
+from bayes_agent.dag.world import (C_INDEX, SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, Task,
+                                   run_episodes, sample_tasks)
+from bayes_agent.atomic import write_atomic
+from bayes_agent.errors import InvalidArgument
+
+from .agreement import METHODS, aggregate, experimenting
+from .explanations import explanation_experiment
+from .figures import plot_comparison, plot_curve, plot_experimenting
+from .markdown import report_markdown
+from .passive_learner import BCConfig, BCPolicy, PassiveLearner, train_passive_learner
+
+__all__ = ["CONFIGS", "DATA_SOURCES", "HELD_OUT_SPLITS", "HeldOutPlays", "ReportConfig", "Selection",
+           "TrainedLearner", "FIRST_LEARNER", "expert_data", "run_causal_report", "train_on_validation", "usable_cpus"]
+
+#: where the demonstrations come from: the exact Bayesian experimenter or the oracle expert
+DATA_SOURCES: tuple[str, ...] = ("experimenter", "oracle")
+#: the splits no choice may look at: played once, after the checkpoint is chosen
+HELD_OUT_SPLITS: tuple[str, ...] = ("target", "path")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Everything one run depends on."""
+
+    seeds: int = 4
+    data: str = "experimenter"  # who demonstrates: one of DATA_SOURCES
+    n_expert: int = 4000
+    n_eval: int = 200
+    n_info_gain: int = 50  # episodes per split for the (slow) information-gain experimenter
+    n_validation: int = 100  # validation episodes per checkpoint (model selection)
+    n_studies: int = 100  # episodes of the bystander and delusion studies
+    checkpoint_every: int = 250
+    world: DagConfig = field(default_factory=DagConfig)
+    bc: BCConfig = field(default_factory=BCConfig)
+    explanations: bool = True
+    explain_steps: int = 1000  # steps of each explanation arm (no model selection: fixed budget)
+    explain_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.data not in DATA_SOURCES:
+            raise InvalidArgument(f"data must be one of {DATA_SOURCES}, got {self.data!r}")
+        for name in ("seeds", "n_expert", "n_eval", "n_info_gain", "n_validation", "n_studies",
+                     "checkpoint_every", "explain_steps"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
+                raise InvalidArgument(f"{name} must be a positive int, got {v!r}")
+
+
+#: the first learner of this study (ordinary attention, random identities), for the ablation
+FIRST_LEARNER = dict(attention="standard", identity_init="random")
+
+CONFIGS: dict[str, ReportConfig] = {
+    "micro": ReportConfig(seeds=2, n_expert=60, n_eval=12, n_info_gain=2, n_validation=6,
+                          n_studies=6, checkpoint_every=15, explain_steps=10,
+                          bc=BCConfig(d_model=32, n_layers=1, n_heads=2, steps=30, batch_size=32,
+                                      warmup=5, decay=True, exploit_weight=3.0)),
+    "default": ReportConfig(checkpoint_every=100, explain_steps=700, explanations=False,
+                            bc=BCConfig(steps=700, lr=3e-3, warmup=100, decay=True, exploit_weight=3.0)),
+}
+#: the default plus the explanation experiment (two more 700-step trainings per seed: past the
+#: default's 20-minute bound on 2 cores, so a configuration of its own)
+CONFIGS["explanations"] = replace(CONFIGS["default"], explanations=True)
+#: the named variant: node identities reshuffled every episode (target split in-distribution)
+CONFIGS["shuffled-identities"] = replace(
+    CONFIGS["default"], explanations=False, bc=replace(CONFIGS["default"].bc, shuffle_identities=True))
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on (the affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
+                      verbose: bool = True, jobs: int | None = None, resume: bool = False) -> dict:
+    """Run everything, write ``metrics.json``, ``report.md`` and the figures to ``out``, and
+    return the metrics. Each finished seed is saved at once to ``out/seeds/seed_K.json`` (written
+    to a temporary file, then renamed), so an interrupted run keeps the seeds it finished; with
+    ``resume`` those seeds are loaded instead of run again.
+
+    Seeds are independent and run in ``jobs`` worker processes (default: one per CPU core, at
+    most one per seed), each on one torch thread, so the numbers do not depend on ``jobs``."""
+    if isinstance(config, str):
+        if config not in CONFIGS:
+            raise InvalidArgument(f"config must be one of {sorted(CONFIGS)}, got {config!r}")
+        name, config = config, CONFIGS[config]
+    else:
+        name = "custom"
+    if jobs is None:
+        jobs = min(config.seeds, usable_cpus())
+    if isinstance(jobs, bool) or not (isinstance(jobs, int) and jobs >= 1):
+        raise InvalidArgument(f"jobs must be a positive int, got {jobs!r}")
+    out = Path(out)
+    (out / "seeds").mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    say = print if verbose else (lambda *a, **k: None)
+    space = HypothesisSpace.shared(config.world)
+    say(f"{len(space)} hypotheses; split sizes " +
+        ", ".join(f"{s}={len(space.split_members(s))}" for s in SPLITS) +
+        f"; {config.seeds} seeds on {min(jobs, config.seeds)} processes")
+    results: dict[int, dict] = {}
+
+    def done(seed: int, result: dict) -> None:
+        results[seed] = result
+        write_atomic(out / "seeds" / f"seed_{seed}.json", json.dumps(result, indent=1))
+        say(f"seed {seed} done and saved ({time.time() - start:.0f}s)", flush=True)
+
+    todo = []
+    for seed in range(config.seeds):
+        saved = out / "seeds" / f"seed_{seed}.json"
+        if resume and saved.exists():  # finished before an interruption: kept, not run again
+            results[seed] = json.loads(saved.read_text())
+            say(f"seed {seed} loaded from {saved}")
+        else:
+            todo.append(seed)
+    if jobs == 1:
+        for seed in todo:
+            done(seed, _run_seed(config, seed, verbose))
+    else:
+        context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(_run_seed, config, seed, verbose): seed for seed in todo}
+            for future in as_completed(futures):
+                done(futures[future], future.result())
+    per_seed = [results[seed] for seed in range(config.seeds)]
+    metrics = aggregate(per_seed, config, name, space, jobs)
+    metrics["bystander"] = bystander_study(space, config.n_studies, seed=0)
+    metrics["delusion"] = delusion_study(space, config.n_studies, seed=0)
+    metrics["seconds"] = round(time.time() - start, 1)
+    write_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
+    plot_comparison(metrics, out / "causal_strategies.png")
+    plot_curve(metrics, out / "bc_training_curve.png")
+    plot_experimenting(metrics, out / "experimenting.png")
+    write_atomic(out / "report.md", report_markdown(metrics))
+    say(f"wrote {out}/report.md, metrics.json and the figures in {metrics['seconds']}s")
+    return metrics
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The checkpoint chosen on the validation split: its step and validation reward. Only
+    :func:`train_on_validation` makes one, after its last checkpoint."""
+
+    step: int
+    validation_reward: float
+
+
+@dataclass
+class TrainedLearner:
+    """One seed's behaviour-cloned learner, at the checkpoint chosen on the validation split."""
+
+    model: PassiveLearner
+    losses: list[float]
+    curve: dict[str, dict[str, float]]  # train/validation -> step -> reward; c_pick -> step -> rate
+    selection: Selection
+    expert: EpisodeBatch
+    expert_tasks: list
+
+    @property
+    def chosen_step(self) -> int:
+        return self.selection.step
+
+
+class HeldOutPlays:
+    """The one door to the held-out splits: a learner plays ``target`` and ``path`` only once it
+    holds a :class:`Selection`, and each of them once."""
+
+    def __init__(self) -> None:
+        self.played: list[str] = []
+
+    def admit(self, learner: TrainedLearner, split: str) -> None:
+        if split not in HELD_OUT_SPLITS:
+            return
+        if not isinstance(getattr(learner, "selection", None), Selection):
+            raise InvalidArgument(f"{split} played before the checkpoint was chosen on validation")
+        if split in self.played:
+            raise InvalidArgument(f"{split} was already played once; held-out splits are played once")
+        self.played.append(split)
+
+
+def expert_data(config: ReportConfig, space: HypothesisSpace, seed: int) -> tuple[list[Task], EpisodeBatch]:
+    """One seed's demonstrations on ``train`` tasks, from ``config.data``'s expert."""
+    rng = np.random.default_rng(seed)
+    if config.data == "oracle":
+        return oracle_episodes(space, config.n_expert, rng)
+    tasks = sample_tasks(space, "train", config.n_expert, rng)
+    return tasks, run_episodes(BayesianExperimenter(space, seed), tasks, space, rng)
+
+
+def train_on_validation(config: ReportConfig, seed: int, verbose: bool = False) -> TrainedLearner:
+    """Expert data and behaviour cloning for one seed; every ``checkpoint_every`` steps the agent
+    plays ``n_validation`` validation (and train) episodes, and the checkpoint with the best
+    validation reward is kept. The ``target`` and ``path`` splits are not touched here. The
+    curve also records how often the agent acts on C for goal A on validation (``c_pick``),
+    where C is the best node in every episode."""
+    import torch
+
+    torch.set_num_threads(1)
+    start = time.time()
+    say = print if verbose else (lambda *a, **k: None)
+    space = HypothesisSpace.shared(config.world)
+    expert_tasks, expert = expert_data(config, space, seed)
+    say(f"seed {seed}: {config.n_expert} {config.data} episodes ({time.time() - start:.0f}s)", flush=True)
+    val_tasks = sample_tasks(space, "validation", config.n_validation, np.random.default_rng(30_000 + seed))
+    curve_tasks = sample_tasks(space, "train", config.n_validation, np.random.default_rng(31_000 + seed))
+    curve: dict[str, dict[str, float]] = {"train": {}, "validation": {}, "c_pick": {}}
+    best: dict = {"reward": -np.inf, "step": 0, "state": None}
+    e = config.world.n_explore
+
+    def checkpoint(step: int, model) -> None:
+        for split, tasks in (("train", curve_tasks), ("validation", val_tasks)):
+            batch = run_episodes(BCPolicy(model, 50_000 + seed), tasks, space,
+                                 np.random.default_rng(40_000 + seed))
+            curve[split][str(step)] = float(batch.rewards().mean())
+        curve["c_pick"][str(step)] = float((batch.actions[:, e:] // 2 == C_INDEX).mean())
+        if curve["validation"][str(step)] > best["reward"]:
+            best.update(reward=curve["validation"][str(step)], step=step,
+                        state=copy.deepcopy(model.state_dict()))
+        say(f"seed {seed}: BC step {step}/{config.bc.steps}, validation reward "
+            f"{curve['validation'][str(step)]:.3f}, C picked {curve['c_pick'][str(step)]:.2f} "
+            f"({time.time() - start:.0f}s)", flush=True)
+
+    model, losses = train_passive_learner(expert, config.bc, seed, on_checkpoint=checkpoint,
+                                          checkpoint_every=config.checkpoint_every)
+    model.load_state_dict(best["state"])
+    return TrainedLearner(model.eval(), losses, curve, Selection(best["step"], best["reward"]),
+                          expert, expert_tasks)
+
+
+def _run_seed(config: ReportConfig, seed: int, verbose: bool) -> dict:
+    """One seed end to end: expert data, behaviour cloning with checkpoints chosen on the
+    validation split, then one evaluation of every agent on every split (the held-out ones
+    through :class:`HeldOutPlays`), the analyses."""
+    start = time.time()
+    say = print if verbose else (lambda *a, **k: None)
+    space = HypothesisSpace.shared(config.world)
+    learner = train_on_validation(config, seed, verbose)
+    model, expert = learner.model, learner.expert
+    plays = HeldOutPlays()
+    rewards: dict[str, dict[str, float]] = {m: {} for m in METHODS}
+    rates: dict[str, dict[str, float]] = {m: {} for m in METHODS}
+    agreement, behaviour = {}, {}
+    cheap = [a for a in REFERENCE_AGENTS if a != "experimenter_info_gain"]
+    for split in SPLITS:  # the held-out splits are played here, once
+        plays.admit(learner, split)
+        tasks, batches = evaluate_split(space, split, config.n_eval, seed, lambda ts: {
+            "bc_agent": BCPolicy(model, 60_000 + seed), **reference_policies(space, ts, seed, cheap)})
+        few, ig = evaluate_split(space, split, min(config.n_info_gain, config.n_eval), seed,
+                                 lambda ts: reference_policies(space, ts, seed, ["experimenter_info_gain"]))
+        for method, batch in {**batches, **ig}.items():
+            played = few if method == "experimenter_info_gain" else tasks
+            rewards[method][split] = float(batch.rewards().mean())
+            rates[method][split] = best_action_rate(space, played, batch)
+        agreement[split] = strategy_agreement(space, batches["bc_agent"], seed)
+        behaviour[split] = experimenting(batches["bc_agent"])
+    say(f"seed {seed}: evaluated, target reward {rewards['bc_agent']['target']:.3f} "
+        f"({time.time() - start:.0f}s)", flush=True)
+    result = {"rewards": rewards, "best_rate": rates, "final_loss": float(np.mean(learner.losses[-50:])),
+              "curve": learner.curve, "chosen_step": learner.chosen_step, "agreement": agreement,
+              "experimenting": behaviour,
+              "expert_experimenting": experimenting(expert)}
+    if config.explanations:
+        result["explanations"] = explanation_experiment(config, space, expert, learner.expert_tasks, seed)
+        say(f"seed {seed}: explanation experiment done ({time.time() - start:.0f}s)", flush=True)
+    return result
