@@ -1,7 +1,7 @@
 """``bayes-agent lecture``: the do-operator as a local web app (three pages), or a static handout.
 
 Needs the ``lecture`` extra (Panel). Serves on 127.0.0.1 at a free port unless told otherwise;
-Ctrl-C stops it. ``--export DIR`` writes ``DIR/lecture.html`` instead of serving.
+Ctrl-C stops it. ``--export DIR`` writes a static handout (``DIR/index.html`` and one page each).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     p.add_argument("--export", metavar="DIR",
-                   help="write DIR/lecture.html, a self-contained handout, instead of serving")
-    p.add_argument("--overwrite", action="store_true", help="with --export: replace an earlier lecture.html")
+                   help="write a static handout into DIR (index.html and one self-contained page each) "
+                   "instead of serving")
+    p.add_argument("--overwrite", action="store_true", help="with --export: replace an earlier handout in DIR")
     p.set_defaults(func=run)
 
 
@@ -32,13 +33,17 @@ def run(args: argparse.Namespace) -> int:
     from ._common import prepare_out_dir
 
     if args.export is not None:
-        out = prepare_out_dir(args.export, overwrite=args.overwrite, writes=["lecture.html"], option="--export")
-        path = export_handout(out)
-        print(f"bayes-agent lecture: wrote {path}")
+        from ..lecture.app import PAGES
+
+        names = ["index.html", *(f"{n}.html" for n in PAGES)]
+        out = prepare_out_dir(args.export, overwrite=args.overwrite, writes=names, option="--export")
+        paths = export_handout(out)
+        print(f"bayes-agent lecture: wrote {', '.join(p.name for p in paths)} into {out}")
         return 0
     try:
         serve(args.host, args.port, open_browser=not args.no_browser,
               announce=lambda line: print(line, flush=True))
-    except KeyboardInterrupt:
-        print("bayes-agent lecture: stopped", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C outside the server's own loop (which stops itself and returns)
+        pass
+    print("bayes-agent lecture: stopped", file=sys.stderr)
     return 0

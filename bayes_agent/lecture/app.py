@@ -16,7 +16,7 @@ from .. import BayesAgentError, CLIMATES, Gate, Mode
 from .lessons import (DEFAULT_FIELDS, DEFAULT_SLOTS, LOCK_LEVEL, SCM_DEFAULTS, FieldProblem,
                       delusion_lesson, lock_moment, see_do_lesson, two_action_lesson)
 
-__all__ = ["build_app"]
+__all__ = ["PAGES", "build_app", "build_handout_page"]
 
 TITLE = "The do-operator, live"
 _CSS = """
@@ -77,16 +77,16 @@ def _two_action_html(fields: Mapping[str, str], slots: list[tuple[str, int]]) ->
     return out, t.latex()
 
 
-def _two_action_page(pn: Any) -> Any:
-    inputs = {name: pn.widgets.TextInput(name=name, value=text, width=110,
+def _two_action_page(pn: Any, handout: bool = False) -> Any:
+    inputs = {name: pn.widgets.TextInput(label=name, value=text, width=110, disabled=handout,
                                          css_classes=[f"field-{name.replace('(', '-').replace(')', '')}"])
               for name, text in DEFAULT_FIELDS.items()}
     gates, values = [], []
     for i, (value, gate) in enumerate(DEFAULT_SLOTS, start=1):
-        gates.append(pn.widgets.RadioButtonGroup(name=f"slot {i}: who wrote it",
+        gates.append(pn.widgets.RadioButtonGroup(label=f"slot {i}: who wrote it",
                                                  options={"agent (γ=1, do)": 1, "world (γ=0, evidence)": 0},
                                                  value=int(gate), css_classes=[f"gate-{i}"]))
-        values.append(pn.widgets.RadioButtonGroup(name=f"slot {i}: symbol", options=["A", "B"], value=value,
+        values.append(pn.widgets.RadioButtonGroup(label=f"slot {i}: symbol", options=["A", "B"], value=value,
                                                   css_classes=[f"value-{i}"]))
 
     def show(*args: Any) -> Any:
@@ -162,7 +162,7 @@ def _graph_svg(lesson: Any) -> str:
     return f'<svg class="scm-graph" width="{width}" height="{height}">{"".join(parts)}</svg>'
 
 
-def _see_do_html(model: str, mode: str, cause: str, value: Hashable, effect: str, p_sun: Any) -> str:
+def _see_do_html(model: str, mode: str, cause: str | None, value: Hashable, effect: str | None, p_sun: Any) -> str:
     if not {cause, effect} <= set(_NAMES[model]):  # the model switched before its menus did
         cause, effect = SCM_DEFAULTS[model]
     try:
@@ -184,16 +184,16 @@ def _see_do_html(model: str, mode: str, cause: str, value: Hashable, effect: str
 _NAMES = {m: see_do_lesson(m).model.names for m in SCM_DEFAULTS}
 
 
-def _see_do_page(pn: Any) -> Any:
-    model = pn.widgets.RadioButtonGroup(name="model", options=list(SCM_DEFAULTS), value="fire engine",
+def _see_do_page(pn: Any, handout: bool = False) -> Any:
+    model = pn.widgets.RadioButtonGroup(label="model", options=list(SCM_DEFAULTS), value="fire engine",
                                         css_classes=["scm-model"])
-    mode = pn.widgets.RadioButtonGroup(name="question", options={"see X = x": "see", "do(X = x)": "do"},
+    mode = pn.widgets.RadioButtonGroup(label="question", options={"see X = x": "see", "do(X = x)": "do"},
                                        value="see", css_classes=["see-do"])
-    cause = pn.widgets.Select(name="X", options=["fire", "report", "engine"], value="engine", width=140)
-    value = pn.widgets.RadioButtonGroup(name="x", options={"True": True, "False": False}, value=True,
+    cause = pn.widgets.Select(label="X", options=["fire", "report", "engine"], value="engine", width=140)
+    value = pn.widgets.RadioButtonGroup(label="x", options={"True": True, "False": False}, value=True,
                                         css_classes=["cause-value"])
-    effect = pn.widgets.Select(name="Y", options=["fire", "report", "engine"], value="fire", width=140)
-    climate = pn.widgets.DiscreteSlider(name="climate: P(sun)", options=dict(CLIMATES), value=CLIMATES["mixed"],
+    effect = pn.widgets.Select(label="Y", options=["fire", "report", "engine"], value="fire", width=140)
+    climate = pn.widgets.DiscreteSlider(label="climate: P(sun)", options=dict(CLIMATES), value=CLIMATES["mixed"],
                                         visible=False, css_classes=["climate"])
 
     def switch(event: Any) -> None:
@@ -204,13 +204,16 @@ def _see_do_page(pn: Any) -> Any:
         climate.visible = event.new == "ice cream"
 
     model.param.watch(switch, "value")
+    if handout:  # each model's own question only, and the climate always shown: fewer states to embed
+        cause, effect, climate.visible = None, None, True
+        climate.label = "climate (ice cream only): P(sun)"
     out = pn.bind(lambda *a: pn.pane.HTML(_see_do_html(*a), stylesheets=[_CSS], css_classes=["see-do-result"]),
                   model, mode, cause, value, effect, climate)
     intro = pn.pane.Markdown(
         "### Seeing vs doing (§2.1)\nThe same variable, observed or set. The fire engine: records "
         "say an engine means a fire; sending one does not start one. The ice cream model: sun "
         "drives shorts and ice cream; its climate slider moves P(sun).")
-    return pn.Column(intro, pn.Row(model, mode), pn.Row(cause, value, effect), climate, out,
+    return pn.Column(intro, pn.Row(model, mode), pn.Row(*[w for w in (cause, value, effect) if w]), climate, out,
                      name="seeing vs doing")
 
 
@@ -269,21 +272,28 @@ def _delusion_html(actor: str, seed: int, steps: int, policy: str, t: int) -> st
             f'<div class="strip">{strip}</div><p class="lock-news">{news}</p></div>')
 
 
-def _delusion_page(pn: Any) -> Any:
-    actor = pn.widgets.RadioButtonGroup(name="the agent acts on", value="obs",
+def _delusion_page(pn: Any, handout: bool = False) -> Any:
+    actor = pn.widgets.RadioButtonGroup(label="the agent acts on", value="obs",
                                         options={"naive posterior": "obs", "interventional posterior": "do"})
-    policy = pn.widgets.RadioButtonGroup(name="policy", options=["threshold", "sample"], value="threshold")
-    seed = pn.widgets.IntInput(name="seed", value=6, start=0, end=10**6, width=100)
-    steps = pn.widgets.IntSlider(name="slots", start=10, end=60, value=40, width=240)
-    player = pn.widgets.Player(name="t", start=0, end=40, value=0, interval=300, width=420, loop_policy="once",
+    policy = pn.widgets.RadioButtonGroup(label="policy", options=["threshold", "sample"], value="threshold")
+    seed = pn.widgets.IntInput(label="seed", value=6, start=0, end=10**6, width=100)
+    steps = pn.widgets.IntSlider(label="slots", start=10, end=60, value=40, width=240)
+    player = pn.widgets.Player(label="t", start=0, end=40, value=0, interval=300, width=420, loop_policy="once",
                                css_classes=["player"])
     steps.link(player, value="end")
+    if handout:  # one run, two actors, every t: the states a static page can carry
+        policy, seed, steps = "threshold", 6, 40
     out = pn.bind(lambda *a: pn.pane.HTML(_delusion_html(*a), stylesheets=[_CSS], css_classes=["delusion-result"]),
                   actor, seed, steps, policy, player)
     intro = pn.pane.Markdown(
         "### The delusion simulator\nThe §4 mixture acts against the world p_B, agent and world "
         "slots alternating. Step or play through one run; both updaters see the same slots.")
-    return pn.Column(intro, pn.Row(actor, policy), pn.Row(seed, steps), player, out, name="delusion simulator")
+    knobs = [pn.Row(actor)] if handout else [pn.Row(actor, policy), pn.Row(seed, steps)]
+    return pn.Column(intro, *knobs, player, out, name="delusion simulator")
+
+
+#: The pages in order: (file name of the handout page, builder).
+PAGES = {"two_action": _two_action_page, "seeing_vs_doing": _see_do_page, "delusion": _delusion_page}
 
 
 def build_app() -> Any:
@@ -291,5 +301,12 @@ def build_app() -> Any:
     import panel as pn
 
     pn.extension("katex", sizing_mode="stretch_width")
-    return pn.Tabs(_two_action_page(pn), _see_do_page(pn), _delusion_page(pn), dynamic=False,
-                   css_classes=["lecture-tabs"])
+    return pn.Tabs(*[page(pn) for page in PAGES.values()], dynamic=False, css_classes=["lecture-tabs"])
+
+
+def build_handout_page(name: str) -> Any:
+    """One page for the static handout: typed fields fixed at the paper's values, toggles kept."""
+    import panel as pn
+
+    pn.extension("katex", sizing_mode="stretch_width")
+    return PAGES[name](pn, handout=True)

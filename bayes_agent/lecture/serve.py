@@ -6,9 +6,10 @@ The port is checked before anything starts, so a busy port costs one line, not a
 from __future__ import annotations
 
 import errno
+import html
 import socket
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from .. import InvalidArgument
 
@@ -49,11 +50,11 @@ def check_port(host: str, port: int) -> None:
 def serve(host: str = "127.0.0.1", port: int | None = None, *, open_browser: bool = True,
           announce: Callable[[str], None] = print) -> None:
     """Serve the three pages until Ctrl-C (the caller turns the KeyboardInterrupt into one line)."""
+    port = free_port(host) if port is None else port
+    check_port(host, port)
     pn = _panel()
     from .app import TITLE, build_app
 
-    port = free_port(host) if port is None else port
-    check_port(host, port)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     server = pn.serve({"/": build_app}, port=port, address=host, show=False, start=False, title=TITLE,
                       verbose=False, websocket_origin=[f"{host}:{port}", f"{shown}:{port}"])
@@ -70,13 +71,35 @@ def serve(host: str = "127.0.0.1", port: int | None = None, *, open_browser: boo
         server.stop()
 
 
-def export_handout(directory: str | Path) -> Path:
-    """Write ``DIR/lecture.html``: the pages with every discrete widget's states embedded (Panel's
-    ``save(embed=True)`` with inline resources), so toggles work offline; typed fields do not."""
-    pn = _panel()
-    from .app import TITLE, build_app
+def export_handout(directory: str | Path, pages: Sequence[str] | None = None) -> list[Path]:
+    """Write the handout into ``directory``: ``index.html`` and one self-contained HTML file per page.
+
+    Panel's own export (``save(embed=True)`` with inline resources) records every state of each
+    page's toggles, radio buttons, climate slider and player, so those work offline; typed fields
+    are fixed at the paper's values. Pages are separate files because embedded states multiply.
+    """
+    _panel()
     from bokeh.resources import INLINE
 
-    out = Path(directory) / "lecture.html"
-    build_app().save(str(out), embed=True, resources=INLINE, title=TITLE, max_states=4000)
-    return out
+    from .app import PAGES, TITLE, build_handout_page
+
+    names = list(PAGES) if pages is None else list(pages)
+    unknown = sorted(set(names) - set(PAGES))
+    if unknown:
+        raise InvalidArgument(f"unknown handout page(s) {unknown}; choose from {sorted(PAGES)}")
+    out = Path(directory)
+    written, titles = [], []
+    for name in names:
+        page = build_handout_page(name)
+        titles.append(page.name)
+        path = out / f"{name}.html"
+        page.save(str(path), embed=True, resources=INLINE, title=f"{TITLE}: {page.name}", max_states=200,
+                  max_opts=64, progress=False)
+        written.append(path)
+    links = "".join(f'<li><a href="{p.name}">{html.escape(t)}</a></li>' for p, t in zip(written, titles))
+    index = out / "index.html"
+    index.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{TITLE}</title></head><body>"
+                     f"<h1>{TITLE}</h1><p>A static handout of <code>bayes-agent lecture</code>: the buttons, the "
+                     f"climate slider and the player work offline; the typed numbers are fixed at the paper's "
+                     f"values (run the app to edit them).</p><ul>{links}</ul></body></html>", encoding="utf-8")
+    return [index, *written]

@@ -178,3 +178,23 @@ def test_delusion_simulator_steps_to_the_lock(page, tmp_path):
     page.locator(".player button.last").click()
     assert text(page, "#t", "40") == "40"
     shot(page, "delusion", tmp_path)
+
+
+def test_the_handout_toggles_offline(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from bayes_agent.lecture import export_handout
+
+    index, page_file = export_handout(tmp_path, pages=["two_action"])
+    assert 'href="two_action.html"' in index.read_text()
+    pg = browser.new_page(viewport={"width": 1200, "height": 1000})
+    pg.set_default_timeout(10_000)
+    try:
+        pg.goto(page_file.as_uri())
+        assert text(pg, "#w-do-p_B", "56/69") == "56/69"
+        pg.locator(".gate-1").get_by_text("world").click()   # a state recorded in the file, no server
+        assert text(pg, "#w-do-p_B", "112/229") == "112/229"
+        expect(pg.locator(".field-w0-p_B input")).to_be_disabled()
+        shot(pg, "handout", tmp_path)
+    finally:
+        pg.close()
