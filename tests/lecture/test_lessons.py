@@ -117,3 +117,8 @@ def test_the_lock_moment_is_where_the_naive_updater_stays_on_the_wrong_program()
     assert all(w >= Fraction(95, 100) for w in wrong[t:]) and wrong[t - 1] < Fraction(95, 100)
     calm = simulate_trajectory(two_action_mixture(), "p_B", steps=40, actor="obs", seed=0)
     assert not calm.locked("obs") and lock_moment(calm) is None
+
+
+def test_a_run_locked_from_the_prior_locks_at_slot_zero():
+    tr = simulate_trajectory(two_action_mixture({"p_B": "1/50", "p_A": "49/50"}), "p_B", steps=20, actor="obs", seed=6)
+    assert lock_moment(tr) == 0 and tr.weights_obs[0]["p_A"] >= Fraction(95, 100)
