@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any, Hashable, Mapping
 
 from .. import BayesAgentError, CLIMATES, Gate, Mode
-from .lessons import (DEFAULT_FIELDS, DEFAULT_SLOTS, LOCK_LEVEL, SCM_DEFAULTS, FieldProblem,
+from .lessons import (DEFAULT_FIELDS, DEFAULT_SLOTS, LOCK_LEVEL, SCM_DEFAULTS,
                       delusion_lesson, lock_moment, see_do_lesson, two_action_lesson)
 
 __all__ = ["PAGES", "build_app", "build_handout_page"]
@@ -203,10 +203,11 @@ def _see_do_page(pn: Any, handout: bool = False) -> Any:
         effect.param.update(options=names, value=y)
         climate.visible = event.new == "ice cream"
 
-    model.param.watch(switch, "value")
     if handout:  # each model's own question only, and the climate always shown: fewer states to embed
         cause, effect, climate.visible = None, None, True
         climate.label = "climate (ice cream only): P(sun)"
+    else:
+        model.param.watch(switch, "value")
     out = pn.bind(lambda *a: pn.pane.HTML(_see_do_html(*a), stylesheets=[_CSS], css_classes=["see-do-result"]),
                   model, mode, cause, value, effect, climate)
     intro = pn.pane.Markdown(
