@@ -1,0 +1,105 @@
+"""Start the lecture app on a local port, or write it as one static HTML handout.
+
+The port is checked before anything starts, so a busy port costs one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import html
+import socket
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .. import InvalidArgument
+
+__all__ = ["EXTRA_HINT", "check_port", "export_handout", "free_port", "serve"]
+
+EXTRA_HINT = "the lecture app needs Panel: pip install 'bayes-agent[lecture]'"
+
+
+def _panel():
+    try:
+        import panel
+    except ImportError:
+        raise InvalidArgument(EXTRA_HINT) from None
+    return panel
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port on ``host`` that nothing listens on right now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise one clear line if ``host:port`` cannot be listened on (busy, or an address not ours)."""
+    if not 0 < port < 65536:
+        raise InvalidArgument(f"--port {port} is not a port number (1-65535)")
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InvalidArgument(f"port {port} on {host} is busy; choose another with --port N "
+                                      f"(or leave --port out for a free one)") from None
+            raise InvalidArgument(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def serve(host: str = "127.0.0.1", port: int | None = None, *, open_browser: bool = True,
+          announce: Callable[[str], None] = print) -> None:
+    """Serve the three pages until Ctrl-C (the caller turns the KeyboardInterrupt into one line)."""
+    port = free_port(host) if port is None else port
+    check_port(host, port)
+    pn = _panel()
+    from .app import TITLE, build_app
+
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    server = pn.serve({"/": build_app}, port=port, address=host, show=False, start=False, title=TITLE,
+                      verbose=False, websocket_origin=[f"{host}:{port}", f"{shown}:{port}"])
+    url = f"http://{host}:{port}/"
+    announce(f"bayes-agent lecture: serving {url} (Ctrl-C stops it)")
+    if open_browser:
+        import webbrowser
+
+        server.io_loop.add_callback(lambda: webbrowser.open(url))
+    server.start()
+    try:
+        server.io_loop.start()
+    finally:
+        server.stop()
+
+
+def export_handout(directory: str | Path, pages: Sequence[str] | None = None) -> list[Path]:
+    """Write the handout into ``directory``: ``index.html`` and one self-contained HTML file per page.
+
+    Panel's own export (``save(embed=True)`` with inline resources) records every state of each
+    page's toggles, radio buttons, climate slider and player, so those work offline; typed fields
+    are fixed at the paper's values. Pages are separate files because embedded states multiply.
+    """
+    _panel()
+    from bokeh.resources import INLINE
+
+    from .app import PAGES, TITLE, build_handout_page
+
+    names = list(PAGES) if pages is None else list(pages)
+    unknown = sorted(set(names) - set(PAGES))
+    if unknown:
+        raise InvalidArgument(f"unknown handout page(s) {unknown}; choose from {sorted(PAGES)}")
+    out = Path(directory)
+    written, titles = [], []
+    for name in names:
+        page = build_handout_page(name)
+        titles.append(page.name)
+        path = out / f"{name}.html"
+        page.save(str(path), embed=True, resources=INLINE, title=f"{TITLE}: {page.name}", max_states=200,
+                  max_opts=64, progress=False)
+        written.append(path)
+    links = "".join(f'<li><a href="{p.name}">{html.escape(t)}</a></li>' for p, t in zip(written, titles))
+    index = out / "index.html"
+    index.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{TITLE}</title></head><body>"
+                     f"<h1>{TITLE}</h1><p>A static handout of <code>bayes-agent lecture</code>: the buttons, the "
+                     f"climate slider and the player work offline; the typed numbers are fixed at the paper's "
+                     f"values (run the app to edit them).</p><ul>{links}</ul></body></html>", encoding="utf-8")
+    return [index, *written]

@@ -1,0 +1,124 @@
+"""What the lecture pages show, checked against the engine without a browser (no Panel needed)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from bayes_agent import (CLIMATES, Gate, derive_fire_engine, derive_two_action,
+                         ice_cream_model, simulate_trajectory, two_action_mixture)
+from bayes_agent.lecture import (DEFAULT_FIELDS, FieldProblem, delusion_lesson, lock_moment, parse_probability,
+                                 see_do_lesson, two_action_lesson)
+from bayes_agent.lecture.app import _graph_svg, _two_action_html
+
+
+def test_defaults_show_the_papers_numbers():
+    t = two_action_lesson()
+    assert (t.policy, t.decision) == (Fraction(69, 200), "A")
+    assert t.weights["obs"][1]["p_B"] == Fraction(14, 131)
+    assert t.final("do")["p_B"] == Fraction(56, 69)
+    assert t.final("obs")["p_B"] == Fraction(112, 229)
+    assert t.weights["do"][1] == t.prior  # the agent's own A is not evidence
+
+
+@pytest.mark.parametrize("gates, do_pB", [
+    ((Gate.AGENT, Gate.WORLD), Fraction(56, 69)),
+    ((Gate.WORLD, Gate.WORLD), Fraction(112, 229)),   # A is evidence now: do agrees with obs
+    ((Gate.AGENT, Gate.AGENT), Fraction(7, 20)),      # nothing is evidence: the prior
+    ((Gate.WORLD, Gate.AGENT), Fraction(14, 131)),
+])
+def test_each_gate_decides_what_the_interventional_updater_counts(gates, do_pB):
+    t = two_action_lesson(slots=list(zip("AB", gates)))
+    assert t.final("do")["p_B"] == do_pB
+    assert t.final("obs")["p_B"] == Fraction(112, 229)  # the naive updater ignores gates
+
+
+@pytest.mark.parametrize("prior, row_b, row_a", [("1/2", "1/4", "3/5"), ("0.9", "0.05", "0.5"), ("1/3", "2/3", "1/7")])
+def test_edited_numbers_agree_with_the_engines_derivation(prior, row_b, row_a):
+    fields = {"w0(p_B)": prior, "w0(p_A)": str(1 - Fraction(prior)),
+              "nu_p_B(A)": row_b, "nu_p_B(B)": str(1 - Fraction(row_b)),
+              "nu_p_A(A)": row_a, "nu_p_A(B)": str(1 - Fraction(row_a))}
+    ref = derive_two_action({"p_B": prior, "p_A": 1 - Fraction(prior)},
+                            {"p_B": {"A": row_b, "B": 1 - Fraction(row_b)}, "p_A": {"A": row_a, "B": 1 - Fraction(row_a)}})
+    t = two_action_lesson(fields, slots=[(ref.action, Gate.AGENT), ("B", Gate.WORLD)])
+    assert (t.policy, t.decision) == (ref.policy_b, ref.action)
+    assert t.final("do") == ref.w2 and t.final("obs") == ref.w2_naive
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "is empty"), ("abc", "is not a number"), ("1.2", "6/5 is not a probability"),
+    ("-0.1", "-1/10 is not a probability"), ("1/0", "divides by zero"), ("2**3", "is not a number"),
+    ("1e5", "is not a number"), ("__import__('os')", "is not a number"), ("9" * 20, "is not a number"),
+    ("nan", "is not a number"), ("0.3.5", "is not a number"),
+])
+def test_bad_fields_are_named(text, words):
+    with pytest.raises(FieldProblem, match="w0") as err:
+        parse_probability(text, "w0(p_B)")
+    assert words in str(err.value) and err.value.field == "w0(p_B)"
+
+
+@pytest.mark.parametrize("text, value", [("7/20", Fraction(7, 20)), (" 0.35 ", Fraction(7, 20)), ("1", 1),
+                                         (".5", Fraction(1, 2)), ("0", 0), ("3 / 4", Fraction(3, 4))])
+def test_good_fields_are_exact(text, value):
+    assert parse_probability(text, "f") == value
+
+
+def test_a_kernel_that_does_not_sum_to_one_is_refused_not_renormalised():
+    with pytest.raises(FieldProblem) as err:
+        two_action_lesson({"nu_p_A(A)": "0.8"})
+    assert err.value.field == "kernel of p_A"
+    assert "nu_p_A(A) + nu_p_A(B) = 9/10, not 1" in str(err.value)
+
+
+def test_every_problem_is_named_at_once():
+    with pytest.raises(FieldProblem) as err:
+        two_action_lesson({"w0(p_B)": "x", "nu_p_B(B)": "0.7", "nu_p_A(B)": "5"})
+    assert [p.field for p in err.value.problems] == ["w0(p_B)", "kernel of p_B", "nu_p_A(B)"]
+
+
+def test_the_page_shows_problems_inline_and_no_result():
+    body, tex = _two_action_html({**DEFAULT_FIELDS, "w0(p_A)": "0.6"}, [("A", 1), ("B", 0)])
+    assert 'class="problem"' in body and "prior: w0(p_B) + w0(p_A) = 19/20, not 1" in body
+    assert "w-do-p_B" not in body and tex == "" and "Traceback" not in body
+
+
+def test_the_page_and_its_derivation_carry_the_engines_fractions():
+    body, tex = _two_action_html(dict(DEFAULT_FIELDS), [("A", 1), ("B", 0)])
+    assert 'id="w-do-p_B" title="0.811594">56/69<' in body and 'id="w-obs-p_B" title="0.489083">112/229<' in body
+    assert r"\tfrac{14}{131}" in tex and r"= \tfrac{56}{69}" in tex and tex.count("is not evidence") == 2
+    _, tex_world = _two_action_html(dict(DEFAULT_FIELDS), [("A", 0), ("B", 0)])
+    assert "is not evidence" not in tex_world
+
+
+def test_see_and_do_on_the_fire_engine():
+    d = derive_fire_engine()
+    see, do = see_do_lesson(mode="see"), see_do_lesson(mode="do")
+    assert see.distribution[True] == d.observational and do.distribution[True] == d.interventional
+    assert see.cut_edges == () and do.cut_edges == (("report", "engine"),)
+    assert _graph_svg(see).count("cut-edge") == 0 and _graph_svg(do).count('class="cut-edge"') == 1
+
+
+@pytest.mark.parametrize("climate", list(CLIMATES))
+def test_the_climate_moves_the_ice_cream_model(climate):
+    m = ice_cream_model(CLIMATES[climate])
+    see = see_do_lesson("ice cream", mode="see", p_sun=CLIMATES[climate])
+    do = see_do_lesson("ice cream", mode="do", p_sun=CLIMATES[climate], value=False)
+    assert see.distribution[True] == m.probability({"ice_cream": True}, given={"shorts": True})
+    assert do.distribution[True] == m.probability({"ice_cream": True}, do={"shorts": False})
+    assert do.cut_edges == (("sun", "shorts"),)
+
+
+def test_the_lock_moment_is_where_the_naive_updater_stays_on_the_wrong_program():
+    tr = delusion_lesson()
+    t = lock_moment(tr)
+    assert t == 7 and lock_moment(tr, "do") is None
+    wrong = [w["p_A"] for w in tr.weights_obs]
+    assert all(w >= Fraction(95, 100) for w in wrong[t:]) and wrong[t - 1] < Fraction(95, 100)
+    calm = simulate_trajectory(two_action_mixture(), "p_B", steps=40, actor="obs", seed=0)
+    assert not calm.locked("obs") and lock_moment(calm) is None
+
+
+def test_a_run_locked_from_the_prior_locks_at_slot_zero():
+    tr = simulate_trajectory(two_action_mixture({"p_B": "1/50", "p_A": "49/50"}), "p_B", steps=20, actor="obs", seed=6)
+    assert lock_moment(tr) == 0 and tr.weights_obs[0]["p_A"] >= Fraction(95, 100)
