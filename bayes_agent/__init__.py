@@ -19,15 +19,15 @@ from .worked import (
     two_action_mixture,
 )
 from .invariants import EngineRegime, InvariantViolation, Regime, check_all, engine_regimes
-from .scm import (CLIMATES, SCM, ClimateRow, FireEngineDerivation, FireEngineParameters,
+from .scm import (CLIMATES, MAX_TABLE_SIZE, SCM, ClimateRow, FireEngineDerivation, FireEngineParameters,
                   IceCreamMechanisms, Variable, bernoulli, chain_scm, climate_row, climate_table,
                   derive_fire_engine, elimination_order, fire_engine_model, ice_cream_model,
                   passive_vs_experiment, plot_climates, plot_more_data, point_mass, polytree_scm,
-                  pooled_ice_cream_model, random_scm, row_from_model)
+                  pooled_ice_cream_model, random_scm, row_from_model, windowed_scm)
 from .simulate import (Ensemble, Trajectory, plot_ensemble, plot_trajectory, simulate_many,
                        simulate_trajectory)
 from .dag import (BayesianExperimenter, DagConfig, HeuristicPolicy, HypothesisSpace, ObservationOnlyPolicy,
-                  bystander_study, delusion_study, run_episodes, sample_tasks)
+                  bystander_study, delusion_study, oracle_episodes, run_episodes, sample_tasks)
 
 __all__ = sorted([
     "BayesAgentError",
@@ -78,6 +78,7 @@ __all__ = sorted([
     "two_action_mixture",
     # structural causal models and the teaching examples (scm/)
     "CLIMATES",
+    "MAX_TABLE_SIZE",
     "ClimateRow",
     "FireEngineDerivation",
     "FireEngineParameters",
@@ -100,6 +101,7 @@ __all__ = sorted([
     "point_mass",
     "pooled_ice_cream_model",
     "row_from_model",
+    "windowed_scm",
     # the delusion simulator (simulate)
     "Ensemble",
     "Trajectory",
@@ -115,6 +117,7 @@ __all__ = sorted([
     "ObservationOnlyPolicy",
     "bystander_study",
     "delusion_study",
+    "oracle_episodes",
     "run_episodes",
     "sample_tasks",
 ])

@@ -47,7 +47,7 @@ _EXPORTS.update({name: "sft.train" for name in (
     "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms", "TrainConfig", "load_checkpoint", "train_lockstep",
     "train_pair", "train_sequential",
 )})
-_EXPORTS.update({"Arm": "sft.arms", "select_lr": "sft.validation"})
+_EXPORTS.update({"ALL_ARMS": "sft.arms", "Arm": "sft.arms", "select_lr": "sft.validation"})
 # devices: where a run trains, in what precision, and the record of its environment
 _EXPORTS.update({name: "devices" for name in (
     "check_threads", "environment_record", "resolve_device", "resolve_precision",

@@ -177,8 +177,8 @@ def test_neural_regimes_import_without_hypothesis():
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
 
 
-#: known and owned elsewhere: issue 22 moves dialogues._with_opener into a public helper; drop it then
-PRIVATE_IMPORTS_PENDING = {("neural/sft/corpus.py", "_with_opener")}
+#: private reaches still allowed across neural modules (none)
+PRIVATE_IMPORTS_PENDING: set[tuple[str, str]] = set()
 
 
 def test_no_neural_module_imports_another_modules_private_names():
