@@ -4,6 +4,7 @@ Pure math (fractions, sympy, numpy); importing it never imports torch.
 """
 
 from .errors import BayesAgentError, FloatUnderflow, InvalidArgument, TableTooLarge, ZeroEvidence
+from .seeds import check_seed, seeded_random
 from .transcript import Channel, Gate, Mode, Part, Rendering, Slot, Span, Transcript, render
 from .programs import HistoryProgram, MarkovProgram, Program, TableProgram, latest_action
 from .mixture import Decision, Mixture, Updater, evidence_slots, is_evidence
@@ -44,6 +45,9 @@ __all__ = sorted([
     "Transcript",
     "ZeroEvidence",
     "render",
+    # seeds: non-negative ints, checked in one place
+    "check_seed",
+    "seeded_random",
     # engine (programs, mixture)
     "Decision",
     "HistoryProgram",

@@ -8,6 +8,7 @@ from typing import Any, Hashable, Mapping
 
 from ._numbers import EXACT, FLOAT, convert, is_symbolic
 from .errors import InvalidArgument
+from .seeds import seeded_random
 
 __all__ = ["draw", "make_rng"]
 
@@ -33,8 +34,4 @@ def draw(weights: Mapping[Hashable, Any], rng: random.Random, what: str, arithme
 
 def make_rng(seed: int | random.Random) -> random.Random:
     """A ``random.Random`` from an int seed (or the generator itself)."""
-    if isinstance(seed, random.Random):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidArgument(f"seed must be an int or random.Random, got {seed!r}")
-    return random.Random(seed)
+    return seeded_random(seed)

@@ -39,6 +39,7 @@ from .errors import InvalidArgument
 from .figures import offscreen_figure
 from .mixture import Mixture
 from .programs import Program
+from .seeds import check_seed, seeded_random
 from .transcript import Channel, Gate, Mode, Transcript, _shared_slot
 
 __all__ = [
@@ -227,9 +228,7 @@ def simulate_trajectory(
         raise InvalidArgument(
             f"world_channel must be 'action' or 'observation', got {world_channel!r}"
         ) from None
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidArgument(f"seed must be an int, got {seed!r}")
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
 
     do = mixture.updater(Mode.INTERVENTIONAL, context=context)
     obs = mixture.updater(Mode.OBSERVATIONAL, context=context)
@@ -270,8 +269,7 @@ def simulate_many(
     by default the mixture's own arithmetic is kept (exact for the §4 mixture).
     """
     runs = _positive_int(runs, "runs")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidArgument(f"seed must be an int, got {seed!r}")
+    check_seed(seed)
     if arithmetic is not None:
         if arithmetic not in (EXACT, FLOAT):
             raise InvalidArgument(f"arithmetic must be 'exact' or 'float', got {arithmetic!r}")

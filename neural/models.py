@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 from bayes_agent.errors import BayesAgentError, InvalidArgument
+from bayes_agent.seeds import check_seed
 
 from .missing_model import missing_model_message
 
@@ -115,6 +116,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Any:
 
 def build_tiny_model(config: TinyModelConfig, vocab_size: int, seed: int) -> Any:
     """A randomly initialised ``Qwen2ForCausalLM`` of the given shape; same seed, same weights."""
+    check_seed(seed)
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 

@@ -11,6 +11,7 @@ import argparse
 from typing import Any, Callable, TypeVar
 
 from ..errors import BayesAgentError
+from ..seeds import NEGATIVE_SEED_REASON
 
 __all__ = ["named_option", "nonnegative_int"]
 
@@ -28,8 +29,7 @@ def nonnegative_int(text: str) -> int:
     """An argparse ``type=`` for seeds: an integer ≥ 0, else a one-line error naming the value."""
     value = _integer(text, "an integer ≥ 0")
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value} (a negative seed would repeat "
-                                         f"another seed's data)")
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value} ({NEGATIVE_SEED_REASON})")
     return value
 
 
