@@ -19,6 +19,7 @@ which names the estimated size and the induced width, instead of running for min
 from __future__ import annotations
 
 import math
+import random
 from string import ascii_letters
 from typing import Any, Iterable, Mapping
 
@@ -46,6 +47,12 @@ UNHOLDABLE = 1 << 52
 
 #: An order whose largest table is at most this many entries is taken without trying the others.
 SMALL_TABLE = 1 << 10
+
+#: Above this many table entries in total, the greedy orders are followed by randomised restarts
+#: (min-fill with ties broken at random, seeded): one restart per this many entries, at most
+#: :data:`MAX_RESTARTS`. Compiling then costs more, once per query shape; every later run gains.
+RESTART_ENTRIES = 1 << 15
+MAX_RESTARTS = 8
 
 
 class Block:
@@ -125,18 +132,21 @@ def reduce_factors(factors: list, pos: Mapping[str, int]) -> list[np.ndarray]:
 
 
 def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
-    """numpy's greedy pairwise path, fixed at compile time, for a bucket of three or more factors
-    whose clique is large; ``False`` (one C loop, no path search per call) otherwise."""
+    """numpy's greedy pairwise path, fixed at compile time, for a bucket of two or more factors
+    whose clique is large (pairwise products through BLAS-backed tensordot; einsum's one C loop
+    over a large clique strides badly when the operands' axes disagree); ``False`` (one C loop,
+    no path search per call) otherwise."""
     letters: dict[str, int] = {}
     for term, shape in zip(subscripts.split("->")[0].split(","), shapes):
         letters.update(zip(term, shape))
-    if len(shapes) <= 2 or math.prod(letters.values()) <= 1 << 12:
+    if len(shapes) < 2 or math.prod(letters.values()) <= 1 << 12:
         return False
     return np.einsum_path(subscripts, *(np.empty(sh) for sh in shapes), optimize="greedy")[0]
 
 
 def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> list[str]:
-    """The order, among the greedy heuristics', whose tables are smallest in total."""
+    """The order, among the greedy heuristics' and (for large tables) seeded randomised min-fill
+    restarts', whose tables are smallest in total."""
     best = None
     for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
         order = elimination_order(scopes, keep, sizes, heuristic)
@@ -144,7 +154,15 @@ def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tu
         if best is None or total < best[0]:
             best = (total, order)
         if largest <= SMALL_TABLE:  # small tables already: another order cannot gain much
-            break
+            return best[1]
+    if best[0] > UNHOLDABLE:  # refused anyway
+        return best[1]
+    rng = random.Random(0)  # fixed seed: the same model and shape always get the same plan
+    for _ in range(min(MAX_RESTARTS, best[0] // RESTART_ENTRIES)):
+        order = elimination_order(scopes, keep, sizes, "min-fill", rng=rng)
+        total = _buckets(scopes, sizes, keep, order, subscripts=False)[0]
+        if total < best[0]:
+            best = (total, order)
     return best[1]
 
 
