@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
 
 import numpy as np
 
-from .._numbers import FLOAT, is_symbolic, is_zero, sympy_module
+from .._numbers import EXACT, FLOAT, is_symbolic, is_zero, sympy_module
 from ..errors import FloatUnderflow, ZeroEvidence
 from .factors import FactorView
 from .messages import marginals_plan
@@ -176,12 +176,18 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
             one = Fraction(1) if not given else den / den
             out[name] = {v: tidy(one if v == at else one * 0) for v in domain}
             continue
-        values = tables[name].tolist()
-        if plan.kind == FLOAT and not given:  # the entries sum to 1 up to rounding: do not rescale
+        values = tables[name]
+        if plan.kind == FLOAT:
+            if given:  # rescale by the total; without evidence the entries sum to 1 up to rounding
+                total = sum(values)
+                values = [x / total for x in values]
             out[name] = dict(zip(domain, values))
-            continue
-        total = sum(values, 0 * values[0])
-        out[name] = {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values)}
+        elif plan.kind == EXACT:  # Python integers: one Fraction per entry, nothing else
+            total = sum(values)
+            out[name] = {v: Fraction(x, total) for v, x in zip(domain, values)}
+        else:
+            total = sum(values, 0 * values[0])
+            out[name] = {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values)}
     return out
 
 

@@ -236,3 +236,36 @@ def test_elimination_order_with_rng_breaks_ties_at_random_but_stays_an_order():
     seen = {tuple(elimination_order(star, (), None, "min-fill", rng=random.Random(s))) for s in range(20)}
     assert all(sorted(o) == ["A", "B", "C", "D", "X"] for o in seen)
     assert len({o[0] for o in seen}) > 1  # the leaves tie; a fixed tie-break would always pick "A"
+
+
+@pytest.mark.parametrize("arity", [1, 2, 3, 4])
+def test_a_small_contraction_in_plain_python_equals_einsum(arity):
+    """The plain-Python contraction marginals use on small cliques gives einsum's numbers."""
+    import random
+
+    import numpy as np
+
+    from bayes_agent.scm.messages import SmallContraction
+    from bayes_agent.scm.plans import subscripts_of
+
+    rng = random.Random(arity)
+    sizes = {"a": 2, "b": 3, "c": 2, "d": 2}
+    scopes = [tuple(rng.sample("abcd", rng.randint(1, 3))) for _ in range(arity)]
+    out = tuple(rng.sample(sorted({u for s in scopes for u in s}), 1))
+    arrays = [np.array([rng.randint(0, 9) for _ in range(math.prod(sizes[u] for u in s))], dtype=object)
+              .reshape([sizes[u] for u in s]) for s in scopes]
+    want = np.einsum(subscripts_of(scopes, out), *arrays).ravel().tolist()
+    got = SmallContraction(scopes, out, sizes)([a.ravel().tolist() for a in arrays])
+    assert got == want and all(type(x) is int for x in got)
+
+
+@pytest.mark.parametrize("tiny", [0, 10 ** 6])
+def test_marginals_agree_whichever_steps_run_in_plain_python(monkeypatch, tiny):
+    """All steps as einsums, or all as plain-Python contractions: the same exact marginals."""
+    from bayes_agent.scm import messages
+
+    monkeypatch.setattr(messages, "TINY_CLIQUE", tiny)
+    m = random_scm(8, seed=11, max_parents=3, domain_sizes=(2, 3))
+    given, do = {"X7": 0}, {"X3": 1}
+    want = {n: m.distribution(n, given=given, do=do, method="enumeration") for n in m.names}
+    assert m.marginals(given=given, do=do) == want
