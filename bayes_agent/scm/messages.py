@@ -96,7 +96,12 @@ class MarginalsPlan:
         self.kind, self.dtype = kind, dtype_of(kind)
         self.factors, scopes, _ = mechanism_factors(view, names, fixed, kind)
         sizes = {v: view.size(v) for s in scopes for v in s}
-        order = best_order(scopes, sizes, ())
+        # Barren variables (no evidence among their descendants) go first, leaves first: each one's
+        # bucket is then its own mechanism and constant messages, so its upward message is
+        # constant (skipped below) and adds no edge to the graph the others are ordered on.
+        relevant = set(view.ancestral_set(fixed - do, cut=do))
+        barren = [n for n in reversed(names) if n not in relevant and n not in fixed]
+        order = barren + best_order([sc for n, sc in zip(names, scopes) if n in relevant], sizes, ())
         # upward pass: which original factors and which earlier messages each step multiplies
         holder: dict[str, set[tuple[str, int]]] = {}
         for k, s in enumerate(scopes):
@@ -157,10 +162,28 @@ class MarginalsPlan:
             ready = all(is_list[k] == small for k in ids)
             return (target, ids, how, None if ready else shapes)
 
+        # Barren steps: a step whose bucket is its own variable's mechanism and constant messages
+        # sends a constant upward (Σ_v P(v | pa) = 1, times the mechanism's scale). Every table
+        # read from this plan is normalised per variable, so a positive constant cancels: such a
+        # message is never computed, and its readers go without it.
+        head = {k: n for k, n in enumerate(names)}
+        constant: list[bool] = []
+        for i, v in enumerate(order):
+            constant.append(len(local[i]) == 1 and head[local[i][0]] == v and all(constant[c] for c in children[i]))
+
+        def live(operands: list[tuple[int, tuple[str, ...]]], out: tuple[str, ...]) -> list:
+            """``operands`` without constant upward messages, with all-ones vectors for the
+            variables of ``out`` no operand holds any more."""
+            kept = [o for o in operands if not (o[0] in up_of and constant[up_of[o[0]]])]
+            covered = {u for _, sc in kept for u in sc}
+            return kept + [(ones_slot(sizes[u]), (u,)) for u in out if u not in covered]
+
+        up_of = {up_slot(i): i for i in range(n_s)}
         up, beliefs, sends = [], [], []
         for i, v in enumerate(order):
-            ops = [(k, scopes[k]) for k in local[i]] + [(up_slot(c), msg_scope[c]) for c in children[i]]
-            up.append(step(up_slot(i), ops, msg_scope[i]))
+            if not constant[i]:
+                ops = [(k, scopes[k]) for k in local[i]] + [(up_slot(c), msg_scope[c]) for c in children[i]]
+                up.append(step(up_slot(i), live(ops, msg_scope[i]), msg_scope[i]))
         for i in range(n_s - 1, -1, -1):  # from the root down: a step's incoming message is known
             v = order[i]
             ops = [(k, scopes[k]) for k in local[i]] + [(up_slot(c), msg_scope[c]) for c in children[i]]
@@ -168,13 +191,9 @@ class MarginalsPlan:
             out = []
             for c in children[i]:
                 rest = [o for o in full if o[0] != up_slot(c)]
-                covered = {u for _, sc in rest for u in sc}
-                for u in msg_scope[c]:  # a variable only the child's message held: broadcast ones
-                    if u not in covered:
-                        rest.append((ones_slot(sizes[u]), (u,)))
-                out.append(step(down_slot(c), rest, msg_scope[c]))
+                out.append(step(down_slot(c), live(rest, msg_scope[c]), msg_scope[c]))
             sends.append(out)
-            beliefs.append(step(n_f + 2 * n_s + i, full, (v,)))
+            beliefs.append(step(n_f + 2 * n_s + i, live(full, (v,)), (v,)))
         self.schedule = up
         for out, belief in zip(sends, beliefs):
             self.schedule.extend(out)

@@ -269,3 +269,16 @@ def test_marginals_agree_whichever_steps_run_in_plain_python(monkeypatch, tiny):
     given, do = {"X7": 0}, {"X3": 1}
     want = {n: m.distribution(n, given=given, do=do, method="enumeration") for n in m.names}
     assert m.marginals(given=given, do=do) == want
+
+
+def test_marginals_skip_the_upward_messages_of_barren_steps():
+    """Without evidence every upward message of a chain is Σ_x P(x | pa) = a constant: none is
+    computed (only the downward messages and the beliefs), and the marginals stay exact."""
+    from bayes_agent.scm.messages import marginals_plan
+
+    m = chain_scm(30, seed=2)
+    got = m.marginals()
+    plan = marginals_plan(m.factor_view, frozenset(), frozenset(), None)
+    assert len(plan.schedule) <= 2 * len(m.names)  # a belief and at most one downward message each
+    assert got == {n: m.distribution(n) for n in m.names}
+    assert all(sum(d.values()) == 1 for d in got.values())
