@@ -62,13 +62,21 @@ class Block:
     the product of the block's mechanisms with the fixed variables at the positions ``pos``.
     """
 
-    __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "scale")
+    __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "scale", "known", "all_positive")
 
     def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
                  keep: tuple[str, ...], kind: str, support: bool) -> None:
         self.names, self.keep = names, keep
         self.dtype = dtype_of(kind, support)
         self.factors, scopes, self.scale = mechanism_factors(view, names, fixed, kind, support)
+        numeric = kind != SYMBOLIC and not support
+        #: every entry of every mechanism positive: so is any sum of their products, whatever is fixed
+        self.all_positive = numeric and all((values > 0).all() for values, _, _ in self.factors)
+        #: the total, known without arithmetic when nothing is kept and no mechanism's own variable
+        #: is fixed: Σ over all the variables of Π P(x | pa) is 1 (times the integer scale)
+        self.known = None
+        if numeric and not keep and not any(n in fixed for n in names):
+            self.known = np.array(self.scale if self.dtype is object else 1.0, dtype=self.dtype)
         self._schedule(scopes, {v: view.size(v) for s in scopes for v in s}, keep)
 
     def _schedule(self, scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> None:
@@ -81,6 +89,8 @@ class Block:
             self.steps.append((ids, subscripts, contraction_path(subscripts, shapes)))
 
     def run(self, pos: Mapping[str, int]) -> np.ndarray:
+        if self.known is not None:
+            return self.known
         if not self.factors:  # an empty product
             return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype)
         slots = reduce_factors(self.factors, pos)
@@ -93,7 +103,7 @@ class Block:
 
     def positive(self, pos: Mapping[str, int]) -> bool:
         """Is every entry of every reduced mechanism positive (so the block's sum surely is)?"""
-        return all((reduced > 0).all() for reduced in reduce_factors(self.factors, pos))
+        return self.all_positive or all((reduced > 0).all() for reduced in reduce_factors(self.factors, pos))
 
 
 def dtype_of(kind: str, support: bool = False) -> Any:

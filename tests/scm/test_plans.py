@@ -282,3 +282,16 @@ def test_marginals_skip_the_upward_messages_of_barren_steps():
     assert len(plan.schedule) <= 2 * len(m.names)  # a belief and at most one downward message each
     assert got == {n: m.distribution(n) for n in m.names}
     assert all(sum(d.values()) == 1 for d in got.values())
+
+
+def test_a_sum_with_no_fixed_mechanism_is_known_and_a_positive_one_is_not_checked():
+    """P(X3 | do(X6), X11) on a chain: the event's component holds no evidence, so its sum with
+    the event free is Π scales, known at compile time; the evidence's component is positive."""
+    m = chain_scm(12, seed=4)
+    plan = ratio_plan(m.factor_view, ["X3"], ["X11"], ["X6"])
+    assert plan.denominator.known is not None and plan.numerator.known is None
+    assert plan.cancel and all(b.all_positive for b in plan.cancel)
+    for a in (0, 1):
+        assert m.probability({"X3": a}, given={"X11": 1}, do={"X6": 0}) == _enum(m, {"X3": a}, {"X11": 1}, {"X6": 0})
+    zeros = chain_scm(12, seed=4, zeros=True)
+    assert not all(b.all_positive for b in ratio_plan(zeros.factor_view, ["X3"], ["X11"], ["X6"]).cancel)
