@@ -295,3 +295,26 @@ def test_a_sum_with_no_fixed_mechanism_is_known_and_a_positive_one_is_not_checke
         assert m.probability({"X3": a}, given={"X11": 1}, do={"X6": 0}) == _enum(m, {"X3": a}, {"X11": 1}, {"X6": 0})
     zeros = chain_scm(12, seed=4, zeros=True)
     assert not all(b.all_positive for b in ratio_plan(zeros.factor_view, ["X3"], ["X11"], ["X6"]).cancel)
+
+
+@pytest.mark.parametrize("small_event", [0, 16])
+def test_small_events_with_evidence_agree_by_table_and_by_ratio(monkeypatch, small_event):
+    """P(event | do, given) read off one table over the event's variables, or as a ratio of two
+    sums with them fixed: the same Fractions as enumeration, the same refusals."""
+    import random
+
+    from bayes_agent.scm import queries
+
+    monkeypatch.setattr(queries, "SMALL_EVENT", small_event)
+    for seed in range(12):
+        rng = random.Random(seed)
+        m = random_scm(7, seed=seed, max_parents=3, domain_sizes=(2, 3), zeros=True)
+        pick = lambda k: {n: rng.choice(m.domain(n)) for n in rng.sample(m.names, k)}  # noqa: E731
+        event, given, do = pick(2), pick(rng.randint(1, 2)), pick(rng.randint(0, 1))
+        try:
+            want = _enum(m, event, given, do)
+        except Exception as e:  # noqa: BLE001 - the same error must come back
+            with pytest.raises(type(e)):
+                m.probability(event, given=given, do=do)
+            continue
+        assert m.probability(event, given=given, do=do) == want, (seed, event, given, do)
