@@ -14,7 +14,8 @@ ancestors), variable elimination pushes each sum inside the product:
    number (only the normaliser needs it);
 4. within a component, variables are summed out one at a time in a greedy order
    (:func:`elimination_order`; the query plans of :mod:`.plans` try each heuristic of
-   :data:`HEURISTICS` and keep the order whose tables are smallest).
+   :data:`HEURISTICS`, and on large tables seeded min-fill restarts with random tie-breaking,
+   and keep the order whose tables are smallest).
 
 This module holds the order heuristics and the dense :class:`Factor` with its :func:`contract`;
 :mod:`.plans` compiles the steps above once per query shape and runs them. Factors are dense

@@ -84,8 +84,9 @@ class SmallContraction:
 class MarginalsPlan:
     """The compiled two-pass schedule for all marginals with ``fixed`` set and ``do`` cut.
 
-    ``run(pos)`` returns {variable: unnormalised array over its domain} for every variable that is
-    not fixed; each array is proportional to that variable's marginal given the fixed values.
+    ``run(pos)`` returns {variable: unnormalised weights over its domain, a list} for every
+    variable that is not fixed; each is proportional to that variable's marginal given the fixed
+    values (only proportional: constant factors are dropped along the way).
     """
 
     __slots__ = ("kind", "dtype", "factors", "schedule", "ones", "n_slots", "variables", "largest", "width")
