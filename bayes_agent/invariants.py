@@ -332,12 +332,12 @@ class EngineRegime:
     # case surgery
     def replace_action_channels(self, case: Any, seed: int) -> Any:
         from .mixture import Mixture
-        from .programs import _KeyedTable
+        from .programs import KeyedTable
 
         rng = random.Random(seed)
         programs = []
         for p in case.programs:
-            if not isinstance(p, _KeyedTable):
+            if not isinstance(p, KeyedTable):
                 raise InvalidArgument(f"replace_action_channels needs table programs, got {p!r}")
             clone = p.convert(EXACT)
             rows = {}

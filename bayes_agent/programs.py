@@ -151,7 +151,6 @@ class KeyedTable(Program):
         return clone
 
 
-_KeyedTable = KeyedTable  # the old private name, still used by bayes_agent.invariants
 
 
 class TableProgram(KeyedTable):

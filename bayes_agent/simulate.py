@@ -40,7 +40,7 @@ from .figures import offscreen_figure
 from .mixture import Mixture
 from .programs import Program
 from .seeds import check_seed, seeded_random
-from .transcript import Channel, Gate, Mode, Transcript, _shared_slot
+from .transcript import Channel, Gate, Mode, Transcript, shared_slot
 
 __all__ = [
     "DEFAULT_LOCK_LEVEL",
@@ -244,10 +244,10 @@ def simulate_trajectory(
                 value = mixture.decide_from(dist, target, threshold, otherwise).action
             else:
                 value = mixture.sample_action_from(acting.weights, history, rng)
-            slot = _shared_slot(value, Gate.AGENT)
+            slot = shared_slot(value, Gate.AGENT)
         else:
             value = _draw(world_program.distribution(history, channel), rng)
-            slot = _shared_slot(value, Gate.WORLD, channel)
+            slot = shared_slot(value, Gate.WORLD, channel)
         weights_do.append(do.push(slot))
         weights_obs.append(obs.push(slot))
     return Trajectory(do.history, truth, tuple(weights_do), tuple(weights_obs), policy, actor, seed)

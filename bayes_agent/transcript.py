@@ -138,7 +138,7 @@ def _interned(value: Hashable, gate: Any, channel: Any, speaker: Any) -> Slot:
     return Slot(value, gate, channel, speaker)
 
 
-def _shared_slot(value: Hashable, gate: Any, channel: Channel | str | None = None,
+def shared_slot(value: Hashable, gate: Any, channel: Channel | str | None = None,
               speaker: str | None = None) -> Slot:
     """``Slot(value, gate, channel, speaker)``, shared: slots are immutable, so the builders hand
     out one object per distinct slot (a bounded cache; equal values of the same type share it)
@@ -218,7 +218,7 @@ class Transcript:
                 raise InvalidArgument(
                     f"pair {k} must be (value, gate), got {pair!r}"
                 ) from None
-            slots.append(_shared_slot(value, gate))
+            slots.append(shared_slot(value, gate))
         return cls(tuple(slots), context)
 
     @classmethod
@@ -251,7 +251,7 @@ class Transcript:
         speaker: str | None = None,
     ) -> "Transcript":
         """A new transcript with one more slot."""
-        return self.append_slot(_shared_slot(value, gate, channel, speaker))
+        return self.append_slot(shared_slot(value, gate, channel, speaker))
 
     def agent(self, value: Hashable, *, speaker: str | None = None) -> "Transcript":
         """Append a slot the agent wrote (γ = 1, an intervention)."""

@@ -14,7 +14,8 @@ ancestors), variable elimination pushes each sum inside the product:
    number (only the normaliser needs it);
 4. within a component, variables are summed out one at a time in a greedy order
    (:func:`elimination_order`; the query plans of :mod:`.plans` try each heuristic of
-   :data:`HEURISTICS` and keep the order whose tables are smallest).
+   :data:`HEURISTICS`, and on large tables seeded min-fill restarts with random tie-breaking,
+   and keep the order whose tables are smallest).
 
 This module holds the order heuristics and the dense :class:`Factor` with its :func:`contract`;
 :mod:`.plans` compiles the steps above once per query shape and runs them. Factors are dense
@@ -29,6 +30,7 @@ Fraction enumeration gives. sympy entries run as object arrays.
 from __future__ import annotations
 
 import math
+import random
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -84,7 +86,8 @@ HEURISTICS = ("weighted-min-fill", "min-fill", "min-weight", "min-neighbors")
 
 
 def elimination_order(scopes: Iterable[tuple[str, ...]], keep: Iterable[str] = (),
-                      sizes: Mapping[str, int] | None = None, heuristic: str = "weighted-min-fill") -> list[str]:
+                      sizes: Mapping[str, int] | None = None, heuristic: str = "weighted-min-fill",
+                      rng: random.Random | None = None) -> list[str]:
     """A greedy order for summing out every variable of ``scopes`` not in ``keep``.
 
     Repeatedly eliminate the cheapest variable. ``"weighted-min-fill"`` (default): the fewest new
@@ -92,7 +95,9 @@ def elimination_order(scopes: Iterable[tuple[str, ...]], keep: Iterable[str] = (
     (``sizes``; 1 each when not given, which is plain min-fill), ties by the size of the table the
     step builds; ``"min-fill"``: unweighted fill edges, ties by neighbours; ``"min-weight"``: the
     size of the table the step builds; ``"min-neighbors"``: the fewest neighbours. Remaining ties
-    go to the variable seen first, so the order is deterministic.
+    go to the variable seen first, so the order is deterministic. With ``rng`` every tie on the
+    heuristic's first key is broken at random instead (one draw of a randomised restart; a seeded
+    ``rng`` keeps it reproducible).
     """
     if heuristic not in HEURISTICS:
         raise InvalidArgument(f"heuristic must be one of {HEURISTICS}, got {heuristic!r}")
@@ -110,11 +115,13 @@ def elimination_order(scopes: Iterable[tuple[str, ...]], keep: Iterable[str] = (
         nb = list(adj[v])
         weight = math.prod(map(size, nb)) * size(v)
         if heuristic == "min-weight":
-            return (weight, len(nb), rank[v], v)
+            return (weight, rng.random() if rng else len(nb), rank[v], v)
         if heuristic == "min-neighbors":
-            return (len(nb), weight, rank[v], v)
+            return (len(nb), rng.random() if rng else weight, rank[v], v)
         fill = sum(1 if unit else size(a) * size(b)
                    for i, a in enumerate(nb) for b in nb[i + 1:] if b not in adj[a])
+        if rng is not None:
+            return (fill, rng.random(), rank[v], v)
         return (fill, len(nb) if unit else weight, rank[v], v)
 
     costs = {v: cost(v) for v in adj if v not in keep}

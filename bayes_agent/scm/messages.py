@@ -13,6 +13,8 @@ about three eliminations instead of N.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -21,17 +23,73 @@ from .factors import FactorView
 from .plans import (best_order, check_size, contraction_path, dtype_of, mechanism_factors, reduce_factors,
                     remember, subscripts_of)
 
-__all__ = ["MarginalsPlan", "marginals_plan"]
+__all__ = ["TINY_CLIQUE", "BigContraction", "MarginalsPlan", "SmallContraction", "marginals_plan"]
+
+#: A step whose clique has at most this many entries runs in plain Python on flat lists
+#: (:class:`SmallContraction`): on a polytree nearly every step is that small, and one numpy call
+#: costs more than the few products it would do.
+TINY_CLIQUE = 32
+
+
+class SmallContraction:
+    """Σ of a product over a small clique, in plain Python: each output entry is a sum of products
+    of operand entries at flat positions worked out once (operands and result are flat lists in
+    C order over their scopes). Exact integers, floats and sympy entries alike."""
+
+    __slots__ = ("terms", "arity")
+
+    def __init__(self, operand_scopes: list[tuple[str, ...]], out: tuple[str, ...], sizes: Mapping[str, int]) -> None:
+        clique = tuple(dict.fromkeys(u for sc in (*operand_scopes, out) for u in sc))
+        where = {u: i for i, u in enumerate(clique)}
+
+        def flat(scope: tuple[str, ...], values: tuple[int, ...]) -> int:
+            k = 0
+            for u in scope:
+                k = k * sizes[u] + values[where[u]]
+            return k
+
+        self.arity = len(operand_scopes)
+        self.terms: list[list[tuple[int, ...]]] = [[] for _ in range(math.prod(sizes[u] for u in out))]
+        for values in itertools.product(*(range(sizes[u]) for u in clique)):
+            self.terms[flat(out, values)].append(tuple(flat(sc, values) for sc in operand_scopes))
+
+    @staticmethod
+    def convert(ops: list, shapes: tuple) -> list:
+        """Arrays made flat lists."""
+        return [x if type(x) is list else x.ravel().tolist() for x in ops]
+
+    def __call__(self, ops: list[list]) -> list:
+        terms = self.terms
+        if self.arity == 1:
+            a, = ops
+            return [sum([a[i] for i, in t]) for t in terms]
+        if self.arity == 2:
+            a, b = ops
+            return [sum([a[i] * b[j] for i, j in t]) for t in terms]
+        if self.arity == 3:
+            a, b, c = ops
+            return [sum([a[i] * b[j] * c[k] for i, j, k in t]) for t in terms]
+        out = []
+        for t in terms:
+            total = 0
+            for idx in t:
+                p = ops[0][idx[0]]
+                for op, i in zip(ops[1:], idx[1:]):
+                    p = p * op[i]
+                total = total + p
+            out.append(total)
+        return out
 
 
 class MarginalsPlan:
     """The compiled two-pass schedule for all marginals with ``fixed`` set and ``do`` cut.
 
-    ``run(pos)`` returns {variable: unnormalised array over its domain} for every variable that is
-    not fixed; each array is proportional to that variable's marginal given the fixed values.
+    ``run(pos)`` returns {variable: unnormalised weights over its domain, a list} for every
+    variable that is not fixed; each is proportional to that variable's marginal given the fixed
+    values (only proportional: constant factors are dropped along the way).
     """
 
-    __slots__ = ("kind", "dtype", "factors", "up", "down", "belief", "variables", "largest", "width")
+    __slots__ = ("kind", "dtype", "factors", "schedule", "ones", "n_slots", "variables", "largest", "width")
 
     def __init__(self, view: FactorView, fixed: frozenset[str], do: frozenset[str], kind: str,
                  max_table_size: float | None) -> None:
@@ -39,7 +97,12 @@ class MarginalsPlan:
         self.kind, self.dtype = kind, dtype_of(kind)
         self.factors, scopes, _ = mechanism_factors(view, names, fixed, kind)
         sizes = {v: view.size(v) for s in scopes for v in s}
-        order = best_order(scopes, sizes, ())
+        # Barren variables (no evidence among their descendants) go first, leaves first: each one's
+        # bucket is then its own mechanism and constant messages, so its upward message is
+        # constant (skipped below) and adds no edge to the graph the others are ordered on.
+        relevant = set(view.ancestral_set(fixed - do, cut=do))
+        barren = [n for n in reversed(names) if n not in relevant and n not in fixed]
+        order = barren + best_order([sc for n, sc in zip(names, scopes) if n in relevant], sizes, ())
         # upward pass: which original factors and which earlier messages each step multiplies
         holder: dict[str, set[tuple[str, int]]] = {}
         for k, s in enumerate(scopes):
@@ -71,60 +134,107 @@ class MarginalsPlan:
 
         check_size([self], max_table_size, kind)
 
-        def step(operand_scopes: list[tuple[str, ...]], out: tuple[str, ...]) -> tuple[str, Any]:
-            subs = subscripts_of(operand_scopes, out)
-            return subs, contraction_path(subs, [tuple(sizes[u] for u in s) for s in operand_scopes])
+        # Every table lives in one list of slots: the reduced mechanisms (0..F-1), then step i's
+        # upward message (F + i), the downward message into step i (F + S + i), each variable's
+        # belief (F + 2S + i), then constant all-ones vectors. Small tables are flat lists, large
+        # ones arrays, decided here. The schedule is a flat list of (slot written, operand slots,
+        # contraction, operand shapes where one needs converting): the upward pass, then per step
+        # from the root down the messages it sends and its belief — one loop, no bookkeeping.
+        n_f, n_s = len(scopes), len(order)
+        up_slot = lambda i: n_f + i  # noqa: E731
+        down_slot = lambda i: n_f + n_s + i  # noqa: E731
+        self.ones: list[list] = []
+        is_list = {k: math.prod(sizes[u] for u in sc) <= TINY_CLIQUE for k, sc in enumerate(scopes)}
 
-        # each step's operands: its local factors ("f", k), its children's messages ("m", c), and
-        # (downward) the message from its parent ("d", i)
-        self.up = []
-        self.down = []
-        self.belief = []
+        def ones_slot(size: int) -> int:
+            self.ones.append([1 if self.dtype is object else 1.0] * size)
+            is_list[n_f + 3 * n_s + len(self.ones) - 1] = True
+            return n_f + 3 * n_s + len(self.ones) - 1
+
+        def step(target: int, operands: list[tuple[int, tuple[str, ...]]], out: tuple[str, ...]) -> tuple:
+            ids = tuple(k for k, _ in operands)
+            operand_scopes = [sc for _, sc in operands]
+            shapes = tuple(tuple(sizes[u] for u in sc) for sc in operand_scopes)
+            clique = {u for sc in (*operand_scopes, out) for u in sc}
+            small = bool(ids) and math.prod(sizes[u] for u in clique) <= TINY_CLIQUE
+            how = (SmallContraction(operand_scopes, out, sizes) if small
+                   else BigContraction(operand_scopes, out, sizes, self.dtype))
+            is_list[target] = small
+            ready = all(is_list[k] == small for k in ids)
+            return (target, ids, how, None if ready else shapes)
+
+        # Barren steps: a step whose bucket is its own variable's mechanism and constant messages
+        # sends a constant upward (Σ_v P(v | pa) = 1, times the mechanism's scale). Every table
+        # read from this plan is normalised per variable, so a positive constant cancels: such a
+        # message is never computed, and its readers go without it.
+        head = {k: n for k, n in enumerate(names)}
+        constant: list[bool] = []
         for i, v in enumerate(order):
-            ops = [("f", k) for k in local[i]] + [("m", c) for c in children[i]]
-            scope_of = lambda o: scopes[o[1]] if o[0] == "f" else msg_scope[o[1]]  # noqa: E731
-            self.up.append((ops, *step([scope_of(o) for o in ops], msg_scope[i])))
-            full = ops + ([("d", i)] if parent[i] is not None else [])
-            full_scopes = [scope_of(o) if o[0] != "d" else msg_scope[i] for o in full]
-            self.belief.append((full, *step(full_scopes, (v,))))
-            sends = []
+            constant.append(len(local[i]) == 1 and head[local[i][0]] == v and all(constant[c] for c in children[i]))
+
+        def live(operands: list[tuple[int, tuple[str, ...]]], out: tuple[str, ...]) -> list:
+            """``operands`` without constant upward messages, with all-ones vectors for the
+            variables of ``out`` no operand holds any more."""
+            kept = [o for o in operands if not (o[0] in up_of and constant[up_of[o[0]]])]
+            covered = {u for _, sc in kept for u in sc}
+            return kept + [(ones_slot(sizes[u]), (u,)) for u in out if u not in covered]
+
+        up_of = {up_slot(i): i for i in range(n_s)}
+        up, beliefs, sends = [], [], []
+        for i, v in enumerate(order):
+            if not constant[i]:
+                ops = [(k, scopes[k]) for k in local[i]] + [(up_slot(c), msg_scope[c]) for c in children[i]]
+                up.append(step(up_slot(i), live(ops, msg_scope[i]), msg_scope[i]))
+        for i in range(n_s - 1, -1, -1):  # from the root down: a step's incoming message is known
+            v = order[i]
+            ops = [(k, scopes[k]) for k in local[i]] + [(up_slot(c), msg_scope[c]) for c in children[i]]
+            full = ops + ([(down_slot(i), msg_scope[i])] if parent[i] is not None else [])
+            out = []
             for c in children[i]:
-                rest = [o for o in full if o != ("m", c)]
-                rest_scopes = [scope_of(o) if o[0] != "d" else msg_scope[i] for o in rest]
-                covered = {u for s in rest_scopes for u in s}
-                for u in msg_scope[c]:  # a variable only the child's message held: broadcast ones
-                    if u not in covered:
-                        rest.append(("u", sizes[u]))
-                        rest_scopes.append((u,))
-                sends.append((c, rest, *step(rest_scopes, msg_scope[c])))
-            self.down.append(sends)
+                rest = [o for o in full if o[0] != up_slot(c)]
+                out.append(step(down_slot(c), live(rest, msg_scope[c]), msg_scope[c]))
+            sends.append(out)
+            beliefs.append(step(n_f + 2 * n_s + i, live(full, (v,)), (v,)))
+        self.schedule = up
+        for out, belief in zip(sends, beliefs):
+            self.schedule.extend(out)
+            self.schedule.append(belief)
+        self.n_slots = n_f + 3 * n_s
 
-    def run(self, pos: Mapping[str, int]) -> dict[str, np.ndarray]:
-        f = reduce_factors(self.factors, pos)
-        m: list[Any] = []
-        d: dict[int, Any] = {}
+    def run(self, pos: Mapping[str, int]) -> dict[str, list]:
+        """{variable: unnormalised weights over its domain, as a list in domain order}."""
+        slots: list[Any] = [f.ravel().tolist() if f.size <= TINY_CLIQUE else f
+                            for f in reduce_factors(self.factors, pos)]
+        slots.extend([None] * (self.n_slots - len(slots)))
+        slots.extend(self.ones)
+        for target, ids, how, shapes in self.schedule:
+            ops = [slots[k] for k in ids]
+            slots[target] = how(ops if shapes is None else how.convert(ops, shapes))
+        first = len(self.factors) + 2 * len(self.variables)
+        return {v: x if type(x) is list else x.tolist()
+                for v, x in zip(self.variables, slots[first:first + len(self.variables)])}
 
-        def get(o: tuple[str, int]) -> Any:
-            kind, k = o
-            if kind == "u":
-                return np.ones(k, dtype=self.dtype)
-            return f[k] if kind == "f" else m[k] if kind == "m" else d[k]
 
-        for ops, subs, path in self.up:
-            m.append(self._einsum(subs, [get(o) for o in ops], path))
-        out: dict[str, np.ndarray] = {}
-        for i in range(len(self.up) - 1, -1, -1):
-            for c, ops, subs, path in self.down[i]:
-                d[c] = self._einsum(subs, [get(o) for o in ops], path)
-            ops, subs, path = self.belief[i]
-            out[self.variables[i]] = self._einsum(subs, [get(o) for o in ops], path)
-        return out
+class BigContraction:
+    """Σ of a product over a larger clique: one ``numpy.einsum`` with its path fixed up front."""
 
-    def _einsum(self, subs: str, operands: list, path: Any) -> np.ndarray:
-        if not operands:
+    __slots__ = ("subscripts", "path", "scalar", "dtype")
+
+    def __init__(self, operand_scopes: list[tuple[str, ...]], out: tuple[str, ...], sizes: Mapping[str, int],
+                 dtype: Any) -> None:
+        self.subscripts = subscripts_of(operand_scopes, out) if operand_scopes else ""
+        self.path = contraction_path(self.subscripts, [tuple(sizes[u] for u in sc) for sc in operand_scopes])
+        self.scalar, self.dtype = not out, dtype
+
+    def __call__(self, ops: list) -> np.ndarray:
+        if not ops:  # an empty product
             return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype)
-        r = np.einsum(subs, *operands, optimize=path)
-        return r if isinstance(r, np.ndarray) else np.array(r, dtype=self.dtype)
+        r = np.einsum(self.subscripts, *ops, optimize=self.path)
+        return np.array(r, dtype=self.dtype) if self.scalar else r
+
+    def convert(self, ops: list, shapes: tuple) -> list:
+        """Flat lists made arrays of their shapes."""
+        return [np.array(x, dtype=self.dtype).reshape(sh) if type(x) is list else x for x, sh in zip(ops, shapes)]
 
 
 def marginals_plan(view: FactorView, fixed: frozenset[str], do: frozenset[str], max_table_size: float | None) -> MarginalsPlan:

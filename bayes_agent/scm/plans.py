@@ -19,6 +19,7 @@ which names the estimated size and the induced width, instead of running for min
 from __future__ import annotations
 
 import math
+import random
 from string import ascii_letters
 from typing import Any, Iterable, Mapping
 
@@ -47,6 +48,12 @@ UNHOLDABLE = 1 << 52
 #: An order whose largest table is at most this many entries is taken without trying the others.
 SMALL_TABLE = 1 << 10
 
+#: Above this many table entries in total, the greedy orders are followed by randomised restarts
+#: (min-fill with ties broken at random, seeded): one restart per this many entries, at most
+#: :data:`MAX_RESTARTS`. Compiling then costs more, once per query shape; every later run gains.
+RESTART_ENTRIES = 1 << 15
+MAX_RESTARTS = 8
+
 
 class Block:
     """Mechanisms summed together: the fixed axes to index, the einsum steps, the kept axes.
@@ -55,13 +62,21 @@ class Block:
     the product of the block's mechanisms with the fixed variables at the positions ``pos``.
     """
 
-    __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "scale")
+    __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "scale", "known", "all_positive")
 
     def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
                  keep: tuple[str, ...], kind: str, support: bool) -> None:
         self.names, self.keep = names, keep
         self.dtype = dtype_of(kind, support)
         self.factors, scopes, self.scale = mechanism_factors(view, names, fixed, kind, support)
+        numeric = kind != SYMBOLIC and not support
+        #: every entry of every mechanism positive: so is any sum of their products, whatever is fixed
+        self.all_positive = numeric and all((values > 0).all() for values, _, _ in self.factors)
+        #: the total, known without arithmetic when nothing is kept and no mechanism's own variable
+        #: is fixed: Σ over all the variables of Π P(x | pa) is 1 (times the integer scale)
+        self.known = None
+        if numeric and not keep and not any(n in fixed for n in names):
+            self.known = np.array(self.scale if self.dtype is object else 1.0, dtype=self.dtype)
         self._schedule(scopes, {v: view.size(v) for s in scopes for v in s}, keep)
 
     def _schedule(self, scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> None:
@@ -74,6 +89,8 @@ class Block:
             self.steps.append((ids, subscripts, contraction_path(subscripts, shapes)))
 
     def run(self, pos: Mapping[str, int]) -> np.ndarray:
+        if self.known is not None:
+            return self.known
         if not self.factors:  # an empty product
             return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype)
         slots = reduce_factors(self.factors, pos)
@@ -86,7 +103,7 @@ class Block:
 
     def positive(self, pos: Mapping[str, int]) -> bool:
         """Is every entry of every reduced mechanism positive (so the block's sum surely is)?"""
-        return all((reduced > 0).all() for reduced in reduce_factors(self.factors, pos))
+        return self.all_positive or all((reduced > 0).all() for reduced in reduce_factors(self.factors, pos))
 
 
 def dtype_of(kind: str, support: bool = False) -> Any:
@@ -125,18 +142,21 @@ def reduce_factors(factors: list, pos: Mapping[str, int]) -> list[np.ndarray]:
 
 
 def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
-    """numpy's greedy pairwise path, fixed at compile time, for a bucket of three or more factors
-    whose clique is large; ``False`` (one C loop, no path search per call) otherwise."""
+    """numpy's greedy pairwise path, fixed at compile time, for a bucket of two or more factors
+    whose clique is large (pairwise products through BLAS-backed tensordot; einsum's one C loop
+    over a large clique strides badly when the operands' axes disagree); ``False`` (one C loop,
+    no path search per call) otherwise."""
     letters: dict[str, int] = {}
     for term, shape in zip(subscripts.split("->")[0].split(","), shapes):
         letters.update(zip(term, shape))
-    if len(shapes) <= 2 or math.prod(letters.values()) <= 1 << 12:
+    if len(shapes) < 2 or math.prod(letters.values()) <= 1 << 12:
         return False
     return np.einsum_path(subscripts, *(np.empty(sh) for sh in shapes), optimize="greedy")[0]
 
 
 def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> list[str]:
-    """The order, among the greedy heuristics', whose tables are smallest in total."""
+    """The order, among the greedy heuristics' and (for large tables) seeded randomised min-fill
+    restarts', whose tables are smallest in total."""
     best = None
     for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
         order = elimination_order(scopes, keep, sizes, heuristic)
@@ -144,7 +164,15 @@ def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tu
         if best is None or total < best[0]:
             best = (total, order)
         if largest <= SMALL_TABLE:  # small tables already: another order cannot gain much
-            break
+            return best[1]
+    if best[0] > UNHOLDABLE:  # refused anyway
+        return best[1]
+    rng = random.Random(0)  # fixed seed: the same model and shape always get the same plan
+    for _ in range(min(MAX_RESTARTS, best[0] // RESTART_ENTRIES)):
+        order = elimination_order(scopes, keep, sizes, "min-fill", rng=rng)
+        total = _buckets(scopes, sizes, keep, order, subscripts=False)[0]
+        if total < best[0]:
+            best = (total, order)
     return best[1]
 
 

@@ -11,12 +11,13 @@ applies ``SCM.do`` and walks the post-surgery model, as the paper writes it.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
 
 import numpy as np
 
-from .._numbers import FLOAT, is_symbolic, is_zero, sympy_module
+from .._numbers import EXACT, FLOAT, is_symbolic, is_zero, sympy_module
 from ..errors import FloatUnderflow, ZeroEvidence
 from .factors import FactorView
 from .messages import marginals_plan
@@ -25,10 +26,15 @@ from .plans import ratio_plan, table_plan
 if TYPE_CHECKING:
     from .model import SCM
 
-__all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "Elimination", "Enumeration", "all_marginals", "check_evidence",
+__all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence",
            "describe_event", "evidence_mass", "exact_ratio", "mass", "tidy", "weighted"]
 
 Assignment = Mapping[str, Hashable]
+
+#: P(event | evidence) with at most this many joint values of the event's free variables is read
+#: off one table kept over them (one elimination); larger events are one ratio of two sums with
+#: the event's variables fixed (:class:`~.plans.RatioPlan`), whose cost does not grow with them.
+SMALL_EVENT = 16
 
 
 def tidy(x: Any) -> Any:
@@ -129,6 +135,12 @@ class Elimination:
             check_evidence(model, given, Fraction(0), do)
         view = model.factor_view
         free = [k for k in event if k not in given and k not in do]
+        if free and math.prod(view.size(k) for k in free) <= SMALL_EVENT:
+            # one elimination keeping the event's axes gives both sides of the ratio at once
+            values, total = self._given_table(model, tuple(free), given, do)
+            if _clashes(event, given) or _clashes(event, do):
+                return Fraction(0)
+            return tidy(exact_ratio(values[tuple(view.index[k][event[k]] for k in free)], total))
         plan = ratio_plan(view, free, given, do, max_table_size=model.max_table_size)
         pos = view.positions({**given, **do, **{k: event[k] for k in free}})
         num, den, ok = plan.run(pos)
@@ -148,15 +160,25 @@ class Elimination:
             return {v: tidy(den / den if v == at else den * 0) for v in domain}
         if _clashes(given, do):
             check_evidence(model, given, Fraction(0), do)
-        view = model.factor_view
-        plan = table_plan(view, (name,), given, do, max_table_size=model.max_table_size)
-        values, scale, denominator = plan.run(view.positions({**given, **do}), scale_sign_only=bool(given))
-        if given:  # the d-separated part (scale) and the denominator cancel; scale must not be 0
-            total = sum(values.tolist(), 0 * scale)
-            check_evidence(model, given, exact_ratio(total if is_zero(total) else scale, 1), do)
+        if given:
+            values, total = self._given_table(model, (name,), given, do)
         else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
-            total = denominator
+            view = model.factor_view
+            plan = table_plan(view, (name,), given, do, max_table_size=model.max_table_size)
+            values, _, total = plan.run(view.positions(do))
         return {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
+
+    @staticmethod
+    def _given_table(model: "SCM", keep: tuple[str, ...], given: dict, do: dict) -> tuple[np.ndarray, Any]:
+        """The unnormalised table over ``keep`` with the evidence fixed, and its total (refused
+        when the evidence is impossible): P(keep | do, given) is ``values / total``."""
+        view = model.factor_view
+        plan = table_plan(view, keep, given, do, max_table_size=model.max_table_size)
+        # the d-separated part (scale) and the denominator cancel; scale must not be 0
+        values, scale, _ = plan.run(view.positions({**given, **do}), scale_sign_only=True)
+        total = sum(values.ravel().tolist(), 0 * scale)
+        check_evidence(model, given, exact_ratio(total if is_zero(total) else scale, 1), do)
+        return values, total
 
 
 def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashable, Any]]:
@@ -176,12 +198,18 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
             one = Fraction(1) if not given else den / den
             out[name] = {v: tidy(one if v == at else one * 0) for v in domain}
             continue
-        values = tables[name].tolist()
-        if plan.kind == FLOAT and not given:  # the entries sum to 1 up to rounding: do not rescale
+        values = tables[name]
+        if plan.kind == FLOAT:
+            if given:  # rescale by the total; without evidence the entries sum to 1 up to rounding
+                total = sum(values)
+                values = [x / total for x in values]
             out[name] = dict(zip(domain, values))
-            continue
-        total = sum(values, 0 * values[0])
-        out[name] = {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values)}
+        elif plan.kind == EXACT:  # Python integers: one Fraction per entry, nothing else
+            total = sum(values)
+            out[name] = {v: Fraction(x, total) for v, x in zip(domain, values)}
+        else:
+            total = sum(values, 0 * values[0])
+            out[name] = {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values)}
     return out
 
 

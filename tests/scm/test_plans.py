@@ -18,6 +18,19 @@ def _enum(model, event, given=None, do=None):
     return model.probability(event, given=given, do=do, method="enumeration")
 
 
+def _same_as_enumeration(model, event, given, do) -> bool:
+    """``model.probability`` equals enumeration's Fraction, or raises the same error; True when
+    a value came back."""
+    try:
+        want = _enum(model, event, given, do)
+    except Exception as e:  # noqa: BLE001 - the same error must come back
+        with pytest.raises(type(e)):
+            model.probability(event, given=given, do=do)
+        return False
+    assert model.probability(event, given=given, do=do) == want, (event, given, do)
+    return True
+
+
 def test_a_plan_reused_with_another_evidence_set_answers_that_evidence():
     """The cache key is the query's shape: the same question with other evidence variables (or
     other values) must not reuse a plan compiled for different ones."""
@@ -29,13 +42,8 @@ def test_a_plan_reused_with_another_evidence_set_answers_that_evidence():
                ({names[6]: 0}, {}, {names[3]: 0})]
     for _ in range(2):  # the second round answers from cached plans
         for event, given, do in queries:
-            try:
-                want = _enum(m, event, given, do)
-            except Exception as e:  # noqa: BLE001 - the same error must come back
-                with pytest.raises(type(e)):
-                    m.probability(event, given=given, do=do)
+            if not _same_as_enumeration(m, event, given, do):
                 continue
-            assert m.probability(event, given=given, do=do) == want, (event, given, do)
             d = m.distribution(names[6], given=given, do=do)
             assert d == m.distribution(names[6], given=given, do=do, method="enumeration")
     assert len(m.factor_view.plans) >= len(queries)
@@ -188,3 +196,126 @@ def test_the_plan_cache_is_bounded(monkeypatch):
     for i in range(1, 8):
         assert m.probability({f"X{i}": 1}) == _enum(m, {f"X{i}": 1})
     assert len(m.factor_view.plans) == 3
+
+
+def _shape(model, event, do):
+    """The scopes and domain sizes elimination sees for P(event | do(do)) (no evidence)."""
+    from bayes_agent.scm.plans import mechanism_factors
+
+    view = model.factor_view
+    fixed = frozenset(event) | frozenset(do)
+    names = tuple(n for n in view.ancestral_set([*event], cut=do) if n not in do)
+    _, scopes, _ = mechanism_factors(view, names, fixed, "float")
+    return scopes, {v: view.size(v) for s in scopes for v in s}
+
+
+def test_randomised_restarts_find_a_cheaper_order_and_the_same_one_every_time():
+    """On a wide random DAG the seeded min-fill restarts beat the best greedy order by total
+    table size, and the order chosen does not change from one compilation to the next."""
+    from bayes_agent.scm import plans
+    from bayes_agent.scm.elimination import HEURISTICS, elimination_order
+
+    scopes, sizes = _shape(random_scm(100, seed=0), {"X99": 1}, {"X50": 1})
+    greedy = min(plans._buckets(scopes, sizes, (), elimination_order(scopes, (), sizes, h), subscripts=False)[0]
+                 for h in HEURISTICS)
+    order = plans.best_order(scopes, sizes, ())
+    assert sorted(order) == sorted(sizes)  # every variable eliminated once
+    assert plans._buckets(scopes, sizes, (), order, subscripts=False)[0] < 0.8 * greedy
+    assert plans.best_order(scopes, sizes, ()) == order
+
+
+def test_a_restarted_order_gives_the_same_exact_answer(monkeypatch):
+    """Another elimination order must not change an exact answer: with and without restarts."""
+    from bayes_agent.scm import plans
+
+    m = random_scm(100, seed=0)
+    with_restarts = m.probability({"X99": 1}, do={"X50": 1})
+    monkeypatch.setattr(plans, "MAX_RESTARTS", 0)
+    assert random_scm(100, seed=0).probability({"X99": 1}, do={"X50": 1}) == with_restarts
+    assert isinstance(with_restarts, F) and 0 < with_restarts < 1
+
+
+def test_elimination_order_with_rng_breaks_ties_at_random_but_stays_an_order():
+    import random
+
+    from bayes_agent.scm.elimination import elimination_order
+
+    star = [("A", "X"), ("B", "X"), ("C", "X"), ("D", "X")]
+    seen = {tuple(elimination_order(star, (), None, "min-fill", rng=random.Random(s))) for s in range(20)}
+    assert all(sorted(o) == ["A", "B", "C", "D", "X"] for o in seen)
+    assert len({o[0] for o in seen}) > 1  # the leaves tie; a fixed tie-break would always pick "A"
+
+
+@pytest.mark.parametrize("arity", [1, 2, 3, 4])
+def test_a_small_contraction_in_plain_python_equals_einsum(arity):
+    """The plain-Python contraction marginals use on small cliques gives einsum's numbers."""
+    import random
+
+    import numpy as np
+
+    from bayes_agent.scm.messages import SmallContraction
+    from bayes_agent.scm.plans import subscripts_of
+
+    rng = random.Random(arity)
+    sizes = {"a": 2, "b": 3, "c": 2, "d": 2}
+    scopes = [tuple(rng.sample("abcd", rng.randint(1, 3))) for _ in range(arity)]
+    out = tuple(rng.sample(sorted({u for s in scopes for u in s}), 1))
+    arrays = [np.array([rng.randint(0, 9) for _ in range(math.prod(sizes[u] for u in s))], dtype=object)
+              .reshape([sizes[u] for u in s]) for s in scopes]
+    want = np.einsum(subscripts_of(scopes, out), *arrays).ravel().tolist()
+    got = SmallContraction(scopes, out, sizes)([a.ravel().tolist() for a in arrays])
+    assert got == want and all(type(x) is int for x in got)
+
+
+@pytest.mark.parametrize("tiny", [0, 10 ** 6])
+def test_marginals_agree_whichever_steps_run_in_plain_python(monkeypatch, tiny):
+    """All steps as einsums, or all as plain-Python contractions: the same exact marginals."""
+    from bayes_agent.scm import messages
+
+    monkeypatch.setattr(messages, "TINY_CLIQUE", tiny)
+    m = random_scm(8, seed=11, max_parents=3, domain_sizes=(2, 3))
+    given, do = {"X7": 0}, {"X3": 1}
+    want = {n: m.distribution(n, given=given, do=do, method="enumeration") for n in m.names}
+    assert m.marginals(given=given, do=do) == want
+
+
+def test_marginals_skip_the_upward_messages_of_barren_steps():
+    """Without evidence every upward message of a chain is Σ_x P(x | pa) = a constant: none is
+    computed (only the downward messages and the beliefs), and the marginals stay exact."""
+    from bayes_agent.scm.messages import marginals_plan
+
+    m = chain_scm(30, seed=2)
+    got = m.marginals()
+    plan = marginals_plan(m.factor_view, frozenset(), frozenset(), None)
+    assert len(plan.schedule) <= 2 * len(m.names)  # a belief and at most one downward message each
+    assert got == {n: m.distribution(n) for n in m.names}
+    assert all(sum(d.values()) == 1 for d in got.values())
+
+
+def test_a_sum_with_no_fixed_mechanism_is_known_and_a_positive_one_is_not_checked():
+    """P(X3 | do(X6), X11) on a chain: the event's component holds no evidence, so its sum with
+    the event free is Π scales, known at compile time; the evidence's component is positive."""
+    m = chain_scm(12, seed=4)
+    plan = ratio_plan(m.factor_view, ["X3"], ["X11"], ["X6"])
+    assert plan.denominator.known is not None and plan.numerator.known is None
+    assert plan.cancel and all(b.all_positive for b in plan.cancel)
+    for a in (0, 1):
+        assert m.probability({"X3": a}, given={"X11": 1}, do={"X6": 0}) == _enum(m, {"X3": a}, {"X11": 1}, {"X6": 0})
+    zeros = chain_scm(12, seed=4, zeros=True)
+    assert not all(b.all_positive for b in ratio_plan(zeros.factor_view, ["X3"], ["X11"], ["X6"]).cancel)
+
+
+@pytest.mark.parametrize("small_event", [0, 16])
+def test_small_events_with_evidence_agree_by_table_and_by_ratio(monkeypatch, small_event):
+    """P(event | do, given) read off one table over the event's variables, or as a ratio of two
+    sums with them fixed: the same Fractions as enumeration, the same refusals."""
+    import random
+
+    from bayes_agent.scm import queries
+
+    monkeypatch.setattr(queries, "SMALL_EVENT", small_event)
+    for seed in range(12):
+        rng = random.Random(seed)
+        m = random_scm(7, seed=seed, max_parents=3, domain_sizes=(2, 3), zeros=True)
+        pick = lambda k: {n: rng.choice(m.domain(n)) for n in rng.sample(m.names, k)}  # noqa: E731
+        _same_as_enumeration(m, pick(2), pick(rng.randint(1, 2)), pick(rng.randint(0, 1)))
