@@ -156,6 +156,8 @@ def aggregate_cued(per_seed: list[dict], config: "ReportConfig", name: str, worl
             "relevant_experiment_share": {m: seed_interval([r["relevant_share"][m][split] for r in per_seed])
                                           for m in CUED_METHODS},
             "bc_minus": {m: paired_difference(rw["bc_agent"], rw[m]) for m in CUED_COMPARED},
+            # the learner's episodes whose five experiments hit five different variables
+            "bc_distinct_experiments": seed_interval([r["experimenting"][split]["each_node_once"] for r in per_seed]),
             "agreement": {s: {k: _finite_interval([r["agreement"][split][s][k] for r in per_seed])
                               for k in per_seed[0]["agreement"][split][s]}
                           for s in per_seed[0]["agreement"][split]},
