@@ -27,8 +27,9 @@ from .scm import (CLIMATES, MAX_TABLE_SIZE, SCM, ClimateRow, FireEngineDerivatio
                   pooled_ice_cream_model, random_scm, row_from_model, windowed_scm)
 from .simulate import (Ensemble, Trajectory, plot_ensemble, plot_trajectory, simulate_many,
                        simulate_trajectory)
-from .dag import (BayesianExperimenter, DagConfig, HeuristicPolicy, HypothesisSpace, ObservationOnlyPolicy,
-                  bystander_study, delusion_study, oracle_episodes, run_episodes, sample_tasks)
+from .dag import (BayesianExperimenter, CueConfig, CuedExperimenter, CuedSpace, DagConfig, HeuristicPolicy,
+                  HypothesisSpace, ObservationOnlyPolicy, bystander_study, delusion_study, oracle_episodes,
+                  relevant_experiment_share, run_cued_episodes, run_episodes, sample_cued_tasks, sample_tasks)
 
 __all__ = sorted([
     "BayesAgentError",
@@ -115,6 +116,9 @@ __all__ = sorted([
     "simulate_trajectory",
     # causal-DAG world, exact experimenter, baselines (dag/)
     "BayesianExperimenter",
+    "CueConfig",
+    "CuedExperimenter",
+    "CuedSpace",
     "DagConfig",
     "HeuristicPolicy",
     "HypothesisSpace",
@@ -122,7 +126,10 @@ __all__ = sorted([
     "bystander_study",
     "delusion_study",
     "oracle_episodes",
+    "relevant_experiment_share",
+    "run_cued_episodes",
     "run_episodes",
+    "sample_cued_tasks",
     "sample_tasks",
 ])
 

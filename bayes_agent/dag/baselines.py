@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .world import N_NODES, EpisodeBatch, HypothesisSpace, Task, action_node, allowed_actions
+from .world import EpisodeBatch, HypothesisSpace, Task, action_node
 from ..errors import InvalidArgument
 from .experimenter import explore_action
 
@@ -31,6 +31,12 @@ BASELINES: tuple[str, ...] = ("best_value", "largest_change", "total_correlation
 
 def _signed(node: int, sign: float) -> int:
     return 2 * node + (0 if sign >= 0 else 1)
+
+
+def _allowed(batch: EpisodeBatch, n: int, goal: int) -> list[int]:
+    """The actions a strategy may exploit with in episode ``n``: both signs on every node it acts
+    on (:meth:`~.world.EpisodeBatch.nodes`) other than the goal, in ascending order."""
+    return [2 * k + s for k in batch.nodes(n) if k != goal for s in (0, 1)]
 
 
 def _episode_data(batch: EpisodeBatch, n: int, t: int) -> np.ndarray:
@@ -58,11 +64,11 @@ class HeuristicPolicy:
 
     def _exploit(self, batch: EpisodeBatch, n: int, t: int, goal: int) -> int:
         e = batch.config.n_explore
-        others = [k for k in range(N_NODES) if k != goal]
+        others = [k for k in batch.nodes(n) if k != goal]  # in the cued world: the cued ones
         if self.rule in ("best_value", "largest_change"):
-            trials = [s for s in range(e) if action_node(batch.actions[n, s]) != goal]
+            trials = [s for s in range(e) if action_node(batch.actions[n, s]) in others]
             if not trials:
-                return int(self.rng.choice(np.flatnonzero(allowed_actions(goal))))
+                return int(self.rng.choice(_allowed(batch, n, goal)))
             after = batch.outcomes[n, trials, goal]
             if self.rule == "best_value":
                 return int(batch.actions[n, trials[int(np.argmax(after))]])
@@ -90,8 +96,8 @@ class RandomPolicy:
     def act(self, batch: EpisodeBatch, t: int) -> np.ndarray:
         if t < batch.config.n_explore:
             return np.array([explore_action(batch, n, t, self.rng) for n in range(len(batch))])
-        return np.array([int(self.rng.choice(np.flatnonzero(allowed_actions(int(g)))))
-                         for g in batch.goals[:, t]])
+        return np.array([int(self.rng.choice(_allowed(batch, n, int(g))))
+                         for n, g in enumerate(batch.goals[:, t])])
 
 
 class OraclePolicy:

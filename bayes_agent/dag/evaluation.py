@@ -105,15 +105,19 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict:
 
 
 def strategy_agreement(space: HypothesisSpace, batch: EpisodeBatch, seed: int = 0,
-                       strategies: Sequence[str] = STRATEGIES) -> dict[str, dict[str, float]]:
+                       strategies: Sequence[str] = STRATEGIES,
+                       policies: Mapping[str, Policy] | None = None) -> dict[str, dict[str, float]]:
     """How often an agent's exploitation choices match each strategy, on the trials where the
     strategies disagree (the talk's analysis).
 
     Each strategy is asked what it would have chosen given the agent's own history at every
     exploitation trial. For each baseline B: on the trials where the experimenter and B choose
     differently, the share on which the agent chose as the experimenter did, the share on which
-    it chose as B did, and the number of such trials."""
-    policies = reference_policies(space, [], seed, strategies)
+    it chose as B did, and the number of such trials. ``policies`` (one per strategy, the
+    experimenter among them) replaces the reference agents, e.g. with the cued world's."""
+    if policies is None:
+        policies = reference_policies(space, [], seed, strategies)
+    strategies = list(policies)
     e = batch.config.n_explore
     choices = {name: np.stack([p.act(batch, t) for t in range(e, batch.config.n_trials)], axis=1)
                for name, p in policies.items()}

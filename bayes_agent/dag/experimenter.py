@@ -332,9 +332,11 @@ def _teacher_log_probs(space: HypothesisSpace, alive: np.ndarray, a: int, tried:
 
 
 def explore_action(batch: EpisodeBatch, n: int, t: int, rng: np.random.Generator) -> int:
-    """The seed's experimentation: a positive intervention on a node not tried yet, at random."""
+    """The seed's experimentation: a positive intervention on a node not tried yet, at random
+    (in the cued world, on a cued node: :meth:`~.world.EpisodeBatch.nodes`)."""
     tried = {action_node(a) for a in batch.actions[n, :t] if a >= 0}
-    untried = [k for k in range(N_NODES) if k not in tried] or list(range(N_NODES))
+    nodes = batch.nodes(n)  # every node, or in the cued world the cued ones
+    untried = [k for k in nodes if k not in tried] or nodes
     return 2 * int(rng.choice(untried))
 
 

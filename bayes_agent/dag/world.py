@@ -334,14 +334,18 @@ class HypothesisSpace:
             return np.flatnonzero(~d_to_e & ~c_to_a & anc.any(axis=1).any(axis=1))
         cause, goal = HELD_OUT["validation" if split == "validation" else "target"]
         cand = np.flatnonzero(c_to_a & ~d_to_e if split == "validation" else d_to_e)
-        v = np.where(allowed_actions(goal)[None, :], self.values(cand)[:, :, goal], -np.inf)
-        ranked = np.sort(v, axis=1)
-        unique = ranked[:, -1] - ranked[:, -2] > _TIE
-        best_node = v.argmax(axis=1) // 2
+        unique, best_node = self.unique_best_nodes(cand, goal)
         if split in ("target", "validation"):
             return cand[unique & (best_node == cause)]
         via_d = anc[cand, best_node, D_INDEX]
         return cand[unique & (best_node != D_INDEX) & via_d]
+
+    def unique_best_nodes(self, graphs: np.ndarray, goal: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each given graph: whether one allowed action is best for ``goal`` by more than a
+        tie, and the node that action sets (the test behind every held-out split)."""
+        v = np.where(allowed_actions(goal)[None, :], self.values(graphs)[:, :, goal], -np.inf)
+        ranked = np.sort(v, axis=1)
+        return ranked[:, -1] - ranked[:, -2] > _TIE, v.argmax(axis=1) // 2
 
     def goal_of(self, split: str) -> int | None:
         """The goal every episode of an evaluation split has (None for ``train``: any influenced node)."""
@@ -471,11 +475,12 @@ class EpisodeBatch:
     already played, ``initial`` also for the trial being decided.
     """
 
-    initial: np.ndarray  # (N, T, 5)
+    initial: np.ndarray  # (N, T, V): V = 5, or the cued world's variables
     goals: np.ndarray  # (N, T) int, -1 = no goal yet
     actions: np.ndarray  # (N, T) int, -1 = not played
-    outcomes: np.ndarray  # (N, T, 5)
+    outcomes: np.ndarray  # (N, T, V)
     config: DagConfig
+    cues: np.ndarray | None = None  # (N, V) bool: the cued world's multi-hot cue (None: no cue)
 
     @classmethod
     def empty(cls, n: int, config: DagConfig) -> "EpisodeBatch":
@@ -485,6 +490,12 @@ class EpisodeBatch:
 
     def __len__(self) -> int:
         return len(self.initial)
+
+    def nodes(self, n: int) -> list[int]:
+        """The variables episode ``n``'s strategies act on: the cued ones, or every variable."""
+        if self.cues is None:
+            return list(range(self.initial.shape[2]))
+        return np.flatnonzero(self.cues[n]).tolist()
 
     def rewards(self) -> np.ndarray:
         """The goal's value after each exploitation trial, ``(N, n_exploit)``."""

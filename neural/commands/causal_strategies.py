@@ -1,4 +1,4 @@
-"""``bayes-agent causal-strategies --out DIR [--config baselines|micro|default|explanations|shuffled-identities]``."""
+"""``bayes-agent causal-strategies --out DIR [--config baselines|micro|default|explanations|shuffled-identities|cued-micro|cued]``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from bayes_agent.errors import InvalidArgument
 __all__ = ["CONFIG_NAMES", "register"]
 
 #: ``baselines`` needs no torch; the others train the passive learner (neural.dag.report.CONFIGS)
-CONFIG_NAMES: tuple[str, ...] = ("baselines", "micro", "default", "explanations", "shuffled-identities")
+CONFIG_NAMES: tuple[str, ...] = ("baselines", "micro", "default", "explanations", "shuffled-identities",
+                                 "cued-micro", "cued")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "seconds (tests); default: the full study (4 seeds, the relation learner); explanations: the "
                    "default plus the explanation experiment; shuffled-identities: the "
                    "default learner with node identities reshuffled per episode (a named variant "
-                   "whose target split is in-distribution by construction)")
+                   "whose target split is in-distribution by construction); cued: the talk's adaptive "
+                   "experiments (8 variables, a multi-hot cue names the 5 the DAG lives on, whole cue "
+                   "subsets held out); cued-micro: its seconds-long test size")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes, one seed each at a time (default: one per CPU core); "
                    "the numbers do not depend on it")

@@ -41,8 +41,6 @@ from bayes_agent.dag.world import (
     N_NODES,
     EpisodeBatch,
     action_node,
-    action_sign,
-    allowed_actions,
 )
 from bayes_agent.errors import InvalidArgument
 
@@ -72,6 +70,8 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 N_FEATURES = len(FEATURE_NAMES)
 GOAL_FEATURE, MARK_FEATURE = 2, 3
+#: the cued world's tokens carry one more raw number: the episode's multi-hot cue
+CUE_FEATURE_NAME = "cued"  # 1 on every token of a variable the episode's cue names
 #: the structural relations between a query token (trial t, node k) and a key token (trial s, node j)
 RELATION_NAMES: tuple[str, ...] = (
     "same node",                    # k == j
@@ -86,7 +86,6 @@ ATTENTIONS: tuple[str, ...] = ("relation", "standard")
 IDENTITY_INITS: tuple[str, ...] = ("zero", "random")
 # the world's action numbering, as lookup tables for whole batches
 _ACTION_NODE = np.array([action_node(a) for a in ACTIONS])
-_ACTION_SIGN = np.array([action_sign(a) for a in ACTIONS], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -130,13 +129,16 @@ class BCConfig:
 
 
 def episode_features(batch: EpisodeBatch, upto: int) -> np.ndarray:
-    """Tokens for trials ``0..upto-1`` of every episode, shape ``(N, upto, N_NODES, N_FEATURES)``.
+    """Tokens for trials ``0..upto-1`` of every episode, shape ``(N, upto, V, N_FEATURES)`` with
+    ``V`` the batch's variables (5 in the five-node world); a cued batch's tokens carry one more
+    number, the raw multi-hot cue (:data:`CUE_FEATURE_NAME`), last.
 
     A trial's token holds only what the agent has seen before choosing that trial's action."""
     if not (isinstance(upto, int) and 1 <= upto <= batch.config.n_trials):
         raise InvalidArgument(f"upto must be an int in 1..{batch.config.n_trials}, got {upto!r}")
-    n = len(batch)
-    feats = np.zeros((n, upto, N_NODES, N_FEATURES), dtype=np.float32)
+    n, width = len(batch), batch.initial.shape[2]
+    cued = batch.cues is not None
+    feats = np.zeros((n, upto, width, N_FEATURES + cued), dtype=np.float32)
     feats[..., 0] = batch.initial[:, :upto]
     feats[:, 1:, :, 1] = batch.outcomes[:, :upto - 1]
     goals = batch.goals[:, :upto]
@@ -145,27 +147,30 @@ def episode_features(batch: EpisodeBatch, upto: int) -> np.ndarray:
     prev = batch.actions[:, :upto - 1]
     rows, cols = np.nonzero(prev >= 0)
     played = prev[rows, cols]
-    feats[rows, cols + 1, _ACTION_NODE[played], 3] = _ACTION_SIGN[played]
+    feats[rows, cols + 1, played // 2, 3] = 1 - 2 * (played % 2)  # action a sets node a // 2 to ±v
     feats[..., 4] = (goals >= 0)[:, :, None]
+    if cued:
+        feats[..., N_FEATURES] = batch.cues[:, None, :]
     return feats
 
 
-def identity_orders(n: int, generator: torch.Generator, shuffle: bool = True) -> torch.Tensor:
-    """Which identity vector each node wears in each of ``n`` episodes, ``(n, 5)``: a random
+def identity_orders(n: int, generator: torch.Generator, shuffle: bool = True,
+                    n_nodes: int = N_NODES) -> torch.Tensor:
+    """Which identity vector each node wears in each of ``n`` episodes, ``(n, n_nodes)``: a random
     order per episode, or with ``shuffle=False`` the fixed order (node k wears identity k) that
     lets the model learn rules about named nodes."""
     if not shuffle:
-        return torch.arange(N_NODES).expand(n, N_NODES)
-    return torch.argsort(torch.rand(n, N_NODES, generator=generator), dim=1)
+        return torch.arange(n_nodes).expand(n, n_nodes)
+    return torch.argsort(torch.rand(n, n_nodes, generator=generator), dim=1)
 
 
 def relation_bits(feats: torch.Tensor) -> torch.Tensor:
     """The :data:`RELATION_NAMES` bits between every query and key token, ``(N, L, L, 5)`` with
     ``L = T * 5`` tokens in (trial, node) order, computed from the raw is-goal and action-mark
-    inputs of ``feats`` ``(N, T, 5, N_FEATURES)`` only."""
-    n, t = feats.shape[:2]
-    trial = torch.arange(t).repeat_interleave(N_NODES)  # token -> its trial
-    node = torch.arange(N_NODES).repeat(t)  # token -> its node
+    inputs of ``feats`` ``(N, T, V, F)`` only (``L = T * V`` in the cued world)."""
+    n, t, width = feats.shape[:3]
+    trial = torch.arange(t).repeat_interleave(width)  # token -> its trial
+    node = torch.arange(width).repeat(t)  # token -> its node
     goal = feats[..., GOAL_FEATURE] > 0  # (N, T, 5): node is the goal named in that trial
     mark = feats[..., MARK_FEATURE] != 0  # (N, T, 5): node is the one that trial's tokens show set
     q_trial, q_node = trial[:, None], node[:, None]
@@ -173,7 +178,7 @@ def relation_bits(feats: torch.Tensor) -> torch.Tensor:
     same_node = (q_node == k_node).expand(n, -1, -1)
     key_is_goal = goal[:, q_trial, k_node]
     query_set = mark[:, k_trial, q_node]
-    key_set = mark[:, k_trial, k_node].expand(n, t * N_NODES, -1)
+    key_set = mark[:, k_trial, k_node].expand(n, t * width, -1)
     same_trial = (q_trial == k_trial).expand(n, -1, -1)
     return torch.stack([same_node, key_is_goal, query_set, key_set, same_trial], dim=-1).float()
 
@@ -226,22 +231,27 @@ class PassiveLearner(nn.Module):
     """Node-token projection, trial and identity embeddings, a block-causal transformer (relation
     attention by default), and a two-logit action head per node token."""
 
-    def __init__(self, n_trials: int, config: BCConfig) -> None:
+    def __init__(self, n_trials: int, config: BCConfig, n_nodes: int = N_NODES,
+                 n_features: int = N_FEATURES) -> None:
         super().__init__()
         self.config = config
-        self.inp = nn.Linear(N_FEATURES, config.d_model)
+        self.inp = nn.Linear(n_features, config.d_model)
         self.pos = nn.Parameter(torch.zeros(n_trials, config.d_model))
         init = torch.zeros if config.identity_init == "zero" else torch.randn
-        self.identity = nn.Parameter(init(N_NODES, config.d_model))
+        self.identity = nn.Parameter(init(n_nodes, config.d_model))
         self.blocks = nn.ModuleList(_Block(config) for _ in range(config.n_layers))
         self.norm = nn.LayerNorm(config.d_model)
         self.head = nn.Linear(config.d_model, 2)
         self.explain = nn.Linear(config.d_model, 1)  # trained only when explain_weight > 0
 
+    @property
+    def n_nodes(self) -> int:
+        return self.identity.shape[0]
+
     @staticmethod
-    def attention_mask(n_trials: int) -> torch.Tensor:
+    def attention_mask(n_trials: int, n_nodes: int = N_NODES) -> torch.Tensor:
         """True where attention is blocked: token (t, k) sees (s, j) only when s <= t."""
-        trial = torch.arange(n_trials).repeat_interleave(N_NODES)
+        trial = torch.arange(n_trials).repeat_interleave(n_nodes)
         return trial[None, :] > trial[:, None]
 
     def forward(self, feats: torch.Tensor, orders: torch.Tensor, explain: bool = False
@@ -249,16 +259,16 @@ class PassiveLearner(nn.Module):
         """``feats`` ``(N, T, 5, N_FEATURES)`` and ``orders`` ``(N, 5)`` (which identity vector
         each node wears) to action logits ``(N, T, 10)``, action ``2k`` / ``2k+1`` = node k ±v;
         with ``explain`` also the explanation logits ``(N, T, 5)`` (see :func:`explanation_targets`)."""
-        n, t = feats.shape[:2]
+        n, t, width = feats.shape[:3]
         h = self.inp(feats) + self.pos[:t, None, :] + self.identity[orders][:, None, :, :]
-        h = h.reshape(n, t * N_NODES, -1)
-        blocked = self.attention_mask(t)
+        h = h.reshape(n, t * width, -1)
+        blocked = self.attention_mask(t, width)
         bits = relation_bits(feats) if self.config.attention == "relation" else None
         for block in self.blocks:
             h = block(h, blocked, bits)
         h = self.norm(h)
-        logits = self.head(h).reshape(n, t, len(ACTIONS))  # node k -> actions 2k (+v), 2k+1 (-v)
-        return (logits, self.explain(h).reshape(n, t, N_NODES)) if explain else logits
+        logits = self.head(h).reshape(n, t, 2 * width)  # node k -> actions 2k (+v), 2k+1 (-v)
+        return (logits, self.explain(h).reshape(n, t, width)) if explain else logits
 
 
 def explanation_targets(batch: EpisodeBatch, ancestors: np.ndarray) -> np.ndarray:
@@ -300,7 +310,7 @@ def train_passive_learner(
                                   f"{(len(expert), n_trials, N_NODES)}")
         expl = torch.from_numpy(np.nan_to_num(explanations, nan=0.0))
         expl_mask = torch.from_numpy(~np.isnan(explanations)).float()
-    model = PassiveLearner(n_trials, config)
+    model = PassiveLearner(n_trials, config, feats.shape[2], feats.shape[3])
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: _lr_factor(step, config))
     losses = []
@@ -310,12 +320,12 @@ def train_passive_learner(
     weights = weights.reshape(-1)
     for step in range(config.steps):
         idx = torch.randint(len(feats), (size,), generator=gen)
-        orders = identity_orders(size, gen, config.shuffle_identities)
+        orders = identity_orders(size, gen, config.shuffle_identities, model.n_nodes)
         if config.explain_weight > 0:
             logits, why = model(feats[idx], orders, explain=True)
         else:
             logits = model(feats[idx], orders)
-        per_token = nn.functional.cross_entropy(logits.reshape(-1, len(ACTIONS)),
+        per_token = nn.functional.cross_entropy(logits.reshape(-1, 2 * model.n_nodes),
                                                 targets[idx].reshape(-1), reduction="none")
         loss = (per_token * weights).sum() / weights.sum()
         if config.explain_weight > 0:
@@ -359,11 +369,13 @@ class BCPolicy:
         """Identity orders for the first ``n`` episodes of a batch (a prefix of one seeded draw,
         so the same episode gets the same order on every trial)."""
         return identity_orders(n, torch.Generator().manual_seed(self.seed),
-                               self.model.config.shuffle_identities)
+                               self.model.config.shuffle_identities, self.model.n_nodes)
 
     @torch.no_grad()
     def act(self, batch: EpisodeBatch, t: int) -> np.ndarray:
         feats = torch.from_numpy(episode_features(batch, t + 1))
         logits = self.model(feats, self.orders(len(batch)))[:, t].numpy()
-        mask = np.stack([allowed_actions(int(g)) for g in batch.goals[:, t]])
+        mask = np.ones(logits.shape, dtype=bool)  # every action but the goal's own node's
+        rows = np.flatnonzero(batch.goals[:, t] >= 0)
+        mask[rows, 2 * batch.goals[rows, t]] = mask[rows, 2 * batch.goals[rows, t] + 1] = False
         return np.argmax(np.where(mask, logits, -np.inf), axis=1).astype(int)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_agent.dag.cued import CueConfig
 from bayes_agent.dag.evaluation import (
     REFERENCE_AGENTS,
     best_action_rate,
@@ -71,6 +72,7 @@ class ReportConfig:
     explanations: bool = True
     explain_steps: int = 1000  # steps of each explanation arm (no model selection: fixed budget)
     explain_weight: float = 1.0
+    cued: CueConfig | None = None  # set: the cued-experiments study (neural.dag.cued) in that world
 
     def __post_init__(self) -> None:
         if self.data not in DATA_SOURCES:
@@ -80,6 +82,8 @@ class ReportConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
                 raise InvalidArgument(f"{name} must be a positive int, got {v!r}")
+        if self.cued is not None and not isinstance(self.cued, CueConfig):
+            raise InvalidArgument(f"cued must be a CueConfig or None, got {self.cued!r}")
 
 
 #: the first learner of this study (ordinary attention, random identities), for the ablation
@@ -99,6 +103,14 @@ CONFIGS["explanations"] = replace(CONFIGS["default"], explanations=True)
 #: the named variant: node identities reshuffled every episode (target split in-distribution)
 CONFIGS["shuffled-identities"] = replace(
     CONFIGS["default"], explanations=False, bc=replace(CONFIGS["default"].bc, shuffle_identities=True))
+#: the talk's adaptive experiments: 8 variables, a multi-hot cue names the 5 the DAG lives on,
+#: whole cue subsets held out (neural.dag.cued); "cued-micro" is its seconds-long test size
+CONFIGS["cued-micro"] = replace(CONFIGS["micro"], explanations=False, cued=CueConfig())
+#: its size was fixed before its one run to fit a shared 2-core machine (8 x 7 = 56 tokens an
+#: episode, about 1.7 x the default's cost per step): 3 seeds, 500 steps, the default's schedule
+CONFIGS["cued"] = replace(CONFIGS["default"], seeds=3, n_eval=100, n_validation=100,
+                          explanations=False, cued=CueConfig(),
+                          bc=replace(CONFIGS["default"].bc, steps=500))
 
 
 def usable_cpus() -> int:
@@ -132,9 +144,15 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
     start = time.time()
     say = print if verbose else (lambda *a, **k: None)
     space = HypothesisSpace.shared(config.world)
-    say(f"{len(space)} hypotheses; split sizes " +
-        ", ".join(f"{s}={len(space.split_members(s))}" for s in SPLITS) +
-        f"; {config.seeds} seeds on {min(jobs, config.seeds)} processes")
+    if config.cued is not None:
+        from .cued import run_cued_seed as run_seed
+        say(f"cued world: {config.cued.n_variables} variables, {len(space)} graphs per cue; "
+            f"{config.seeds} seeds on {min(jobs, config.seeds)} processes")
+    else:
+        run_seed = _run_seed
+        say(f"{len(space)} hypotheses; split sizes " +
+            ", ".join(f"{s}={len(space.split_members(s))}" for s in SPLITS) +
+            f"; {config.seeds} seeds on {min(jobs, config.seeds)} processes")
     results: dict[int, dict] = {}
 
     def done(seed: int, result: dict) -> None:
@@ -152,14 +170,16 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
             todo.append(seed)
     if jobs == 1:
         for seed in todo:
-            done(seed, _run_seed(config, seed, verbose))
+            done(seed, run_seed(config, seed, verbose))
     else:
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(_run_seed, config, seed, verbose): seed for seed in todo}
+            futures = {pool.submit(run_seed, config, seed, verbose): seed for seed in todo}
             for future in as_completed(futures):
                 done(futures[future], future.result())
     per_seed = [results[seed] for seed in range(config.seeds)]
+    if config.cued is not None:
+        return _write_cued(out, per_seed, config, name, jobs, start, say)
     metrics = aggregate(per_seed, config, name, space, jobs)
     metrics["bystander"] = bystander_study(space, config.n_studies, seed=0)
     metrics["delusion"] = delusion_study(space, config.n_studies, seed=0)
@@ -170,6 +190,20 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
     plot_experimenting(metrics, out / "experimenting.png")
     write_atomic(out / "report.md", report_markdown(metrics))
     say(f"wrote {out}/report.md, metrics.json and the figures in {metrics['seconds']}s")
+    return metrics
+
+
+def _write_cued(out: Path, per_seed: list[dict], config: ReportConfig, name: str, jobs: int,
+                start: float, say) -> dict:
+    """The cued study's metrics.json, report.md and training curve."""
+    from .cued import aggregate_cued, cued_markdown, cued_world
+
+    metrics = aggregate_cued(per_seed, config, name, cued_world(config), jobs)
+    metrics["seconds"] = round(time.time() - start, 1)
+    write_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
+    plot_curve(metrics, out / "bc_training_curve.png")
+    write_atomic(out / "report.md", cued_markdown(metrics))
+    say(f"wrote {out}/report.md, metrics.json and the training curve in {metrics['seconds']}s")
     return metrics
 
 
