@@ -20,12 +20,12 @@ below uses only that protocol and raises :class:`InvariantViolation` naming the 
 
 from __future__ import annotations
 
-import random
 from fractions import Fraction
 from typing import Any, Callable, Hashable, Protocol, Sequence, runtime_checkable
 
 from ._numbers import EXACT, SYMBOLIC, is_zero
 from .errors import InvalidArgument, ZeroEvidence
+from .seeds import seeded_random
 from .transcript import Channel, Gate, Mode, Transcript
 
 __all__ = [
@@ -113,7 +113,7 @@ def _fail(name: str, what: str, a: Any, b: Any) -> None:
 
 def check_agent_slots_inert(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> None:
     """Invariant 1: appending one to three agent slots leaves the interventional update as it was."""
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     acts = list(regime.symbols(case, Channel.ACTION))
     longer = h
     for _ in range(rng.randint(1, 3)):
@@ -126,7 +126,7 @@ def check_agent_slots_inert(regime: Regime, case: Any, h: Transcript, seed: int 
 def check_provenance(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> None:
     """Invariant 2: one symbol, two provenances: as an agent slot it never moves the update; as a
     world slot it moves it exactly when the programs holding weight give it different probabilities."""
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     s = rng.choice(list(regime.symbols(case, Channel.ACTION)))
     base = _update(regime, case, h, Mode.INTERVENTIONAL)
     if base is _UNDEFINED:
@@ -195,7 +195,7 @@ def check_sequential_equals_batch(regime: Regime, case: Any, h: Transcript, seed
     if regime.history_free(case):
         world = list(h.indices(Gate.WORLD))
         order = world[:]
-        random.Random(seed).shuffle(order)
+        seeded_random(seed).shuffle(order)
         slots = list(h.slots)
         for i, j in zip(world, order):
             slots[i] = h.slots[j]
@@ -209,7 +209,7 @@ def check_sequential_equals_batch(regime: Regime, case: Any, h: Transcript, seed
 def check_prior_under_do(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> None:
     """Invariant 7: an agent-only history (no outcome yet) leaves the prior: P(p | do(a)) = P(p)."""
     agent_only = Transcript(tuple(s for s in h.slots if s.gate is Gate.AGENT), h.context)
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     agent_only = agent_only.agent(rng.choice(list(regime.symbols(case, Channel.ACTION))))
     a, b = regime.prior(case), _update(regime, case, agent_only, Mode.INTERVENTIONAL)
     if not _same(regime, a, b):
@@ -334,7 +334,7 @@ class EngineRegime:
         from .mixture import Mixture
         from .programs import KeyedTable
 
-        rng = random.Random(seed)
+        rng = seeded_random(seed)
         programs = []
         for p in case.programs:
             if not isinstance(p, KeyedTable):

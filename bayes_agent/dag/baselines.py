@@ -22,6 +22,7 @@ import numpy as np
 
 from .world import EpisodeBatch, HypothesisSpace, Task, action_node
 from ..errors import InvalidArgument
+from ..seeds import check_seed
 from .experimenter import explore_action
 
 __all__ = ["BASELINES", "HeuristicPolicy", "OraclePolicy", "RandomPolicy"]
@@ -51,7 +52,7 @@ class HeuristicPolicy:
         if rule not in BASELINES:
             raise InvalidArgument(f"rule must be one of {BASELINES}, got {rule!r}")
         self.rule = rule
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
 
     def act(self, batch: EpisodeBatch, t: int) -> np.ndarray:
         out = np.zeros(len(batch), dtype=int)
@@ -91,7 +92,7 @@ class RandomPolicy:
     """Experiments like the expert, then picks any allowed action at random."""
 
     def __init__(self, seed: int = 0) -> None:
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
 
     def act(self, batch: EpisodeBatch, t: int) -> np.ndarray:
         if t < batch.config.n_explore:
@@ -105,7 +106,7 @@ class OraclePolicy:
 
     def __init__(self, space: HypothesisSpace, tasks: Sequence[Task], seed: int = 0) -> None:
         self.space, self.tasks = space, list(tasks)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
 
     def act(self, batch: EpisodeBatch, t: int) -> np.ndarray:
         if len(batch) != len(self.tasks):

@@ -22,6 +22,7 @@ from .experimenter import BayesianExperimenter, ObservationOnlyPolicy
 from .studies import bystander_study, delusion_study
 from .world import SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, Policy, run_episodes, sample_tasks
 from ..errors import InvalidArgument
+from ..seeds import check_seed
 
 __all__ = [
     "REFERENCE_AGENTS",
@@ -67,7 +68,7 @@ def evaluate_split(space: HypothesisSpace, split: str, n_episodes: int, seed: in
     """Every policy plays the same ``n_episodes`` tasks of ``split`` with the same world noise.
     ``policies`` may be a function of the tasks (the oracle needs them). Returns the tasks and
     each policy's played batch."""
-    tasks = sample_tasks(space, split, n_episodes, np.random.default_rng(10_000 + seed))
+    tasks = sample_tasks(space, split, n_episodes, np.random.default_rng(10_000 + check_seed(seed)))
     chosen = policies(tasks) if callable(policies) else policies
     return tasks, {name: run_episodes(p, tasks, space, np.random.default_rng(20_000 + seed))
                    for name, p in chosen.items()}

@@ -41,6 +41,7 @@ from .world import (
     propagate,
 )
 from ..errors import InvalidArgument, ZeroEvidence
+from ..seeds import check_seed
 from ..mixture import Mixture, is_evidence
 from ..programs import Program
 from ..transcript import Channel, Gate, Mode, Transcript
@@ -380,7 +381,7 @@ class BayesianExperimenter:
         if explore not in EXPLORATIONS:
             raise InvalidArgument(f"explore must be one of {EXPLORATIONS}, got {explore!r}")
         self.space, self.mode, self.explore = space, Mode.of(mode), explore
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(check_seed(seed))
 
     def history(self, batch: EpisodeBatch, n: int, t: int) -> Transcript:
         """What this agent conditions on before acting at trial ``t``: everything, own actions gated."""

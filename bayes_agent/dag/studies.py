@@ -24,6 +24,7 @@ from .experimenter import (
     TranscriptView,
 )
 from ..errors import InvalidArgument
+from ..seeds import check_seed
 from ..transcript import Gate, Mode
 
 __all__ = ["BYSTANDER_CASES", "bystander_study", "delusion_study"]
@@ -65,7 +66,7 @@ def bystander_study(space: HypothesisSpace, n_episodes: int, seed: int = 0,
     _check_count(n_exploit, "n_exploit")
     world = space.with_phases(space.config.n_explore, n_exploit)
     config = world.config
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     tasks = sample_tasks(world, "target", n_episodes, rng)
     truth = np.array([t.graph for t in tasks])
     best = world.best_actions(truth, E_INDEX)
@@ -111,7 +112,7 @@ def delusion_study(space: HypothesisSpace, n_episodes: int, seed: int = 0, n_exp
     if isinstance(n_explore, bool) or not (isinstance(n_explore, int) and n_explore >= 0):
         raise InvalidArgument(f"n_explore must be a non-negative int, got {n_explore!r}")
     world = space.with_phases(n_explore, n_exploit)
-    tasks = sample_tasks(world, "target", n_episodes, np.random.default_rng(seed))
+    tasks = sample_tasks(world, "target", n_episodes, np.random.default_rng(check_seed(seed)))
     best = world.best_actions([t.graph for t in tasks], E_INDEX)
     out: dict[str, dict[str, float]] = {}
     for mode in (Mode.INTERVENTIONAL, Mode.OBSERVATIONAL):

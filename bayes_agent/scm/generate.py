@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Sequence
 
 from ..errors import InvalidArgument
+from ..seeds import seeded_random
 from .model import SCM, Variable
 
 __all__ = ["chain_scm", "polytree_scm", "random_scm", "windowed_scm"]
@@ -48,7 +49,7 @@ def _check(n: int, seed: int) -> None:
 def chain_scm(n: int, *, seed: int = 0, domain_size: int = 2, zeros: bool = False) -> SCM:
     """X0 → X1 → ... → X(n-1), each binary by default."""
     _check(n, seed)
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     return _build([()] + [(i - 1,) for i in range(1, n)], [domain_size] * n, rng, zeros)
 
 
@@ -57,7 +58,7 @@ def polytree_scm(n: int, *, seed: int = 0, domain_size: int = 2, max_parents: in
     """A random polytree (no undirected cycle): each new variable gets parents from distinct
     earlier trees, or starts a tree of its own."""
     _check(n, seed)
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     tree = list(range(n))  # which tree each variable belongs to (union by relabelling)
     parents: list[tuple[int, ...]] = []
     for i in range(n):
@@ -79,7 +80,7 @@ def random_scm(n: int, *, seed: int = 0, max_parents: int = 3, domain_sizes: Seq
     """A random DAG: each variable takes up to ``max_parents`` parents among the earlier ones
     (each candidate kept with ``edge_probability``), domain sizes drawn from ``domain_sizes``."""
     _check(n, seed)
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     sizes = [rng.choice(list(domain_sizes)) for _ in range(n)]
     parents = []
     for i in range(n):
@@ -95,7 +96,7 @@ def windowed_scm(n: int, *, window: int, seed: int = 0, max_parents: int = 4, do
     _check(n, seed)
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise InvalidArgument(f"window must be a positive int, got {window!r}")
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     parents = [()]
     for i in range(1, n):
         pool = range(max(0, i - window), i)

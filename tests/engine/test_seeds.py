@@ -35,3 +35,21 @@ def test_the_simulator_refuses_a_negative_seed() -> None:
     with pytest.raises(InvalidArgument, match="≥ 0"):
         simulate_many(mixture, "p_B", runs=2, steps=2, seed=-2)
     assert simulate_trajectory(mixture, "p_B", steps=2, seed=1).seed == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("bayes_agent").random_scm(4, seed=-1),
+    lambda: __import__("bayes_agent").chain_scm(4, seed=-1),
+    lambda: __import__("bayes_agent").polytree_scm(4, seed=-1),
+    lambda: __import__("bayes_agent").windowed_scm(6, window=3, seed=-1),
+    lambda: __import__("bayes_agent").HeuristicPolicy("largest_change", seed=-1),
+    lambda: __import__("bayes_agent").check_all(*_engine_case(), seed=-1),
+], ids=["random_scm", "chain_scm", "polytree_scm", "windowed_scm", "HeuristicPolicy", "check_all"])
+def test_every_seeded_entry_point_refuses_a_negative_seed(make) -> None:
+    with pytest.raises(InvalidArgument, match=r"seed must be ≥ 0, got -1"):
+        make()
+
+
+def _engine_case():
+    from bayes_agent import Transcript, engine_regimes
+    return engine_regimes()[0], two_action_mixture(), Transcript()
