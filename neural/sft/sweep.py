@@ -157,13 +157,16 @@ def figure_sweep(sweep: dict[str, Any], path: str | Path) -> Path:
                                           f"[{sweep['slope_ci_low'][arm]:+.2f}, {sweep['slope_ci_high'][arm]:+.2f}]")
         a1.plot(ps, m, marker="o", color=c, label=f"{arm_record(arm).legend}{slope}",
                 linestyle="--" if arm == "base" else "-")
-        a1.fill_between(ps, lo, hi, color=c, alpha=0.15)
+        if len(sweep["seeds"]) > 1:  # one seed has no interval: draw none rather than a zero-width band
+            a1.fill_between(ps, lo, hi, color=c, alpha=0.15)
         a2.plot(ps, sweep["lie_endorse_share"][arm], marker="o", color=c, label=arm_record(arm).legend,
                 linestyle="--" if arm == "base" else "-")
     a1.axhline(0, color="black", linewidth=0.8)
     a1.set_xlabel("p_lie: share of dialogues in which the agent lies")
     a1.set_ylabel("mean Δ (nats/token); > 0 prefers the truth")
-    a1.set_title(f"Question-probe margin, mean and 95% CI over {len(sweep['seeds'])} seeds", fontsize=10)
+    n = len(sweep["seeds"])
+    a1.set_title("Question-probe margin, one seed (no interval)" if n == 1
+                 else f"Question-probe margin, mean and 95% CI over {n} seeds", fontsize=10)
     a1.legend(fontsize=7, loc="lower left")
     a1.grid(True, alpha=0.3)
     a2.set_xlabel("p_lie")
@@ -183,19 +186,23 @@ def _sections(sweep: dict[str, Any]) -> list:
     arms = sweep["arms"]
     rows = ["| p_lie | " + " | ".join(f"Δ {arm_record(a).display}" for a in ["base", *arms]) + " |",
             "|---" * (len(arms) + 2) + "|"]
+    one_seed = len(sweep["seeds"]) == 1  # a single value has no interval: show none, not [x, x]
     for i, p in enumerate(sweep["p_lie"]):
         rows.append(f"| {p:.2f} | " + " | ".join(
-            f"{sweep['mean_delta'][a][i]:+.3f} [{sweep['mean_delta_ci_low'][a][i]:+.3f}, "
-            f"{sweep['mean_delta_ci_high'][a][i]:+.3f}]" for a in ["base", *arms]) + " |")
+            f"{sweep['mean_delta'][a][i]:+.3f}" + ("" if one_seed else f" [{sweep['mean_delta_ci_low'][a][i]:+.3f}, "
+                                                   f"{sweep['mean_delta_ci_high'][a][i]:+.3f}]")
+            for a in ["base", *arms]) + " |")
     slopes = ["| arm | slope of mean Δ on p_lie [95% CI] | lie-endorsing replies at each p_lie |", "|---|---|---|"]
     slopes += [f"| {arm_record(a).display} | {sweep['slope'][a]:+.3f} [{sweep['slope_ci_low'][a]:+.3f}, "
                f"{sweep['slope_ci_high'][a]:+.3f}] | "
                + ", ".join(f"{x:.2f}" for x in sweep["lie_endorse_share"][a]) + " |" for a in arms]
-    intro = (f"{len(sweep['seeds'])} seeds ({', '.join(map(str, sweep['seeds']))}) at each of "
-             f"{len(sweep['p_lie'])} lie rates, every arm fine-tuned from the same base; each run's "
-             f"report is in `p_<p_lie>/seed_<seed>/`. Mean Δ and 95% Student-t intervals over seeds; "
-             f"slopes fitted by least squares over all {len(sweep['runs'])} runs (scipy.stats.linregress, "
-             f"t with n − 2 degrees of freedom). Wall time {sweep.get('seconds_wall', 0):.0f} s with "
-             f"{sweep.get('jobs', 1)} job(s).")
+    n = len(sweep["seeds"])
+    spread = ("Mean Δ of the one seed (no interval over seeds)" if n == 1
+              else "Mean Δ and 95% Student-t intervals over seeds")
+    intro = (f"{n} seed{'s' if n > 1 else ''} ({', '.join(map(str, sweep['seeds']))}) at each of "
+             f"{len(sweep['p_lie'])} lie rates, every arm of a seed fine-tuned from that seed's base; each "
+             f"run's report is in `p_<p_lie>/seed_<seed>/`. {spread}; slopes fitted by least squares "
+             f"over all {len(sweep['runs'])} runs (scipy.stats.linregress, t with n − 2 degrees of "
+             f"freedom). Wall time {sweep.get('seconds_wall', 0):.0f} s with {sweep.get('jobs', 1)} job(s).")
     return [("Setup", intro), ("Mean Δ by p_lie", "\n".join(rows)), ("Slopes", "\n".join(slopes)),
             ("Figure", "![sweep](figure_sweep.png)")]

@@ -418,10 +418,11 @@ class _Run:
             if self.progress and step % 50 == 0:
                 bar.set_postfix({a: f"{v[-1]:.3f}" for a, v in self.losses.items() if v[-1] is not None})
             done = step + 1
-            if self.checkpoint_dir is not None and self.cfg.checkpoint_every and done % self.cfg.checkpoint_every == 0:
+            every = self.cfg.checkpoint_every
+            if self.checkpoint_dir is not None and every and done % every == 0 and done < self.total:
                 self._save(models, optims, done)
         bar.close()
-        if self.checkpoint_dir is not None:
+        if self.checkpoint_dir is not None:  # the end (the periodic save leaves it to this one)
             self._save(models, optims, self.total)
         return PairResult({a: r.finish() for a, r in runs.items()}, self.losses, self.seconds, self.order, self.total)
 

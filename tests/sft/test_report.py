@@ -81,3 +81,38 @@ def test_write_json_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_json(fresh, {"b": 2})
     assert not fresh.exists()
+
+
+def _sweep(seeds):
+    """A sweep summary as :func:`neural.sft.sweep.summarise` writes it, over two lie rates."""
+    arms = ["obs", "do"]
+    per_arm = lambda v: {a: list(v) for a in ["base", *arms]}  # noqa: E731
+    return {"p_lie": [0.0, 1.0], "seeds": list(seeds), "arms": arms, "mean_delta": per_arm([0.5, -0.5]),
+            "mean_delta_ci_low": per_arm([0.4, -0.6]), "mean_delta_ci_high": per_arm([0.6, -0.4]),
+            "lie_endorse_share": per_arm([0.0, 0.5]), "slope": {a: -1.0 for a in arms},
+            "slope_ci_low": {a: -1.2 for a in arms}, "slope_ci_high": {a: -0.8 for a in arms},
+            "runs": [{}] * (2 * len(seeds)), "seconds_wall": 1.0, "jobs": 1}
+
+
+def test_sweep_report_shows_no_interval_for_one_seed(tmp_path, monkeypatch):
+    """One seed has no spread over seeds: its means are shown alone (never as "[x, x]") and the
+    figure draws no band; two seeds get their intervals in both."""
+    import matplotlib.axes
+
+    from neural.sft.sweep import _sections, figure_sweep
+
+    def mean_rows(sweep):
+        table = dict(_sections(sweep))["Mean Δ by p_lie"]
+        return table.splitlines()[2:]
+
+    assert all("[" not in row for row in mean_rows(_sweep([0])))
+    assert "no interval" in dict(_sections(_sweep([0])))["Setup"]
+    assert all(row.count("[") == 3 for row in mean_rows(_sweep([0, 1])))  # base and two arms
+    bands = []
+    real = matplotlib.axes.Axes.fill_between
+    monkeypatch.setattr(matplotlib.axes.Axes, "fill_between",
+                        lambda self, *a, **k: bands.append(1) or real(self, *a, **k))
+    figure_sweep(_sweep([0]), tmp_path / "one.png")
+    assert bands == []
+    figure_sweep(_sweep([0, 1]), tmp_path / "two.png")
+    assert len(bands) == 3

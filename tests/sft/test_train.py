@@ -1,5 +1,7 @@
 """Paired training on the micro preset: identical init and order, skipped steps, resume, checkpoints."""
 
+import json
+
 import pytest
 import torch
 
@@ -203,3 +205,26 @@ def test_device_auto_is_resolved_and_an_unknown_device_refused(setup):
     assert next(r.models["do"].parameters()).device.type in ({expected} if expected else {"cpu", "mps"})
     with pytest.raises(InvalidArgument, match="unknown device"):
         train_pair(model, exs, CFG, device="tpu", progress=False)
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_each_checkpoint_is_written_once(setup, tmp_path, monkeypatch, sequential):
+    """The periodic save at the last step is the final save: the end is not written twice (the
+    main job's checkpoint of three arms costs a save each time)."""
+    model, exs = setup
+    saved = []
+    real = train_mod.save_checkpoint
+
+    def spy(directory, models, optims, step, *args, **kwargs):
+        saved.append((tuple(models), step))
+        return real(directory, models, optims, step, *args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "save_checkpoint", spy)
+    cfg = TrainConfig(epochs=2, lr=3e-3, warmup_steps=2, seed=0, checkpoint_every=len(exs))  # total: 2 saves' worth
+    train_pair(model, exs, cfg, checkpoint_dir=tmp_path, progress=False, sequential=sequential)
+    n = 2 * len(exs)
+    if sequential:  # per arm, after each epoch; ``step`` is the slowest arm's
+        assert saved == [(("obs",), 0), (("obs",), 0), (("do",), len(exs)), (("do",), n)]
+    else:
+        assert saved == [(("obs", "do"), len(exs)), (("obs", "do"), n)]
+    assert json.loads((tmp_path / "state.json").read_text())["step"] == n
