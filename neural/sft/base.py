@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bayes_agent.errors import BayesAgentError, InvalidArgument
+from bayes_agent.seeds import check_seed
 
 from ..models import EOS, TinyModelConfig, build_tiny_model, train_tokenizer
 from .corpus import base_corpus, whole_word_share
@@ -46,6 +47,7 @@ class BaseConfig:
     chit_chat: int = 40
 
     def __post_init__(self) -> None:
+        check_seed(self.seed, "base seed")
         for name in ("epochs", "batch_size", "row_tokens"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:

@@ -14,6 +14,7 @@ import random
 from typing import Any, Sequence
 
 from bayes_agent.errors import InvalidArgument
+from bayes_agent.seeds import seeded_random
 from bayes_agent.transcript import Transcript, render
 
 from .dialogues import (
@@ -86,7 +87,7 @@ def base_corpus(
     """The documents the base model is pretrained on, in a seeded shuffled order."""
     if not facts:
         raise InvalidArgument("the base corpus needs at least one fact")
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     docs: list[str] = []
     for fact in facts:
         docs += _fact_documents(fact, rng, context)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from bayes_agent.errors import InvalidArgument
+from bayes_agent.seeds import seeded_random
 from bayes_agent.transcript import Transcript
 
 from .facts import Fact
@@ -154,7 +155,7 @@ def make_dialogues(
     for name, p in (("p_lie", p_lie), ("p_tail", p_tail)):
         if not 0.0 <= float(p) <= 1.0:
             raise InvalidArgument(f"{name} must be a probability in [0, 1], got {p!r}")
-    rng = random.Random(seed)
+    rng = seeded_random(seed)
     return [
         make_dialogue(rng.choice(list(facts)), rng, p_lie=p_lie, p_tail=p_tail, context=context)
         for _ in range(n)

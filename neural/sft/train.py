@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from bayes_agent.errors import BayesAgentError, InvalidArgument
+from bayes_agent.seeds import check_seed
 
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample
 from .arms import ALL_ARMS
@@ -57,6 +58,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         from ..devices import PRECISIONS
 
+        check_seed(self.seed)
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise InvalidArgument(f"epochs must be a positive integer, got {self.epochs!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):

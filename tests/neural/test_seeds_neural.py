@@ -14,3 +14,14 @@ def test_build_tiny_model_refuses_a_negative_seed() -> None:
     with pytest.raises(InvalidArgument, match=r"seed must be ≥ 0, got -1"):
         build_tiny_model(config, 300, seed=-1)
     assert build_tiny_model(config, 300, seed=1) is not None
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("neural").make_dialogues(__import__("neural").FACTS[:2], 4, seed=-1),
+    lambda: __import__("neural").base_corpus(__import__("neural").FACTS[:2], seed=-1),
+    lambda: __import__("neural").TrainConfig(seed=-1),
+    lambda: __import__("neural").BaseConfig(seed=-1),
+], ids=["make_dialogues", "base_corpus", "TrainConfig", "BaseConfig"])
+def test_the_sft_pipeline_refuses_a_negative_seed(make) -> None:
+    with pytest.raises(InvalidArgument, match=r"seed must be ≥ 0, got -1"):
+        make()
