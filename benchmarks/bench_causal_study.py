@@ -13,6 +13,10 @@ each, and every finished cell is appended to ``--out`` as one JSON line at once 
 run keeps what finished).
 
 Run:  python benchmarks/bench_causal_study.py data --out runs/data.jsonl [--seeds 1000] [--jobs 2]
+
+The protocol's ablation and long runs (several seeds, scored on fresh validation episodes, with
+tables and a figure) are ``python -m neural.dag.ablation --out DIR`` (``neural.dag.ablation``);
+this script's ``long`` and ``ablation`` train the same cells without that scoring.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "1-8 minutes, micro seconds, default (4 seeds) 14.5-20 minutes depending on the load.",
     )
     p.add_argument("--out", required=True, help="directory for report.md, metrics.json and the PNGs")
-    p.add_argument("--config", default="default", choices=CONFIG_NAMES,
+    p.add_argument("--config", default="default", metavar="{" + ",".join(CONFIG_NAMES) + "}",
                    help="baselines: the non-learned agents only (no torch, 1-8 minutes); micro: "
                    "seconds (tests); default: the full study (4 seeds, the relation learner); explanations: the "
                    "default plus the explanation experiment; shuffled-identities: the "
@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handler(args: argparse.Namespace) -> int:
+    if args.config not in CONFIG_NAMES:  # checked here, not by argparse: one line, not the usage
+        raise InvalidArgument(f"--config: no configuration {args.config!r}; choose one of {', '.join(CONFIG_NAMES)}")
     if args.jobs is not None and args.jobs < 1:
         raise InvalidArgument(f"--jobs must be a positive integer, got {args.jobs}")
     out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)  # before the work, not after

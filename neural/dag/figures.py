@@ -10,17 +10,17 @@ from bayes_agent.dag.world import SPLITS
 
 from .agreement import METHODS
 
-__all__ = ["plot_comparison", "plot_curve", "plot_experimenting"]
+__all__ = ["plot_ablation", "plot_comparison", "plot_curve", "plot_experimenting"]
 
 
-def _axes(size: tuple[float, float]):
+def _axes(size: tuple[float, float], ncols: int = 1):
     """A new figure and its axes, drawn off screen (matplotlib imported only when plotting)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=size)
+    return plt.subplots(1, ncols, figsize=size)
 
 
 def _save(fig, path: Path) -> None:
@@ -94,3 +94,34 @@ def plot_experimenting(m: dict, path: Path) -> None:
     ax.legend(fontsize=7, loc="lower left")
     _save(fig, path)
 
+
+
+def plot_ablation(summary: dict, path: Path) -> None:
+    """The validation-only study: each arm's fresh validation score (95% intervals over seeds),
+    and the relation learner's validation reward and C share at every checkpoint, per budget."""
+    fig, (left, right) = _axes((13, 4.5), ncols=2)
+    arms = [a for a in summary["arms"] if a["steps"] == min(b["steps"] for b in summary["arms"])]
+    xs = np.arange(len(arms))
+    left.bar(xs, [a["score"]["mean"] for a in arms], yerr=[_err(a["score"]) for a in arms], capsize=3,
+             color=["tab:blue" if a["data"] == "experimenter" else "tab:orange" for a in arms])
+    left.set_xticks(xs)
+    left.set_xticklabels([f"{a['attention']}\n{a['identity_init']} ids\n{a['data']} ({len(a['seeds'])})"
+                          for a in arms], fontsize=7)
+    left.set_ylabel("validation reward of the kept checkpoint\n(fresh episodes; goal A, C held out)")
+    left.set_title("Ablation on validation (seeds per arm in brackets)")
+    left.axhline(0, color="black", linewidth=0.5)
+    budgets = sorted({c["steps"] for c in summary["curves"]})
+    colours = dict(zip(budgets, ["tab:grey", "tab:blue", "tab:red", "tab:green", "tab:purple"]))
+    for c in summary["curves"]:
+        steps = sorted(c["curve"]["validation"], key=int)
+        label = f"{c['steps']} steps, seed {c['seed']}"
+        right.plot([int(k) for k in steps], [c["curve"]["validation"][k] for k in steps],
+                   color=colours[c["steps"]], marker="o", markersize=2, label=f"validation reward, {label}")
+        right.plot([int(k) for k in steps], [c["curve"]["c_pick"][k] for k in steps], color=colours[c["steps"]],
+                   linestyle=":", label=f"share of choices on C, {label}")
+    right.set_xlabel("behaviour-cloning step")
+    right.set_title("Relation attention, zero identities, experimenter data")
+    right.set_ylim(0, 1.05)
+    if summary["curves"]:
+        right.legend(fontsize=6, loc="lower right")
+    _save(fig, path)

@@ -258,8 +258,11 @@ def expert_data(config: ReportConfig, space: HypothesisSpace, seed: int) -> tupl
     return tasks, run_episodes(BayesianExperimenter(space, seed), tasks, space, rng)
 
 
-def train_on_validation(config: ReportConfig, seed: int, verbose: bool = False) -> TrainedLearner:
-    """Expert data and behaviour cloning for one seed; every ``checkpoint_every`` steps the agent
+def train_on_validation(config: ReportConfig, seed: int, verbose: bool = False,
+                        expert: tuple[list[Task], EpisodeBatch] | None = None) -> TrainedLearner:
+    """Expert data (``expert_data``, or the ``(tasks, batch)`` passed in, so that studies can
+    share one seed's demonstrations between cells) and behaviour cloning for one seed; every
+    ``checkpoint_every`` steps the agent
     plays ``n_validation`` validation (and train) episodes, and the checkpoint with the best
     validation reward is kept. The ``target`` and ``path`` splits are not touched here. The
     curve also records how often the agent acts on C for goal A on validation (``c_pick``),
@@ -270,8 +273,8 @@ def train_on_validation(config: ReportConfig, seed: int, verbose: bool = False) 
     start = time.time()
     say = print if verbose else (lambda *a, **k: None)
     space = HypothesisSpace.shared(config.world)
-    expert_tasks, expert = expert_data(config, space, seed)
-    say(f"seed {seed}: {config.n_expert} {config.data} episodes ({time.time() - start:.0f}s)", flush=True)
+    expert_tasks, expert = expert_data(config, space, seed) if expert is None else expert
+    say(f"seed {seed}: {len(expert)} {config.data} episodes ({time.time() - start:.0f}s)", flush=True)
     val_tasks = sample_tasks(space, "validation", config.n_validation, np.random.default_rng(30_000 + seed))
     curve_tasks = sample_tasks(space, "train", config.n_validation, np.random.default_rng(31_000 + seed))
     curve: dict[str, dict[str, float]] = {"train": {}, "validation": {}, "c_pick": {}}

@@ -161,6 +161,16 @@ def test_command_lists_every_report_config() -> None:
         assert parser.parse_args(["causal-strategies", "--out", "x", "--config", name]).config == name
 
 
+def test_unknown_config_is_one_line_and_creates_nothing(tmp_path, capsys) -> None:
+    from bayes_agent.cli import main
+
+    out = tmp_path / "run"
+    assert main(["causal-strategies", "--out", str(out), "--config", "defualt"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'defualt'" in err[0] and "default" in err[0] and "usage" not in err[0]
+    assert not out.exists()
+
+
 def test_training_is_deterministic_and_lowers_the_loss(expert) -> None:
     _, batch = expert
     _, a = train_passive_learner(batch, TINY, seed=3)

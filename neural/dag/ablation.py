@@ -1,0 +1,300 @@
+"""Validation-only studies of the passive learner: which of its two inductive biases matter
+(the ablation), which demonstrations the default trains on (the data-source rule), and whether
+the identity prior creeps back in long runs. Nothing here plays ``target`` or ``path``.
+
+Each cell is one (attention, identities, data, steps, seed) training by
+:func:`~neural.dag.runs.train_on_validation`; its kept checkpoint then plays fresh validation
+episodes (the *score*). Cells run one at a time in the protocol's order
+(docs/causal_strategies.md), each appended to ``cells.jsonl`` as it finishes, so an interrupted
+study keeps its cells and a second call continues it.
+
+Run:  python -m neural.dag.ablation --out DIR [--scale default|micro] [--seeds 1000 1001 1002]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from bayes_agent.atomic import write_atomic
+from bayes_agent.dag.evaluation import paired_difference, seed_interval
+from bayes_agent.dag.world import C_INDEX, HypothesisSpace, run_episodes, sample_tasks
+from bayes_agent.errors import InvalidArgument
+
+from .passive_learner import ATTENTIONS, IDENTITY_INITS
+from .runs import CONFIGS, DATA_SOURCES, ReportConfig
+
+__all__ = ["Cell", "SCALES", "Scale", "creeps_back", "data_source_choice", "plan", "run_study", "summarise"]
+
+#: the data-source rule's tie margin: a mean score difference this small keeps the experimenter
+TIE_MARGIN = 0.02
+#: creep-back thresholds (validation fall, train hold, C-share fall), fixed before the long runs
+CREEP_VALIDATION, CREEP_TRAIN, CREEP_C = 0.05, 0.03, 0.10
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big a study is: the base report config, the oracle's data size, the long budgets and
+    how many fresh validation episodes score a kept checkpoint."""
+
+    base: ReportConfig
+    n_oracle: int
+    long_steps: tuple[int, ...]
+    n_score: int
+
+
+SCALES: dict[str, Scale] = {
+    "default": Scale(CONFIGS["default"], 100_000, (1500, 3000), 200),
+    "micro": Scale(replace(CONFIGS["micro"], n_expert=40, n_validation=4, checkpoint_every=5,
+                           bc=replace(CONFIGS["micro"].bc, steps=10, warmup=2)), 100, (15, 20), 8),
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training of the study: the learner's two inductive biases, its data and budget, a seed."""
+
+    attention: str
+    identity_init: str
+    data: str
+    n_expert: int
+    steps: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        if self.attention not in ATTENTIONS or self.identity_init not in IDENTITY_INITS or self.data not in DATA_SOURCES:
+            raise InvalidArgument(f"not a study cell: {self}")
+
+    @property
+    def arm(self) -> tuple:
+        """The cell without its seed: what the seeds of an arm share."""
+        return (self.attention, self.identity_init, self.data, self.n_expert, self.steps)
+
+    def config(self, base: ReportConfig) -> ReportConfig:
+        """``base`` with this cell's attention, identities, data and steps (the cosine decay
+        stretched to the steps; warm-up as in ``base``)."""
+        bc = replace(base.bc, attention=self.attention, identity_init=self.identity_init, steps=self.steps)
+        return replace(base, data=self.data, n_expert=self.n_expert, bc=bc)
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Cell":
+        return cls(**{f.name: record[f.name] for f in fields(cls)})
+
+
+def plan(scale: Scale, seeds: Sequence[int]) -> list[Cell]:
+    """Every cell in the protocol's order: the attention x identity cells on the experimenter's
+    data (seed-major); the relation/zero cell on the oracle's data; the long runs on the first
+    seed; the other oracle cells; the long runs on the other seeds."""
+    base = scale.base
+    n_exp, steps = base.n_expert, base.bc.steps
+    arms = [(a, i) for a in ("standard", "relation") for i in ("random", "zero")]
+
+    def oracle(a: str, i: str, s: int) -> Cell:
+        return Cell(a, i, "oracle", scale.n_oracle, steps, s)
+
+    def long(s: int) -> list[Cell]:
+        return [Cell("relation", "zero", "experimenter", n_exp, n, s) for n in scale.long_steps]
+
+    cells = [Cell(a, i, "experimenter", n_exp, steps, s) for s in seeds for a, i in arms]
+    cells += [oracle("relation", "zero", s) for s in seeds]
+    cells += long(seeds[0])
+    cells += [oracle(a, i, s) for s in seeds for a, i in arms if (a, i) != ("relation", "zero")]
+    cells += [c for s in seeds[1:] for c in long(s)]
+    return cells
+
+
+def run_cell(cell: Cell, scale: Scale, space: HypothesisSpace, expert: tuple | None = None,
+             verbose: bool = False) -> dict:
+    """Train one cell (checkpoint kept on validation), then score the kept checkpoint on
+    ``scale.n_score`` fresh validation episodes: mean reward and share of choices on C."""
+    import torch
+
+    from .passive_learner import BCPolicy
+    from .runs import train_on_validation
+
+    torch.set_num_threads(1)
+    cpu, wall = time.process_time(), time.time()
+    learner = train_on_validation(cell.config(scale.base), cell.seed, verbose, expert=expert)
+    tasks = sample_tasks(space, "validation", scale.n_score, np.random.default_rng(32_000 + cell.seed))
+    batch = run_episodes(BCPolicy(learner.model, 52_000 + cell.seed), tasks, space,
+                         np.random.default_rng(42_000 + cell.seed))
+    e = space.config.n_explore
+    return {**asdict(cell), "score": float(batch.rewards().mean()),
+            "c_share": float((batch.actions[:, e:] // 2 == C_INDEX).mean()),
+            "chosen_step": learner.chosen_step, "validation": learner.selection.validation_reward,
+            "curve": learner.curve, "cpu_s": round(time.process_time() - cpu, 1),
+            "wall_s": round(time.time() - wall, 1)}
+
+
+def creeps_back(curve: dict[str, dict[str, float]]) -> dict:
+    """The protocol's test of the identity prior returning, on one run's checkpoint curve: after
+    its peak, validation ends more than 0.05 below it while train ends within 0.03 of its own
+    peak, or the C share ends more than 0.10 below its peak."""
+    def series(name: str) -> np.ndarray:
+        return np.array([curve[name][k] for k in sorted(curve[name], key=int)])
+
+    val, train, pick = series("validation"), series("train"), series("c_pick")
+    fall, c_fall = float(val.max() - val[-1]), float(pick.max() - pick[-1])
+    holds = bool(train.max() - train[-1] <= CREEP_TRAIN)
+    return {"validation_fall": fall, "train_holds": holds, "c_share_fall": c_fall,
+            "creeps_back": bool((fall > CREEP_VALIDATION and holds) or c_fall > CREEP_C)}
+
+
+def data_source_choice(arms: dict[tuple, dict], scale: Scale, seeds: Sequence[int]) -> dict:
+    """The protocol's rule: relation/zero on the experimenter's data vs on the oracle's; the
+    higher mean score wins unless within ``TIE_MARGIN``, and a tie (or a missing seed) keeps the
+    experimenter's data."""
+    base = scale.base
+    exp = arms.get(("relation", "zero", "experimenter", base.n_expert, base.bc.steps))
+    ora = arms.get(("relation", "zero", "oracle", scale.n_oracle, base.bc.steps))
+    keep = {"data": "experimenter", "n_expert": base.n_expert}
+    if not exp or not ora or sorted(exp["seeds"]) != sorted(seeds) or sorted(ora["seeds"]) != sorted(seeds):
+        return {**keep, "why": "a candidate lacks a seed: no choice made, the default stays"}
+    diff = paired_difference(ora["score"]["per_seed"], exp["score"]["per_seed"])
+    if diff["mean"] > TIE_MARGIN:
+        return {"data": "oracle", "n_expert": scale.n_oracle, "oracle_minus_experimenter": diff,
+                "why": f"oracle higher by {diff['mean']:+.3f} > {TIE_MARGIN}"}
+    return {**keep, "oracle_minus_experimenter": diff,
+            "why": f"oracle minus experimenter {diff['mean']:+.3f} <= {TIE_MARGIN}: the experimenter's data stays"}
+
+
+def summarise(records: list[dict], scale: Scale, seeds: Sequence[int]) -> dict:
+    """Per arm (a cell without its seed): score, C share, the kept checkpoint's reward and step,
+    over seeds; the data-source choice; the creep-back test of every run longer than the default."""
+    by_arm: dict[tuple, list[dict]] = {}
+    for r in sorted(records, key=lambda r: r["seed"]):
+        by_arm.setdefault(Cell.from_record(r).arm, []).append(r)
+    arms = {}
+    for arm, rs in by_arm.items():
+        rs = [r for r in rs if "score" in r]  # a curve-only record (an imported long run) has none
+        if not rs:
+            continue
+        arms[arm] = {"seeds": [r["seed"] for r in rs],
+                     "score": seed_interval([r["score"] for r in rs]),
+                     "c_share": seed_interval([r["c_share"] for r in rs]),
+                     "kept_reward": seed_interval([r["validation"] for r in rs]),
+                     "chosen_steps": [r["chosen_step"] for r in rs],
+                     "cpu_s": seed_interval([r["cpu_s"] for r in rs])}
+    long = [{"steps": r["steps"], "seed": r["seed"], **creeps_back(r["curve"])}
+            for r in records if r["steps"] > scale.base.bc.steps]
+    return {"arms": [{**dict(zip(("attention", "identity_init", "data", "n_expert", "steps"), arm)), **v}
+                     for arm, v in sorted(arms.items(), key=lambda kv: (kv[0][4], kv[0][2], kv[0][0], kv[0][1]))],
+            "data_source": data_source_choice(arms, scale, seeds), "long_runs": long,
+            "curves": [{k: r[k] for k in ("attention", "identity_init", "data", "steps", "seed", "curve")}
+                       for r in records if r["attention"] == "relation" and r["identity_init"] == "zero"
+                       and r["data"] == "experimenter"],
+            "cells": len(records), "planned": len(plan(scale, seeds)), "seeds": list(seeds)}
+
+
+def _fmt(d: dict) -> str:
+    return f"{d['mean']:.3f}" + ("" if d["ci95"] is None else f" ± {d['ci95']:.3f}")
+
+
+def markdown(summary: dict) -> str:
+    """The study's tables: one row per arm, the data-source choice, the long runs' creep test."""
+    lines = [f"{summary['cells']} of {summary['planned']} planned cells finished (seeds {summary['seeds']}).", "",
+             "| attention | identities | data | steps | seeds | validation score (fresh episodes) "
+             "| share of choices on C | kept checkpoint's reward | kept steps |", "|---|---|---|---|---|---|---|---|---|"]
+    for a in summary["arms"]:
+        lines.append(f"| {a['attention']} | {a['identity_init']} | {a['data']} {a['n_expert']:,} | {a['steps']} | "
+                     f"{len(a['seeds'])} | {_fmt(a['score'])} | {_fmt(a['c_share'])} | {_fmt(a['kept_reward'])} | "
+                     f"{', '.join(map(str, a['chosen_steps']))} |")
+    d = summary["data_source"]
+    lines += ["", f"Data-source rule: **{d['data']} {d['n_expert']:,}** ({d['why']})."]
+    if summary["long_runs"]:
+        lines += ["", "| long run | seed | validation: peak minus last | train holds | C share: peak minus last "
+                  "| creeps back |", "|---|---|---|---|---|---|"]
+        for r in summary["long_runs"]:
+            lines.append(f"| {r['steps']} steps | {r['seed']} | {r['validation_fall']:.3f} | {r['train_holds']} | "
+                         f"{r['c_share_fall']:.3f} | {r['creeps_back']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _write(out: Path, records: list[dict], scale: Scale, seeds: Sequence[int]) -> dict:
+    from .figures import plot_ablation
+
+    summary = summarise(records, scale, seeds)
+    write_atomic(out / "ablation.json", json.dumps(summary, indent=1))
+    write_atomic(out / "ablation.md", markdown(summary))
+    plot_ablation(summary, out / "ablation.png")
+    return summary
+
+
+def run_study(out: str | Path, scale: str = "default", seeds: Sequence[int] = (1000, 1001, 1002),
+              verbose: bool = True, max_cells: int | None = None) -> dict:
+    """Run the cells of :func:`plan` not yet in ``out/cells.jsonl`` (at most ``max_cells`` of
+    them), one at a time, appending each as it finishes; then write ``ablation.json``,
+    ``ablation.md`` and ``ablation.png`` from every finished cell, and return the summary."""
+    if scale not in SCALES:
+        raise InvalidArgument(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise InvalidArgument(f"seeds must be distinct non-negative ints, got {seeds!r}")
+    study, out = SCALES[scale], Path(out)
+    say = print if verbose else (lambda *a, **k: None)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {"scale": scale, "seeds": seeds}
+    meta = out / "study.json"
+    if meta.exists() and json.loads(meta.read_text()) != settings:
+        raise InvalidArgument(f"{out} holds a study with other settings ({meta.read_text().strip()}); use another --out")
+    write_atomic(meta, json.dumps(settings))
+    sink = out / "cells.jsonl"
+    records = _records(sink)
+    done = {Cell.from_record(r) for r in records}
+    todo = [c for c in plan(study, seeds) if c not in done][:max_cells]
+    space = HypothesisSpace.shared(study.base.world)
+    data: dict[tuple, tuple] = {}  # one seed's demonstrations, shared by the cells that use them
+    start = time.time()
+    for i, cell in enumerate(todo):
+        from .runs import expert_data
+
+        key = (cell.data, cell.n_expert, cell.seed)
+        if key not in data:
+            data[key] = expert_data(cell.config(study.base), space, cell.seed)
+        say(f"[{i + 1}/{len(todo)}] {cell} ({time.time() - start:.0f}s)", flush=True)
+        record = run_cell(cell, study, space, data[key], verbose)
+        with sink.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        records.append(record)
+        say(f"[{i + 1}/{len(todo)}] score {record['score']:.3f}, C share {record['c_share']:.2f}, kept step "
+            f"{record['chosen_step']}, {record['cpu_s']:.0f}s CPU ({time.time() - start:.0f}s)", flush=True)
+    summary = _write(out, records, study, seeds)
+    say(f"wrote {out}/ablation.md, ablation.json and ablation.png ({len(records)} cells)")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m neural.dag.ablation", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True, help="study directory (cells.jsonl, ablation.json/.md/.png)")
+    parser.add_argument("--scale", default="default", help=f"one of {sorted(SCALES)}")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001, 1002])
+    parser.add_argument("--max-cells", type=int, default=None, help="run at most this many new cells")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        run_study(args.out, args.scale, args.seeds, not args.quiet, args.max_cells)
+    except (InvalidArgument, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: the finished cells are in {Path(args.out) / 'cells.jsonl'}; "
+              "the same command continues the study", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The validation-only study of the passive learner: its order of cells, its data-source rule,
+its creep-back test, and a micro run that never plays a held-out split and continues where it
+stopped."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from bayes_agent.errors import InvalidArgument  # noqa: E402
+from neural.dag.ablation import (  # noqa: E402
+    SCALES, Cell, creeps_back, data_source_choice, main, plan, run_study, summarise)
+
+
+def test_plan_runs_the_protocols_cells_in_its_order() -> None:
+    scale = SCALES["default"]
+    cells = plan(scale, [1000, 1001, 1002])
+    assert len(cells) == 8 * 3 + 2 * 3 and len(set(cells)) == len(cells)
+    first = cells[:12]  # (1) attention x identities on the experimenter's data, seed-major
+    assert [c.seed for c in first] == [1000] * 4 + [1001] * 4 + [1002] * 4
+    assert {(c.attention, c.identity_init) for c in first} == {
+        (a, i) for a in ("standard", "relation") for i in ("random", "zero")}
+    assert all(c.data == "experimenter" and c.n_expert == 4000 and c.steps == 700 for c in first)
+    # (2) the data-source candidate, (3) the first seed's long runs
+    assert cells[12:15] == [Cell("relation", "zero", "oracle", 100_000, 700, s) for s in (1000, 1001, 1002)]
+    assert cells[15:17] == [Cell("relation", "zero", "experimenter", 4000, n, 1000) for n in (1500, 3000)]
+    assert all(c.data == "oracle" for c in cells[17:26]) and {c.steps for c in cells[26:]} == {1500, 3000}
+    config = Cell("standard", "random", "oracle", 100_000, 1500, 7).config(scale.base)
+    assert (config.bc.attention, config.bc.identity_init, config.data, config.n_expert, config.bc.steps) == (
+        "standard", "random", "oracle", 100_000, 1500)
+
+
+def _arm(scores: list[float], seeds=(1, 2, 3)) -> dict:
+    return {"seeds": list(seeds), "score": {"mean": float(np.mean(scores)), "per_seed": scores}}
+
+
+@pytest.mark.parametrize("oracle, chosen", [([0.93, 0.95, 0.94], "oracle"),  # +0.04: oracle earns it
+                                            ([0.905, 0.915, 0.925], "experimenter"),  # +0.015: a tie
+                                            ([0.80, 0.85, 0.90], "experimenter")])  # lower
+def test_data_source_rule_changes_the_default_only_past_the_tie_margin(oracle, chosen) -> None:
+    scale = SCALES["default"]
+    arms = {("relation", "zero", "experimenter", 4000, 700): _arm([0.89, 0.90, 0.91]),
+            ("relation", "zero", "oracle", 100_000, 700): _arm(oracle)}
+    assert data_source_choice(arms, scale, [1, 2, 3])["data"] == chosen
+    # a candidate without every seed: no choice, the default stays
+    arms[("relation", "zero", "oracle", 100_000, 700)] = _arm([0.99, 0.99], seeds=(1, 2))
+    choice = data_source_choice(arms, scale, [1, 2, 3])
+    assert choice["data"] == "experimenter" and "lacks a seed" in choice["why"]
+
+
+def _curve(validation, train, pick) -> dict:
+    steps = [str(100 * (i + 1)) for i in range(len(validation))]
+    return {name: dict(zip(steps, values)) for name, values in
+            (("validation", validation), ("train", train), ("c_pick", pick))}
+
+
+def test_creep_back_needs_validation_to_fall_while_train_holds_or_c_to_fall() -> None:
+    flat = creeps_back(_curve([0.5, 0.85, 0.84], [0.5, 0.90, 0.90], [0.4, 0.80, 0.78]))
+    assert not flat["creeps_back"] and flat["validation_fall"] == pytest.approx(0.01)
+    prior = creeps_back(_curve([0.5, 0.85, 0.75], [0.5, 0.90, 0.89], [0.4, 0.80, 0.75]))
+    assert prior["creeps_back"] and prior["train_holds"]
+    # validation falls with train: over-fitting or noise, not the prior returning
+    both = creeps_back(_curve([0.5, 0.85, 0.75], [0.5, 0.90, 0.80], [0.4, 0.80, 0.75]))
+    assert not both["creeps_back"] and not both["train_holds"]
+    # C abandoned although reward holds
+    assert creeps_back(_curve([0.5, 0.85, 0.84], [0.5, 0.90, 0.90], [0.4, 0.80, 0.65]))["creeps_back"]
+
+
+def test_micro_study_scores_on_validation_only_writes_its_tables_and_continues(tmp_path, monkeypatch) -> None:
+    import neural.dag.ablation as ablation
+    import neural.dag.runs as runs
+
+    asked = []
+
+    def spy(module):
+        real = module.sample_tasks
+
+        def recording(space, split, n, rng):
+            asked.append(split)
+            return real(space, split, n, rng)
+        monkeypatch.setattr(module, "sample_tasks", recording)
+
+    spy(ablation)
+    spy(runs)
+    out = tmp_path / "study"
+    run_study(out, "micro", seeds=[0], verbose=False, max_cells=2)
+    assert set(asked) == {"train", "validation"}  # never target or path
+    records = [json.loads(line) for line in (out / "cells.jsonl").read_text().splitlines()]
+    assert [Cell.from_record(r) for r in records] == plan(SCALES["micro"], [0])[:2]
+    assert all(-3 < r["score"] < 3 and 0 <= r["c_share"] <= 1 for r in records)
+    # the second call continues: the finished cells are kept, the next one is run
+    summary = run_study(out, "micro", seeds=[0], verbose=False, max_cells=1)
+    lines = (out / "cells.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and [json.loads(x) for x in lines[:2]] == records
+    assert summary["cells"] == 3 and len(summary["arms"]) == 3
+    assert summary == summarise([json.loads(x) for x in lines], SCALES["micro"], [0])
+    assert "| standard | random | experimenter 40 |" in (out / "ablation.md").read_text()
+    assert (out / "ablation.png").stat().st_size > 10_000
+    assert json.loads((out / "ablation.json").read_text())["cells"] == 3
+    with pytest.raises(InvalidArgument, match="other settings"):
+        run_study(out, "micro", seeds=[0, 1], verbose=False, max_cells=0)
+
+
+def test_study_command_refuses_bad_input_in_one_line(tmp_path, capsys) -> None:
+    assert main(["--out", str(tmp_path / "x"), "--scale", "huge"]) == 2
+    assert main(["--out", str(tmp_path / "y"), "--seeds", "3", "3"]) == 2
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["--out", str(blocker / "sub"), "--scale", "micro", "--max-cells", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert "scale" in err[0] and "distinct" in err[1]
