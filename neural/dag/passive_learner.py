@@ -43,6 +43,7 @@ from bayes_agent.dag.world import (
     action_node,
 )
 from bayes_agent.errors import InvalidArgument
+from bayes_agent.seeds import check_seed
 
 __all__ = [
     "BCConfig",
@@ -297,7 +298,7 @@ def train_passive_learner(
 
     ``on_checkpoint(step, model)`` is called every ``checkpoint_every`` steps (and at the end),
     e.g. to evaluate the agent actively while it is still being trained passively."""
-    torch.manual_seed(seed)
+    torch.manual_seed(check_seed(seed))
     gen = torch.Generator().manual_seed(seed)
     n_trials = expert.config.n_trials
     feats = torch.from_numpy(episode_features(expert, n_trials))
@@ -363,7 +364,7 @@ class BCPolicy:
 
     def __init__(self, model: PassiveLearner, seed: int = 0) -> None:
         self.model = model.eval()
-        self.seed = seed
+        self.seed = check_seed(seed)
 
     def orders(self, n: int) -> torch.Tensor:
         """Identity orders for the first ``n`` episodes of a batch (a prefix of one seeded draw,

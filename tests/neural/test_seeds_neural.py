@@ -25,3 +25,13 @@ def test_build_tiny_model_refuses_a_negative_seed() -> None:
 def test_the_sft_pipeline_refuses_a_negative_seed(make) -> None:
     with pytest.raises(InvalidArgument, match=r"seed must be ≥ 0, got -1"):
         make()
+
+
+def test_the_passive_learner_refuses_a_negative_seed() -> None:
+    from neural import BCConfig, BCPolicy, PassiveLearner, train_passive_learner
+
+    config = BCConfig(d_model=16, n_layers=1, n_heads=2, steps=1, batch_size=2)
+    with pytest.raises(InvalidArgument, match=r"seed must be ≥ 0, got -1"):
+        train_passive_learner(None, config, seed=-1)  # refused before the batch is read
+    with pytest.raises(InvalidArgument, match=r"seed must be ≥ 0, got -1"):
+        BCPolicy(PassiveLearner(7, config), seed=-1)
