@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "causal-strategies",
         help="behaviour-clone a transformer on an exact Bayesian experimenter in a causal-DAG "
-        "world and compare it with baselines on held-out dependencies (default: 44 min measured on "
-        "2 heavily shared CPU cores, not yet timed on idle ones; baselines: 1-8 min)",
+        "world and compare it with baselines on held-out dependencies (default: 44 min on 2 CPU cores "
+        "under heavy load, not yet timed on idle ones; baselines: 1-8 min)",
         description="Typical time on 2 CPU cores (docs/causal_strategies.md): --config baselines "
         "1-8 minutes, micro seconds, default (4 seeds) 43.6 minutes at load 13-19 (never timed on "
         "unshared cores), cued (3 seeds, one process) 25.5 minutes at load 4-5.",
