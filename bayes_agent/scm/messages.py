@@ -236,7 +236,7 @@ class LevelSchedule:
     ~15 levels. Same products, in the same order, as :class:`SmallContraction`.
     """
 
-    __slots__ = ("template", "mech", "base", "coef", "fixed", "steps", "beliefs", "cuts", "variables", "signed_zero")
+    __slots__ = ("template", "mech", "base", "coef", "fixed", "steps", "beliefs", "cuts", "variables")
 
     def __init__(self, plan: "MarginalsPlan", slot_sizes: list[int]) -> None:
         offset = np.concatenate([[0], np.cumsum(slot_sizes)]).astype(np.intp)
@@ -246,7 +246,7 @@ class LevelSchedule:
         self.template[one] = unit
         n_f, n_s = len(plan.factors), len(plan.variables)
         ones_at = int(offset[n_f + 3 * n_s])
-        for j, vec in enumerate(plan.ones):
+        for vec in plan.ones:
             self.template[ones_at:ones_at + len(vec)] = vec
             ones_at += len(vec)
         # reduced mechanisms: entry e of the flat array is mech[base[e] + Σ_v pos[v] * coef[v][e]]
@@ -292,7 +292,6 @@ class LevelSchedule:
         self.beliefs = (int(offset[first]), int(offset[first + n_s]))
         self.cuts = [int(offset[first + i]) - self.beliefs[0] for i in range(n_s + 1)]
         self.variables = plan.variables
-        self.signed_zero = plan.dtype is not object  # float sums may end as -0.0; adding 0.0 clears it
 
     def run(self, pos: Mapping[str, int]) -> dict[str, list]:
         """{variable: unnormalised weights over its domain, as a list in domain order}."""
@@ -304,8 +303,7 @@ class LevelSchedule:
             for g in gather[1:]:
                 product = product * table[g]
             table[targets] = np.add.reduceat(product, starts)
-        beliefs = table[self.beliefs[0]:self.beliefs[1]]
-        flat = (beliefs + 0.0 if self.signed_zero else beliefs).tolist()
+        flat = table[self.beliefs[0]:self.beliefs[1]].tolist()
         cuts = self.cuts
         return {v: flat[cuts[i]:cuts[i + 1]] for i, v in enumerate(self.variables)}
 
