@@ -19,11 +19,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .._numbers import EXACT, FLOAT
 from .factors import FactorView
 from .plans import (best_order, check_size, contraction_path, dtype_of, mechanism_factors, reduce_factors,
                     remember, subscripts_of)
 
-__all__ = ["TINY_CLIQUE", "BigContraction", "MarginalsPlan", "SmallContraction", "marginals_plan"]
+__all__ = ["TINY_CLIQUE", "BigContraction", "LevelSchedule", "MarginalsPlan", "SmallContraction", "marginals_plan"]
 
 #: A step whose clique has at most this many entries runs in plain Python on flat lists
 #: (:class:`SmallContraction`): on a polytree nearly every step is that small, and one numpy call
@@ -89,7 +90,8 @@ class MarginalsPlan:
     values (only proportional: constant factors are dropped along the way).
     """
 
-    __slots__ = ("kind", "dtype", "factors", "schedule", "ones", "n_slots", "variables", "largest", "width")
+    __slots__ = ("kind", "dtype", "factors", "schedule", "ones", "n_slots", "variables", "largest", "width",
+                 "levels")
 
     def __init__(self, view: FactorView, fixed: frozenset[str], do: frozenset[str], kind: str,
                  max_table_size: float | None) -> None:
@@ -200,9 +202,17 @@ class MarginalsPlan:
             self.schedule.extend(out)
             self.schedule.append(belief)
         self.n_slots = n_f + 3 * n_s
+        slot_sizes = ([math.prod(sizes[u] for u in sc) for sc in scopes]
+                      + [math.prod(sizes[u] for u in sc) for sc in msg_scope] * 2
+                      + [sizes[v] for v in order] + [len(o) for o in self.ones])
+        self.levels = (LevelSchedule(self, slot_sizes)
+                       if kind in (EXACT, FLOAT) and all(type(s[2]) is SmallContraction for s in self.schedule)
+                       else None)
 
     def run(self, pos: Mapping[str, int]) -> dict[str, list]:
         """{variable: unnormalised weights over its domain, as a list in domain order}."""
+        if self.levels is not None:
+            return self.levels.run(pos)
         slots: list[Any] = [f.ravel().tolist() if f.size <= TINY_CLIQUE else f
                             for f in reduce_factors(self.factors, pos)]
         slots.extend([None] * (self.n_slots - len(slots)))
@@ -213,6 +223,89 @@ class MarginalsPlan:
         first = len(self.factors) + 2 * len(self.variables)
         return {v: x if type(x) is list else x.tolist()
                 for v, x in zip(self.variables, slots[first:first + len(self.variables)])}
+
+
+class LevelSchedule:
+    """A plan's small steps run level by level, each level as a handful of numpy calls.
+
+    Every table lives at a fixed offset of one flat array (float64, or Python integers in an
+    object array). A step's level is one more than the deepest step it reads; the steps of one
+    level are independent, so their sums of products run together: gather each factor of every
+    term (padded with a constant 1 to the level's largest arity), multiply, add each output
+    entry's terms (``np.add.reduceat``), write the sums back. On a polytree the ~400 steps fall in
+    ~15 levels. Same products, in the same order, as :class:`SmallContraction`.
+    """
+
+    __slots__ = ("template", "mech", "base", "coef", "fixed", "steps", "beliefs", "cuts", "variables")
+
+    def __init__(self, plan: "MarginalsPlan", slot_sizes: list[int]) -> None:
+        offset = np.concatenate([[0], np.cumsum(slot_sizes)]).astype(np.intp)
+        one = int(offset[-1])  # one extra cell holding 1, the padding factor
+        zero, unit = (0, 1) if plan.dtype is object else (0.0, 1.0)
+        self.template = np.full(one + 1, zero, dtype=plan.dtype)
+        self.template[one] = unit
+        n_f, n_s = len(plan.factors), len(plan.variables)
+        ones_at = int(offset[n_f + 3 * n_s])
+        for vec in plan.ones:
+            self.template[ones_at:ones_at + len(vec)] = vec
+            ones_at += len(vec)
+        # reduced mechanisms: entry e of the flat array is mech[base[e] + Σ_v pos[v] * coef[v][e]]
+        self.mech = np.concatenate([values.ravel() for values, _, _ in plan.factors]) if n_f else \
+            np.empty(0, dtype=plan.dtype)
+        bases, coefs, start = [], {}, 0
+        for values, template, axes in plan.factors:
+            flat = np.arange(values.size, dtype=np.intp).reshape(values.shape)
+            picked = flat if template is None else flat[template]
+            bases.append(picked.ravel() + start)
+            strides = [math.prod(values.shape[i + 1:]) for i in range(values.ndim)]
+            for i, v in axes:
+                coefs.setdefault(v, []).append((sum(len(b) for b in bases[:-1]), len(bases[-1]), strides[i]))
+            start += values.size
+        self.base = np.concatenate(bases) if bases else np.empty(0, dtype=np.intp)
+        self.fixed = tuple(coefs)
+        self.coef = np.zeros((len(coefs), len(self.base)), dtype=np.intp)
+        for r, v in enumerate(self.fixed):
+            for at, size, stride in coefs[v]:
+                self.coef[r, at:at + size] = stride
+        # the levels: per level, the gathered positions per factor, the segment starts, the targets
+        depth: dict[int, int] = {}
+        grouped: dict[int, list] = {}
+        for target, ids, how, _ in plan.schedule:
+            depth[target] = 1 + max((depth.get(k, 0) for k in ids), default=0)
+            grouped.setdefault(depth[target], []).append((target, ids, how))
+        self.steps = []
+        for level in sorted(grouped):
+            steps = grouped[level]
+            arity = max(how.arity for _, _, how in steps)
+            gather: list[list[int]] = [[] for _ in range(arity)]
+            starts, targets = [], []
+            for target, ids, how in steps:
+                for e, terms in enumerate(how.terms):
+                    starts.append(len(gather[0]))
+                    targets.append(int(offset[target]) + e)
+                    for idx in terms:
+                        for a in range(arity):
+                            gather[a].append(int(offset[ids[a]]) + idx[a] if a < len(ids) else one)
+            self.steps.append((tuple(np.array(g, dtype=np.intp) for g in gather),
+                               np.array(starts, dtype=np.intp), np.array(targets, dtype=np.intp)))
+        first = n_f + 2 * n_s
+        self.beliefs = (int(offset[first]), int(offset[first + n_s]))
+        self.cuts = [int(offset[first + i]) - self.beliefs[0] for i in range(n_s + 1)]
+        self.variables = plan.variables
+
+    def run(self, pos: Mapping[str, int]) -> dict[str, list]:
+        """{variable: unnormalised weights over its domain, as a list in domain order}."""
+        table = self.template.copy()
+        at = self.base if not self.fixed else self.base + np.array([pos[v] for v in self.fixed]) @ self.coef
+        table[:len(at)] = self.mech[at]
+        for gather, starts, targets in self.steps:
+            product = table[gather[0]]
+            for g in gather[1:]:
+                product = product * table[g]
+            table[targets] = np.add.reduceat(product, starts)
+        flat = table[self.beliefs[0]:self.beliefs[1]].tolist()
+        cuts = self.cuts
+        return {v: flat[cuts[i]:cuts[i + 1]] for i, v in enumerate(self.variables)}
 
 
 class BigContraction:
