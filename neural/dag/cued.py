@@ -13,7 +13,6 @@ agreement, as in the default study.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ from bayes_agent.dag.world import HypothesisSpace, Policy
 from bayes_agent.errors import InvalidArgument
 
 from .agreement import experimenting
-from .passive_learner import BCPolicy, train_passive_learner
+from .passive_learner import BCPolicy
 
 if TYPE_CHECKING:
     from .runs import ReportConfig, TrainedLearner
@@ -70,7 +69,7 @@ def train_cued_on_validation(config: "ReportConfig", seed: int, verbose: bool = 
     validation reward is kept. ``target`` is not touched here."""
     import torch
 
-    from .runs import Selection, TrainedLearner
+    from .runs import clone_and_select
 
     torch.set_num_threads(1)
     start = time.time()
@@ -82,25 +81,9 @@ def train_cued_on_validation(config: "ReportConfig", seed: int, verbose: bool = 
     say(f"seed {seed}: {config.n_expert} cued experimenter episodes ({time.time() - start:.0f}s)", flush=True)
     val_tasks = sample_cued_tasks(world, "validation", config.n_validation, np.random.default_rng(30_000 + seed))
     curve_tasks = sample_cued_tasks(world, "train", config.n_validation, np.random.default_rng(31_000 + seed))
-    curve: dict[str, dict[str, float]] = {"train": {}, "validation": {}, "relevant_share": {}}
-    best: dict = {"reward": -np.inf, "step": 0, "state": None}
-
-    def checkpoint(step: int, model) -> None:
-        for split, tasks in (("train", curve_tasks), ("validation", val_tasks)):
-            batch = run_cued_episodes(BCPolicy(model, 50_000 + seed), tasks, world,
-                                      np.random.default_rng(40_000 + seed))
-            curve[split][str(step)] = float(batch.rewards().mean())
-        curve["relevant_share"][str(step)] = relevant_experiment_share(batch)
-        if curve["validation"][str(step)] > best["reward"]:  # chosen on validation reward only
-            best.update(reward=curve["validation"][str(step)], step=step, state=copy.deepcopy(model.state_dict()))
-        say(f"seed {seed}: BC step {step}/{config.bc.steps}, validation reward "
-            f"{curve['validation'][str(step)]:.3f}, relevant share {curve['relevant_share'][str(step)]:.2f} "
-            f"({time.time() - start:.0f}s)", flush=True)
-
-    model, losses = train_passive_learner(expert, config.bc, seed, on_checkpoint=checkpoint,
-                                          checkpoint_every=config.checkpoint_every)
-    model.load_state_dict(best["state"])
-    return TrainedLearner(model.eval(), losses, curve, Selection(best["step"], best["reward"]), expert, expert_tasks)
+    play = lambda policy, tasks, rng: run_cued_episodes(policy, tasks, world, rng)  # noqa: E731
+    return clone_and_select(config, seed, expert_tasks, expert, play, curve_tasks, val_tasks,
+                            ("relevant_share", "relevant share", relevant_experiment_share), say, start)
 
 
 def run_cued_seed(config: "ReportConfig", seed: int, verbose: bool) -> dict:

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from bayes_agent.dag.evaluation import (
 from bayes_agent.dag.experimenter import BayesianExperimenter
 from bayes_agent.dag.oracle import oracle_episodes
 from bayes_agent.dag.studies import bystander_study, delusion_study
-from bayes_agent.dag.world import (C_INDEX, SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, Task,
+from bayes_agent.dag.world import (C_INDEX, SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, Policy, Task,
                                    run_episodes, sample_tasks)
 from bayes_agent.atomic import write_atomic
 from bayes_agent.errors import InvalidArgument
@@ -277,21 +278,37 @@ def train_on_validation(config: ReportConfig, seed: int, verbose: bool = False,
     say(f"seed {seed}: {len(expert)} {config.data} episodes ({time.time() - start:.0f}s)", flush=True)
     val_tasks = sample_tasks(space, "validation", config.n_validation, np.random.default_rng(30_000 + seed))
     curve_tasks = sample_tasks(space, "train", config.n_validation, np.random.default_rng(31_000 + seed))
-    curve: dict[str, dict[str, float]] = {"train": {}, "validation": {}, "c_pick": {}}
-    best: dict = {"reward": -np.inf, "step": 0, "state": None}
     e = config.world.n_explore
+    play = lambda policy, tasks, rng: run_episodes(policy, tasks, space, rng)  # noqa: E731
+    c_pick = lambda batch: float((batch.actions[:, e:] // 2 == C_INDEX).mean())  # noqa: E731
+    return clone_and_select(config, seed, expert_tasks, expert, play, curve_tasks, val_tasks,
+                            ("c_pick", "C picked", c_pick), say, start)
+
+
+def clone_and_select(config: ReportConfig, seed: int, expert_tasks: list, expert: EpisodeBatch,
+                     play: Callable[[Policy, list, np.random.Generator], EpisodeBatch],
+                     curve_tasks: list, val_tasks: list,
+                     extra: tuple[str, str, Callable[[EpisodeBatch], float]],
+                     say: Callable[..., None], start: float) -> TrainedLearner:
+    """Behaviour cloning on ``expert`` with the checkpoint chosen on validation reward only (the
+    one model-selection rule of the study, for every world): every ``checkpoint_every`` steps the
+    agent ``play``s the train and validation tasks, the curve records both rewards and
+    ``extra = (key, label, statistic)`` of the validation batch, and the best validation
+    checkpoint is restored. No held-out split is played here."""
+    key, label, statistic = extra
+    curve: dict[str, dict[str, float]] = {"train": {}, "validation": {}, key: {}}
+    best: dict = {"reward": -np.inf, "step": 0, "state": None}
 
     def checkpoint(step: int, model) -> None:
         for split, tasks in (("train", curve_tasks), ("validation", val_tasks)):
-            batch = run_episodes(BCPolicy(model, 50_000 + seed), tasks, space,
-                                 np.random.default_rng(40_000 + seed))
+            batch = play(BCPolicy(model, 50_000 + seed), tasks, np.random.default_rng(40_000 + seed))
             curve[split][str(step)] = float(batch.rewards().mean())
-        curve["c_pick"][str(step)] = float((batch.actions[:, e:] // 2 == C_INDEX).mean())
+        curve[key][str(step)] = statistic(batch)
         if curve["validation"][str(step)] > best["reward"]:
             best.update(reward=curve["validation"][str(step)], step=step,
                         state=copy.deepcopy(model.state_dict()))
         say(f"seed {seed}: BC step {step}/{config.bc.steps}, validation reward "
-            f"{curve['validation'][str(step)]:.3f}, C picked {curve['c_pick'][str(step)]:.2f} "
+            f"{curve['validation'][str(step)]:.3f}, {label} {curve[key][str(step)]:.2f} "
             f"({time.time() - start:.0f}s)", flush=True)
 
     model, losses = train_passive_learner(expert, config.bc, seed, on_checkpoint=checkpoint,
