@@ -18,11 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "causal-strategies",
         help="behaviour-clone a transformer on an exact Bayesian experimenter in a causal-DAG "
-        "world and compare it with baselines on held-out dependencies (default: 44 min on 2 CPU cores "
-        "under heavy load, not yet timed on idle ones; baselines: 1-8 min)",
+        "world and compare it with baselines on held-out dependencies (default: about 5 min on 2 CPU cores "
+        "when idle, 44 min under heavy load; baselines: 1-8 min)",
         description="Typical time on 2 CPU cores (docs/causal_strategies.md): --config baselines "
-        "1-8 minutes, micro seconds, default (4 seeds) 43.6 minutes at load 13-19 (never timed on "
-        "unshared cores), cued (3 seeds, one process) 25.5 minutes at load 4-5.",
+        "1-8 minutes, micro seconds, default (4 seeds) 4.7 minutes idle and 43.6 minutes at load 13-19, "
+        "explanations 9.8 minutes idle, cued (3 seeds, one process) 25.5 minutes at load 4-5.",
     )
     p.add_argument("--out", required=True, help="directory for report.md, metrics.json and the PNGs")
     p.add_argument("--config", default="default", metavar="{" + ",".join(CONFIG_NAMES) + "}",
