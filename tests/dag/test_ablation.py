@@ -111,6 +111,9 @@ def test_study_command_refuses_bad_input_in_one_line(tmp_path, capsys) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert main(["--out", str(blocker / "sub"), "--scale", "micro", "--max-cells", "0"]) == 2
+    assert main(["--out", str(blocker), "--scale", "micro", "--max-cells", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert len(err) == 4 and all(line.startswith("error: ") for line in err)
     assert "scale" in err[0] and "distinct" in err[1]
+    assert err[3] == f"error: --out: {str(blocker)!r} exists and is not a directory"
+    assert not (tmp_path / "x").exists()  # a refused study leaves nothing behind
