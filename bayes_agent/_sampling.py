@@ -8,9 +8,8 @@ from typing import Any, Hashable, Mapping
 
 from ._numbers import EXACT, FLOAT, convert, is_symbolic
 from .errors import InvalidArgument
-from .seeds import seeded_random
 
-__all__ = ["draw", "make_rng"]
+__all__ = ["draw"]
 
 
 def draw(weights: Mapping[Hashable, Any], rng: random.Random, what: str, arithmetic: str) -> Hashable:
@@ -30,8 +29,3 @@ def draw(weights: Mapping[Hashable, Any], rng: random.Random, what: str, arithme
             if u < total:
                 return k
     return last  # float rounding at the top end
-
-
-def make_rng(seed: int | random.Random) -> random.Random:
-    """A ``random.Random`` from an int seed (or the generator itself)."""
-    return seeded_random(seed)

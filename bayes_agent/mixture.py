@@ -50,7 +50,8 @@ from ._numbers import (
 )
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .programs import HistoryProgram, KeyedTable, Program, TableProgram  # noqa: F401 (doctest)
-from ._sampling import draw, make_rng
+from ._sampling import draw
+from .seeds import seeded_random
 from ._logspace import log as _log, log_sum as _log_sum, normalise_logs as _normalise_logs
 from .sequential import PosteriorTrace, common_numerators, normalised
 from .transcript import Channel, Gate, Mode, Slot, Transcript
@@ -368,7 +369,7 @@ class Mixture:
         self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
     ) -> Program:
         """p̄ ~ w_t(p), seeded (an ``int`` seed or a ``random.Random``)."""
-        rng = make_rng(seed)
+        rng = seeded_random(seed)
         name = draw(self.posterior(history, mode), rng, "a program", self.arithmetic)
         return self.programs[self.names.index(name)]
 
@@ -376,7 +377,7 @@ class Mixture:
         self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
     ) -> Hashable:
         """Posterior sampling (§3.4): p̄ ~ w_t, then a ~ ν_p̄(· | h, c). The action is not evidence."""
-        rng = make_rng(seed)
+        rng = seeded_random(seed)
         return self.sample_action_from(self.posterior(history, mode), history, rng)
 
     def sample_action_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
