@@ -1,8 +1,9 @@
 """Validation-only studies of the passive learner: which of its two inductive biases matter
 (the ablation), which demonstrations the default trains on (the data-source rule), and whether
-the identity prior creeps back in long runs. Nothing here plays ``target`` or ``path``.
+the identity prior creeps back in long runs, and which fix stops it. Nothing here plays
+``target`` or ``path``.
 
-Each cell is one (attention, identities, data, steps, seed) training by
+Each cell is one (attention, identities, data, steps, seed, identity fix) training by
 :func:`~neural.dag.runs.train_on_validation`; its kept checkpoint then plays fresh validation
 episodes (the *score*). Cells run one at a time in the protocol's order
 (docs/causal_strategies.md), each appended to ``cells.jsonl`` as it finishes, so an interrupted
@@ -31,10 +32,14 @@ from bayes_agent.errors import InvalidArgument
 from .passive_learner import ATTENTIONS, IDENTITY_INITS
 from .runs import CONFIGS, DATA_SOURCES, ReportConfig
 
-__all__ = ["Cell", "SCALES", "Scale", "creeps_back", "data_source_choice", "plan", "run_study", "summarise"]
+__all__ = ["Cell", "FIXES", "SCALES", "Scale", "creeps_back", "data_source_choice", "fix_adoption", "fix_choice",
+           "plan", "run_study", "summarise"]
 
 #: the data-source rule's tie margin: a mean score difference this small keeps the experimenter
 TIE_MARGIN = 0.02
+#: the fixes for the identity prior creeping back, softer first (the protocol's tie order):
+#: a fix's changes to the learner's ``BCConfig``; "none" is the learner as it is
+FIXES: dict[str, dict] = {"none": {}, "decay": {"identity_decay": 10.0}, "frozen": {"train_identities": False}}
 #: creep-back thresholds (validation fall, train hold, C-share fall), fixed before the long runs
 CREEP_VALIDATION, CREEP_TRAIN, CREEP_C = 0.05, 0.03, 0.10
 
@@ -67,31 +72,37 @@ class Cell:
     n_expert: int
     steps: int
     seed: int
+    fix: str = "none"
 
     def __post_init__(self) -> None:
-        if self.attention not in ATTENTIONS or self.identity_init not in IDENTITY_INITS or self.data not in DATA_SOURCES:
+        if (self.attention not in ATTENTIONS or self.identity_init not in IDENTITY_INITS
+                or self.data not in DATA_SOURCES or self.fix not in FIXES):
             raise InvalidArgument(f"not a study cell: {self}")
 
     @property
     def arm(self) -> tuple:
         """The cell without its seed: what the seeds of an arm share."""
-        return (self.attention, self.identity_init, self.data, self.n_expert, self.steps)
+        return (self.attention, self.identity_init, self.data, self.n_expert, self.steps, self.fix)
 
     def config(self, base: ReportConfig) -> ReportConfig:
         """``base`` with this cell's attention, identities, data and steps (the cosine decay
         stretched to the steps; warm-up as in ``base``)."""
-        bc = replace(base.bc, attention=self.attention, identity_init=self.identity_init, steps=self.steps)
+        bc = replace(base.bc, attention=self.attention, identity_init=self.identity_init, steps=self.steps,
+                     **FIXES[self.fix])
         return replace(base, data=self.data, n_expert=self.n_expert, bc=bc)
 
     @classmethod
     def from_record(cls, record: dict) -> "Cell":
-        return cls(**{f.name: record[f.name] for f in fields(cls)})
+        """The cell of a ``cells.jsonl`` record (records written before the fixes have none)."""
+        return cls(**{f.name: record.get(f.name, f.default) for f in fields(cls)})
 
 
-def plan(scale: Scale, seeds: Sequence[int]) -> list[Cell]:
-    """Every cell in the protocol's order: the attention x identity cells on the experimenter's
-    data (seed-major); the relation/zero cell on the oracle's data; the long runs on the first
-    seed; the other oracle cells; the long runs on the other seeds."""
+def plan(scale: Scale, seeds: Sequence[int], records: Sequence[dict] = ()) -> list[Cell]:
+    """Every cell in the protocol's order: (1) the attention x identity cells on the
+    experimenter's data (seed-major); (2) the relation/zero cell on the oracle's data; (3) the
+    long runs on the first seed; (4) the other oracle cells; (5) the long runs on the other seeds;
+    (6) each fix at the longest budget; and, once ``records`` hold (6) and a fix was chosen,
+    (7) that fix at the default's budget (the adoption check)."""
     base = scale.base
     n_exp, steps = base.n_expert, base.bc.steps
     arms = [(a, i) for a in ("standard", "relation") for i in ("random", "zero")]
@@ -107,6 +118,11 @@ def plan(scale: Scale, seeds: Sequence[int]) -> list[Cell]:
     cells += long(seeds[0])
     cells += [oracle(a, i, s) for s in seeds for a, i in arms if (a, i) != ("relation", "zero")]
     cells += [c for s in seeds[1:] for c in long(s)]
+    cells += [Cell("relation", "zero", "experimenter", n_exp, scale.long_steps[-1], s, fix)
+              for fix in FIXES if fix != "none" for s in seeds]
+    chosen = fix_choice(records, scale, seeds)["fix"] if records else None
+    if chosen not in (None, "none"):
+        cells += [Cell("relation", "zero", "experimenter", n_exp, steps, s, chosen) for s in seeds]
     return cells
 
 
@@ -152,8 +168,8 @@ def data_source_choice(arms: dict[tuple, dict], scale: Scale, seeds: Sequence[in
     higher mean score wins unless within ``TIE_MARGIN``, and a tie (or a missing seed) keeps the
     experimenter's data."""
     base = scale.base
-    exp = arms.get(("relation", "zero", "experimenter", base.n_expert, base.bc.steps))
-    ora = arms.get(("relation", "zero", "oracle", scale.n_oracle, base.bc.steps))
+    exp = arms.get(("relation", "zero", "experimenter", base.n_expert, base.bc.steps, "none"))
+    ora = arms.get(("relation", "zero", "oracle", scale.n_oracle, base.bc.steps, "none"))
     keep = {"data": "experimenter", "n_expert": base.n_expert}
     if not exp or not ora or sorted(exp["seeds"]) != sorted(seeds) or sorted(ora["seeds"]) != sorted(seeds):
         return {**keep, "why": "a candidate lacks a seed: no choice made, the default stays"}
@@ -163,6 +179,55 @@ def data_source_choice(arms: dict[tuple, dict], scale: Scale, seeds: Sequence[in
                 "why": f"oracle higher by {diff['mean']:+.3f} > {TIE_MARGIN}"}
     return {**keep, "oracle_minus_experimenter": diff,
             "why": f"oracle minus experimenter {diff['mean']:+.3f} <= {TIE_MARGIN}: the experimenter's data stays"}
+
+
+def fix_choice(records: Sequence[dict], scale: Scale, seeds: Sequence[int]) -> dict:
+    """The protocol's rule for the creep-back fixes, from the longest-budget cells: a fix works
+    if the creep-back test is negative on every seed; of the fixes that work the higher mean
+    score is chosen, the softer (earlier in :data:`FIXES`) within ``TIE_MARGIN``. ``fix`` is
+    None while a fix lacks a seed, "none" when no fix works."""
+    steps = scale.long_steps[-1]
+    per_fix: dict[str, dict] = {}
+    for fix in (f for f in FIXES if f != "none"):
+        rs = sorted((r for r in records if Cell.from_record(r) == Cell(
+            "relation", "zero", "experimenter", scale.base.n_expert, steps, r["seed"], fix)
+            and r["seed"] in seeds), key=lambda r: r["seed"])
+        if sorted(r["seed"] for r in rs) != sorted(seeds):
+            return {"fix": None, "why": f"the {fix} fix lacks a seed at {steps} steps: no choice yet"}
+        creep = [creeps_back(r["curve"])["creeps_back"] for r in rs]
+        per_fix[fix] = {"score": seed_interval([r["score"] for r in rs]), "creeps_back": creep,
+                        "works": not any(creep)}
+    working = [f for f in per_fix if per_fix[f]["works"]]
+    if not working:
+        return {"fix": "none", "fixes": per_fix, "why": "no fix keeps the prior from creeping back on every seed"}
+    best = max(per_fix[f]["score"]["mean"] for f in working)
+    chosen = next(f for f in working if per_fix[f]["score"]["mean"] >= best - TIE_MARGIN)
+    return {"fix": chosen, "fixes": per_fix,
+            "why": f"{chosen} works on every seed and scores {per_fix[chosen]['score']['mean']:.3f} "
+                   f"(best working fix {best:.3f}, ties of {TIE_MARGIN} to the softer fix)"}
+
+
+def fix_adoption(records: Sequence[dict], scale: Scale, seeds: Sequence[int]) -> dict:
+    """The protocol's adoption rule: the chosen fix joins the default only if, at the default's
+    budget, its mean score is no more than ``TIE_MARGIN`` below the default's (paired by seed)."""
+    chosen = fix_choice(records, scale, seeds).get("fix")
+    if chosen in (None, "none"):
+        return {"adopt": False, "why": "no fix chosen"}
+    base = scale.base
+
+    def scores(fix: str) -> list[float] | None:
+        by_seed = {r["seed"]: r["score"] for r in records if Cell.from_record(r) == Cell(
+            "relation", "zero", "experimenter", base.n_expert, base.bc.steps, r["seed"], fix) and "score" in r}
+        return [by_seed[s] for s in seeds] if all(s in by_seed for s in seeds) else None
+
+    fixed, today = scores(chosen), scores("none")
+    if fixed is None or today is None:
+        return {"fix": chosen, "adopt": False, "why": "the adoption cells lack a seed: the default stays for now"}
+    diff = paired_difference(fixed, today)
+    adopt = diff["mean"] >= -TIE_MARGIN
+    return {"fix": chosen, "adopt": adopt, "fix_minus_default": diff,
+            "why": f"{chosen} minus the default at {base.bc.steps} steps {diff['mean']:+.3f} "
+                   + (f">= -{TIE_MARGIN}: adopted" if adopt else f"< -{TIE_MARGIN}: the default stays")}
 
 
 def summarise(records: list[dict], scale: Scale, seeds: Sequence[int]) -> dict:
@@ -182,15 +247,19 @@ def summarise(records: list[dict], scale: Scale, seeds: Sequence[int]) -> dict:
                      "kept_reward": seed_interval([r["validation"] for r in rs]),
                      "chosen_steps": [r["chosen_step"] for r in rs],
                      "cpu_s": seed_interval([r["cpu_s"] for r in rs])}
-    long = [{"steps": r["steps"], "seed": r["seed"], **creeps_back(r["curve"])}
+    long = [{"steps": r["steps"], "seed": r["seed"], "fix": Cell.from_record(r).fix, **creeps_back(r["curve"])}
             for r in records if r["steps"] > scale.base.bc.steps]
-    return {"arms": [{**dict(zip(("attention", "identity_init", "data", "n_expert", "steps"), arm)), **v}
-                     for arm, v in sorted(arms.items(), key=lambda kv: (kv[0][4], kv[0][2], kv[0][0], kv[0][1]))],
+    names = ("attention", "identity_init", "data", "n_expert", "steps", "fix")
+    order = {f: i for i, f in enumerate(FIXES)}
+    return {"arms": [{**dict(zip(names, arm)), **v} for arm, v in
+                     sorted(arms.items(), key=lambda kv: (kv[0][4], order[kv[0][5]], kv[0][2], kv[0][0], kv[0][1]))],
             "data_source": data_source_choice(arms, scale, seeds), "long_runs": long,
-            "curves": [{k: r[k] for k in ("attention", "identity_init", "data", "steps", "seed", "curve")}
+            "fix": fix_choice(records, scale, seeds), "adoption": fix_adoption(records, scale, seeds),
+            "curves": [{**{k: r[k] for k in ("attention", "identity_init", "data", "steps", "seed", "curve")},
+                        "fix": Cell.from_record(r).fix}
                        for r in records if r["attention"] == "relation" and r["identity_init"] == "zero"
                        and r["data"] == "experimenter"],
-            "cells": len(records), "planned": len(plan(scale, seeds)), "seeds": list(seeds)}
+            "cells": len(records), "planned": len(plan(scale, seeds, records)), "seeds": list(seeds)}
 
 
 def _fmt(d: dict) -> str:
@@ -200,20 +269,24 @@ def _fmt(d: dict) -> str:
 def markdown(summary: dict) -> str:
     """The study's tables: one row per arm, the data-source choice, the long runs' creep test."""
     lines = [f"{summary['cells']} of {summary['planned']} planned cells finished (seeds {summary['seeds']}).", "",
-             "| attention | identities | data | steps | seeds | validation score (fresh episodes) "
-             "| share of choices on C | kept checkpoint's reward | kept steps |", "|---|---|---|---|---|---|---|---|---|"]
+             "| attention | identities | identity fix | data | steps | seeds | validation score (fresh episodes) "
+             "| share of choices on C | kept checkpoint's reward | kept steps |", "|---|---|---|---|---|---|---|---|---|---|"]
     for a in summary["arms"]:
-        lines.append(f"| {a['attention']} | {a['identity_init']} | {a['data']} {a['n_expert']:,} | {a['steps']} | "
+        lines.append(f"| {a['attention']} | {a['identity_init']} | {a['fix']} | {a['data']} {a['n_expert']:,} | "
+                     f"{a['steps']} | "
                      f"{len(a['seeds'])} | {_fmt(a['score'])} | {_fmt(a['c_share'])} | {_fmt(a['kept_reward'])} | "
                      f"{', '.join(map(str, a['chosen_steps']))} |")
     d = summary["data_source"]
     lines += ["", f"Data-source rule: **{d['data']} {d['n_expert']:,}** ({d['why']})."]
     if summary["long_runs"]:
-        lines += ["", "| long run | seed | validation: peak minus last | train holds | C share: peak minus last "
-                  "| creeps back |", "|---|---|---|---|---|---|"]
+        lines += ["", "| long run | identity fix | seed | validation: peak minus last | train holds "
+                  "| C share: peak minus last | creeps back |", "|---|---|---|---|---|---|---|"]
         for r in summary["long_runs"]:
-            lines.append(f"| {r['steps']} steps | {r['seed']} | {r['validation_fall']:.3f} | {r['train_holds']} | "
-                         f"{r['c_share_fall']:.3f} | {r['creeps_back']} |")
+            lines.append(f"| {r['steps']} steps | {r['fix']} | {r['seed']} | {r['validation_fall']:.3f} | "
+                         f"{r['train_holds']} | {r['c_share_fall']:.3f} | {r['creeps_back']} |")
+    f, adopt = summary["fix"], summary["adoption"]
+    lines += ["", f"Creep-back fix rule: **{f['fix'] or 'not yet decided'}** ({f['why']}).",
+              f"Adoption rule: **{'adopted' if adopt['adopt'] else 'not adopted'}** ({adopt['why']})."]
     return "\n".join(lines) + "\n"
 
 
@@ -254,22 +327,27 @@ def run_study(out: str | Path, scale: str = "default", seeds: Sequence[int] = (1
     sink = out / "cells.jsonl"
     records = _records(sink)
     done = {Cell.from_record(r) for r in records}
-    todo = [c for c in plan(study, seeds) if c not in done][:max_cells]
     space = HypothesisSpace.shared(study.base.world)
     data: dict[tuple, tuple] = {}  # one seed's demonstrations, shared by the cells that use them
-    start = time.time()
-    for i, cell in enumerate(todo):
+    start, ran = time.time(), 0
+    while max_cells is None or ran < max_cells:
         from .runs import expert_data
 
+        todo = [c for c in plan(study, seeds, records) if c not in done]  # block 7 appears after 6
+        if not todo:
+            break
+        cell, tag = todo[0], f"[{ran + 1}/{ran + len(todo)}]"
         key = (cell.data, cell.n_expert, cell.seed)
         if key not in data:
             data[key] = expert_data(cell.config(study.base), space, cell.seed)
-        say(f"[{i + 1}/{len(todo)}] {cell} ({time.time() - start:.0f}s)", flush=True)
+        say(f"{tag} {cell} ({time.time() - start:.0f}s)", flush=True)
         record = run_cell(cell, study, space, data[key], verbose)
         with sink.open("a") as f:
             f.write(json.dumps(record) + "\n")
         records.append(record)
-        say(f"[{i + 1}/{len(todo)}] score {record['score']:.3f}, C share {record['c_share']:.2f}, kept step "
+        done.add(cell)
+        ran += 1
+        say(f"{tag} score {record['score']:.3f}, C share {record['c_share']:.2f}, kept step "
             f"{record['chosen_step']}, {record['cpu_s']:.0f}s CPU ({time.time() - start:.0f}s)", flush=True)
     summary = _write(out, records, study, seeds)
     say(f"wrote {out}/ablation.md, ablation.json and ablation.png ({len(records)} cells)")

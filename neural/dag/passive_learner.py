@@ -106,6 +106,8 @@ class BCConfig:
     explain_weight: float = 0.0  # weight of the auxiliary explanation loss (0: no explanations)
     attention: str = "relation"  # "relation": learned bias and value per relation; "standard"
     identity_init: str = "zero"  # "zero": identities start equal (at zero); "random": N(0, 1)
+    identity_decay: float = 0.01  # AdamW's decoupled weight decay on the identity vectors alone
+    train_identities: bool = True  # False: the identities keep their start (the "frozen" fix)
 
     def __post_init__(self) -> None:
         for name in ("d_model", "n_layers", "n_heads", "steps", "batch_size"):
@@ -127,6 +129,11 @@ class BCConfig:
             raise InvalidArgument(f"identity_init must be one of {IDENTITY_INITS}, got {self.identity_init!r}")
         if not (self.lr > 0):
             raise InvalidArgument(f"lr must be positive, got {self.lr!r}")
+        if isinstance(self.identity_decay, bool) or not (
+                isinstance(self.identity_decay, (int, float)) and 0 <= self.identity_decay < math.inf):
+            raise InvalidArgument(f"identity_decay must be a finite number >= 0, got {self.identity_decay!r}")
+        if not isinstance(self.train_identities, bool):
+            raise InvalidArgument(f"train_identities must be True or False, got {self.train_identities!r}")
 
 
 def episode_features(batch: EpisodeBatch, upto: int) -> np.ndarray:
@@ -312,7 +319,7 @@ def train_passive_learner(
         expl = torch.from_numpy(np.nan_to_num(explanations, nan=0.0))
         expl_mask = torch.from_numpy(~np.isnan(explanations)).float()
     model = PassiveLearner(n_trials, config, feats.shape[2], feats.shape[3])
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr)
+    opt = _optimiser(model, config)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: _lr_factor(step, config))
     losses = []
     size = min(config.batch_size, len(feats))
@@ -345,6 +352,18 @@ def train_passive_learner(
             on_checkpoint(step + 1, model)
             model.train()
     return model, losses
+
+
+def _optimiser(model: PassiveLearner, config: BCConfig) -> torch.optim.AdamW:
+    """AdamW (weight decay 0.01) with the identity vectors in their own group: decayed by
+    ``config.identity_decay``, or left out (never trained) when ``config.train_identities`` is
+    False. The two fixes for the identity prior creeping back (docs/causal_strategies.md)."""
+    model.identity.requires_grad_(config.train_identities)
+    rest = [p for name, p in model.named_parameters() if name != "identity"]
+    groups = [{"params": rest, "weight_decay": 0.01}]
+    if config.train_identities:
+        groups.append({"params": [model.identity], "weight_decay": config.identity_decay})
+    return torch.optim.AdamW(groups, lr=config.lr)
 
 
 def _lr_factor(step: int, config: BCConfig) -> float:

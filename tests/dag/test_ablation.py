@@ -13,13 +13,13 @@ torch = pytest.importorskip("torch")
 
 from bayes_agent.errors import InvalidArgument  # noqa: E402
 from neural.dag.ablation import (  # noqa: E402
-    SCALES, Cell, creeps_back, data_source_choice, main, plan, run_study, summarise)
+    SCALES, Cell, creeps_back, data_source_choice, fix_adoption, fix_choice, main, plan, run_study, summarise)
 
 
 def test_plan_runs_the_protocols_cells_in_its_order() -> None:
     scale = SCALES["default"]
     cells = plan(scale, [1000, 1001, 1002])
-    assert len(cells) == 8 * 3 + 2 * 3 and len(set(cells)) == len(cells)
+    assert len(cells) == 8 * 3 + 2 * 3 + 2 * 3 and len(set(cells)) == len(cells)
     first = cells[:12]  # (1) attention x identities on the experimenter's data, seed-major
     assert [c.seed for c in first] == [1000] * 4 + [1001] * 4 + [1002] * 4
     assert {(c.attention, c.identity_init) for c in first} == {
@@ -28,7 +28,11 @@ def test_plan_runs_the_protocols_cells_in_its_order() -> None:
     # (2) the data-source candidate, (3) the first seed's long runs
     assert cells[12:15] == [Cell("relation", "zero", "oracle", 100_000, 700, s) for s in (1000, 1001, 1002)]
     assert cells[15:17] == [Cell("relation", "zero", "experimenter", 4000, n, 1000) for n in (1500, 3000)]
-    assert all(c.data == "oracle" for c in cells[17:26]) and {c.steps for c in cells[26:]} == {1500, 3000}
+    assert all(c.data == "oracle" for c in cells[17:26]) and {c.steps for c in cells[26:30]} == {1500, 3000}
+    assert all(c.fix == "none" for c in cells[:30])
+    # (6) each fix at 3,000 steps, three seeds; (7) only once a fix has been chosen
+    assert cells[30:] == [Cell("relation", "zero", "experimenter", 4000, 3000, s, fix)
+                          for fix in ("decay", "frozen") for s in (1000, 1001, 1002)]
     config = Cell("standard", "random", "oracle", 100_000, 1500, 7).config(scale.base)
     assert (config.bc.attention, config.bc.identity_init, config.data, config.n_expert, config.bc.steps) == (
         "standard", "random", "oracle", 100_000, 1500)
@@ -43,13 +47,47 @@ def _arm(scores: list[float], seeds=(1, 2, 3)) -> dict:
                                             ([0.80, 0.85, 0.90], "experimenter")])  # lower
 def test_data_source_rule_changes_the_default_only_past_the_tie_margin(oracle, chosen) -> None:
     scale = SCALES["default"]
-    arms = {("relation", "zero", "experimenter", 4000, 700): _arm([0.89, 0.90, 0.91]),
-            ("relation", "zero", "oracle", 100_000, 700): _arm(oracle)}
+    arms = {("relation", "zero", "experimenter", 4000, 700, "none"): _arm([0.89, 0.90, 0.91]),
+            ("relation", "zero", "oracle", 100_000, 700, "none"): _arm(oracle)}
     assert data_source_choice(arms, scale, [1, 2, 3])["data"] == chosen
     # a candidate without every seed: no choice, the default stays
-    arms[("relation", "zero", "oracle", 100_000, 700)] = _arm([0.99, 0.99], seeds=(1, 2))
+    arms[("relation", "zero", "oracle", 100_000, 700, "none")] = _arm([0.99, 0.99], seeds=(1, 2))
     choice = data_source_choice(arms, scale, [1, 2, 3])
     assert choice["data"] == "experimenter" and "lacks a seed" in choice["why"]
+
+
+def _fix_records(fix: str, scores, creeping: bool, steps: int = 3000, seeds=(1, 2, 3)) -> list[dict]:
+    pick = [0.4, 0.80, 0.60] if creeping else [0.4, 0.80, 0.79]
+    cells = [Cell("relation", "zero", "experimenter", 4000, steps, s, fix) for s in seeds]
+    from dataclasses import asdict
+    return [{**asdict(c), "score": x, "curve": _curve([0.5, 0.85, 0.84], [0.5, 0.9, 0.9], pick)}
+            for c, x in zip(cells, scores)]
+
+
+@pytest.mark.parametrize("decay, frozen, chosen", [
+    ((0.90, 0.91, 0.92, False), (0.93, 0.92, 0.93, False), "decay"),  # within 0.02: the softer fix
+    ((0.80, 0.81, 0.82, False), (0.93, 0.92, 0.93, False), "frozen"),  # clearly better
+    ((0.95, 0.95, 0.95, True), (0.80, 0.80, 0.80, False), "frozen"),  # decay creeps: only frozen works
+    ((0.95, 0.95, 0.95, True), (0.80, 0.80, 0.80, True), "none")])  # neither works
+def test_fix_rule_takes_a_working_fix_the_softer_within_the_tie_margin(decay, frozen, chosen) -> None:
+    scale = SCALES["default"]
+    records = _fix_records("decay", decay[:3], decay[3]) + _fix_records("frozen", frozen[:3], frozen[3])
+    assert fix_choice(records, scale, [1, 2, 3])["fix"] == chosen
+    assert fix_choice(records[:-1], scale, [1, 2, 3])["fix"] is None  # a missing seed: no choice yet
+    block7 = plan(scale, [1, 2, 3], records)[36:]
+    assert block7 == ([] if chosen == "none" else
+                      [Cell("relation", "zero", "experimenter", 4000, 700, s, chosen) for s in (1, 2, 3)])
+
+
+@pytest.mark.parametrize("fixed, adopt", [([0.89, 0.89, 0.88], True),  # -0.01: within the margin
+                                          ([0.86, 0.87, 0.86], False)])  # -0.03: the default stays
+def test_adoption_needs_the_fix_within_the_margin_at_the_defaults_budget(fixed, adopt) -> None:
+    scale = SCALES["default"]
+    records = _fix_records("decay", (0.9, 0.9, 0.9), False) + _fix_records("frozen", (0.8, 0.8, 0.8), False)
+    today = _fix_records("none", (0.90, 0.90, 0.89), False, steps=700)
+    assert fix_adoption(records + today, scale, [1, 2, 3])["adopt"] is False  # no adoption cells yet
+    records += today + _fix_records("decay", fixed, False, steps=700)
+    assert fix_adoption(records, scale, [1, 2, 3])["adopt"] is adopt
 
 
 def _curve(validation, train, pick) -> dict:
@@ -98,7 +136,7 @@ def test_micro_study_scores_on_validation_only_writes_its_tables_and_continues(t
     assert len(lines) == 3 and [json.loads(x) for x in lines[:2]] == records
     assert summary["cells"] == 3 and len(summary["arms"]) == 3
     assert summary == summarise([json.loads(x) for x in lines], SCALES["micro"], [0])
-    assert "| standard | random | experimenter 40 |" in (out / "ablation.md").read_text()
+    assert "| standard | random | none | experimenter 40 |" in (out / "ablation.md").read_text()
     assert (out / "ablation.png").stat().st_size > 10_000
     assert json.loads((out / "ablation.json").read_text())["cells"] == 3
     with pytest.raises(InvalidArgument, match="other settings"):
