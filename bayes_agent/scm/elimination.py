@@ -137,7 +137,9 @@ def elimination_order(scopes: Iterable[tuple[str, ...]], keep: Iterable[str] = (
         touched = set(nb)
         for a in nb:
             touched |= adj[a]
-        for u in touched:
+        # in first-seen order, not set order: a randomised restart draws its tie-breaks in this
+        # order, and set order changes with the interpreter's string hashing (PYTHONHASHSEED)
+        for u in sorted(touched, key=rank.__getitem__):
             if u in costs:
                 costs[u] = cost(u)
     return order

@@ -31,7 +31,7 @@ from .elimination import HEURISTICS, elimination_order
 from .factors import FactorView
 
 __all__ = ["MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
-           "dtype_of", "mechanism_factors", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
+           "dtype_of", "mechanism_factors", "optimal_path", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
            "table_plan"]
 
 #: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
@@ -44,6 +44,10 @@ MAX_PLANS = 4096
 
 #: No machine holds a table this large; refused whatever max_table_size says.
 UNHOLDABLE = 1 << 52
+
+#: Buckets of at most this many factors get the cheapest pairwise path (:func:`optimal_path`, an
+#: exhaustive search paid once per plan); larger ones numpy's greedy path.
+MAX_OPTIMAL_PATH = 8
 
 #: An order whose largest table is at most this many entries is taken without trying the others.
 SMALL_TABLE = 1 << 10
@@ -151,7 +155,79 @@ def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
         letters.update(zip(term, shape))
     if len(shapes) < 2 or math.prod(letters.values()) <= 1 << 12:
         return False
-    return np.einsum_path(subscripts, *(np.empty(sh) for sh in shapes), optimize="greedy")[0]
+    if len(shapes) <= MAX_OPTIMAL_PATH:
+        # the cheapest pairwise order can need half the products of numpy's greedy one in a
+        # many-factor bucket (what an exact query pays for, one Python integer at a time)
+        return optimal_path(subscripts, shapes)
+    return np.einsum_path(subscripts, *(np.empty(sh, dtype=np.int8) for sh in shapes), optimize="greedy")[0]
+
+
+def optimal_path(subscripts: str, shapes: list[tuple[int, ...]]) -> list:
+    """The pairwise order (numpy's path format) with the fewest scalar products
+    (:func:`path_cost`), by dynamic programming over subsets of operands: O(3**n), for small n."""
+    inputs, output = subscripts.split("->")
+    terms = inputs.split(",")
+    n = len(terms)
+    size = {c: k for term, shape in zip(terms, shapes) for c, k in zip(term, shape)}
+    full = (1 << n) - 1
+    letters = [set(t) for t in terms]
+
+    def union(mask: int) -> set:
+        return set().union(*(letters[i] for i in range(n) if mask >> i & 1))
+
+    # what a subset's result carries: its labels needed by the output or by another operand (an
+    # operand itself carries all of its labels until it is contracted)
+    carried = {m: union(m) & (set(output) | union(full ^ m)) for m in range(1, full + 1)}
+    carried.update({1 << i: letters[i] for i in range(n)})
+    best: dict[int, tuple[int, Any]] = {1 << i: (0, i) for i in range(n)}
+    for m in range(1, full + 1):
+        if m in best:
+            continue
+        choice = None
+        sub = (m - 1) & m
+        while sub:
+            other = m ^ sub
+            if sub < other:  # each split once
+                cost = best[sub][0] + best[other][0] + math.prod(size[c] for c in carried[sub] | carried[other])
+                if choice is None or cost < choice[0]:
+                    choice = (cost, (best[sub][1], best[other][1]))
+            sub = (sub - 1) & m
+        best[m] = choice
+    # the contraction tree in post-order, as numpy's list of positions in a shrinking operand list
+    path: list = ["einsum_path"]
+    current: list[Any] = list(range(n))
+
+    def emit(tree: Any) -> None:
+        if isinstance(tree, int):
+            return
+        emit(tree[0])
+        emit(tree[1])
+        i, j = sorted((current.index(tree[0]), current.index(tree[1])))
+        path.append((i, j))
+        current.pop(j)
+        current.pop(i)
+        current.append(tree)
+
+    emit(best[full][1])
+    return path
+
+
+def path_cost(subscripts: str, shapes: list[tuple[int, ...]], path: list) -> int:
+    """Scalar products a pairwise ``path`` (numpy's format) needs: per contraction, the entries
+    of the table over every label its operands carry."""
+    inputs, output = subscripts.split("->")
+    terms = inputs.split(",")
+    size = {c: n for term, shape in zip(terms, shapes) for c, n in zip(term, shape)}
+    cost = 0
+    for ids in path[1:]:
+        taken = [terms[i] for i in ids]
+        for i in sorted(ids, reverse=True):
+            terms.pop(i)
+        letters = set("".join(taken))
+        cost += math.prod(size[c] for c in letters)
+        needed = set(output).union(*terms)
+        terms.append("".join(c for c in dict.fromkeys("".join(taken)) if c in needed))
+    return cost
 
 
 def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> list[str]:
