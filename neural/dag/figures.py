@@ -97,31 +97,42 @@ def plot_experimenting(m: dict, path: Path) -> None:
 
 
 def plot_ablation(summary: dict, path: Path) -> None:
-    """The validation-only study: each arm's fresh validation score (95% intervals over seeds),
-    and the relation learner's validation reward and C share at every checkpoint, per budget."""
-    fig, (left, right) = _axes((13, 4.5), ncols=2)
+    """The validation-only study: each arm's fresh validation score (95% intervals over seeds) at
+    the default budget, and the long runs' validation reward and C share at every checkpoint,
+    one colour per budget and identity fix."""
+    fig, (left, right) = _axes((14, 4.8), ncols=2)
     arms = [a for a in summary["arms"] if a["steps"] == min(b["steps"] for b in summary["arms"])]
     xs = np.arange(len(arms))
     left.bar(xs, [a["score"]["mean"] for a in arms], yerr=[_err(a["score"]) for a in arms], capsize=3,
              color=["tab:blue" if a["data"] == "experimenter" else "tab:orange" for a in arms])
     left.set_xticks(xs)
-    left.set_xticklabels([f"{a['attention']}\n{a['identity_init']} ids\n{a['data']} ({len(a['seeds'])})"
-                          for a in arms], fontsize=7)
+    data = {"experimenter": "exp.", "oracle": "oracle"}
+    left.set_xticklabels([f"{a['attention']}\n{a['identity_init']} ids"
+                          + ("" if a.get("fix", "none") == "none" else f"\n{a['fix']}")
+                          + f"\n{data.get(a['data'], a['data'])} {a['n_expert'] // 1000}k ({len(a['seeds'])})"
+                          for a in arms], fontsize=6.5)
     left.set_ylabel("validation reward of the kept checkpoint\n(fresh episodes; goal A, C held out)")
     left.set_title("Ablation on validation (seeds per arm in brackets)")
     left.axhline(0, color="black", linewidth=0.5)
-    budgets = sorted({c["steps"] for c in summary["curves"]})
-    colours = dict(zip(budgets, ["tab:grey", "tab:blue", "tab:red", "tab:green", "tab:purple"]))
-    for c in summary["curves"]:
+    default = min((c["steps"] for c in summary["curves"]), default=0)
+    by_fix = {"none": "tab:red", "decay": "tab:blue", "frozen": "tab:green"}
+    longest = max((c["steps"] for c in summary["curves"]), default=0)
+    colours: dict[tuple, str] = {}
+    for c in sorted(summary["curves"], key=lambda c: (c["steps"], c.get("fix", "none"))):
+        if c["steps"] == default:
+            continue
+        group = (c["steps"], c.get("fix", "none"))
+        first = group not in colours
+        colour = colours.setdefault(group, by_fix.get(group[1], "black") if c["steps"] == longest else "tab:grey")
         steps = sorted(c["curve"]["validation"], key=int)
-        label = f"{c['steps']} steps, seed {c['seed']}"
-        right.plot([int(k) for k in steps], [c["curve"]["validation"][k] for k in steps],
-                   color=colours[c["steps"]], marker="o", markersize=2, label=f"validation reward, {label}")
-        right.plot([int(k) for k in steps], [c["curve"]["c_pick"][k] for k in steps], color=colours[c["steps"]],
-                   linestyle=":", label=f"share of choices on C, {label}")
+        name = f"{c['steps']} steps, identity fix: {group[1]}"
+        right.plot([int(k) for k in steps], [c["curve"]["validation"][k] for k in steps], color=colour,
+                   marker="o", markersize=2, linewidth=1, label=f"validation reward, {name}" if first else None)
+        right.plot([int(k) for k in steps], [c["curve"]["c_pick"][k] for k in steps], color=colour,
+                   linestyle=":", linewidth=1, label=f"share of choices on C, {name}" if first else None)
     right.set_xlabel("behaviour-cloning step")
-    right.set_title("Relation attention, zero identities, experimenter data")
+    right.set_title("Long runs, one line per seed (relation, zero ids, exp. data)")
     right.set_ylim(0, 1.05)
-    if summary["curves"]:
+    if colours:
         right.legend(fontsize=6, loc="lower right")
     _save(fig, path)

@@ -431,3 +431,32 @@ def test_zero_identities_make_the_fresh_learner_treat_nodes_alike() -> None:
             same = torch.allclose(model(x, fixed)[..., actions], model(x[:, :, perm], fixed), atol=1e-5)
         assert same == symmetric, init
     assert BCConfig().identity_init == "zero" and BCConfig().attention == "relation"
+
+
+def test_the_two_identity_fixes_act_on_the_identity_vectors(expert) -> None:
+    """``train_identities=False`` keeps every identity at zero through training, so the trained
+    learner still relabels actions with the nodes; ``identity_decay`` pulls them towards zero
+    (smaller than with AdamW's 0.01 after the same steps); the defaults leave training as it was."""
+    _, batch = expert
+    x = torch.from_numpy(episode_features(batch, 7))[:3]
+    perm = torch.tensor([3, 0, 4, 1, 2])
+    actions = torch.stack([2 * perm, 2 * perm + 1], dim=1).reshape(-1)
+    fixed = identity_orders(3, None, False)
+    frozen, _ = train_passive_learner(batch, replace(TINY, train_identities=False), seed=0)
+    assert float(frozen.identity.abs().max()) == 0.0
+    with torch.no_grad():
+        assert torch.allclose(frozen(x, fixed)[..., actions], frozen(x[:, :, perm], fixed), atol=1e-5)
+    learned, _ = train_passive_learner(batch, TINY, seed=0)
+    assert float(learned.identity.abs().max()) > 0  # trained identities move off zero
+    with torch.no_grad():
+        assert not torch.allclose(learned(x, fixed)[..., actions], learned(x[:, :, perm], fixed), atol=1e-5)
+    decayed, _ = train_passive_learner(batch, replace(TINY, identity_decay=10.0), seed=0)
+    assert float(decayed.identity.norm()) < 0.8 * float(learned.identity.norm())
+
+
+@pytest.mark.parametrize("bad", [{"identity_decay": -1.0}, {"identity_decay": float("nan")},
+                                 {"identity_decay": float("inf")}, {"identity_decay": True},
+                                 {"train_identities": "no"}])
+def test_identity_fix_settings_are_checked(bad) -> None:
+    with pytest.raises(InvalidArgument, match=next(iter(bad))):
+        BCConfig(**bad)
