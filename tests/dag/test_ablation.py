@@ -33,6 +33,15 @@ def test_plan_runs_the_protocols_cells_in_its_order() -> None:
     # (6) each fix at 3,000 steps, three seeds; (7) only once a fix has been chosen
     assert cells[30:] == [Cell("relation", "zero", "experimenter", 4000, 3000, s, fix)
                           for fix in ("decay", "frozen") for s in (1000, 1001, 1002)]
+    # a record written before the fixes existed reads as the learner without one
+    old = {"attention": "relation", "identity_init": "zero", "data": "oracle", "n_expert": 100_000,
+           "steps": 700, "seed": 1000}
+    assert Cell.from_record(old) == Cell("relation", "zero", "oracle", 100_000, 700, 1000, "none")
+    frozen = Cell("relation", "zero", "experimenter", 4000, 3000, 7, "frozen").config(scale.base)
+    assert frozen.bc.train_identities is False and frozen.bc.identity_decay == 0.01
+    assert Cell("relation", "zero", "experimenter", 4000, 3000, 7, "decay").config(scale.base).bc.identity_decay == 10.0
+    with pytest.raises(InvalidArgument, match="not a study cell"):
+        Cell("relation", "zero", "experimenter", 4000, 3000, 7, "dropout")
     config = Cell("standard", "random", "oracle", 100_000, 1500, 7).config(scale.base)
     assert (config.bc.attention, config.bc.identity_init, config.data, config.n_expert, config.bc.steps) == (
         "standard", "random", "oracle", 100_000, 1500)
