@@ -39,7 +39,10 @@ __all__ = ["Cell", "FIXES", "SCALES", "Scale", "creeps_back", "data_source_choic
 TIE_MARGIN = 0.02
 #: the fixes for the identity prior creeping back, softer first (the protocol's tie order):
 #: a fix's changes to the learner's ``BCConfig``; "none" is the learner as it is
-FIXES: dict[str, dict] = {"none": {}, "decay": {"identity_decay": 10.0}, "frozen": {"train_identities": False}}
+#: ("none" is spelled out, so a recorded cell means the same learner whatever the default becomes)
+FIXES: dict[str, dict] = {"none": {"identity_decay": 0.01, "train_identities": True},
+                          "decay": {"identity_decay": 10.0, "train_identities": True},
+                          "frozen": {"identity_decay": 0.01, "train_identities": False}}
 #: creep-back thresholds (validation fall, train hold, C-share fall), fixed before the long runs
 CREEP_VALIDATION, CREEP_TRAIN, CREEP_C = 0.05, 0.03, 0.10
 
