@@ -19,6 +19,10 @@ relative position encoding, this says *how two tokens are related*, not what any
 compute from them. The identity vectors start at zero, so at initialisation the model treats the
 nodes symmetrically (relabelling the nodes relabels the actions) and a per-node rule such as
 "never C for goal A" (true of every training episode) must be learned against that symmetry.
+Trained long enough it still is (the *creep-back*: past about 1,000 steps C is un-learned on
+validation); ``train_identities=False`` keeps the identities at zero, so the learner stays exactly
+symmetric and cannot store such a rule, and ``identity_decay`` pulls them back towards zero
+(docs/causal_strategies.md measures both on validation).
 ``attention="standard"`` and ``identity_init="random"`` give the first learner of this study
 (ordinary attention, random identities), kept for the ablation. The named variant
 ``shuffle_identities=True`` hands the identities out in a fresh random order per episode; then
