@@ -9,7 +9,7 @@ episodes (the *score*). Cells run one at a time in the protocol's order
 (docs/causal_strategies.md), each appended to ``cells.jsonl`` as it finishes, so an interrupted
 study keeps its cells and a second call continues it.
 
-Run:  python -m neural.dag.ablation --out DIR [--scale default|micro] [--seeds 1000 1001 1002]
+Run: ``python -m neural.dag.ablation --out DIR [--scale default|micro] [--seeds 1000 1001 1002]``
 """
 
 from __future__ import annotations
