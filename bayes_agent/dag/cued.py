@@ -39,7 +39,7 @@ import numpy as np
 from .experimenter import (BayesianExperimenter, EpisodeContext, TranscriptView, explore_action,
                            log_posterior)
 from .world import (A_INDEX, C_INDEX, D_INDEX, E_INDEX, N_NODES, EpisodeBatch, HypothesisSpace, Policy,
-                    allowed_actions, propagate)
+                    action_node, action_sign, allowed_actions, check_actions, propagate)
 from ..errors import InvalidArgument
 from ..transcript import Channel, Gate, Transcript
 
@@ -226,30 +226,23 @@ def run_cued_episodes(policy: Policy | Callable[[EpisodeBatch, int], np.ndarray]
 
     def sample(noise: np.ndarray, chosen: np.ndarray | None) -> np.ndarray:
         x = noise.copy()  # irrelevant variables: their noise
-        node = np.full(n, -1) if chosen is None else _local_node(cues, chosen // 2)
+        node = np.full(n, -1) if chosen is None else _local_node(cues, action_node(chosen))
         local = np.where(node < 0, -1, 2 * node + (0 if chosen is None else chosen % 2))  # local action
         for a in np.unique(local):
             sel = local == a
             x[rows[sel], cues[sel]] = propagate(
-                graphs[sel], noise[rows[sel], cues[sel]], None if a < 0 else int(a) // 2,
-                (1 - 2 * (int(a) % 2)) * config.intervention)
+                graphs[sel], noise[rows[sel], cues[sel]], None if a < 0 else action_node(a),
+                action_sign(a) * config.intervention)
         if chosen is not None:
-            x[np.arange(n), chosen // 2] = (1 - 2 * (chosen % 2)) * config.intervention
+            x[np.arange(n), action_node(chosen)] = action_sign(chosen) * config.intervention
         return x
 
     for t in range(config.n_trials):
         if t >= config.n_explore:
             batch.goals[:, t] = goals
         batch.initial[:, t] = sample(rng.normal(0.0, config.noise, (n, m)), None)
-        chosen = np.asarray(act(batch, t))
-        if chosen.shape != (n,) or not np.issubdtype(chosen.dtype, np.integer):
-            raise InvalidArgument(f"a policy must return {n} integer actions, got {chosen!r}")
-        if ((chosen < 0) | (chosen >= world.n_actions)).any():
-            raise InvalidArgument(f"actions must lie in 0..{world.n_actions - 1}, got {chosen}")
-        if t >= config.n_explore and (chosen // 2 == goals).any():
-            bad = int(np.flatnonzero(chosen // 2 == goals)[0])
-            raise InvalidArgument(f"episode {bad}: the policy intervened on the goal "
-                                  f"{world.names[goals[bad]]} itself; exploitation must act on another variable")
+        chosen = check_actions(act(batch, t), n, world.n_actions, goals if t >= config.n_explore else None,
+                               lambda k, a: world.names[goals[k]])
         batch.actions[:, t] = chosen
         batch.outcomes[:, t] = sample(rng.normal(0.0, config.noise, (n, m)), chosen)
     return batch
@@ -269,7 +262,7 @@ def relevant_experiment_share(batch: EpisodeBatch) -> float:
     acts = batch.actions[:, : batch.config.n_explore]
     if (acts < 0).any():
         raise InvalidArgument("relevant_experiment_share needs played experimentation trials")
-    return float(np.take_along_axis(batch.cues, acts // 2, axis=1).mean())
+    return float(np.take_along_axis(batch.cues, action_node(acts), axis=1).mean())
 
 
 def cued_transcript(batch: EpisodeBatch, n: int, upto: int, *, actor: Gate = Gate.AGENT,
@@ -296,8 +289,8 @@ def cued_transcript(batch: EpisodeBatch, n: int, upto: int, *, actor: Gate = Gat
         if t == upto:
             break
         a = int(batch.actions[n, t])
-        if a // 2 in local and view.actions:
-            h = h.append(2 * local[a // 2] + a % 2, gate, channel=Channel.ACTION)
+        if action_node(a) in local and view.actions:
+            h = h.append(2 * local[action_node(a)] + a % 2, gate, channel=Channel.ACTION)
         if view.outcomes:
             h = h.world(tuple(float(v) for v in batch.outcomes[n, t, cue]))
     return h
@@ -330,5 +323,5 @@ class CuedExperimenter(BayesianExperimenter):
             goal = cue.index(int(batch.goals[n, t]))
             expected = np.exp(logw) @ self.space.values(graphs)[:, :, goal]
             a = int(np.argmax(np.where(allowed_actions(goal), expected, -np.inf)))
-            out[n] = 2 * cue[a // 2] + a % 2
+            out[n] = 2 * cue[action_node(a)] + a % 2
         return out

@@ -69,6 +69,7 @@ __all__ = [
     "action_name",
     "action_node",
     "action_sign",
+    "check_actions",
     "allowed_actions",
     "expected_values",
     "log_likelihood",
@@ -120,14 +121,31 @@ class DagConfig:
         return self.n_explore + self.n_exploit
 
 
-def action_node(a: int) -> int:
-    """The node an action intervenes on."""
-    return int(a) // 2
+def action_node(a: int | np.ndarray) -> int | np.ndarray:
+    """The node an action intervenes on (elementwise for an array of actions)."""
+    return np.asarray(a) // 2 if np.ndim(a) else int(a) // 2
 
 
-def action_sign(a: int) -> int:
-    """+1 or -1: the direction an action pushes its node."""
-    return 1 - 2 * (int(a) % 2)
+def action_sign(a: int | np.ndarray) -> int | np.ndarray:
+    """+1 or -1: the direction an action pushes its node (elementwise for an array)."""
+    return 1 - 2 * (np.asarray(a) % 2) if np.ndim(a) else 1 - 2 * (int(a) % 2)
+
+
+def check_actions(chosen: np.ndarray, n: int, n_actions: int, goals: np.ndarray | None,
+                  describe: Callable[[int, int], str]) -> np.ndarray:
+    """A policy's ``n`` actions for one trial, refused unless they are integers in
+    ``0..n_actions-1`` and (when ``goals`` is given, in exploitation) none sets its episode's
+    goal; ``describe(episode, action)`` names the offending intervention."""
+    chosen = np.asarray(chosen)
+    if chosen.shape != (n,) or not np.issubdtype(chosen.dtype, np.integer):
+        raise InvalidArgument(f"a policy must return {n} integer actions, got {chosen!r}")
+    if ((chosen < 0) | (chosen >= n_actions)).any():
+        raise InvalidArgument(f"actions must lie in 0..{n_actions - 1}, got {chosen}")
+    if goals is not None and (action_node(chosen) == goals).any():
+        bad = int(np.flatnonzero(action_node(chosen) == goals)[0])
+        raise InvalidArgument(f"episode {bad}: the policy intervened on the goal {describe(bad, int(chosen[bad]))} "
+                              "itself; exploitation must act on another variable")
+    return chosen
 
 
 def action_name(a: int, config: DagConfig | None = None) -> str:
@@ -345,7 +363,7 @@ class HypothesisSpace:
         tie, and the node that action sets (the test behind every held-out split)."""
         v = np.where(allowed_actions(goal)[None, :], self.values(graphs)[:, :, goal], -np.inf)
         ranked = np.sort(v, axis=1)
-        return ranked[:, -1] - ranked[:, -2] > _TIE, v.argmax(axis=1) // 2
+        return ranked[:, -1] - ranked[:, -2] > _TIE, action_node(v.argmax(axis=1))
 
     def goal_of(self, split: str) -> int | None:
         """The goal every episode of an evaluation split has (None for ``train``: any influenced node)."""
@@ -533,17 +551,9 @@ def run_episodes(
         if t >= config.n_explore:
             batch.goals[:, t] = goals
         batch.initial[:, t] = propagate(graphs, rng.normal(0.0, config.noise, (n, N_NODES)))
-        chosen = np.asarray(act(batch, t))
-        if chosen.shape != (n,) or not np.issubdtype(chosen.dtype, np.integer):
-            raise InvalidArgument(f"a policy must return {n} integer actions, got {chosen!r}")
-        if ((chosen < 0) | (chosen >= len(ACTIONS))).any():
-            raise InvalidArgument(f"actions must lie in 0..{len(ACTIONS) - 1}, got {chosen}")
-        if t >= config.n_explore and (chosen // 2 == goals).any():
-            bad = int(np.flatnonzero(chosen // 2 == goals)[0])
-            raise InvalidArgument(
-                f"episode {bad}: the policy intervened on the goal {NODES[goals[bad]]} itself "
-                f"({action_name(int(chosen[bad]), config)}); exploitation must act on another node"
-            )
+        chosen = check_actions(
+            act(batch, t), n, len(ACTIONS), goals if t >= config.n_explore else None,
+            lambda k, a: f"{NODES[goals[k]]} ({action_name(a, config)})")
         batch.actions[:, t] = chosen
         noise = rng.normal(0.0, config.noise, (n, N_NODES))
         for a in np.unique(chosen):

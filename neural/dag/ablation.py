@@ -26,7 +26,7 @@ import numpy as np
 
 from bayes_agent.atomic import write_atomic
 from bayes_agent.dag.evaluation import paired_difference, seed_interval
-from bayes_agent.dag.world import C_INDEX, HypothesisSpace, run_episodes, sample_tasks
+from bayes_agent.dag.world import HypothesisSpace, run_episodes, sample_tasks
 from bayes_agent.errors import InvalidArgument
 
 from .passive_learner import ATTENTIONS, IDENTITY_INITS
@@ -100,6 +100,12 @@ class Cell:
         return cls(**{f.name: record.get(f.name, f.default) for f in fields(cls)})
 
 
+def _learner(scale: Scale, steps: int, seed: int, fix: str = "none") -> Cell:
+    """The default learner (relation attention, zero identities) on the experimenter's data:
+    the cell of the long runs, the fixes and the adoption check."""
+    return Cell("relation", "zero", "experimenter", scale.base.n_expert, steps, seed, fix)
+
+
 def plan(scale: Scale, seeds: Sequence[int], records: Sequence[dict] = ()) -> list[Cell]:
     """Every cell in the protocol's order: (1) the attention x identity cells on the
     experimenter's data (seed-major); (2) the relation/zero cell on the oracle's data; (3) the
@@ -114,18 +120,17 @@ def plan(scale: Scale, seeds: Sequence[int], records: Sequence[dict] = ()) -> li
         return Cell(a, i, "oracle", scale.n_oracle, steps, s)
 
     def long(s: int) -> list[Cell]:
-        return [Cell("relation", "zero", "experimenter", n_exp, n, s) for n in scale.long_steps]
+        return [_learner(scale, n, s) for n in scale.long_steps]
 
     cells = [Cell(a, i, "experimenter", n_exp, steps, s) for s in seeds for a, i in arms]
     cells += [oracle("relation", "zero", s) for s in seeds]
     cells += long(seeds[0])
     cells += [oracle(a, i, s) for s in seeds for a, i in arms if (a, i) != ("relation", "zero")]
     cells += [c for s in seeds[1:] for c in long(s)]
-    cells += [Cell("relation", "zero", "experimenter", n_exp, scale.long_steps[-1], s, fix)
-              for fix in FIXES if fix != "none" for s in seeds]
+    cells += [_learner(scale, scale.long_steps[-1], s, fix) for fix in FIXES if fix != "none" for s in seeds]
     chosen = fix_choice(records, scale, seeds)["fix"] if records else None
     if chosen not in (None, "none"):
-        cells += [Cell("relation", "zero", "experimenter", n_exp, steps, s, chosen) for s in seeds]
+        cells += [_learner(scale, steps, s, chosen) for s in seeds]
     return cells
 
 
@@ -136,7 +141,7 @@ def run_cell(cell: Cell, scale: Scale, space: HypothesisSpace, expert: tuple | N
     import torch
 
     from .passive_learner import BCPolicy
-    from .runs import train_on_validation
+    from .runs import c_share, train_on_validation
 
     torch.set_num_threads(1)
     cpu, wall = time.process_time(), time.time()
@@ -144,9 +149,7 @@ def run_cell(cell: Cell, scale: Scale, space: HypothesisSpace, expert: tuple | N
     tasks = sample_tasks(space, "validation", scale.n_score, np.random.default_rng(32_000 + cell.seed))
     batch = run_episodes(BCPolicy(learner.model, 52_000 + cell.seed), tasks, space,
                          np.random.default_rng(42_000 + cell.seed))
-    e = space.config.n_explore
-    return {**asdict(cell), "score": float(batch.rewards().mean()),
-            "c_share": float((batch.actions[:, e:] // 2 == C_INDEX).mean()),
+    return {**asdict(cell), "score": float(batch.rewards().mean()), "c_share": c_share(batch),
             "chosen_step": learner.chosen_step, "validation": learner.selection.validation_reward,
             "curve": learner.curve, "cpu_s": round(time.process_time() - cpu, 1),
             "wall_s": round(time.time() - wall, 1)}
@@ -171,7 +174,7 @@ def data_source_choice(arms: dict[tuple, dict], scale: Scale, seeds: Sequence[in
     higher mean score wins unless within ``TIE_MARGIN``, and a tie (or a missing seed) keeps the
     experimenter's data."""
     base = scale.base
-    exp = arms.get(("relation", "zero", "experimenter", base.n_expert, base.bc.steps, "none"))
+    exp = arms.get(_learner(scale, base.bc.steps, 0).arm)
     ora = arms.get(("relation", "zero", "oracle", scale.n_oracle, base.bc.steps, "none"))
     keep = {"data": "experimenter", "n_expert": base.n_expert}
     if not exp or not ora or sorted(exp["seeds"]) != sorted(seeds) or sorted(ora["seeds"]) != sorted(seeds):
@@ -192,9 +195,8 @@ def fix_choice(records: Sequence[dict], scale: Scale, seeds: Sequence[int]) -> d
     steps = scale.long_steps[-1]
     per_fix: dict[str, dict] = {}
     for fix in (f for f in FIXES if f != "none"):
-        rs = sorted((r for r in records if Cell.from_record(r) == Cell(
-            "relation", "zero", "experimenter", scale.base.n_expert, steps, r["seed"], fix)
-            and r["seed"] in seeds), key=lambda r: r["seed"])
+        rs = sorted((r for r in records if Cell.from_record(r) == _learner(scale, steps, r["seed"], fix)
+                     and r["seed"] in seeds), key=lambda r: r["seed"])
         if sorted(r["seed"] for r in rs) != sorted(seeds):
             return {"fix": None, "why": f"the {fix} fix lacks a seed at {steps} steps: no choice yet"}
         creep = [creeps_back(r["curve"])["creeps_back"] for r in rs]
@@ -210,17 +212,18 @@ def fix_choice(records: Sequence[dict], scale: Scale, seeds: Sequence[int]) -> d
                    f"(best working fix {best:.3f}, ties of {TIE_MARGIN} to the softer fix)"}
 
 
-def fix_adoption(records: Sequence[dict], scale: Scale, seeds: Sequence[int]) -> dict:
-    """The protocol's adoption rule: the chosen fix joins the default only if, at the default's
-    budget, its mean score is no more than ``TIE_MARGIN`` below the default's (paired by seed)."""
-    chosen = fix_choice(records, scale, seeds).get("fix")
+def fix_adoption(records: Sequence[dict], scale: Scale, seeds: Sequence[int], choice: dict | None = None) -> dict:
+    """The protocol's adoption rule: the chosen fix (``choice``, :func:`fix_choice` of the same
+    records when not given) joins the default only if, at the default's budget, its mean score is
+    no more than ``TIE_MARGIN`` below the default's (paired by seed)."""
+    chosen = (choice or fix_choice(records, scale, seeds)).get("fix")
     if chosen in (None, "none"):
         return {"adopt": False, "why": "no fix chosen"}
     base = scale.base
 
     def scores(fix: str) -> list[float] | None:
-        by_seed = {r["seed"]: r["score"] for r in records if Cell.from_record(r) == Cell(
-            "relation", "zero", "experimenter", base.n_expert, base.bc.steps, r["seed"], fix) and "score" in r}
+        by_seed = {r["seed"]: r["score"] for r in records
+                   if Cell.from_record(r) == _learner(scale, base.bc.steps, r["seed"], fix) and "score" in r}
         return [by_seed[s] for s in seeds] if all(s in by_seed for s in seeds) else None
 
     fixed, today = scores(chosen), scores("none")
@@ -254,10 +257,11 @@ def summarise(records: list[dict], scale: Scale, seeds: Sequence[int]) -> dict:
             for r in records if r["steps"] > scale.base.bc.steps]
     names = ("attention", "identity_init", "data", "n_expert", "steps", "fix")
     order = {f: i for i, f in enumerate(FIXES)}
+    choice = fix_choice(records, scale, seeds)
     return {"arms": [{**dict(zip(names, arm)), **v} for arm, v in
                      sorted(arms.items(), key=lambda kv: (kv[0][4], order[kv[0][5]], kv[0][2], kv[0][0], kv[0][1]))],
             "data_source": data_source_choice(arms, scale, seeds), "long_runs": long,
-            "fix": fix_choice(records, scale, seeds), "adoption": fix_adoption(records, scale, seeds),
+            "fix": choice, "adoption": fix_adoption(records, scale, seeds, choice),
             "curves": [{**{k: r[k] for k in ("attention", "identity_init", "data", "steps", "seed", "curve")},
                         "fix": Cell.from_record(r).fix}
                        for r in records if r["attention"] == "relation" and r["identity_init"] == "zero"

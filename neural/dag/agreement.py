@@ -37,8 +37,8 @@ def experimenting(batch: EpisodeBatch) -> dict[str, list[float]]:
     acts = batch.actions[:, :e]
     fresh = []
     for t in range(e):
-        nodes = acts[:, t] // 2
-        before = (acts[:, :t] // 2 == nodes[:, None]).any(axis=1) if t else np.zeros(len(acts), bool)
+        nodes = action_node(acts[:, t])
+        before = (action_node(acts[:, :t]) == nodes[:, None]).any(axis=1) if t else np.zeros(len(acts), bool)
         fresh.append(float(((acts[:, t] % 2 == 0) & ~before).mean()))
     every = float(np.mean([len({action_node(a) for a in row}) == min(e, N_NODES) for row in acts]))
     return {"fresh_positive": fresh, "each_node_once": every}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -176,6 +176,12 @@ def _cell(d: dict, signed: bool = False) -> str:
     return f"{d['mean']:+.3f} ± {ci}" if signed else f"{d['mean']:.3f} ± {ci}"
 
 
+def _by_split(corner: str, methods: Sequence[str], entry: Callable[[str, str], str]) -> list[str]:
+    """A markdown table, one row per method and one column per cued split, ``entry(split, method)``."""
+    return (["| " + corner + " | " + " | ".join(CUED_SPLITS) + " |", "|---|" + "---|" * len(CUED_SPLITS)]
+            + [f"| {meth} | " + " | ".join(entry(sp, meth) for sp in CUED_SPLITS) + " |" for meth in methods])
+
+
 def cued_markdown(m: dict) -> str:
     """The cued study's report.md, written from its metrics alone."""
     s, acc = m["settings"], m["acceptance"]
@@ -190,17 +196,11 @@ def cued_markdown(m: dict) -> str:
              + ", ".join(f"{h}: {'yes' if ok else 'no'}" for h, ok in acc["above"].items())
              + f"; all: {'yes' if acc['all'] else 'no'}.", "",
              "Mean exploitation reward ± 95% CI over seeds (relevant experiment share in brackets):", "",
-             "| agent | " + " | ".join(CUED_SPLITS) + " |", "|---|" + "---|" * len(CUED_SPLITS)]
-    for meth in CUED_METHODS:
-        lines.append(f"| {meth} | " + " | ".join(
-            f"{_cell(m[sp]['reward'][meth])} ({m[sp]['relevant_experiment_share'][meth]['mean']:.3f})"
-            for sp in CUED_SPLITS) + " |")
-    lines += ["", "BC agent minus each agent, paired by seed:", "",
-              "| BC minus | " + " | ".join(CUED_SPLITS) + " |", "|---|" + "---|" * len(CUED_SPLITS)]
-    for meth in CUED_COMPARED:
-        lines.append(f"| {meth} | " + " | ".join(
-            f"{_cell(m[sp]['bc_minus'][meth], True)} ({m[sp]['bc_minus'][meth]['verdict']})"
-            for sp in CUED_SPLITS) + " |")
+             *_by_split("agent", CUED_METHODS, lambda sp, meth: f"{_cell(m[sp]['reward'][meth])} "
+                        f"({m[sp]['relevant_experiment_share'][meth]['mean']:.3f})"),
+             "", "BC agent minus each agent, paired by seed:", "",
+             *_by_split("BC minus", CUED_COMPARED, lambda sp, meth: f"{_cell(m[sp]['bc_minus'][meth], True)} "
+                        f"({m[sp]['bc_minus'][meth]['verdict']})")]
     lines += ["", "Strategy agreement on target, where the experimenter and the strategy disagree:", "",
               "| strategy | trials | matches experimenter | matches strategy |", "|---|---|---|---|"]
     for h, row in m["target"]["agreement"].items():

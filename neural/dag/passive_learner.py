@@ -41,10 +41,10 @@ import torch
 from torch import nn
 
 from bayes_agent.dag.world import (
-    ACTIONS,
     N_NODES,
     EpisodeBatch,
     action_node,
+    action_sign,
 )
 from bayes_agent.errors import InvalidArgument
 from bayes_agent.seeds import check_seed
@@ -89,8 +89,6 @@ RELATION_NAMES: tuple[str, ...] = (
 ATTENTIONS: tuple[str, ...] = ("relation", "standard")
 #: how the per-node identity vectors start
 IDENTITY_INITS: tuple[str, ...] = ("zero", "random")
-# the world's action numbering, as lookup tables for whole batches
-_ACTION_NODE = np.array([action_node(a) for a in ACTIONS])
 
 
 @dataclass(frozen=True)
@@ -159,7 +157,7 @@ def episode_features(batch: EpisodeBatch, upto: int) -> np.ndarray:
     prev = batch.actions[:, :upto - 1]
     rows, cols = np.nonzero(prev >= 0)
     played = prev[rows, cols]
-    feats[rows, cols + 1, played // 2, 3] = 1 - 2 * (played % 2)  # action a sets node a // 2 to ±v
+    feats[rows, cols + 1, action_node(played), 3] = action_sign(played)
     feats[..., 4] = (goals >= 0)[:, :, None]
     if cued:
         feats[..., N_FEATURES] = batch.cues[:, None, :]
@@ -290,7 +288,7 @@ def explanation_targets(batch: EpisodeBatch, ancestors: np.ndarray) -> np.ndarra
     ``ancestors[n]`` is episode n's graph's ancestor matrix."""
     n, t = batch.actions.shape
     out = np.full((n, t, N_NODES), np.nan, dtype=np.float32)
-    prev = _ACTION_NODE[batch.actions[:, :t - 1]]  # (N, T-1)
+    prev = action_node(batch.actions[:, :t - 1])  # (N, T-1)
     out[:, 1:] = np.take_along_axis(ancestors, prev[:, :, None], axis=1).astype(np.float32)
     rows, cols = np.indices(prev.shape)
     out[rows, cols + 1, prev] = np.nan

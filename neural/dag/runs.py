@@ -37,7 +37,7 @@ from bayes_agent.dag.experimenter import BayesianExperimenter
 from bayes_agent.dag.oracle import oracle_episodes
 from bayes_agent.dag.studies import bystander_study, delusion_study
 from bayes_agent.dag.world import (C_INDEX, SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, Policy, Task,
-                                   run_episodes, sample_tasks)
+                                   action_node, run_episodes, sample_tasks)
 from bayes_agent.atomic import write_atomic
 from bayes_agent.errors import InvalidArgument
 
@@ -48,7 +48,8 @@ from .markdown import report_markdown
 from .passive_learner import BCConfig, BCPolicy, PassiveLearner, train_passive_learner
 
 __all__ = ["CONFIGS", "DATA_SOURCES", "HELD_OUT_SPLITS", "HeldOutPlays", "ReportConfig", "Selection",
-           "TrainedLearner", "FIRST_LEARNER", "expert_data", "run_causal_report", "train_on_validation", "usable_cpus"]
+           "TrainedLearner", "FIRST_LEARNER", "c_share", "expert_data", "run_causal_report", "train_on_validation",
+           "usable_cpus"]
 
 #: where the demonstrations come from: the exact Bayesian experimenter or the oracle expert
 DATA_SOURCES: tuple[str, ...] = ("experimenter", "oracle")
@@ -278,11 +279,15 @@ def train_on_validation(config: ReportConfig, seed: int, verbose: bool = False,
     say(f"seed {seed}: {len(expert)} {config.data} episodes ({time.time() - start:.0f}s)", flush=True)
     val_tasks = sample_tasks(space, "validation", config.n_validation, np.random.default_rng(30_000 + seed))
     curve_tasks = sample_tasks(space, "train", config.n_validation, np.random.default_rng(31_000 + seed))
-    e = config.world.n_explore
     play = lambda policy, tasks, rng: run_episodes(policy, tasks, space, rng)  # noqa: E731
-    c_pick = lambda batch: float((batch.actions[:, e:] // 2 == C_INDEX).mean())  # noqa: E731
     return clone_and_select(config, seed, expert_tasks, expert, play, curve_tasks, val_tasks,
-                            ("c_pick", "C picked", c_pick), say, start)
+                            ("c_pick", "C picked", c_share), say, start)
+
+
+def c_share(batch: EpisodeBatch) -> float:
+    """The share of a batch's exploitation choices that act on C (on ``validation``, goal A, C
+    is the best node in every episode): the identity prior's fingerprint."""
+    return float((action_node(batch.actions[:, batch.config.n_explore:]) == C_INDEX).mean())
 
 
 def clone_and_select(config: ReportConfig, seed: int, expert_tasks: list, expert: EpisodeBatch,

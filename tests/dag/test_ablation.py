@@ -164,3 +164,4 @@ def test_study_command_refuses_bad_input_in_one_line(tmp_path, capsys) -> None:
     assert "scale" in err[0] and "distinct" in err[1]
     assert err[3] == f"error: --out: {str(blocker)!r} exists and is not a directory"
     assert not (tmp_path / "x").exists()  # a refused study leaves nothing behind
+

@@ -11,7 +11,8 @@ from bayes_agent.dag.baselines import BASELINES, HeuristicPolicy
 from bayes_agent.dag.cued import (CueConfig, CuedExperimenter, CuedSpace, CuedTask, cued_transcript,
                                   relevant_experiment_share, run_cued_episodes, sample_cued_tasks)
 from bayes_agent.dag.experimenter import engine_mixture, log_posterior
-from bayes_agent.dag.world import A_INDEX, C_INDEX, D_INDEX, E_INDEX, EpisodeBatch, HypothesisSpace
+from bayes_agent.dag.world import (A_INDEX, C_INDEX, D_INDEX, E_INDEX, EpisodeBatch, HypothesisSpace, run_episodes,
+                                   sample_tasks)
 from bayes_agent.errors import InvalidArgument
 
 
@@ -243,3 +244,26 @@ def test_cli_runs_the_cued_micro_report(tmp_path) -> None:
     assert set(metrics["acceptance"]) == {"split", "relevant_share", "above", "all"}
     assert set(metrics["bc_training_curve"]) == {"train", "validation", "relevant_share"}  # no target curve
     assert "| bc_agent |" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.parametrize("cued", [False, True])
+@pytest.mark.parametrize("bad, message", [
+    (lambda n, t, goal, k: np.zeros(n + 1, dtype=int), "integer actions"),  # wrong length
+    (lambda n, t, goal, k: np.zeros(n), "integer actions"),  # floats
+    (lambda n, t, goal, k: np.full(n, k), "must lie in"),  # one past the last action
+    (lambda n, t, goal, k: 2 * goal if t >= 3 else np.zeros(len(goal), dtype=int), "the goal"),
+])
+def test_a_policys_bad_actions_are_refused_in_either_world(space3, world, cued, bad, message) -> None:
+    """Both worlds check a policy's actions with one rule (world.check_actions): shape and integer
+    type, range, and no intervention on the goal once it is named."""
+    rng = np.random.default_rng(0)
+    if cued:
+        tasks = sample_cued_tasks(world, "train", 4, rng)
+        goals, k = np.array([t.goal for t in tasks]), world.n_actions
+        play = lambda policy: run_cued_episodes(policy, tasks, world, rng)  # noqa: E731
+    else:
+        tasks = sample_tasks(space3, "train", 4, rng)
+        goals, k = np.array([t.goal for t in tasks]), 10
+        play = lambda policy: run_episodes(policy, tasks, space3, rng)  # noqa: E731
+    with pytest.raises(InvalidArgument, match=message):
+        play(lambda batch, t: bad(len(tasks), t, goals, k))
