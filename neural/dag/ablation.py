@@ -298,9 +298,24 @@ def markdown(summary: dict) -> str:
 
 
 def _records(path: Path) -> list[dict]:
+    """The finished cells of ``cells.jsonl``; a line that is not a cell's record is refused,
+    naming the file and the line (nothing is run or rewritten)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            Cell.from_record(record)
+            if not {"seed", "steps", "curve"} <= record.keys():
+                raise ValueError("fields missing")
+        except (ValueError, TypeError, AttributeError, InvalidArgument) as exc:
+            raise InvalidArgument(f"{path}, line {number}: not a finished cell's record ({exc}); "
+                                  "move the file away or remove that line") from None
+        records.append(record)
+    return records
 
 
 def _write(out: Path, records: list[dict], scale: Scale, seeds: Sequence[int]) -> dict:
@@ -328,7 +343,11 @@ def run_study(out: str | Path, scale: str = "default", seeds: Sequence[int] = (1
     out.mkdir(parents=True, exist_ok=True)
     settings = {"scale": scale, "seeds": seeds}
     meta = out / "study.json"
-    if meta.exists() and json.loads(meta.read_text()) != settings:
+    try:
+        held = json.loads(meta.read_text()) if meta.exists() else settings
+    except ValueError:
+        raise InvalidArgument(f"{meta} is not a study's settings file; use another --out") from None
+    if held != settings:
         raise InvalidArgument(f"{out} holds a study with other settings ({meta.read_text().strip()}); use another --out")
     write_atomic(meta, json.dumps(settings))
     sink = out / "cells.jsonl"

@@ -165,3 +165,20 @@ def test_study_command_refuses_bad_input_in_one_line(tmp_path, capsys) -> None:
     assert err[3] == f"error: --out: {str(blocker)!r} exists and is not a directory"
     assert not (tmp_path / "x").exists()  # a refused study leaves nothing behind
 
+
+def test_a_damaged_study_file_is_refused_in_one_line_and_left_as_it_was(tmp_path, capsys) -> None:
+    """A cells.jsonl cut off mid-line (or holding something else), or a study.json that is not
+    JSON: one line naming the file (and line), exit 2, the file untouched, nothing run."""
+    good = json.dumps({"attention": "standard", "identity_init": "random", "data": "experimenter",
+                       "n_expert": 40, "steps": 10, "seed": 0, "curve": {}})
+    for name, text, where in (("cells.jsonl", good + '\n{"attention": "stand', "line 2"),
+                              ("cells.jsonl", good + '\n["a list"]\n', "line 2"),
+                              ("study.json", "{not json", "study.json")):
+        out = tmp_path / f"study_{len(list(tmp_path.iterdir()))}"
+        out.mkdir()
+        (out / name).write_text(text)
+        assert main(["--out", str(out), "--scale", "micro", "--seeds", "0", "--max-cells", "1"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and where in err[0], err
+        assert (out / name).read_text() == text
+        assert not (out / "ablation.md").exists()
