@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["log", "log_sum", "logsumexp", "normalise_logs"]
+__all__ = ["compensated_add", "log", "log_sum", "logsumexp", "normalise_logs"]
 
 
 def log(x: float) -> float:
@@ -22,6 +22,17 @@ def log(x: float) -> float:
 def log_sum(factors: Sequence[Any]) -> float:
     """Σ log f in float64 (math.fsum: correctly rounded, so long histories do not drift)."""
     return math.fsum(log(float(f)) for f in factors)
+
+
+def compensated_add(total: float, comp: float, x: float) -> tuple[float, float]:
+    """One step of Kahan summation: ``(total + x, new compensation)``, so a running sum of 10^5
+    log factors keeps ~1e-16 relative error instead of growing with the count. An infinite term
+    or total (a true zero) stays as it is, with no compensation."""
+    y = x - comp
+    t = total + y
+    if not math.isfinite(t):
+        return t, 0.0
+    return t, (t - total) - y
 
 
 def logsumexp(x: np.ndarray, axis: int = 0) -> np.ndarray:

@@ -124,7 +124,8 @@ def kind_of(values: Iterable[Any]) -> str:
 
 
 def convert(x: Any, kind: str) -> Any:
-    """Bring a parsed number into an arithmetic. Floats become rationals via their shortest repr."""
+    """Bring a parsed number into an arithmetic. A float alone becomes the rational of its shortest
+    repr; a float *row* goes through :func:`convert_row`, which keeps it summing to 1."""
     if kind == FLOAT:
         if is_symbolic(x):
             if x.free_symbols:
@@ -135,6 +136,10 @@ def convert(x: Any, kind: str) -> Any:
         if isinstance(x, float):
             return Fraction(repr(x))
         if is_symbolic(x):
+            if x.free_symbols:
+                raise InvalidArgument(
+                    f"{x} holds the symbol(s) {', '.join(sorted(map(str, x.free_symbols)))}, but this "
+                    f"computation runs in exact rationals (arithmetic='symbolic' keeps symbols)")
             if not x.is_Rational:
                 raise InvalidArgument(f"{x} is not an exact rational")
             return Fraction(int(x.p), int(x.q))
@@ -166,34 +171,86 @@ def is_zero(x: Any) -> bool:
     return x == 0
 
 
-def sums_to_one(total: Any, kind: str, *, approx: bool = False) -> bool:
-    """Does a row's total equal 1 in its arithmetic? Floats may miss by :data:`FLOAT_SUM_TOL`.
+#: A float typed as a rational with a denominator up to this is read as that rational (0.333…
+#: as 1/3) when a float row is brought into exact or symbolic arithmetic (:func:`convert_row`).
+TYPED_DENOMINATOR = 10 ** 6
+
+
+def float_tolerance(values: list[Any]) -> float:
+    """How far a float row's sum may miss 1: :data:`FLOAT_SUM_TOL`, or more for numpy numbers of
+    lower precision (float32 0.35 + 0.65 is 0.99999997), scaled by the row's length."""
+    eps = 0.0
+    for v in values:
+        dtype = getattr(v, "dtype", None)
+        if dtype is not None and getattr(dtype, "kind", "") == "f" and dtype.itemsize < 8:
+            import numpy as np
+
+            eps = max(eps, float(np.finfo(dtype).eps))
+    return max(FLOAT_SUM_TOL, 4 * eps * len(values))
+
+
+def convert_row(row: Mapping[Hashable, Any], kind: str, tol: float = FLOAT_SUM_TOL) -> dict[Hashable, Any]:
+    """A probability row in arithmetic ``kind``. A float row brought into exact or symbolic
+    arithmetic becomes the rationals it was typed as (0.333… and 0.666… are 1/3 and 2/3, the
+    nearest rational with denominator ≤ :data:`TYPED_DENOMINATOR` whose float is the entry) when
+    those sum to exactly 1; otherwise its floats' exact values divided by their exact sum, which
+    moves no entry by more than the float tolerance ``tol`` the row passed. Either way the exact
+    row sums to 1, as every exact identity (§3.2, §3.3) needs."""
+    out = {k: convert(v, kind) for k, v in row.items()}
+    if kind == FLOAT or not any(isinstance(v, float) for v in row.values()):
+        return out
+    if any(is_symbolic(v) and not v.is_number for v in row.values()):
+        return out
+    exact = {k: convert(v, EXACT) for k, v in row.items()}
+    total = sum(exact.values(), Fraction(0))
+    if total == 1:
+        return out
+    typed = {}
+    for k, v in row.items():
+        q = Fraction(v).limit_denominator(TYPED_DENOMINATOR) if isinstance(v, float) else exact[k]
+        typed[k] = q if not isinstance(v, float) or float(q) == v else None
+    if None not in typed.values() and sum(typed.values(), Fraction(0)) == 1:
+        exact = typed
+    elif total > 0 and abs(total - 1) <= tol:
+        exact = {k: v / total for k, v in exact.items()}
+    else:  # not a distribution: left for the caller's check to refuse
+        return out
+    return {k: convert(v, kind) for k, v in exact.items()}
+
+
+def sums_to_one(total: Any, kind: str, *, approx: bool = False, tol: float = FLOAT_SUM_TOL) -> bool:
+    """Does a row's total equal 1 in its arithmetic? Floats may miss by ``tol``
+    (:data:`FLOAT_SUM_TOL` unless :func:`float_tolerance` allows more).
 
     ``approx=True`` extends that tolerance to a symbolic total that is a plain number (floats
     mixed into sympy expressions, as an SCM's CPT rows may be); symbols must still cancel exactly.
     """
     if kind == FLOAT:
-        return abs(float(total) - 1.0) <= FLOAT_SUM_TOL
+        return abs(float(total) - 1.0) <= tol
     if kind == SYMBOLIC:
         diff = _sympy().simplify(total - 1)
         if diff == 0:
             return True
-        return approx and bool(diff.is_number) and abs(float(diff)) <= FLOAT_SUM_TOL
+        return approx and bool(diff.is_number) and abs(float(diff)) <= tol
     return total == 1
 
 
 def check_distribution(
-    row: Mapping[Hashable, Any], what: str, *, normalize: bool = False, kind: str | None = None
+    row: Mapping[Hashable, Any], what: str, *, normalize: bool = False, kind: str | None = None,
+    tol: float | None = None,
 ) -> dict[Hashable, Any]:
     """Validate a probability row (non-empty, entries ≥ 0, sum 1) and convert it to one arithmetic.
 
     With ``normalize=True`` a row with a positive sum is divided by that sum instead of refused;
-    this is the only way a row is ever rescaled.
+    otherwise a row is rescaled only when a float row that sums to 1 within ``tol`` (by default
+    :func:`float_tolerance` of the row) is brought into exact arithmetic (:func:`convert_row`).
     """
     if not isinstance(row, Mapping):
         raise InvalidArgument(f"{what} must be a mapping from symbols to probabilities, got {type(row).__name__}")
     if len(row) == 0:
         raise InvalidArgument(f"{what} is empty: a distribution needs at least one symbol")
+    if tol is None:
+        tol = float_tolerance(list(row.values()))
     parsed = {}
     for key, value in row.items():
         try:
@@ -211,10 +268,18 @@ def check_distribution(
         if is_zero(total) or is_negative(total):
             raise InvalidArgument(f"{what} sums to {short(total)}; cannot normalize a row without positive mass")
         parsed = {k: v / total for k, v in parsed.items()}
-    elif not sums_to_one(total, own):
+    elif not sums_to_one(total, own, tol=tol):
         raise InvalidArgument(
-            f"{what} sums to {short(total)}, not 1 (pass normalize=True, or --normalize on the command "
-            f"line, to rescale it explicitly)"
+            f"{what} sums to {short(total)}{_gap(total)}, not 1 (pass normalize=True, or --normalize "
+            f"on the command line, to rescale it explicitly)"
         )
-    target = kind or own
-    return {k: convert(v, target) for k, v in parsed.items()}
+    elif own == FLOAT and tol > FLOAT_SUM_TOL:  # float32 entries: widened, they sum to 1 in float64
+        parsed = {k: v / total for k, v in parsed.items()}
+    return convert_row(parsed, kind or own, tol)
+
+
+def _gap(total: Any) -> str:
+    """`` (1 − 1e-16)`` after a total whose shortened text hides how far it is from 1."""
+    if is_symbolic(total) or not short(total).startswith("≈") or total == 1:
+        return ""
+    return f" (1 {'+' if total > 1 else '−'} {short(abs(float(total) - 1) if isinstance(total, float) else abs(total - 1))})"

@@ -288,7 +288,7 @@ class LogSpaceMixture:
         p, slot = self.programs[int(idx[j])], history.slots[t]
         p.prob(slot.value, history.prefix(t), slot.channel)  # raises the engine's own message
         raise InvalidArgument(  # pragma: no cover - prob() raises first
-            f"slot {t} ({slot.value!r}) cannot be scored by program {p.name!r}"
+            f"slot {t + 1} (h[{t}] = {slot.value!r}) cannot be scored by program {p.name!r}"
         )
 
     # -- log factors, likelihoods, posteriors --------------------------------------------------

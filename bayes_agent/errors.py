@@ -16,6 +16,12 @@ class InvalidArgument(BayesAgentError, ValueError):
 class ZeroEvidence(BayesAgentError, ValueError):
     """Every program gives the history probability zero, so the posterior is undefined (0/0)."""
 
+    @classmethod
+    def at_slot(cls, i: int, value: object) -> "ZeroEvidence":
+        """The error for the slot h[i], counted from 1 as the paper counts slots (z_1, z_2, ...)."""
+        return cls(f"slot {i + 1} (h[{i}] = {value!r}) has probability zero under every program still "
+                   f"holding weight; the posterior is undefined")
+
 
 class FloatUnderflow(BayesAgentError, ArithmeticError):
     """A positive probability fell below the smallest float64 (about 1e-308) and became 0.0.

@@ -7,9 +7,13 @@ nor register the figure with pyplot (nothing to close, no figure left open in a 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
-__all__ = ["offscreen_figure"]
+from .errors import InvalidArgument
+
+__all__ = ["offscreen_figure", "save_figure"]
 
 
 def offscreen_figure(nrows: int = 1, ncols: int = 1, **figure_options: Any) -> tuple[Any, Any]:
@@ -20,3 +24,22 @@ def offscreen_figure(nrows: int = 1, ncols: int = 1, **figure_options: Any) -> t
     fig = Figure(**figure_options)
     FigureCanvasAgg(fig)
     return fig, fig.subplots(nrows, ncols)
+
+
+def save_figure(fig: Any, path: str | os.PathLike, **savefig_options: Any) -> Path:
+    """``fig.savefig(path)``, with a one-line :class:`InvalidArgument` naming the path when it
+    cannot be written (a missing or unwritable folder, a directory in its place) instead of
+    matplotlib's traceback. Returns the path."""
+    out = Path(path)
+    if not str(os.fspath(path)).strip():
+        raise InvalidArgument("the figure's path is empty: name a file such as run.png")
+    if out.is_dir():
+        raise InvalidArgument(f"cannot write the figure to {str(out)!r}: it is a directory")
+    folder = out.parent
+    if not folder.is_dir():
+        raise InvalidArgument(f"cannot write the figure to {str(out)!r}: the folder {str(folder)!r} does not exist")
+    try:
+        fig.savefig(out, **savefig_options)
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write the figure to {str(out)!r}: {exc.strerror or exc}") from None
+    return out

@@ -43,7 +43,10 @@ from ._numbers import (
     FLOAT,
     SYMBOLIC,
     check_distribution,
+    check_probability,
     convert,
+    float_tolerance,
+    is_symbolic,
     is_zero,
     kind_of,
     parse_number,
@@ -52,7 +55,7 @@ from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .programs import HistoryProgram, KeyedTable, Program, TableProgram  # noqa: F401 (doctest)
 from ._sampling import draw
 from .seeds import seeded_random
-from ._logspace import log as _log, log_sum as _log_sum, normalise_logs as _normalise_logs
+from ._logspace import compensated_add, log as _log, log_sum as _log_sum, normalise_logs as _normalise_logs
 from .sequential import PosteriorTrace, common_numerators, normalised
 from .transcript import Channel, Gate, Mode, Slot, Transcript
 
@@ -82,15 +85,12 @@ def _zero_evidence(mode: Mode) -> ZeroEvidence:
 
 
 def _zero_slot(i: int, slot: Slot) -> ZeroEvidence:
-    return ZeroEvidence(
-        f"slot {i} ({slot.value!r}) has probability zero under every program still "
-        f"holding weight; the posterior is undefined"
-    )
+    return ZeroEvidence.at_slot(i, slot.value)
 
 
 def _outside(i: int, slot: Slot, program: Program, alphabet: Iterable[Hashable]) -> None:
     raise InvalidArgument(
-        f"agent slot {i} ({slot.value!r}) is outside program {program.name!r}'s {slot.channel.value} "
+        f"agent slot {i + 1} (h[{i}] = {slot.value!r}) is outside program {program.name!r}'s {slot.channel.value} "
         "alphabet {" + ", ".join(sorted(map(repr, alphabet))) + "}: under do an intervention is "
         "not scored, but it must still be a symbol the programs could write"
     )
@@ -162,7 +162,7 @@ class Mixture:
             raise InvalidArgument(f"arithmetic must be 'exact', 'symbolic' or 'float', got {arithmetic!r}")
         self.arithmetic: str = arithmetic
         self.prior: dict[str, Any] = check_distribution(
-            parsed, "the prior", normalize=normalize, kind=arithmetic
+            parsed, "the prior", normalize=normalize, kind=arithmetic, tol=float_tolerance(list(row.values()))
         )
         self.programs: tuple[Program, ...] = tuple(p.convert(arithmetic) for p in programs)
 
@@ -338,7 +338,9 @@ class Mixture:
     ) -> Decision:
         """§4.1: write ``target`` if π(target | h, c) ≥ threshold, else ``otherwise``.
 
-        ``otherwise`` may be omitted when the action alphabet has exactly two symbols.
+        ``otherwise`` may be omitted when the action alphabet has exactly two symbols. The
+        threshold is a number in [0, 1]. In float arithmetic a probability exactly at the
+        threshold may round to either side of it; exact arithmetic decides ties exactly.
         """
         return self.decide_from(self.act(history, mode), target, threshold, otherwise)
 
@@ -355,7 +357,10 @@ class Mixture:
                     f"below the threshold (otherwise=...)"
                 )
             otherwise = others[0]
-        t = convert(parse_number(threshold, "threshold"), self.arithmetic)
+        t = check_probability(threshold, "threshold")
+        if is_symbolic(t) and t.free_symbols:
+            raise InvalidArgument(f"the threshold {t} is symbolic; the threshold rule needs a number to pick an action")
+        t = convert(t, self.arithmetic)
         prob = dist[target]
         try:
             choose = bool(prob >= t)
@@ -394,7 +399,8 @@ class Updater:
     Each slot costs O(P) factors: the history grows by an O(1) append and each program's factor
     for the new slot is computed once. Exact weights are integers over an implicit common
     denominator, reduced only when read (:mod:`bayes_agent.sequential`); float mixtures keep log
-    weights, so a weight never underflows to a false zero however long the history.
+    weights as compensated (Kahan) sums, so they neither underflow nor drift however long the
+    history. Slots are scored under the transcript's context (:meth:`trace` takes it on).
     """
 
     def __init__(self, mixture: Mixture, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None):
@@ -402,7 +408,7 @@ class Updater:
         self.mode = Mode.of(mode)
         self.history = Transcript(context=context)
         self._weights: dict[str, Any] | None = dict(mixture.prior)
-        self._log = ({n: _log(w) for n, w in mixture.prior.items()}
+        self._log = ({n: (_log(w), 0.0) for n, w in mixture.prior.items()}  # (Kahan sum, compensation)
                      if mixture.arithmetic == FLOAT else None)
         self._num = (common_numerators([mixture.prior[n] for n in mixture.names])
                      if mixture.arithmetic == EXACT else None)
@@ -433,8 +439,8 @@ class Updater:
                 raise _zero_slot(i, slot)
             self._num, self._weights = num, None
         elif self._log is not None:
-            log = {p.name: self._log[p.name] + _log(m.factor(p, history, i)) for p in m.programs}
-            self._weights = dict(zip(log, _normalise_logs(list(log.values()), _zero_slot(i, slot))))
+            log = {p.name: compensated_add(*self._log[p.name], _log(m.factor(p, history, i))) for p in m.programs}
+            self._weights = dict(zip(log, _normalise_logs([t for t, _ in log.values()], _zero_slot(i, slot))))
             self._log = log
         else:
             new = {p.name: self.weights[p.name] * m.factor(p, history, i) for p in m.programs}
@@ -444,6 +450,21 @@ class Updater:
             self._weights = {n: m._tidy(v / total) for n, v in new.items()}
         self.history = history
         return dict(self.weights)
+
+    def _join(self, transcript: Transcript) -> None:
+        """Continue under ``transcript``'s context: an updater with no slots yet takes it on; one
+        whose slots were scored under another context refuses (the kernels may read it)."""
+        ctx, own = transcript.context, self.history.context
+        if ctx is None or ctx == own:
+            return
+        if own is None and len(self.history) == 0:
+            self.history = Transcript(context=ctx)
+            return
+        raise InvalidArgument(
+            f"the transcript's context {ctx!r} differs from the updater's {own!r} (given to "
+            f"updater(context=...) or held by the {len(self.history)} slots pushed so far); use a "
+            f"new updater for another context"
+        )
 
     def extend(self, transcript: Transcript) -> dict[str, Any]:
         """Push every slot of ``transcript`` in order; return the weights after the last one."""
@@ -458,6 +479,7 @@ class Updater:
         evidence or a bad agent slot it raises, with the updater holding the slots before it.
         """
         transcript = _check_history(transcript)
+        self._join(transcript)
         if self._num is None:
             return PosteriorTrace(self.mixture.names, [self.push(s) for s in transcript])
         m, start, steps = self.mixture, self._num, []

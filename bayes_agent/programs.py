@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Hashable, Mapping
 
-from ._numbers import check_distribution, convert, kind_of
+from ._numbers import check_distribution, convert_row, kind_of
 from .errors import InvalidArgument
 from .transcript import Channel, Transcript
 
@@ -147,7 +147,7 @@ class KeyedTable(Program):
     def convert(self, kind: str) -> "KeyedTable":
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        clone.rows = {k: {s: convert(v, kind) for s, v in row.items()} for k, row in self.rows.items()}
+        clone.rows = {k: convert_row(row, kind) for k, row in self.rows.items()}
         return clone
 
 
@@ -311,7 +311,7 @@ class _Converted(Program):
         self.inner, self.kind, self.name = inner, kind, inner.name
 
     def distribution(self, history: Transcript, channel: Channel) -> dict[Hashable, Any]:
-        return {k: convert(v, self.kind) for k, v in self.inner.distribution(history, channel).items()}
+        return convert_row(self.inner.distribution(history, channel), self.kind)
 
     @property
     def history_free(self) -> bool:

@@ -36,7 +36,7 @@ from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 from ._numbers import EXACT, FLOAT, convert
 from .errors import InvalidArgument
-from .figures import offscreen_figure
+from .figures import offscreen_figure, save_figure
 from .mixture import Mixture
 from .programs import Program
 from .seeds import check_seed, seeded_random
@@ -274,8 +274,7 @@ def simulate_many(
         if arithmetic not in (EXACT, FLOAT):
             raise InvalidArgument(f"arithmetic must be 'exact' or 'float', got {arithmetic!r}")
         mixture = Mixture(mixture.programs, mixture.prior, arithmetic=arithmetic)
-    name = world.name if isinstance(world, Program) else world
-    trajectories = tuple(simulate_trajectory(mixture, name, steps=steps, seed=seed + k, **kwargs)
+    trajectories = tuple(simulate_trajectory(mixture, world, steps=steps, seed=seed + k, **kwargs)
                          for k in range(runs))
     first = trajectories[0]
     settings = {"runs": runs, "steps": steps, "seed": seed, "policy": first.policy,
@@ -302,7 +301,6 @@ def plot_ensemble(ensemble: Ensemble, path: Any, *, title: str | None = None) ->
     """Two panels over slots: the mean and the 25-75% band of w_t(true) (left); the share of runs
     that currently favour the truth and the share locked onto a wrong program (right). PNG at ``path``."""
     import numpy as np
-    from pathlib import Path
 
     fig, (left, right) = offscreen_figure(1, 2, figsize=(12, 4.8), constrained_layout=True)
     first = ensemble.trajectories[0]
@@ -333,17 +331,13 @@ def plot_ensemble(ensemble: Ensemble, path: Any, *, title: str | None = None) ->
     fig.suptitle(title or (
         f"Delusion simulator: {len(ensemble.trajectories)} runs, policy = {s.get('policy')}, "
         f"the agent acts on the {_actor_words(first.actor)} posterior; world = {ensemble.truth}"))
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    return out
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_trajectory(trajectory: Trajectory, path: Any, *, slots: int | None = None,
                     title: str | None = None) -> Any:
     """One run: both updaters' w_t(true) over its first ``slots`` slots (default all), agent slots
     shaded and, up to 40 slots, every symbol printed. PNG at ``path``."""
-    from pathlib import Path
-
     n = len(trajectory.history) if slots is None else min(_positive_int(slots, "slots"),
                                                           len(trajectory.history))
     fig, ax = offscreen_figure(figsize=(max(7.0, min(14.0, 0.32 * n + 4)), 4.6), constrained_layout=True)
@@ -365,6 +359,4 @@ def plot_trajectory(trajectory: Trajectory, path: Any, *, slots: int | None = No
     ax.set_title(title or (
         f"One trajectory (seed {trajectory.seed}, policy = {trajectory.policy}, "
         f"agent acts on the {_actor_words(trajectory.actor)} posterior): two updaters, same slots"))
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    return out
+    return save_figure(fig, path, dpi=120)

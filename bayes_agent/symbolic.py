@@ -18,7 +18,8 @@ __all__ = ["as_exact", "as_symbolic", "closed_form", "latex", "symbols"]
 
 
 def as_exact(mixture: Mixture) -> Mixture:
-    """The mixture in exact rationals (a float x becomes the rational of its shortest repr)."""
+    """The mixture in exact rationals; each float row becomes rationals that sum to exactly 1
+    (:func:`~bayes_agent._numbers.convert_row`: 0.333… is 1/3)."""
     return Mixture(mixture.programs, mixture.prior, arithmetic=EXACT)
 
 

@@ -165,7 +165,13 @@ class _SlotStore:
         return d["_tuple"]
 
     def __set__(self, obj: Any, value: Iterable[Slot]) -> None:
-        slots = tuple(value)
+        try:
+            slots = tuple(value)
+        except TypeError:
+            raise InvalidArgument(
+                f"a transcript's slots must be an iterable of Slot objects, got {type(value).__name__} "
+                f"(Transcript() for an empty one; Transcript.from_pairs for (value, gate) pairs)"
+            ) from None
         for s in slots:
             if not isinstance(s, Slot):
                 raise InvalidArgument(f"a transcript holds Slot objects, got {type(s).__name__}")
@@ -295,7 +301,8 @@ class Transcript:
         return self._store[i + n if i < 0 else i]
 
     def prefix(self, i: int) -> "Transcript":
-        """h_<i: the first ``i`` slots (0-based count), with the same context. O(1): a view."""
+        """h_<i: the first ``i`` slots, with the same context. O(1): a view. As with ``h.slots[:i]``,
+        a negative ``i`` counts from the end and an ``i`` past the end takes every slot."""
         if not 0 <= i <= self._n:
             i = len(range(self._n)[:i])
         return Transcript._view(self._store, i, self.context)
@@ -315,6 +322,8 @@ class Transcript:
 
     def relabel(self, i: int, gate: Any) -> "Transcript":
         """The same transcript with slot ``i``'s provenance changed (value and channel kept)."""
+        if isinstance(i, bool) or not isinstance(i, int) or not -self._n <= i < self._n:
+            raise InvalidArgument(f"relabel: slot index {i!r} is outside this transcript of {self._n} slots")
         s = self.slots[i]
         slots = list(self.slots)
         slots[i] = Slot(s.value, Gate.of(gate), s.channel, s.speaker)

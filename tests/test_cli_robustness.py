@@ -82,6 +82,17 @@ def test_out_that_is_a_file(argv, tmp_path):
     assert f.read_text() == "not a directory\n"  # untouched
 
 
+@pytest.mark.parametrize("argv", OUT_COMMANDS[:2])
+@pytest.mark.parametrize("out, word", [("", "empty"), ("   ", "blank")])
+def test_empty_or_blank_out_names_nothing(argv, out, word, tmp_path):
+    """``Path("")`` is the current folder and "   " a folder named by spaces: both refused."""
+    before = sorted(os.listdir(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "bayes_agent", *argv, "--out", out], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert_one_line_error(result, f"--out is {word}: name a folder")
+    assert sorted(os.listdir(tmp_path)) == before  # nothing written
+
+
 @pytest.mark.parametrize("argv", OUT_COMMANDS)
 def test_out_under_a_file_cannot_be_created(argv, tmp_path):
     f = tmp_path / "taken.txt"

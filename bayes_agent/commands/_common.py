@@ -81,6 +81,12 @@ def _creatable(path: Path, option: str) -> None:
     _writable_dir(parent, option, target=path)
 
 
+def _named(path: str | os.PathLike, option: str, what: str) -> None:
+    """An empty or blank path names nothing (``Path("")`` would quietly be the current folder)."""
+    if not str(os.fspath(path)).strip():
+        raise InvalidArgument(f"{option} is {'empty' if not os.fspath(path) else 'blank'}: name a {what}")
+
+
 def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes: Iterable[str] | None = None,
                     option: str = "--out", create: bool = True, resume: bool | None = None) -> Path:
     """Check an output directory before any work starts; create it unless ``create=False``.
@@ -92,6 +98,7 @@ def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes:
     (``None`` for a command without ``--resume``): continue the run there, which accepts a
     directory that holds results and excludes ``overwrite``.
     """
+    _named(path, option, "folder")
     if resume and overwrite:
         raise InvalidArgument("--resume continues the run in --out and --overwrite replaces it: choose one")
     overwrite = overwrite or bool(resume)
@@ -144,6 +151,7 @@ def output_dir(path: str) -> Path:
 
 def check_output_file(path: str, *, overwrite: bool = False, option: str = "--out") -> Path:
     """Check an output file before any work: not a directory, its folder writable, not clobbering."""
+    _named(path, option, "file")
     out = Path(path)
     if out.is_dir():
         raise InvalidArgument(f"{option}: {str(out)!r} is a directory, not a file")

@@ -47,9 +47,12 @@ def run(args: argparse.Namespace) -> int:
     kernels = None
     if args.kernel:
         kernels = {n: dict(row) for n, row in TWO_ACTION_KERNELS.items()}
+        given = [name for name, _, _ in args.kernel]
         for name, nu_a, nu_b in args.kernel:
             if name not in kernels:
                 raise InvalidArgument(f"--kernel names a hypothesis {name!r}; use p_B or p_A")
+            if given.count(name) > 1:
+                raise InvalidArgument(f"--kernel {name} is given {given.count(name)} times; give each hypothesis once")
             kernels[name] = {"A": nu_a, "B": nu_b}
     d = derive_two_action(prior, kernels, target=args.target, world=args.world,
                           threshold=args.threshold, normalize=args.normalize)

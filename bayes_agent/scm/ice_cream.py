@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 
 from .._numbers import check_probability, is_negative, is_symbolic, parse_number, short
 from ..errors import InvalidArgument
-from ..figures import offscreen_figure
+from ..figures import offscreen_figure, save_figure
 from .model import SCM, Variable, bernoulli
 
 __all__ = [
@@ -315,9 +315,7 @@ def plot_climates(path: str | Path, mechanisms: IceCreamMechanisms | None = None
     right.set_ylim(0, 1)
     right.legend(loc="upper left", fontsize=8.5, frameon=True)
     fig.suptitle("Across climates: the observational contrast moves, the causal effect and mechanisms stay put")
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    return out
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_more_data(path: str | Path, result: Mapping[str, Any] | None = None) -> Path:
@@ -350,6 +348,4 @@ def plot_more_data(path: str | Path, result: Mapping[str, Any] | None = None) ->
     ax.set_ylabel("estimated P(ice | shorts) - P(ice | no shorts)")
     ax.set_title("More data from the same mix of climates converges to the wrong number")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8.5, frameon=False)
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    return out
+    return save_figure(fig, path, dpi=120)

@@ -128,10 +128,7 @@ class TorchMixture:
             if keep[i]:
                 eta = eta + factors[:, i]
                 if not torch.isfinite(torch.logsumexp(eta, dim=0)):
-                    raise ZeroEvidence(
-                        f"slot {i} ({history.slots[i].value!r}) has probability zero under every "
-                        f"program still holding weight; the posterior is undefined"
-                    )
+                    raise ZeroEvidence.at_slot(i, history.slots[i].value)
             out.append(eta)
         return out
 

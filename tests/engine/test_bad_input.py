@@ -6,7 +6,7 @@ import pytest
 
 from bayes_agent import (
     BayesAgentError, Channel, HistoryProgram, InvalidArgument, LogSpaceMixture, Mixture, Slot,
-    TableProgram, Transcript, ZeroEvidence, two_action_mixture,
+    TableProgram, Transcript, ZeroEvidence, derive_two_action, symbols, two_action_mixture,
 )
 
 P = TableProgram("p", action={"A": "1/2", "B": "1/2"}, observation={"x": 1})
@@ -48,6 +48,13 @@ BAD_CALLS = [
     ("float bad path", lambda: LogSpaceMixture([P], [1]).posterior(H, path="fast"), InvalidArgument, "path"),
     ("threshold text", lambda: two_action_mixture().decide(H, "B", threshold="half"), InvalidArgument, "threshold"),
     ("history program bad row", lambda: Mixture([HistoryProgram("h", action=lambda h: {"A": -1, "B": 2})], [1]).posterior(H.world("A", channel="action")), InvalidArgument, "negative"),
+    ("threshold above 1", lambda: two_action_mixture().decide(H, "B", threshold=2), InvalidArgument, r"threshold must be a probability in \[0, 1\], got 2"),
+    ("threshold below 0", lambda: two_action_mixture().decide(H, "B", threshold=-1), InvalidArgument, r"in \[0, 1\], got -1"),
+    ("threshold a symbol", lambda: two_action_mixture().decide(H, "B", threshold=symbols("t")), InvalidArgument, "threshold t is symbolic"),
+    ("symbols in exact arithmetic", lambda: derive_two_action(prior=(symbols("w"), 1 - symbols("w"))), InvalidArgument, r"holds the symbol\(s\) w, but this computation runs in exact rationals"),
+    ("transcript of None", lambda: Transcript(None), InvalidArgument, "slots must be an iterable of Slot objects, got NoneType"),
+    ("relabel past the end", lambda: H.agent("A").relabel(9, 0), InvalidArgument, "slot index 9 is outside this transcript of 1 slots"),
+    ("prior a hair short of 1, exact", lambda: Mixture([P, Q], [F(1, 3), F(2, 3) - F(1, 10 ** 30)]), InvalidArgument, r"sums to ≈1 \(1 − ≈1e-30\), not 1"),
 ]
 
 

@@ -55,6 +55,10 @@ def test_custom_prior_and_kernel_as_fractions_and_decimals(capsys):
     (["--kernel", "p_C", "0.5", "0.5"], "use p_B or p_A"),
     (["--kernel", "p_B", "0.5", "0.6"], "sums to 11/10"),
     (["--prior", "1", "0", "--kernel", "p_B", "1", "0"], "undefined"),
+    (["--prior", "1", "0", "--kernel", "p_B", "1", "0"], "slot 2 (h[1] = 'B')"),  # the paper's z_2
+    (["--kernel", "p_B", "0.5", "0.5", "--kernel", "p_B", "0.2", "0.8"], "--kernel p_B is given 2 times"),
+    (["--threshold", "2"], "threshold must be a probability in [0, 1], got 2"),
+    (["--threshold=-1/2"], "threshold must be a probability in [0, 1], got -1/2"),
 ])
 def test_bad_input_exits_2_with_a_message(capsys, args, message):
     code, out, err = run(capsys, *args)

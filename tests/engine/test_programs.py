@@ -5,8 +5,10 @@ from fractions import Fraction as F
 import pytest
 
 from bayes_agent import (
-    Channel, HistoryProgram, InvalidArgument, MarkovProgram, TableProgram, Transcript, latest_action,
+    Channel, HistoryProgram, InvalidArgument, MarkovProgram, Mixture, TableProgram, Transcript, as_exact,
+    latest_action,
 )
+from bayes_agent._numbers import convert
 
 H = Transcript(context="c")
 
@@ -77,8 +79,41 @@ def test_convert_between_arithmetics():
     p = TableProgram("p", action={"A": "1/3", "B": "2/3"})
     assert isinstance(p.convert("float").prob("A", H, Channel.ACTION), float)
     assert p.convert("symbolic").prob("A", H, Channel.ACTION) == sympy.Rational(1, 3)
-    # float -> exact goes through the float's shortest repr: 0.35 is 7/20, 2/3 is not recovered
+    # a float row -> exact is the rationals it was typed as when those sum to 1: 2/3 comes back
+    # (one float alone, by its shortest repr, would not: 0.6666666666666666)
     back = p.convert("float").convert("exact").prob("B", H, Channel.ACTION)
-    assert back == F("0.6666666666666666") != F(2, 3)
+    assert back == F(2, 3) and convert(2 / 3, "exact") == F("0.6666666666666666")
     q = TableProgram("q", action={"A": 0.35, "B": 0.65}).convert("exact")
     assert q.prob("A", H, Channel.ACTION) == F(7, 20)
+
+
+@pytest.mark.parametrize("row", [{"A": 1 / 3, "B": 2 / 3}, {"A": 0.1, "B": 0.2, "C": 0.7},
+                                 {"A": 0.123456789, "B": 0.876543211},
+                                 {"A": 0.6, "B": 0.30000000000000004, "C": 0.1},
+                                 {"A": 1 / 7, "B": 1 / 7, "C": 5 / 7}])
+@pytest.mark.parametrize("kind", ["exact", "symbolic"])
+def test_a_float_row_in_exact_arithmetic_sums_to_exactly_one(row, kind):
+    """Every exact identity needs rows that sum to 1; a float row that did (within its tolerance)
+    must still do so once exact, each entry within that tolerance of the float."""
+    import sympy
+
+    for program in (TableProgram("p", action=row).convert(kind),
+                    Mixture([TableProgram("p", action=row)], [1.0], arithmetic=kind).programs[0]):
+        got = program.distribution(H, Channel.ACTION)
+        assert sum(got.values()) == 1
+        for k, v in got.items():
+            v = F(int(v.p), int(v.q)) if kind == "symbolic" else v
+            assert isinstance(v, F) and abs(v - F(row[k])) <= F(1, 10 ** 9)
+    prior = Mixture([TableProgram(k, action={"A": 1}) for k in row], list(row.values()), arithmetic=kind).prior
+    assert sum(prior.values()) == 1
+
+
+def test_float32_rows_are_accepted_and_widened_to_sum_to_one():
+    np = pytest.importorskip("numpy")
+    a, b = np.float32(0.35), np.float32(0.65)
+    assert abs(float(a) + float(b) - 1) > 1e-9  # outside the float64 tolerance
+    m = Mixture([TableProgram("p", action={"A": a, "B": b}), TableProgram("q", action={"A": 1})], [a, b])
+    assert sum(m.prior.values()) == 1.0 and abs(m.prior["p"] - 0.35) < 1e-7
+    assert sum(as_exact(m).prior.values()) == 1
+    with pytest.raises(InvalidArgument, match="sums to 1.01"):
+        Mixture([TableProgram("p", action={"A": 1}), TableProgram("q", action={"A": 1})], [a, np.float32(0.66)])

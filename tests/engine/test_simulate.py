@@ -156,3 +156,26 @@ def test_locked_over_time_ends_in_the_lock_fraction_with_three_programs():
     assert over_time.shape == (12, 17)
     assert not over_time[:, 0].any()                     # nobody is locked before any slot
     assert Fraction(int(over_time[:, -1].sum()), 12) == e.lock_fraction("obs")
+
+
+def test_a_program_as_world_is_the_same_world_one_run_or_many(m):
+    """simulate_many must hand the world Program itself on, not its name (which would pick the
+    mixture's own program of that name)."""
+    from bayes_agent import TableProgram
+
+    other = TableProgram("p_B", action={"A": 1, "B": 0})  # named like the mixture's p_B, but always A
+    one = simulate_trajectory(m, other, steps=8, seed=3)
+    many = simulate_many(m, other, runs=2, steps=8, seed=3)
+    assert many.trajectories[0].history == one.history
+    world_slots = [s.value for s in one.history if s.gate is Gate.WORLD]
+    assert world_slots and set(world_slots) == {"A"}
+
+
+def test_a_figure_into_a_missing_or_wrong_place_is_one_clear_error(m, tmp_path):
+    from bayes_agent.simulate import plot_ensemble, plot_trajectory
+
+    e = simulate_many(m, "p_B", runs=2, steps=4, seed=0)
+    with pytest.raises(InvalidArgument, match="the folder .*missing.* does not exist"):
+        plot_trajectory(e.trajectories[0], tmp_path / "missing" / "t.png")
+    with pytest.raises(InvalidArgument, match="is a directory"):
+        plot_ensemble(e, tmp_path)

@@ -107,7 +107,7 @@ AGENT_OUTSIDE = [
 def test_agent_slot_outside_the_action_alphabet_is_an_error_under_do(what, call):
     m = two_action_mixture()
     h = Transcript(context="c").agent("Z").world("B", channel=Channel.ACTION)
-    with pytest.raises(InvalidArgument, match=r"agent slot 0 \('Z'\) is outside program 'p_B'"):
+    with pytest.raises(InvalidArgument, match=r"agent slot 1 \(h\[0\] = .Z.\) is outside program .p_B."):
         call(m, h)
     with pytest.raises(InvalidArgument, match="action alphabet"):  # as it already was under obs
         m.posterior(h, "obs")
