@@ -39,15 +39,19 @@ def short(x: Any, width: int = SHORT_WIDTH) -> str:
     A probability typed as ``"1e309"`` is a 310-digit rational; a message should say how big it is,
     not print every digit.
     """
-    text = str(x)
-    if len(text) <= width:
-        return text
     if isinstance(x, (Fraction, Integral)) and not isinstance(x, bool):
         q = Fraction(x)
+        if max(q.numerator.bit_length(), q.denominator.bit_length()) <= 4 * width:
+            text = str(x)  # (never str() of a huge integer: Python refuses past 4,300 digits)
+            if len(text) <= width:
+                return text
         with localcontext() as ctx:
             ctx.prec = 6
             approx = Decimal(q.numerator) / Decimal(q.denominator)
         return f"≈{approx.normalize():g}"
+    text = str(x)
+    if len(text) <= width:
+        return text
     return text[: width - 1] + "…"
 
 
@@ -57,26 +61,39 @@ def is_symbolic(x: Any) -> bool:
     return sympy is not None and isinstance(x, sympy.Basic)
 
 
+#: An exact number typed with more digits than this (numerator or denominator) is refused: its
+#: products would soon pass Python's 4,300-digit limit on printing an integer.
+MAX_DIGITS = 1000
+
+
+def _held(q: Fraction, what: str) -> Fraction:
+    if max(q.numerator.bit_length(), q.denominator.bit_length()) > MAX_DIGITS * 3.33:
+        raise InvalidArgument(f"{what} = {short(q)} needs more than {MAX_DIGITS} digits as an exact fraction; "
+                              f"give it with fewer digits")
+    return q
+
+
 def parse_number(x: Any, what: str = "value") -> Any:
     """Validate one probability-like number; strings go through ``Fraction`` (never ``eval``)."""
     if isinstance(x, bool):
         raise InvalidArgument(f"{what} must be a number, got the boolean {x!r}")
     if isinstance(x, Fraction):
-        return x
+        return _held(x, what)
     if isinstance(x, Integral):
-        return Fraction(int(x))
+        return _held(Fraction(int(x)), what)
     if isinstance(x, str):
         text = x.strip()
         try:
-            return Fraction(text)
+            q = Fraction(text)
         except (ValueError, ZeroDivisionError):
             raise InvalidArgument(
                 f"{what}: {short(repr(x), 60)} is not a number; it must be a number such as 0.35 or 7/20"
             ) from None
+        return _held(q, what)
     if isinstance(x, Decimal):
         if not x.is_finite():
             raise InvalidArgument(f"{what} must be finite, got {short(x)}")
-        return Fraction(x)
+        return _held(Fraction(x), what)
     if is_symbolic(x):
         sympy = _sympy()
         if not isinstance(x, sympy.Expr):

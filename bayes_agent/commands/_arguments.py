@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 from ..errors import BayesAgentError
 from ..seeds import NEGATIVE_SEED_REASON
 
-__all__ = ["named_option", "nonnegative_int"]
+__all__ = ["named_option", "nonnegative_int", "positive_int"]
 
 T = TypeVar("T")
 
@@ -30,6 +30,14 @@ def nonnegative_int(text: str) -> int:
     value = _integer(text, "an integer ≥ 0")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value} ({NEGATIVE_SEED_REASON})")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type=`` for counts and sizes: an integer ≥ 1, else a one-line error."""
+    value = _integer(text, "an integer ≥ 1")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
     return value
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..errors import InvalidArgument
-from ._arguments import nonnegative_int
+from ._arguments import nonnegative_int, positive_int
 from ._common import add_overwrite_argument, prepare_out_dir
 from .fire_engine import parse_fraction
 
@@ -37,8 +37,8 @@ def register(subparsers) -> None:
                         help="what shorts add to P(ice cream) in sun and shade alike (default -1/20)")
     parser.add_argument("--out", metavar="DIR", default=None, help="write the figures as PNG into DIR")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="first seed of the finite-sample figure (>= 0)")
-    parser.add_argument("--n-max", type=int, default=100_000,
-                        help="largest sample size in the finite-sample figure (default 100000)")
+    parser.add_argument("--n-max", type=positive_int, default=100_000,
+                        help="largest sample size in the finite-sample figure (default 100000; with --out)")
     parser.add_argument("--json", action="store_true", help="print the quantities as JSON")
     add_overwrite_argument(parser)
     parser.set_defaults(func=run)
@@ -57,14 +57,14 @@ def run(args: argparse.Namespace) -> int:
         climates = {f"P(sun)={p}": parse_fraction(p, "--p-sun") for p in args.p_sun}
     else:
         climates = dict(CLIMATES)
-    if len(set(climates.values())) < 2:
-        raise InvalidArgument("--p-sun: give at least two different climates to compare")
-    for p in climates.values():
+    for p in climates.values():  # each value first, then whether there are two to compare
         if not 0 < p < 1:
             raise InvalidArgument(
                 f"--p-sun: {p} must lie strictly between 0 and 1; the table conditions on both "
                 "sun and no sun, and one of them would have probability 0"
             )
+    if len(set(climates.values())) < 2:
+        raise InvalidArgument("--p-sun: give at least two different climates to compare")
     out = None
     if args.out is not None:  # checked before any work; only our own two figures count as a clash
         out = prepare_out_dir(args.out, overwrite=args.overwrite,

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Serve three live pages: §4's two-action example with editable rationals and "
         "gates, seeing vs doing on the fire-engine and ice-cream models, and the delusion simulator. "
         "Needs the lecture extra: pip install 'bayes-agent[lecture]'.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     p.add_argument("--export", metavar="DIR",
@@ -29,9 +29,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import InvalidArgument
     from ..lecture import export_handout, serve
     from ._common import prepare_out_dir
 
+    if args.export is not None:
+        serving = [flag for flag, given in (("--host", args.host is not None), ("--port", args.port is not None),
+                                            ("--no-browser", args.no_browser)) if given]
+        if serving:
+            raise InvalidArgument(f"{', '.join(serving)} only appl{'y' if len(serving) > 1 else 'ies'} when "
+                                  f"serving; --export writes the handout and serves nothing")
+    elif args.overwrite:
+        raise InvalidArgument("--overwrite only applies with --export DIR (serving writes no files)")
     if args.export is not None:
         from ..lecture.app import PAGES
 
@@ -41,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"bayes-agent lecture: wrote {', '.join(p.name for p in paths)} into {out}")
         return 0
     try:
-        serve(args.host, args.port, open_browser=not args.no_browser,
+        serve(args.host or "127.0.0.1", args.port, open_browser=not args.no_browser,
               announce=lambda line: print(line, flush=True))
     except KeyboardInterrupt:  # Ctrl-C outside the server's own loop (which stops itself and returns)
         pass

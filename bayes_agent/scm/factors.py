@@ -58,9 +58,11 @@ class FactorView:
         return len(self.domains[name])
 
     def kind(self, names: Iterable[str]) -> str:
-        """How a query over these mechanisms holds its numbers: FLOAT, EXACT or SYMBOLIC."""
+        """How a query over these mechanisms holds its numbers: FLOAT, EXACT or SYMBOLIC. An empty
+        product (every variable asked about is intervened on) is in the model's own kind."""
         kinds = self._kinds
         out = []
+        names = list(names) or self.order
         for n in names:
             k = kinds.get(n)
             if k is None:

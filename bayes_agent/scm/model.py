@@ -32,13 +32,15 @@ Fraction(1, 1000)
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
 from .._numbers import EXACT, convert, is_symbolic, parse_number, sympy_module
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, TableTooLarge
 from .factors import FactorView
-from .queries import ENGINES, all_marginals, evidence_mass, tidy, weighted
+from .plans import MAX_TABLE_SIZE
+from .queries import ENGINES, all_marginals, evidence_mass, tidy, unit, weighted
 from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass,
                          topological_order)
 
@@ -101,12 +103,21 @@ class SCM:
         self._order = self._topological_order()
         self._tables = {v.name: normalise_cpt(v, by_name) for v in variables}
         self._intervened: dict[str, Hashable] = {}
-        if max_table_size is not None and (isinstance(max_table_size, bool) or not isinstance(
-                max_table_size, (int, float)) or not max_table_size >= 1):
-            raise InvalidArgument(f"max_table_size must be a number of entries >= 1, got {max_table_size!r}")
-        #: the most entries any table built by a query may hold (None: MAX_TABLE_SIZE of the
-        #: query's number kind); larger queries raise TableTooLarge before any arithmetic
         self.max_table_size = max_table_size
+
+    @property
+    def max_table_size(self) -> float | None:
+        """The most entries any table built by a query may hold (``None``: MAX_TABLE_SIZE of the
+        query's number kind); larger queries raise TableTooLarge before any arithmetic. Checked
+        whenever it is set, not only at construction."""
+        return self._max_table_size
+
+    @max_table_size.setter
+    def max_table_size(self, value: float | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not value >= 1):
+            raise InvalidArgument(f"max_table_size must be a number of entries >= 1, got {value!r}")
+        self._max_table_size = value
 
     # structure ------------------------------------------------------------------------------------
     def _topological_order(self) -> tuple[str, ...]:
@@ -263,6 +274,20 @@ class SCM:
         model = self.do(do) if do else self
         return model, given
 
+    def _check_enumeration(self, what: str) -> None:
+        """joint() and expectation() walk every assignment: refuse (TableTooLarge) before any work
+        when there are more than ``max_table_size`` of them (the query's kind's default if None)."""
+        size = math.prod(len(v.domain) for v in self._vars.values())
+        bound = self.max_table_size
+        if bound is None:
+            bound = MAX_TABLE_SIZE[self.factor_view.kind(())]
+        if size > bound:
+            raise TableTooLarge(
+                f"{what} walks all {size:.3g} assignments of the {len(self._vars)} variables, above "
+                f"max_table_size={bound:.3g}; ask probability(), distribution() or marginals() instead "
+                f"(they eliminate variables rather than enumerate), or raise max_table_size",
+                size=size, width=len(self._vars) - 1)
+
     # queries ----------------------------------------------------------------------------------
     def probability(self, event: Assignment, *, given: Assignment | None = None,
                     do: Assignment | None = None, method: str = "elimination") -> Number:
@@ -300,9 +325,11 @@ class SCM:
         """The full joint {values in ``names`` order: probability}, zeros included (enumerated:
         the answer itself has one entry per assignment)."""
         model, given = self._prepare(given, do)
+        model._check_enumeration("joint()")
         den = evidence_mass(model, given)
+        zero = unit(model) * 0
         out: dict[tuple, Number] = {
-            k: Fraction(0) for k in parent_product([model._vars[n].domain for n in model._names])
+            k: zero for k in parent_product([model._vars[n].domain for n in model._names])
         }
         for assignment, w in weighted(model.factor_view, model._order, given):
             out[tuple(assignment[n] for n in model._names)] = w
@@ -313,8 +340,9 @@ class SCM:
         """E[f(assignment) | do(do), given] over the full joint; f returns a number (a bool
         counts as 0/1, so ``lambda a: a["fire"]`` is P(fire))."""
         model, given = self._prepare(given, do)
+        model._check_enumeration("expectation()")
         den = evidence_mass(model, given)
-        total: Number = Fraction(0)
+        total: Number = unit(model) * 0
         for assignment, w in weighted(model.factor_view, model._order, given):
             value = f(dict(assignment))
             value = Fraction(int(value)) if isinstance(value, bool) else value

@@ -30,8 +30,8 @@ from ..errors import InvalidArgument, TableTooLarge
 from .elimination import HEURISTICS, elimination_order
 from .factors import FactorView
 
-__all__ = ["MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
-           "dtype_of", "mechanism_factors", "optimal_path", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
+__all__ = ["FOLD", "MAX_OPERANDS", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
+           "dtype_of", "fold_einsum", "mechanism_factors", "optimal_path", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
            "table_plan"]
 
 #: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
@@ -48,6 +48,13 @@ UNHOLDABLE = 1 << 52
 #: Buckets of at most this many factors get the cheapest pairwise path (:func:`optimal_path`, an
 #: exhaustive search paid once per plan); larger ones numpy's greedy path.
 MAX_OPTIMAL_PATH = 8
+
+#: A bucket of more operands than this (an event over many independent variables fixes each
+#: one's mechanism into a scalar) is contracted pairwise: einsum's single C loop takes at most 64.
+MAX_OPERANDS = 32
+
+#: The path of a step with more than :data:`MAX_OPERANDS` operands: :func:`fold_einsum`.
+FOLD = "fold"
 
 #: An order whose largest table is at most this many entries is taken without trying the others.
 SMALL_TABLE = 1 << 10
@@ -99,7 +106,10 @@ class Block:
             return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype)
         slots = reduce_factors(self.factors, pos)
         for ids, subscripts, path in self.steps:
-            out = np.einsum(subscripts, *[slots[i] for i in ids], optimize=path)
+            if path is FOLD:
+                out = fold_einsum(subscripts, [slots[i] for i in ids], self.dtype)
+            else:
+                out = np.einsum(subscripts, *[slots[i] for i in ids], optimize=path)
             if not isinstance(out, np.ndarray):  # a full sum is a bare scalar: keep it an array
                 out = np.array(out, dtype=self.dtype)
             slots.append(out)
@@ -153,6 +163,8 @@ def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
     letters: dict[str, int] = {}
     for term, shape in zip(subscripts.split("->")[0].split(","), shapes):
         letters.update(zip(term, shape))
+    if len(shapes) > MAX_OPERANDS:
+        return FOLD
     if len(shapes) < 2 or math.prod(letters.values()) <= 1 << 12:
         return False
     if len(shapes) <= MAX_OPTIMAL_PATH:
@@ -160,6 +172,23 @@ def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
         # many-factor bucket (what an exact query pays for, one Python integer at a time)
         return optimal_path(subscripts, shapes)
     return np.einsum_path(subscripts, *(np.empty(sh, dtype=np.int8) for sh in shapes), optimize="greedy")[0]
+
+
+def fold_einsum(subscripts: str, operands: list[np.ndarray], dtype: Any) -> np.ndarray:
+    """The einsum of many operands two at a time, left to right, each letter summed as soon as no
+    later operand needs it (numpy's single loop takes at most 64 operands). In a bucket every
+    partial product is over part of the bucket's clique, so no intermediate is larger than it."""
+    inputs, output = subscripts.split("->")
+    terms = inputs.split(",")
+    acc, held = operands[0], terms[0]
+    for k in range(1, len(terms)):
+        needed = set(output).union(*terms[k + 1:])
+        merged = "".join(c for c in dict.fromkeys(held + terms[k]) if c in needed)
+        acc = np.einsum(f"{held},{terms[k]}->{merged}", acc, operands[k])
+        if not isinstance(acc, np.ndarray):
+            acc = np.array(acc, dtype=dtype)
+        held = merged
+    return acc if held == output else np.einsum(f"{held}->{output}", acc)
 
 
 def optimal_path(subscripts: str, shapes: list[tuple[int, ...]]) -> list:

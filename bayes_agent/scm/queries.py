@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
 
 import numpy as np
 
-from .._numbers import EXACT, FLOAT, is_symbolic, is_zero, sympy_module
+from .._numbers import EXACT, FLOAT, convert, is_symbolic, is_zero, sympy_module
 from ..errors import FloatUnderflow, ZeroEvidence
 from .factors import FactorView
 from .messages import marginals_plan
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from .model import SCM
 
 __all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence",
-           "describe_event", "evidence_mass", "exact_ratio", "mass", "tidy", "weighted"]
+           "describe_event", "evidence_mass", "exact_ratio", "mass", "no_false_zero", "possible", "tidy", "unit",
+           "weighted"]
 
 Assignment = Mapping[str, Hashable]
 
@@ -44,6 +45,14 @@ def tidy(x: Any) -> Any:
     return x
 
 
+def unit(model: "SCM") -> Any:
+    """1 in the model's number kind (Fraction, float or sympy): the answers that need no
+    arithmetic (an event fixed by do, one clashing with the evidence) come in the same kind as
+    every other answer of the model."""
+    view = model.factor_view
+    return convert(1, view.kind(()))
+
+
 def exact_ratio(num: Any, den: Any) -> Any:
     """num / den, as a Fraction when both are Python ints (elimination's exact kind)."""
     num, den = (x.item() if isinstance(x, np.generic) else x for x in (num, den))
@@ -53,12 +62,19 @@ def exact_ratio(num: Any, den: Any) -> Any:
 
 
 def describe_event(model: "SCM", given: Assignment, do: Assignment = {}) -> str:
-    """The evidence as text for error messages, with the surgery it was asked under."""
-    text = ", ".join(f"{k}={v!r}" for k, v in given.items())
+    """The evidence as text for error messages, with the surgery it was asked under (long
+    evidence shortened to its first few values and a count)."""
+    text = _listed(given)
     surgery = {**model.intervened, **do}
     if surgery:
-        return f"{text} (under do({', '.join(f'{k}={v!r}' for k, v in surgery.items())}))"
+        return f"{text} (under do({_listed(surgery)}))"
     return text
+
+
+def _listed(values: Assignment, shown: int = 6) -> str:
+    items = [f"{k}={v!r}" for k, v in values.items()]
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f", … and {more} more" if more > 0 else "")
 
 
 def mass(model: "SCM", event: Assignment, do: Assignment = {}) -> Any:
@@ -95,7 +111,7 @@ def check_evidence(model: "SCM", given: Assignment, den: Any, do: Assignment = {
 def evidence_mass(model: "SCM", given: Assignment, do: Assignment = {}) -> Any:
     """P(given) after surgery on ``do`` (1 without evidence); impossible evidence is refused."""
     if not given:
-        return Fraction(1)
+        return unit(model)
     den = mass(model, given, do)
     check_evidence(model, given, den, do)
     return den
@@ -108,7 +124,7 @@ def _clashes(event: Assignment, fixed: Assignment) -> bool:
 def weighted(view: FactorView, names: tuple[str, ...], fixed: Assignment) -> Iterator[tuple[dict, Any]]:
     """Yield (assignment, probability) for every assignment of ``names`` consistent with
     ``fixed``, skipping branches whose probability is exactly zero (enumeration)."""
-    frontier: list[tuple[dict, Any]] = [({}, Fraction(1))]
+    frontier: list[tuple[dict, Any]] = [({}, convert(1, view.kind(())))]
     for name in names:
         parents, table, index = view.parents[name], view.tables[name], view.index[name]
         values = [fixed[name]] if name in fixed else list(view.domains[name])
@@ -124,22 +140,38 @@ def weighted(view: FactorView, names: tuple[str, ...], fixed: Assignment) -> Ite
     yield from frontier
 
 
+def no_false_zero(model: "SCM", value: Any, event: Assignment, given: Assignment, do: Assignment) -> Any:
+    """``value``, unless it is a float 0.0 standing for a positive probability (underflow below
+    float64's range): then :class:`FloatUnderflow`, as for evidence. Both engines answer through it."""
+    if not (isinstance(value, float) and value == 0.0) or _clashes(event, given) or _clashes(event, do):
+        return value
+    if possible(model, {**given, **event}, do):
+        shown = describe_event(model, event)
+        raise FloatUnderflow(
+            f"P({shown}{' | ' + describe_event(model, given, do) if given else ''}) is positive but below "
+            f"the float64 range (underflow); convert the model with to_exact() and ask again")
+    return value
+
+
 class Elimination:
     """Compiled variable elimination: event variables fixed, plans cached per query shape."""
 
     def probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
+        return no_false_zero(model, self._probability(model, event, given, do), event, given, do)
+
+    def _probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
         if not given:
             return tidy(mass(model, {k: v for k, v in event.items() if k not in do}, do)
                         * (0 if _clashes(event, do) else 1))
         if _clashes(given, do):
-            check_evidence(model, given, Fraction(0), do)
+            check_evidence(model, given, unit(model) * 0, do)
         view = model.factor_view
         free = [k for k in event if k not in given and k not in do]
         if free and math.prod(view.size(k) for k in free) <= SMALL_EVENT:
             # one elimination keeping the event's axes gives both sides of the ratio at once
             values, total = self._given_table(model, tuple(free), given, do)
             if _clashes(event, given) or _clashes(event, do):
-                return Fraction(0)
+                return unit(model) * 0
             return tidy(exact_ratio(values[tuple(view.index[k][event[k]] for k in free)], total))
         plan = ratio_plan(view, free, given, do, max_table_size=model.max_table_size)
         pos = view.positions({**given, **do, **{k: event[k] for k in free}})
@@ -147,19 +179,19 @@ class Elimination:
         if not ok:
             check_evidence(model, given, 0.0 if plan.kind == FLOAT else Fraction(0), do)
         if _clashes(event, given) or _clashes(event, do):
-            return Fraction(0)
+            return unit(model) * 0
         return tidy(exact_ratio(num, den))
 
     def distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
         domain = model.domain(name)
         if name in given or name in do:
             if _clashes(given, do):
-                check_evidence(model, given, Fraction(0), do)
-            den = evidence_mass(model, given, do) if given else Fraction(1)
+                check_evidence(model, given, unit(model) * 0, do)
+            den = evidence_mass(model, given, do)
             at = given.get(name, do.get(name))
             return {v: tidy(den / den if v == at else den * 0) for v in domain}
         if _clashes(given, do):
-            check_evidence(model, given, Fraction(0), do)
+            check_evidence(model, given, unit(model) * 0, do)
         if given:
             values, total = self._given_table(model, (name,), given, do)
         else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
@@ -184,24 +216,34 @@ class Elimination:
 def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashable, Any]]:
     """{name: P(name | do(do), given)} for every variable, by two passes of messages."""
     if given and _clashes(given, do):
-        check_evidence(model, given, Fraction(0), do)
-    den = evidence_mass(model, given, do) if given else Fraction(1)
+        check_evidence(model, given, unit(model) * 0, do)
     view = model.factor_view
     fixed = {**given, **do}
     plan = marginals_plan(view, frozenset(given), frozenset(do), model.max_table_size)
+    if plan.kind == FLOAT:
+        # P(given) itself may be below float64's range while every marginal is not (each table is
+        # rescaled by its own total): only refuse evidence that is impossible
+        if given and not possible(model, given, do):
+            check_evidence(model, given, 0.0, do)
+        one = 1.0
+    else:
+        den = evidence_mass(model, given, do)
+        one = unit(model) if not given else den / den
     tables = plan.run(view.positions(fixed))
     out: dict[str, dict[Hashable, Any]] = {}
     for name in model.names:
         domain = view.domains[name]
         if name in fixed:
             at = fixed[name]
-            one = Fraction(1) if not given else den / den
             out[name] = {v: tidy(one if v == at else one * 0) for v in domain}
             continue
         values = tables[name]
         if plan.kind == FLOAT:
             if given:  # rescale by the total; without evidence the entries sum to 1 up to rounding
                 total = sum(values)
+                if not total > 0:  # the unnormalised messages underflowed: ask this one alone
+                    out[name] = ELIMINATION.distribution(model, name, given, do)
+                    continue
                 values = [x / total for x in values]
             out[name] = dict(zip(domain, values))
         elif plan.kind == EXACT:  # Python integers: one Fraction per entry, nothing else
@@ -218,20 +260,23 @@ class Enumeration:
 
     def _mass(self, model: "SCM", event: Assignment) -> Any:
         view = model.factor_view
-        return sum((w for _, w in weighted(view, view.ancestral_set(event), event)), Fraction(0))
+        return sum((w for _, w in weighted(view, view.ancestral_set(event), event)), unit(model) * 0)
 
     def _evidence(self, model: "SCM", given: Assignment) -> Any:
         if not given:
-            return Fraction(1)
+            return unit(model)
         den = self._mass(model, given)
         check_evidence(model, given, den)
         return den
 
     def probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
+        return no_false_zero(model, self._probability(model, event, given, do), event, given, do)
+
+    def _probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
         model = model.do(do) if do else model
         den = self._evidence(model, given)
         if _clashes(event, given):
-            return Fraction(0)
+            return unit(model) * 0
         num = self._mass(model, {**given, **event})
         return tidy(num / den if given else num)
 
@@ -239,7 +284,7 @@ class Enumeration:
         model = model.do(do) if do else model
         den = self._evidence(model, given)
         view = model.factor_view
-        acc: dict[Hashable, Any] = {v: Fraction(0) for v in view.domains[name]}
+        acc: dict[Hashable, Any] = {v: unit(model) * 0 for v in view.domains[name]}
         for assignment, w in weighted(view, view.ancestral_set([name, *given]), given):
             acc[assignment[name]] = acc[assignment[name]] + w
         return {v: tidy(p / den if given else p) for v, p in acc.items()}

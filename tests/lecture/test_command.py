@@ -96,3 +96,16 @@ def test_export_writes_self_contained_pages_and_does_not_overwrite(tmp_path):
     for fraction in ("69/200", "14/131", "56/69", "112/229"):
         assert fraction in page
     one_line(cli("lecture", "--export", str(out)), "already holds results", "--overwrite")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--overwrite"], "--overwrite only applies with --export DIR"),
+    (["--export", "{tmp}", "--port", "5000"], "--port only applies when serving"),
+    (["--export", "{tmp}", "--host", "0.0.0.0", "--no-browser"], "--host, --no-browser only apply when serving"),
+    (["--export", ""], "--export is empty: name a folder"),
+])
+def test_options_that_do_not_apply_are_refused_not_ignored(argv, needle, tmp_path):
+    """``--overwrite`` alone used to start the server (and open a tab); ``--port`` with ``--export``
+    was dropped without a word."""
+    one_line(cli("lecture", *[a.format(tmp=tmp_path / "h") for a in argv]), needle)
+    assert not (tmp_path / "h").exists()

@@ -40,12 +40,21 @@ def test_fire_engine_parameters_from_the_command_line(capsys):
     (["ice-cream", "--p-sun", "0", "--p-sun", "1/2"], "strictly between 0 and 1"),
     (["ice-cream", "--direct-effect", "1/2"], "direct_effect 1/2 takes"),
     (["ice-cream", "--p-sun", "1/2", "--p-sun", "x"], "--p-sun: 'x' is not a number"),
+    (["ice-cream", "--p-sun", "2"], "--p-sun: 2 must lie strictly between 0 and 1"),  # not "two climates"
+    (["fire-engine", "--p-fire", "1e-5000"], "--p-fire = ≈1e-5000 needs more than 1000 digits"),
+    (["ice-cream", "--p-sun", "1e-5000", "--p-sun", "1/2"], "needs more than 1000 digits"),
 ])
 def test_bad_arguments_exit_2_with_a_clean_message(capsys, argv, message):
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert message in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_n_max_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as info:  # an argparse type check: usage line plus the error
+        main(["ice-cream", "--n-max", "0"])
+    assert info.value.code == 2 and "argument --n-max: must be ≥ 1, got 0" in capsys.readouterr().err
 
 
 def test_ice_cream_text(capsys):

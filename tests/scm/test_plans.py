@@ -413,3 +413,65 @@ def test_the_optimal_path_is_a_valid_path_no_dearer_than_numpys(seed):
     assert np.allclose(np.einsum(sub, *arrays, optimize=ours), np.einsum(sub, *arrays))
     for how in ("greedy", "optimal"):
         assert path_cost(sub, shapes, ours) <= path_cost(sub, shapes, np.einsum_path(sub, *arrays, optimize=how)[0])
+
+
+@pytest.mark.parametrize("n", [70, 300])
+def test_an_event_over_more_independent_variables_than_einsum_takes_operands(n):
+    """Each fixed root is a scalar factor; a bucket of more than numpy's 64 operands is folded
+    pairwise (it raised "too many operands" from 64 on)."""
+    exact = SCM([Variable(f"X{i}", (0, 1), cpt=bernoulli(F(1, 2), true=1, false=0)) for i in range(n)])
+    event = {f"X{i}": 1 for i in range(n)}
+    assert exact.probability(event, given={"X0": 1}) == F(1, 2 ** (n - 1))
+    assert exact.probability(event) == F(1, 2 ** n)
+    assert exact.to_float().probability(event, given={"X0": 1}) == 2.0 ** -(n - 1)
+    root = [Variable("R", (0, 1), cpt=bernoulli(F(1, 3), true=1, false=0))]
+    kids = [Variable(f"C{i}", (0, 1), ("R",), {(0,): {0: F(1, 2), 1: F(1, 2)}, (1,): {0: F(1, 4), 1: F(3, 4)}})
+            for i in range(n)]
+    star = SCM(root + kids)  # eliminating R: one bucket of n + 1 factors
+    got = star.probability({"C0": 1}, given={f"C{i}": 1 for i in range(1, n)})
+    want = (F(2, 3) * F(1, 2) ** n + F(1, 3) * F(3, 4) ** n) / (F(2, 3) * F(1, 2) ** (n - 1) + F(1, 3) * F(3, 4) ** (n - 1))
+    assert got == want
+
+
+@pytest.mark.parametrize("method", ["elimination", "enumeration"])
+def test_a_float_model_answers_in_floats_even_without_arithmetic(method):
+    """Events fixed by do, or clashing with the evidence, need no arithmetic; they used to come
+    back as Fraction(1) / Fraction(0) from a float model (and broke json.dumps)."""
+    import json
+
+    m = chain_scm(4, seed=2).to_float()
+    answers = [m.probability({"X1": 1}, do={"X1": 1}, method=method),
+               m.probability({"X1": 0}, do={"X1": 1}, method=method),
+               m.probability({"X1": 0}, given={"X1": 1}, method=method),
+               *m.distribution("X1", do={"X1": 1}, method=method).values(),
+               *m.distribution("X2", given={"X1": 1}, method=method).values()]
+    answers += [x for row in m.marginals(do={"X1": 1}).values() for x in row.values()]
+    answers += list(chain_scm(2, seed=0, zeros=True).to_float().joint().values())
+    assert all(type(x) is float for x in answers), [type(x) for x in answers]
+    json.dumps(m.marginals(do={"X1": 1}, given={"X3": 0}))
+    exact = chain_scm(4, seed=2)
+    assert type(exact.probability({"X1": 1}, do={"X1": 1}, method=method)) is F
+
+
+def test_float_marginals_survive_evidence_below_the_float_range():
+    """P(given) underflows, each marginal does not: marginals() answers what distribution() does."""
+    chain = chain_scm(1200, seed=0)
+    given = {f"X{i}": 1 for i in range(1200) if i != 5}
+    floats = chain.to_float()
+    got = floats.marginals(given=given)
+    want = chain.distribution("X5", given=given)
+    assert got["X5"] == pytest.approx({v: float(p) for v, p in want.items()}, rel=1e-12)
+    assert got["X7"] == {0: 0.0, 1: 1.0}
+
+
+@pytest.mark.parametrize("method", ["elimination", "enumeration"])
+def test_a_positive_probability_below_the_float_range_is_named_not_zero(method):
+    from bayes_agent import FloatUnderflow
+
+    m = SCM([Variable(f"X{i}", (0, 1), cpt=bernoulli(0.5, true=1, false=0)) for i in range(1100)])
+    event = {f"X{i}": 1 for i in range(1100)}
+    with pytest.raises(FloatUnderflow, match=r"P\(X0=1, X1=1, .* and 1094 more\) is positive but below"):
+        m.probability(event, method=method)
+    with pytest.raises(FloatUnderflow, match=r"and 1094 more \| X0=1\) is positive"):
+        m.probability(event, given={"X0": 1}, method=method)
+    assert m.probability({"X0": 0}, given={"X0": 1}, method=method) == 0.0  # a true zero stays 0.0

@@ -10,7 +10,8 @@ import sympy
 
 from bayes_agent import (SCM, FireEngineParameters, IceCreamMechanisms, Variable, bernoulli,
                          fire_engine_model, ice_cream_model, point_mass, pooled_ice_cream_model)
-from bayes_agent.errors import BayesAgentError, InvalidArgument, ZeroEvidence
+from bayes_agent.errors import BayesAgentError, InvalidArgument, TableTooLarge, ZeroEvidence
+from bayes_agent.scm.generate import chain_scm, polytree_scm, random_scm, windowed_scm
 
 YN = (False, True)
 
@@ -128,6 +129,27 @@ BAD = [
     ("pooled weights mismatch", lambda: pooled_ice_cream_model({"a": F(1, 2)}, {"b": 1}), InvalidArgument,
      "exactly the climates"),
     ("pooled empty", lambda: pooled_ice_cream_model({}), InvalidArgument, "non-empty mapping"),
+    # --- the generators (an empty domain used to loop forever looking for a row with weight)
+    ("chain domain 0", lambda: chain_scm(3, domain_size=0), InvalidArgument, "domain size must be a positive int, got 0"),
+    ("chain domain 1.5", lambda: chain_scm(3, domain_size=1.5), InvalidArgument, "got 1.5"),
+    ("polytree domain -1", lambda: polytree_scm(3, domain_size=-1), InvalidArgument, "got -1"),
+    ("windowed domain 0", lambda: windowed_scm(3, window=2, domain_size=0), InvalidArgument, "got 0"),
+    ("random domains (0,)", lambda: random_scm(3, domain_sizes=(0,)), InvalidArgument, "got 0"),
+    ("random domains ()", lambda: random_scm(3, domain_sizes=()), InvalidArgument, "non-empty sequence"),
+    ("random domains 5", lambda: random_scm(3, domain_sizes=5), InvalidArgument, "non-empty sequence"),
+    ("random max_parents -1", lambda: random_scm(3, max_parents=-1), InvalidArgument, "max_parents must be an int ≥ 0"),
+    ("polytree max_parents -2", lambda: polytree_scm(3, max_parents=-2), InvalidArgument, "max_parents must be an int ≥ 0"),
+    ("windowed max_parents 0", lambda: windowed_scm(3, window=2, max_parents=0), InvalidArgument, "max_parents must be an int ≥ 1"),
+    ("random edge probability 2", lambda: random_scm(3, edge_probability=2), InvalidArgument, r"edge_probability must be a number in \[0, 1\]"),
+    # --- enumeration and its bound
+    ("joint past max_table_size", lambda: SCM(chain_scm(20).variables, max_table_size=1000).joint(), TableTooLarge,
+     "joint\\(\\) walks all 1.05e\\+06 assignments"),
+    ("expectation past max_table_size", lambda: SCM(chain_scm(20).variables, max_table_size=1000).expectation(
+        lambda a: a["X1"]), TableTooLarge, "expectation\\(\\) walks all"),
+    ("max_table_size set later", lambda: setattr(chain_scm(3), "max_table_size", -5), InvalidArgument,
+     "max_table_size must be a number of entries >= 1, got -5"),
+    ("a 5000-digit probability", lambda: SCM([Variable("A", YN, cpt=bernoulli("1e-5000"))]), InvalidArgument,
+     "needs more than 1000 digits"),
 ]
 
 
