@@ -16,27 +16,55 @@ mean loss is 0/0, NaN in a bare ``model(**batch).loss`` (``Trainer`` divides by 
 0 too and only its logging filter shows 0), so the collator never hands it out. "Supervised"
 counts from each example's second token: a causal LM never predicts the first one.
 Truncation is counted and warned about once too; :meth:`ChatCollator.report` sums both up.
+
+Pre-tokenized features carry the mode their labels were made for in ``label_mode`` (written by
+:meth:`~neural.chat.example.ChatExample.features` and ``chat-tokenize``); a feature made for
+another mode is refused, so an interventional run cannot train on observational labels. A feature
+without ``label_mode`` (data written before the field existed, or by another tool) is accepted as
+given, warned about once and counted in ``unmarked_examples``; ``require_label_mode=True`` refuses it.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any, Mapping, Sequence
 
 from bayes_agent.errors import InvalidArgument
 
 from .example import mask_chat
-from .templates import check_eot
+from .templates import check_eot, check_template_syntax
 from ..masking import IGNORE_INDEX, LabelMode, trains_nothing
 
 __all__ = ["ChatCollator"]
+
+
+def _positive_int(x: Any) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= 1
+
+
+def _token_list(k: int, key: str, values: Any, *, minimum: int) -> list[int]:
+    """``values`` as a list of Python ints, each an integer ``>= minimum`` (-100 or a token id)."""
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+        raise InvalidArgument(f"feature {k}: {key} must be a list of integers, got {type(values).__name__}")
+    out = []
+    for t, x in enumerate(values):
+        v = x.item() if hasattr(x, "item") and getattr(x, "ndim", 0) == 0 else x  # numpy, torch scalars
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise InvalidArgument(f"feature {k}: {key}[{t}] must be an integer, got {v!r}")
+        if v < minimum or minimum == IGNORE_INDEX and IGNORE_INDEX < v < 0:
+            allowed = "a token id (>= 0)" + (f" or {IGNORE_INDEX} (no loss)" if minimum == IGNORE_INDEX else "")
+            raise InvalidArgument(f"feature {k}: {key}[{t}] is {v}, not {allowed}")
+        out.append(int(v))
+    return out
 
 
 class ChatCollator:
     """Pad (and, for raw conversations, mask) a batch for causal-LM training in one label mode.
 
     Counters ``examples``, ``tokens``, ``supervised_tokens``, ``truncated_tokens``,
-    ``truncated_examples`` and ``unlabelled_examples`` (kept with zero weight) add up the batches
+    ``truncated_examples``, ``unlabelled_examples`` (kept with zero weight) and ``unmarked_examples``
+    (pre-tokenized, without ``label_mode``: their mode unchecked) add up the batches
     the collator has handed out, so a training run can report its mask accounting; a refused
     batch (no supervised label in any example) changes none of them. In a multi-process run each
     process counts its own batches; sum them over ranks.
@@ -54,16 +82,17 @@ class ChatCollator:
         pad_to_multiple_of: int | None = None,
         padding_side: str = "right",
         eot: str = "agent",
+        require_label_mode: bool = False,
     ) -> None:
         self.eot = check_eot(eot)
         self.tokenizer = tokenizer
         self.mode = LabelMode.of(mode)
         self.roles = dict(roles) if roles else None
         self.chat_template = chat_template
-        if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        if max_length is not None and not _positive_int(max_length):
             raise InvalidArgument(f"max_length must be a positive integer, got {max_length!r}")
         self.max_length = max_length
-        if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1):
+        if pad_to_multiple_of is not None and not _positive_int(pad_to_multiple_of):
             raise InvalidArgument(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of!r}")
         self.pad_to_multiple_of = pad_to_multiple_of
         if padding_side not in ("right", "left"):
@@ -77,13 +106,19 @@ class ChatCollator:
             raise InvalidArgument(
                 "no pad token id: pass pad_token_id= or a tokenizer with a pad or eos token"
             )
+        if not _positive_int(pad_token_id) and pad_token_id != 0:
+            raise InvalidArgument(f"pad_token_id must be a non-negative integer, got {pad_token_id!r}")
         self.pad_token_id = int(pad_token_id)
+        self.require_label_mode = bool(require_label_mode)
+        if tokenizer is not None and (chat_template is not None or getattr(tokenizer, "chat_template", None)):
+            check_template_syntax(tokenizer, chat_template)
         self.examples = 0
         self.tokens = 0
         self.supervised_tokens = 0
         self.truncated_tokens = 0
         self.truncated_examples = 0
         self.unlabelled_examples = 0
+        self.unmarked_examples = 0
         self._warned: set[str] = set()
 
     def _warn_once(self, key: str, message: str, stacklevel: int = 3) -> None:
@@ -96,10 +131,12 @@ class ChatCollator:
         return (f"{self.examples} examples, {self.tokens} tokens, {self.supervised_tokens} supervised "
                 f"({self.mode.value}); truncated {self.truncated_tokens} tokens in "
                 f"{self.truncated_examples} examples; {self.unlabelled_examples} examples with no "
-                f"supervised label, kept with zero weight")
+                f"supervised label, kept with zero weight"
+                + (f"; {self.unmarked_examples} pre-tokenized examples without label_mode (mode unchecked)"
+                   if self.unmarked_examples else ""))
 
-    def _one(self, k: int, feature: Mapping[str, Any]) -> tuple[list[int], list[int], int]:
-        """Feature ``k`` as (input_ids, labels, tokens cut by max_length)."""
+    def _one(self, k: int, feature: Mapping[str, Any]) -> tuple[list[int], list[int], int, bool]:
+        """Feature ``k`` as (input_ids, labels, tokens cut by max_length, pre-tokenized without label_mode)."""
         if not isinstance(feature, Mapping):
             raise InvalidArgument(f"feature {k} must be a mapping, got {type(feature).__name__}")
         if "input_ids" in feature:
@@ -108,8 +145,11 @@ class ChatCollator:
                     f"feature {k} has input_ids but no labels; this collator never invents labels "
                     f"(mask with neural.chat.messages.mask_chat or pass the raw 'messages')"
                 )
-            ids = [int(x) for x in feature["input_ids"]]
-            labels = [int(x) for x in feature["labels"]]
+            unmarked = self._check_label_mode(k, feature)
+            ids = _token_list(k, "input_ids", feature["input_ids"], minimum=0)
+            labels = _token_list(k, "labels", feature["labels"], minimum=IGNORE_INDEX)
+            if not ids:
+                raise InvalidArgument(f"feature {k} has an empty input_ids list: there is nothing to train on")
             if len(ids) != len(labels):
                 raise InvalidArgument(
                     f"feature {k}: input_ids and labels differ in length ({len(ids)} vs {len(labels)})"
@@ -118,7 +158,7 @@ class ChatCollator:
             if self.max_length is not None and len(ids) > self.max_length:
                 cut = len(ids) - self.max_length
                 ids, labels = ids[: self.max_length], labels[: self.max_length]
-            return ids, labels, cut
+            return ids, labels, cut, unmarked
         if "messages" in feature:
             if self.tokenizer is None:
                 raise InvalidArgument(f"feature {k} is a raw conversation; the collator needs a tokenizer")
@@ -134,17 +174,45 @@ class ChatCollator:
                 )
             except InvalidArgument as exc:
                 raise InvalidArgument(f"feature {k}: {exc}") from None
-            return list(ex.input_ids), list(ex.labels(self.mode)), ex.masked.truncated_tokens
+            return list(ex.input_ids), list(ex.labels(self.mode)), ex.masked.truncated_tokens, False
         raise InvalidArgument(
             f"feature {k} has neither 'input_ids' + 'labels' nor 'messages' (keys: {sorted(feature)})"
         )
 
+    def _check_label_mode(self, k: int, feature: Mapping[str, Any]) -> bool:
+        """Refuse labels made for another mode; True when the feature does not say its mode."""
+        if feature.get("label_mode") is None:
+            if self.require_label_mode:
+                raise InvalidArgument(
+                    f"feature {k} is pre-tokenized without label_mode, so its labels' mode cannot be checked "
+                    f"(require_label_mode=True); write it with mask_chat(...).features(mode) or chat-tokenize"
+                )
+            return True
+        try:
+            mode = LabelMode.of(feature["label_mode"])
+        except (InvalidArgument, ValueError) as exc:
+            raise InvalidArgument(f"feature {k}: bad label_mode: {exc}") from None
+        if mode is not self.mode:
+            raise InvalidArgument(
+                f"feature {k} has {mode.value} labels but this collator trains the {self.mode.value} mode; "
+                f"tokenize for {self.mode.value} (features({self.mode.value!r}), chat-tokenize --mode "
+                f"{self.mode.value}) or build ChatCollator(mode={mode.value!r})"
+            )
+        return False
+
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         import torch
 
+        if isinstance(features, (Mapping, str, bytes)) or not isinstance(features, Sequence):
+            raise InvalidArgument(
+                f"features must be a list of examples (one mapping each), got {type(features).__name__}"
+                + ("; wrap a single example as [feature]" if isinstance(features, Mapping) else "")
+            )
         if not features:
             raise InvalidArgument("cannot collate an empty batch")
-        rows = [self._one(k, f) for k, f in enumerate(features)]
+        full = [self._one(k, f) for k, f in enumerate(features)]
+        rows = [(ids, labels, cut) for ids, labels, cut, _ in full]
+        unmarked = sum(1 for *_, u in full if u)
         unlabelled = [cut for _, labels, cut in rows if trains_nothing(labels)]
         if len(unlabelled) == len(rows):
             cut = sum(1 for c in unlabelled if c)
@@ -165,6 +233,12 @@ class ChatCollator:
                 self._warn_once("truncated", f"cut {cut} tokens from an example at max_length="
                                 f"{self.max_length} (labels cut with them); later cuts are counted "
                                 f"silently, see collator.report()")
+        if unmarked:
+            self.unmarked_examples += unmarked
+            self._warn_once("unmarked", f"{unmarked} pre-tokenized examples carry no label_mode, so this "
+                            f"{self.mode.value} collator cannot check which mode their labels were made "
+                            f"for (taken as given); write them with features(mode) or chat-tokenize, "
+                            f"counted in collator.unmarked_examples")
         if unlabelled:  # kept with zero weight: a token-mean loss gets nothing from them
             self.unlabelled_examples += len(unlabelled)
             self._warn_once("unlabelled", f"{len(unlabelled)} of {len(rows)} examples in a batch have no "

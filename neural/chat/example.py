@@ -31,7 +31,7 @@ from bayes_agent.transcript import Gate, Part, Rendering, Span, Transcript
 
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample, mask_rendering
 from .alignment import apply_template, clean_messages, inserted_region, locate_contents, locate_tool_calls
-from .provenance import Provenance, conversation_pieces, is_agent_role
+from .provenance import Provenance, check_unicode, conversation_pieces, is_agent_role
 from .templates import check_eot, eot_markers
 
 __all__ = ["ChatExample", "ChatRendering", "mask_chat", "render_chat"]
@@ -77,6 +77,8 @@ def render_chat(
     prov, message_pieces, transcript = conversation_pieces(messages, roles)
     clean = clean_messages(messages)
     text = apply_template(tokenizer, clean, tools, chat_template)
+    # messages were checked one by one; what else reaches the text (tool definitions, the template's own)
+    check_unicode("the rendered conversation", "text (from the tool definitions or the template)", text)
     agent = [is_agent_role(m["role"], roles) for m in clean]
     contents = locate_contents(tokenizer, clean, text, tools, chat_template, agent,
                                [p is Provenance.CONTEXT for p in prov])
@@ -192,12 +194,15 @@ class ChatExample:
         """Labels for ``mode`` (observational, interventional or assistant_only); -100 = no loss."""
         return self.masked.labels[LabelMode.of(mode)]
 
-    def features(self, mode: LabelMode | str) -> dict[str, list[int]]:
-        """``{"input_ids", "labels", "attention_mask"}`` for one mode: a collator/Trainer feature."""
+    def features(self, mode: LabelMode | str) -> dict[str, Any]:
+        """``{"input_ids", "labels", "attention_mask", "label_mode"}`` for one mode: a collator/Trainer
+        feature. ``label_mode`` (the mode's name) lets :class:`~neural.chat.collator.ChatCollator`
+        refuse labels made for another mode than its own."""
         return {
             "input_ids": list(self.input_ids),
             "labels": list(self.labels(mode)),
             "attention_mask": [1] * len(self.input_ids),
+            "label_mode": LabelMode.of(mode).value,
         }
 
     def _first_spans(self) -> list[tuple[Span | None, int | None]]:

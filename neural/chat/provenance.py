@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_ROLES",
     "MessagePiece",
     "Provenance",
+    "check_unicode",
     "conversation_pieces",
     "is_agent_role",
     "message_calls",
@@ -85,17 +86,36 @@ def _where(index: int, message: Any) -> str:
     return f"message {index}" + (f" ({role})" if isinstance(role, str) else "")
 
 
+def check_unicode(where: str, what: str, text: str) -> str:
+    """``text`` unchanged, or :class:`InvalidArgument` naming ``where`` when it is not valid Unicode.
+
+    A lone surrogate (``"\\ud800"`` in JSON) is a str to Python and json, but no tokenizer can
+    encode it; it is refused here, with its position, before any template or tokenizer sees it.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(
+            f"{where}: {what} is not valid Unicode text (a lone surrogate U+{ord(text[exc.start]):04X} "
+            f"at character {exc.start}); fix or drop the broken escape"
+        ) from None
+    return text
+
+
 def _check_call(where: str, what: str, fn: Any) -> None:
     if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
         raise InvalidArgument(
             f"{where}: {what} needs a function name "
             f'(OpenAI form {{"type": "function", "function": {{"name": ..., "arguments": ...}}}})'
         )
+    check_unicode(where, f"{what} name", fn["name"])
     args = fn.get("arguments", {})
     if not isinstance(args, (str, dict)):
         raise InvalidArgument(
             f"{where}: {what} arguments must be a JSON string or an object, got {type(args).__name__}"
         )
+    check_unicode(where, f"{what} arguments",
+                  args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
 
 
 def _check_tool_calls(index: int, message: dict) -> list[dict]:
@@ -126,12 +146,20 @@ def _content(index: int, message: dict) -> str:
     if content is None and (message.get("tool_calls") or message.get("function_call")):
         return ""
     if not isinstance(content, str):
-        kind = "missing" if content is None else type(content).__name__
+        kind = "missing" if "content" not in message else "null" if content is None else type(content).__name__
         raise InvalidArgument(
             f"{_where(index, message)}: content must be a string, got {kind}"
             + (" (join the text parts into one string first)" if isinstance(content, list) else "")
         )
-    return content
+    return check_unicode(_where(index, message), "content", content)
+
+
+def _own_provenance(index: int, message: dict, key: str) -> Provenance:
+    """The message's own ``gate`` or ``provenance`` key, an error naming the message if it is bad."""
+    try:
+        return Provenance.of(message[key])
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"{_where(index, message)}: bad {key!r}: {exc}") from None
 
 
 def message_provenance(
@@ -155,9 +183,10 @@ def message_provenance(
         role = m.get("role")
         if not isinstance(role, str):
             raise InvalidArgument(f"message {i} has no string 'role' (got {role!r})")
+        check_unicode(f"message {i}", "role", role)
         _content(i, m)
         _check_tool_calls(i, m)
-        own = [Provenance.of(m[k]) for k in ("gate", "provenance") if k in m]
+        own = [_own_provenance(i, m, k) for k in ("gate", "provenance") if k in m]
         if len(set(own)) > 1:
             raise InvalidArgument(
                 f"{_where(i, m)}: 'gate' and 'provenance' disagree ({m['gate']!r} vs {m['provenance']!r})"

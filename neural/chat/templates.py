@@ -19,6 +19,7 @@ __all__ = [
     "EOT_POLICIES",
     "build_chat_tokenizer",
     "check_eot",
+    "check_template_syntax",
     "eot_markers",
 ]
 
@@ -49,6 +50,23 @@ def check_eot(eot: str) -> str:
         raise InvalidArgument(f"eot must be one of {list(EOT_POLICIES)}, got {eot!r}")
     return eot
 
+
+def check_template_syntax(tokenizer: Any, chat_template: str | None = None, *, name: str = "the chat template") -> None:
+    """A one-line :class:`InvalidArgument` now if the template in effect is not valid jinja.
+
+    A syntax error is the template's, not a conversation's: found up front it is one error, not
+    the same skipped line for every conversation. Only syntax is judged here; a template that
+    refuses this one-message probe at render time (``raise_exception``) is left to the real data.
+    """
+    import jinja2
+
+    try:
+        tokenizer.apply_chat_template([{"role": "user", "content": "x"}], tokenize=False,
+                                      **({"chat_template": chat_template} if chat_template is not None else {}))
+    except jinja2.TemplateSyntaxError as exc:
+        raise InvalidArgument(f"{name} is not valid jinja (line {exc.lineno}: {exc.message})") from None
+    except Exception:  # noqa: BLE001 -- a render-time refusal of the probe says nothing about syntax
+        pass
 
 
 _NL = "{{ '\\n' }}"  # newlines as expressions: HF renders templates with trim_blocks/lstrip_blocks

@@ -66,6 +66,7 @@ def role_overrides(pairs: list[str]) -> dict[str, str]:
 def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
     """(tokenizer, chat-template override or None, a description for the report)."""
     from ..chat.messages import CHAT_TEMPLATES, build_chat_tokenizer
+    from ..chat.templates import check_template_syntax
 
     template_text = None
     if args.template:
@@ -85,6 +86,7 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
         tok = build_chat_tokenizer(name)
         if template_text is not None:
             tok.chat_template = template_text
+        check_template_syntax(tok, name=f"--template {args.template!r}")
         return tok, None, f"built-in byte-level tokenizer, {args.template or 'plain'} template"
     from transformers import AutoTokenizer
 
@@ -110,6 +112,8 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
             f"the tokenizer at {args.tokenizer!r} has no chat template; pass --template "
             f"({', '.join(sorted(CHAT_TEMPLATES))} or a jinja file)"
         )
+    check_template_syntax(tok, template_text, name=f"--template {args.template!r}" if template_text is not None
+                          else f"the chat template of {args.tokenizer!r}")
     return tok, template_text, f"{args.tokenizer}" + (f", {args.template} template" if args.template else "")
 
 

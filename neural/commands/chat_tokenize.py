@@ -1,7 +1,8 @@
 """``bayes-agent chat-tokenize FILE.jsonl --mode interventional --out data.jsonl``.
 
 Writes one JSON line per usable conversation: ``input_ids`` and ``labels`` (``-100`` where the
-mode gives no loss), plus the source ``line``; ready for :class:`neural.chat.collator.ChatCollator`.
+mode gives no loss), the source ``line`` and ``label_mode`` (the mode's name, which
+:class:`neural.chat.collator.ChatCollator` checks against its own); ready for that collator.
 ``--save-tokenizer DIR`` stores the tokenizer the ids belong to. Exit status: 0 when every line
 was used, 1 when bad lines were reported and skipped, 2 on an error (or under ``--strict``).
 """
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     tokens = supervised = truncated = cut_conversations = unlabelled = dropped = 0
     for line, ex in masked_conversations(args, tokenizer, template, problems, args.num_proc):
         labels = ex.labels(args.mode)
-        rows.append(json.dumps({"line": line, "input_ids": ex.input_ids, "labels": labels}))
+        rows.append(json.dumps({"line": line, "input_ids": ex.input_ids, "labels": labels,
+                                "label_mode": args.mode}))
         tokens += len(labels)
         supervised += sum(1 for x in labels if x != IGNORE_INDEX)
         truncated += ex.masked.truncated_tokens

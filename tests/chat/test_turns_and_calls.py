@@ -183,8 +183,11 @@ def test_bad_legacy_calls_are_named(toks, bad, pattern) -> None:
 
 
 def test_content_null_without_any_call_is_still_an_error(toks) -> None:
-    with pytest.raises(InvalidArgument, match="content must be a string, got missing"):
+    """``"content": null`` is named null; a message without the key is named missing."""
+    with pytest.raises(InvalidArgument, match=r"message 1 \(assistant\): content must be a string, got null$"):
         mask_chat([LEGACY[0], {"role": "assistant", "content": None}], toks["plain"])
+    with pytest.raises(InvalidArgument, match=r"message 1 \(assistant\): content must be a string, got missing$"):
+        mask_chat([LEGACY[0], {"role": "assistant"}], toks["plain"])
 
 
 # --- notes: empty turns, ignored tools ----------------------------------------------------------
