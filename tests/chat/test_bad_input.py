@@ -18,7 +18,7 @@ pytest.importorskip("transformers")
 from bayes_agent.cli import main  # noqa: E402
 from bayes_agent.errors import InvalidArgument  # noqa: E402
 from neural.chat.collator import ChatCollator  # noqa: E402
-from neural.chat.messages import build_chat_tokenizer, mask_chat  # noqa: E402
+from neural.chat.messages import mask_chat  # noqa: E402
 from neural.masking import IGNORE_INDEX, LabelMode  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,14 +29,7 @@ SURROGATE_LINE = ('{"messages":[{"role":"user","content":"q"},'
                   '{"role":"assistant","content":"bad \\ud800 surrogate"}]}')
 
 
-@pytest.fixture(scope="module")
-def tok():
-    return build_chat_tokenizer("chatml")
-
-
-@pytest.fixture(scope="module")
-def conversations() -> list[dict]:
-    return [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+# fixtures tok (chatml) and conversations (the sample file): tests/chat/conftest.py
 
 
 # --- 1. a lone surrogate --------------------------------------------------------------------------

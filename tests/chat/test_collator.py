@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from bayes_agent.errors import InvalidArgument  # noqa: E402
-from neural.chat.messages import build_chat_tokenizer, mask_chat  # noqa: E402
+from neural.chat.messages import mask_chat  # noqa: E402
 from neural.chat.collator import ChatCollator  # noqa: E402
 from neural.masking import IGNORE_INDEX, LabelMode  # noqa: E402
 
-SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "chat_sample.jsonl"
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return build_chat_tokenizer("chatml")
-
-
-@pytest.fixture(scope="module")
-def conversations() -> list[dict]:
-    return [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+# fixtures tok (chatml) and conversations (the sample file): tests/chat/conftest.py
 
 
 def _tiny_qwen2(vocab_size: int):
