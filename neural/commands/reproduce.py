@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from pathlib import Path
 from typing import Any
 
 from bayes_agent.commands._arguments import named_option, nonnegative_int
-from bayes_agent.commands._common import (add_overwrite_argument, prepare_out_dir, progress_wanted, resume_command,
-                                          save_on_interrupt)
+from bayes_agent.commands._common import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
+                                          progress_wanted, resume_command, save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
 
 __all__ = ["add_experiment_options", "register", "resolve_preset"]
@@ -29,8 +31,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--precision", default=None, help="auto (default: bf16 autocast on a GPU that has "
                    "it, fp16 on older GPUs, fp32 on MPS/CPU), fp32, bf16 or fp16; weights stay float32")
     p.add_argument("--random-init", action="store_true", help="build the preset's model shape with "
-                   "random weights instead of loading it (paper: the Qwen2.5-0.5B shape; timing and "
-                   "memory only, the results mean nothing)")
+                   "random weights instead of loading or pretraining it (paper: the Qwen2.5-0.5B shape; "
+                   "tiny and micro: no pretrained base; timing and memory only, the results mean nothing)")
     p.add_argument("--lora", type=int, default=None, metavar="R", help="train rank-R LoRA adapters "
                    "(peft) in every arm instead of all weights (what fits a laptop)")
     p.add_argument("--sequential-arms", action="store_true", help="train the arms one after another "
@@ -112,7 +114,7 @@ def resolve_preset(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from ..devices import check_threads, resolve_device  # no torch: arguments are checked first
+    from ..devices import check_threads, resolve_device, resolve_precision  # no torch: arguments are checked first
 
     named_option("--threads", check_threads, args.threads)
     preset, bank = resolve_preset(args)
@@ -131,16 +133,36 @@ def _handle(args: argparse.Namespace) -> int:
             "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
         ) from None
     from ..sft import experiment
+    from ..sft.aggregate import check_compare_to
+    from ..sft.outputs import remove_outputs
 
-    # an unknown or absent device: one line, before anything is written
-    named_option("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
-    # checked before any work; --resume continues in a directory that holds the interrupted run
+    # every refusal below comes before any work and leaves --out as it was
+    # an unknown or absent device, a precision it cannot run: one line, before anything is written
+    device = named_option("--device" if args.device is not None else "--device (the preset's)", resolve_device,
+                          preset.device)
+    named_option("--precision", lambda p: resolve_precision(p, device), preset.train.precision)
+    if args.compare_to:
+        check_compare_to(args.compare_to, seeds, preset.arms)
+    out_existed = _exists(args.out)
+    # --resume continues in a directory that holds the interrupted run
     out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
-    resume = args.resume or None
-    if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
-        resume = str(out / "checkpoint")
+    with nothing_left_if_rejected(out) if not out_existed else contextlib.nullcontext():
+        resume = args.resume or None
+        if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
+            resume = str(out / "checkpoint")
+        if resume is not None or (args.resume is not None and len(seeds) > 1):
+            experiment.check_resumable(preset, out, seeds, resume=resume, bank=bank)
+        if args.overwrite:
+            remove_outputs(out)  # what earlier runs of this command wrote there, and nothing else
+        return _run(args, preset, seeds, out, resume, options)
+
+
+def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, resume: str | None,
+         options: dict[str, Any]) -> int:
+    from ..sft import experiment
+
     progress = progress_wanted(args.no_progress)
-    worked = _worked_example(args.out)
+    worked = _worked_example()
     print(worked.text().splitlines()[-1])
     sections = [lambda _metrics: ("The §4 worked example (exact engine)", _worked_markdown(worked))]
     again = resume_command(args.argv, add=["--resume"])
@@ -152,6 +174,7 @@ def _handle(args: argparse.Namespace) -> int:
         with save_on_interrupt(saved, lambda: again):
             m = experiment.run(preset, args.out, seed=seeds[0], resume=resume, progress=progress,
                                extra_sections=sections, **options)
+        _save_worked(worked, out)
         args.saved = f"report.md, metrics.json and the figures in {args.out}"
         means = ", ".join(f"{name} {m[key]:+.3f}" for name, key in (
             ("base", "base_mean_delta"), ("obs", "mean_delta_obs"), ("do", "mean_delta_do"),
@@ -165,6 +188,7 @@ def _handle(args: argparse.Namespace) -> int:
         with save_on_interrupt(finished, lambda: again):
             a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
                                      compare_to=args.compare_to, fresh=args.overwrite, **options)
+        _save_worked(worked, out)
         args.saved = f"{len(seeds)} seeds, report.md and metrics.json in {args.out}"
         g = a.get("delta_do_minus_obs")
         gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
@@ -172,35 +196,59 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_model_is_local(model: str | None) -> None:
-    """Stop before any work (and before anything is written) when ``--model`` is not on disk."""
+def _exists(path: str) -> bool:
     import os
 
-    if model is None or os.path.isdir(os.path.expanduser(model)):
-        return
-    from huggingface_hub import try_to_load_from_cache
+    return os.path.lexists(os.path.expanduser(path))
+
+
+# what transformers loads a model's weights from (one file, or the index of shards)
+_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def _check_model_is_local(model: str | None) -> None:
+    """Stop before any work (and before anything is written) when ``--model`` is not on disk: a
+    directory needs config.json and weights, a hub id both in the local cache."""
+    import os
 
     from ..missing_model import missing_model_message
 
-    try:
-        cached = try_to_load_from_cache(model, "config.json")
-    except ValueError:  # not a valid hub id: a path that does not exist
-        cached = None
-    if not isinstance(cached, str):
+    if model is None:
+        return
+    path = os.path.expanduser(model)
+    if os.path.isdir(path):
+        lacking = [what for what, names in (("config.json", ("config.json",)), ("weights", _WEIGHTS))
+                   if not any(os.path.isfile(os.path.join(path, n)) for n in names)]
+        if lacking:
+            raise BayesAgentError(missing_model_message(model, FileNotFoundError(
+                f"no {' and no '.join(lacking)} in {model}")))
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    def cached(name: str) -> bool:
+        try:
+            return isinstance(try_to_load_from_cache(model, name), str)
+        except ValueError:  # not a valid hub id: a path that does not exist
+            return False
+
+    if not cached("config.json"):
         raise BayesAgentError(missing_model_message(model, FileNotFoundError(f"no config.json for {model}")))
+    if not any(cached(n) for n in _WEIGHTS):
+        raise BayesAgentError(missing_model_message(model, FileNotFoundError(f"no weights for {model}")))
 
 
-def _worked_example(out: str) -> Any:
-    """The paper's §4 two-action derivation in exact rationals, also saved as JSON in ``out``."""
-    import json
-    from pathlib import Path
-
+def _worked_example() -> Any:
+    """The paper's §4 two-action derivation in exact rationals."""
     from bayes_agent.worked import derive_two_action
 
-    derivation = derive_two_action()
-    Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / "two_action.json").write_text(json.dumps(derivation.to_dict(), indent=2) + "\n")
-    return derivation
+    return derive_two_action()
+
+
+def _save_worked(derivation: Any, out: Path) -> None:
+    """The derivation as JSON beside the report (written with it, so a refused run leaves nothing)."""
+    import json
+
+    (out / "two_action.json").write_text(json.dumps(derivation.to_dict(), indent=2) + "\n")
 
 
 def _worked_markdown(derivation: Any) -> str:

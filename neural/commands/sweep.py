@@ -44,10 +44,9 @@ def register(subparsers: Any) -> None:
 def _handle(args: argparse.Namespace) -> int:
     from ..devices import check_threads, resolve_device
 
-    if args.jobs < 1:
-        raise BayesAgentError(f"--jobs must be at least 1, got {args.jobs}")
     named_option("--threads", check_threads, args.threads)
     preset, bank = resolve_preset(args)
+    _check_jobs(args.jobs, preset.threads)
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -56,6 +55,21 @@ def _handle(args: argparse.Namespace) -> int:
     with nothing_left_if_rejected(args.out):  # a sweep refused (say, a bad --p-lie) leaves no empty --out
         out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)
         return _sweep(args, out, preset, bank)
+
+
+def _check_jobs(jobs: int, threads: int | None) -> None:
+    """Refuse more worker processes than the CPUs can run at once (each uses ``threads`` torch threads),
+    as ``--threads`` is refused beyond the CPU count: more would only thrash."""
+    import os
+
+    if jobs < 1:
+        raise BayesAgentError(f"--jobs must be at least 1, got {jobs}")
+    n = os.cpu_count() or 1
+    per_job = threads or 1
+    if jobs * per_job > n:
+        detail = f" at {per_job} threads each" if per_job > 1 else ""
+        raise BayesAgentError(f"--jobs must be between 1 and {max(1, n // per_job)} on this machine ({n} CPUs"
+                              f"{detail}), got {jobs}")
 
 
 def _sweep(args: argparse.Namespace, out: Any, preset: Any, bank: Any) -> int:

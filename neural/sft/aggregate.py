@@ -16,7 +16,7 @@ from .arms import ALL_ARMS
 from .metrics import metric_key
 from .stats import ci95, paired_ci95
 
-__all__ = ["COMPARED_ARMS", "aggregate", "check_comparable", "compare_runs"]
+__all__ = ["COMPARED_ARMS", "aggregate", "check_compare_to", "check_comparable", "compare_runs"]
 
 
 def aggregate(per_seed: Sequence[dict[str, Any]], held: dict[int, dict[str, list[dict]]] | None = None) -> dict[str, Any]:
@@ -71,19 +71,31 @@ def check_comparable(arms: Sequence[str], which: str = "this run") -> None:
             f"(arms {list(arms)}); run both with --arms obs do (or all three)")
 
 
-def compare_runs(per_seed: Sequence[dict[str, Any]], other_dir: str | Path) -> dict[str, Any]:
-    """Paired by seed: this run minus the run in ``other_dir`` for Δ_obs, Δ_do and Δ_do − Δ_obs."""
+def _arms_of(m: dict[str, Any]) -> list[str]:
+    return m.get("arms") or [a for a in COMPARED_ARMS if m.get(metric_key(a, "mean_delta")) is not None]
+
+
+def check_compare_to(other_dir: str | Path, seeds: Sequence[int], arms: Sequence[str]) -> dict[int, dict[str, Any]]:
+    """The per-seed metrics of the multi-seed run in ``other_dir``, refusing (one line, before any
+    seed runs) a directory without them, one that lacks any of ``seeds``, or arms that cannot be
+    compared (this run's ``arms`` or the other's)."""
+    check_comparable(arms)
     path = Path(other_dir) / "metrics.json"
     try:
         other = {m["seed"]: m for m in json.loads(path.read_text())["per_seed"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidArgument(f"--compare-to {other_dir}: no multi-seed metrics.json there ({exc})") from None
-    missing = [m["seed"] for m in per_seed if m["seed"] not in other]
+        raise InvalidArgument(f"--compare-to {other_dir}: no multi-seed metrics.json there ({type(exc).__name__}: "
+                              f"{exc})") from None
+    missing = [s for s in seeds if s not in other]
     if missing:
         raise InvalidArgument(f"--compare-to {other_dir} lacks seed(s) {missing}")
-    for which, runs in (("this run", per_seed), (f"--compare-to {other_dir}", [other[m["seed"]] for m in per_seed])):
-        check_comparable(runs[0].get("arms") or [a for a in ("obs", "do") if runs[0].get(metric_key(a, "mean_delta")) is not None],
-                         which)
+    check_comparable(_arms_of(other[seeds[0]]), f"--compare-to {other_dir}")
+    return other
+
+
+def compare_runs(per_seed: Sequence[dict[str, Any]], other_dir: str | Path) -> dict[str, Any]:
+    """Paired by seed: this run minus the run in ``other_dir`` for Δ_obs, Δ_do and Δ_do − Δ_obs."""
+    other = check_compare_to(other_dir, [m["seed"] for m in per_seed], _arms_of(per_seed[0]))
 
     def gap(m: dict[str, Any]) -> float:
         return m["mean_delta_do"] - m["mean_delta_obs"]

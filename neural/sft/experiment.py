@@ -26,12 +26,13 @@ from bayes_agent.errors import InvalidArgument
 from bayes_agent.transcript import render
 
 from . import markdown, report
-from .aggregate import aggregate, check_comparable, compare_runs
+from .aggregate import aggregate, check_compare_to, compare_runs
 from .arms import ALL_ARMS, BASE, arm as arm_record
 from .dialogues import Dialogue, make_dialogues
 from .facts import FACTS, HELD_OUT, Fact, check_bank
 from ..masking import MaskAccounting, MaskedExample, mask_transcript
 from .presets import Preset
+from .settings import SETTINGS_FILE, check_same_settings, run_settings, saved_settings
 from .metrics import probe_metrics
 from .probes import ProbeResult, probe_facts
 from .stats import ci95, paired_ci95
@@ -42,6 +43,7 @@ __all__ = [
     "SUFFIX",
     "build_base_model",
     "build_model",
+    "check_resumable",
     "make_examples",
     "run",
     "run_experiment",
@@ -96,9 +98,9 @@ def build_base_model(
     the tiny model pretrained on the corpus of ``facts`` (training and held-out) with ``seed`` as
     the base's seed, cached per seed. Neither
     (the ``--from-scratch`` ablation): random weights and a tokenizer trained on the dialogues plus
-    the claims, as before the base existed. ``random_init``: ``preset.tiny``'s shape (the paper
-    preset: Qwen2.5-0.5B's) with random weights and a tokenizer whose ids index its first rows,
-    for timing and memory only.
+    the claims, as before the base existed. ``random_init`` (on any preset, before the other two):
+    ``preset.tiny``'s shape (the paper preset: Qwen2.5-0.5B's; tiny and micro: their own) with
+    random weights and a tokenizer whose ids index its first rows, for timing and memory only.
     """
     from ..devices import resolve_device
 
@@ -113,7 +115,7 @@ def build_base_model(
     from ..models import RANDOM_INIT_TOKENIZER_VOCAB, build_tiny_model, train_tokenizer
 
     assert preset.tiny is not None
-    if preset.base is not None:  # one base per seed: the base's seed is the run's (cached per seed)
+    if preset.pretrains_base:  # one base per seed: the base's seed is the run's (cached per seed)
         b = build_base(preset.tiny, replace(preset.base, seed=seed), facts, cache_dir=cache_dir, rebuild=rebuild,
                        progress=progress)
         b.info["kind"] = "pretrained tiny base"
@@ -155,10 +157,15 @@ def make_examples(
 
 # 5. the arms: train_pair(model, examples, cfg, arms=...) in neural.sft.train --------------------
 def train_arms(preset: Preset, model: Any, examples: Sequence[MaskedExample], cfg: Any, out: Path, *,
-               resume: str | Path | None, progress: bool) -> PairResult:
+               resume: str | Path | None, progress: bool, settings: dict[str, Any] | None = None) -> PairResult:
     """Every arm from the same base in the same order; with ``preset.ablate_order`` each arm gets
-    its own independently shuffled order instead (the public notebook's defect, on purpose)."""
+    its own independently shuffled order instead (the public notebook's defect, on purpose).
+    ``settings`` (:func:`~neural.sft.settings.run_settings`) are saved beside the checkpoints."""
     schedule = train_sequential if preset.sequential_arms else train_lockstep
+    if settings is not None:  # before the first checkpoint: what --resume compares with
+        for d in [out / "checkpoint"] if not preset.ablate_order else [out / f"checkpoint_{a}" for a in preset.arms]:
+            d.mkdir(parents=True, exist_ok=True)
+            report.write_json(d / SETTINGS_FILE, settings)
     if not preset.ablate_order:
         return schedule(model, examples, cfg, arms=preset.arms, device=preset.device, stop_after=preset.max_steps,
                         checkpoint_dir=out / "checkpoint", resume=resume, progress=progress)
@@ -223,6 +230,9 @@ def run(
         facts, preset.n_dialogues, seed=seed, p_lie=preset.p_lie, p_tail=preset.p_tail
     )
     all_facts = facts + held_out
+    settings = run_settings(preset, seed, all_facts)
+    if resume is not None:
+        check_same_settings(saved_settings(Path(resume) / SETTINGS_FILE), settings, f"the checkpoint {resume}")
     base = build_base_model(preset, dialogues, all_facts, seed, cache_dir=base_cache,
                             rebuild=rebuild_base, progress=progress)
     model, tokenizer = base.model, base.tokenizer
@@ -238,7 +248,7 @@ def run(
     examples, accounting = make_examples(dialogues, tokenizer, max_len)
     t_data = time.perf_counter()
     train_cfg = preset.train if preset.train.seed == seed else preset.with_(seed=seed).train
-    result = train_arms(preset, model, examples, train_cfg, out, resume=resume, progress=progress)
+    result = train_arms(preset, model, examples, train_cfg, out, resume=resume, progress=progress, settings=settings)
     t_train = time.perf_counter()
     # base first, then the arms; sequential arms stay on disk until each is probed
     models = ChainMap(result.models, {"base": model})
@@ -251,8 +261,7 @@ def run(
         **probe_metrics(probes, probes_held, preset.arms),
         "whole_word_share": whole_word_share(tokenizer, facts + held_out)["share"],
         "probe_phrasings_in_base_corpus": phrasings_in_corpus(facts + held_out, base_corpus(
-            all_facts, seed=seed, chit_chat=preset.base.chit_chat)) if preset.base is not None and not preset.model
-        else None,
+            all_facts, seed=seed, chit_chat=preset.base.chit_chat)) if preset.pretrains_base else None,
         "probe_phrasings_in_dialogues": phrasings_in_corpus(facts + held_out, [render(d).text for d in dialogues]),
         "base_kind": base.info.get("kind"),
         "base_cached": base.info.get("cached"),
@@ -287,7 +296,7 @@ def run(
     }
 
     # files
-    report.write_json(out / "config.json", {"preset": preset.to_dict(), "seed": seed, "train": vars(train_cfg),
+    report.write_json(out / "config.json", {"preset": preset.to_dict(), "seed": seed, "train": vars(train_cfg), "settings": settings,
                                             "environment": environment_record(device, precision),
                                             "base": {k: v for k, v in base.info.items() if k != "losses"},
                                             "facts": [vars(f) for f in facts], "held_out": [vars(f) for f in held_out]})
@@ -324,6 +333,23 @@ def run(
     return metrics
 
 
+def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *, resume: str | Path | None = None,
+                    bank: tuple[Sequence[Fact], Sequence[Fact]] | None = None) -> None:
+    """Before any work: refuse to continue (or, with several seeds, reuse) anything that was trained
+    under other settings than ``preset`` gives: the checkpoint ``resume`` of a single seed, else each
+    ``out_dir/seed_<k>``'s finished results and checkpoint."""
+    facts = [f for part in select_facts(preset, bank) for f in part]
+    for s in seeds:
+        now = run_settings(preset, s, facts)
+        if resume is not None:
+            places = [Path(resume) / SETTINGS_FILE]
+        else:
+            seed_dir = Path(out_dir) / f"seed_{s}"
+            places = [seed_dir / "config.json", seed_dir / "checkpoint" / SETTINGS_FILE]
+        for path in places:
+            check_same_settings(saved_settings(path), now, f"the run in {path.parent}")
+
+
 run_experiment = run  # the name under which ``neural`` exports :func:`run`
 
 
@@ -350,11 +376,11 @@ def run_seeds(
         raise InvalidArgument("no seeds given")
     if len(set(seeds)) != len(seeds):
         raise InvalidArgument(f"repeated seeds in {list(seeds)}")
-    if compare_to is not None and not (Path(compare_to) / "metrics.json").is_file():
-        raise InvalidArgument(f"--compare-to {compare_to}: no multi-seed metrics.json there")
     if compare_to is not None:
-        check_comparable(preset.arms)  # before any seed runs, not after
+        check_compare_to(compare_to, seeds, preset.arms)  # before any seed runs, not after
     out = Path(out_dir)
+    if not fresh:  # finished seeds are kept and checkpoints resumed: only under the same settings
+        check_resumable(preset, out, seeds, bank=run_options.get("bank"))
     per_seed = []
     for s in seeds:
         seed_dir = out / f"seed_{s}"

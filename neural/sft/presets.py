@@ -88,6 +88,12 @@ class Preset:
         train = replace(self.train, **train_keys) if train_keys else self.train
         return replace(self, train=train, **changes)
 
+    @property
+    def pretrains_base(self) -> bool:
+        """Whether the arms start from the tiny model pretrained on the fact corpus (``base``): not
+        with a ``model`` of its own, and not with ``random_init`` (random weights of ``tiny``'s shape)."""
+        return self.base is not None and self.model is None and not self.random_init
+
     def from_scratch(self) -> "Preset":
         """The ablation without a pretrained base: random init and the from-scratch settings."""
         return replace(self, base=None, train=self.scratch_train or self.train)

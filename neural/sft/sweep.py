@@ -24,6 +24,7 @@ from .experiment import build_base_model, run, select_facts
 from .metrics import metric_key
 from .facts import Fact
 from .presets import Preset
+from .settings import check_same_settings, run_settings, saved_settings
 from .stats import ci95, slope_ci95
 
 __all__ = ["run_sweep", "figure_sweep"]
@@ -73,7 +74,13 @@ def run_sweep(
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     facts, held = select_facts(preset, bank)
-    if preset.base is not None:  # build (or load) each seed's base once, before any worker starts
+    if not fresh:  # a kept run must have been trained as this sweep would train it
+        for p in p_lies:
+            for s in seeds:
+                kept = _run_dir(out, p, s) / "config.json"
+                check_same_settings(saved_settings(kept), run_settings(preset.with_(p_lie=p), s, facts + held),
+                                    f"the run in {kept.parent}")
+    if preset.pretrains_base:  # build (or load) each seed's base once, before any worker starts
         for s in seeds:
             build_base_model(preset, [], facts + held, s, cache_dir=base_cache, rebuild=rebuild_base, progress=progress)
     results: dict[tuple[float, int], dict[str, Any]] = {}

@@ -274,7 +274,7 @@ def test_ablate_first_token_rescoring(tmp_path, run_dir):
     assert m["base_mean_delta"] != ref["base_mean_delta"]  # different scoring
 
 
-def test_sweep_writes_slopes_and_resumes(tmp_path):
+def test_sweep_writes_slopes_and_resumes(tmp_path, capsys):
     out = tmp_path / "sweep"
     argv = ["sweep", "--out", str(out), "--preset", "micro", "--no-progress", "--p-lie", "0", "0.5", "1",
             "--seeds", "0"]
@@ -294,6 +294,9 @@ def test_sweep_writes_slopes_and_resumes(tmp_path):
     # directory agree exactly
     assert main(argv) == 2
     assert main([*argv, "--resume"]) == 0
+    # finished runs are kept only when they were trained as this sweep would train them
+    assert main([*argv, "--resume", "--lr", "0.5"]) == 2
+    assert "p_0.00/seed_0 was trained with --lr 0.001, not 0.5" in capsys.readouterr().err
     par = tmp_path / "par"
     assert main(["sweep", "--out", str(par), *argv[3:], "--jobs", "2"]) == 0
     assert json.loads((par / "sweep.json").read_text())["mean_delta"] == s["mean_delta"]

@@ -1,0 +1,79 @@
+"""What a run's trained weights depend on (data, model, optimiser), by the option that sets it.
+
+A run writes these with its checkpoint (``settings.json``) and in ``config.json``; ``--resume``
+compares them with the command line's so that an interrupted run is only continued under the
+settings it was trained with (a different ``--p-lie`` or ``--lr`` would mix two runs in one).
+Settings that change neither the data nor the training (device, threads, checkpoint interval,
+``--max-steps``, the probes) may differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Sequence
+
+from bayes_agent.errors import InvalidArgument
+
+from .facts import Fact
+from .presets import Preset
+
+__all__ = ["SETTINGS_FILE", "check_same_settings", "run_settings", "saved_settings"]
+
+SETTINGS_FILE = "settings.json"
+
+# the option that sets each preset field (fields not named here are set only by --preset)
+_OPTION = {"p_lie": "--p-lie", "n_dialogues": "--n-dialogues", "model": "--model", "random_init": "--random-init",
+           "arms": "--arms", "ablate_order": "--ablate-order", "facts": "--facts", "seed": "--seeds",
+           "epochs": "--epochs", "lr": "--lr", "precision": "--precision", "lora_rank": "--lora",
+           "base": "--preset/--from-scratch", "train.warmup_steps": "--preset/--from-scratch"}
+# preset and train fields that change neither the data nor the weights
+_NOT_TRAINING = {"name", "device", "threads", "max_steps", "probe_facts", "max_new_tokens", "probe_held_out",
+                 "ablate_first_token", "sequential_arms", "scratch_train", "train", "checkpoint_every"}
+
+
+def run_settings(preset: Preset, seed: int, facts: Sequence[Fact]) -> dict[str, Any]:
+    """The settings the trained weights of seed ``seed`` depend on, as plain JSON data; ``facts``
+    (training and held-out, both in the base's corpus) enter as a digest."""
+    out = {k: v for k, v in asdict(preset).items() if k not in _NOT_TRAINING}
+    out.update({f"train.{k}": v for k, v in asdict(preset.train).items() if k not in _NOT_TRAINING})
+    out["train.seed"] = seed  # the run's seed (the preset's own is a default)
+    text = json.dumps([[f.topic, f.true, f.false] for f in facts])
+    out["facts"] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json.loads(json.dumps(out))  # tuples as lists: what a reader of the JSON gets back
+
+
+def saved_settings(path: Path) -> dict[str, Any] | None:
+    """The settings in ``path`` (a ``settings.json``, or a ``config.json`` under ``"settings"``);
+    ``None`` when the file is absent or predates them (nothing to compare)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if path.name != SETTINGS_FILE:
+        data = data.get("settings") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def check_same_settings(saved: dict[str, Any] | None, now: dict[str, Any], where: str) -> None:
+    """Refuse to continue a run in ``where`` whose saved settings differ from ``now``: one line naming
+    the first differing setting (by its option) and both values."""
+    if saved is None:
+        return
+    for key in now:
+        if key in saved and saved[key] != now[key]:
+            name = key.split(".")[-1]
+            option = _OPTION.get(key, _OPTION.get(name, f"the preset's {name}"))
+            raise InvalidArgument(
+                f"--resume: {where} was trained with {option} {_show(saved[key])}, not {_show(now[key])}; "
+                f"resume with the same settings, or start again with --overwrite or a new --out")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)

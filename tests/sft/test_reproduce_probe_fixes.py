@@ -1,0 +1,129 @@
+"""``reproduce`` fixes from an outside probe: --random-init on the tiny shapes, --resume under other
+settings, --overwrite of earlier results, refusals before any work, and ``sweep --jobs``."""
+
+import json
+import os
+
+import pytest
+
+from bayes_agent.cli import main
+
+SMOKE = ["--preset", "micro", "--no-progress", "--max-steps", "2", "--probe-facts", "1"]
+
+
+def _snapshot(d):
+    """Every file under ``d`` with its size and modification time (what a refusal must not change)."""
+    return {str(p.relative_to(d)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(d.rglob("*"))}
+
+
+def test_random_init_builds_random_weights_on_the_micro_preset(tmp_path, capsys):
+    """--random-init used to load the pretrained micro base all the same (same Δ, "pretrained tiny
+    base" in metrics.json) while the report said RANDOM INIT."""
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--random-init"]) == 0
+    assert "(random init: timing and memory only)" in capsys.readouterr().err
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["random_init"] is True and m["base_kind"].startswith("random init of the model's shape")
+    assert m["base_cached"] is False and m["base_key"] is None and m["probe_phrasings_in_base_corpus"] is None
+    assert (out / "report.md").read_text().startswith("# RANDOM INIT")
+
+
+def test_resume_under_other_training_or_data_settings_is_refused_before_any_work(tmp_path, capsys):
+    """--p-lie and --lr used to be accepted on --resume (weights trained at 0.6 reported as 0.1; the
+    new lr ignored). Now every setting that changes the data or the training must match."""
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), *SMOKE]) == 0
+    capsys.readouterr()
+    before = _snapshot(out)
+    for extra, message in [(["--p-lie", "0.1"], "trained with --p-lie 0.6, not 0.1"),
+                           (["--lr", "0.5"], "trained with --lr 0.001, not 0.5"),
+                           (["--n-dialogues", "10"], "trained with --n-dialogues 12, not 10"),
+                           (["--random-init"], "trained with --random-init off, not on"),
+                           (["--lora", "2"], "trained with --lora 0, not 2")]:
+        assert main(["reproduce", "--out", str(out), *SMOKE, "--resume", *extra]) == 2, extra
+        captured = capsys.readouterr()
+        assert message in captured.err and len(captured.err.strip().splitlines()) == 1, captured.err
+        assert captured.out == ""  # refused before the §4 example or anything else ran
+        assert _snapshot(out) == before
+    # settings that change neither data nor training may differ
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--resume", "--threads", "1", "--probe-facts", "2"]) == 0
+
+
+def test_overwrite_replaces_earlier_results_and_keeps_other_files(tmp_path, capsys):
+    """--overwrite used to leave an earlier run's seed_1/ and other arms' checkpoints in --out; and a
+    multi-seed --resume under another --lr reused the finished seeds."""
+    out = tmp_path / "run"
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--seeds", "0", "1"]) == 0
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--seeds", "0", "1", "--resume", "--lr", "0.5"]) == 2
+    assert "seed_0 was trained with --lr 0.001, not 0.5" in capsys.readouterr().err
+    (out / "notes.txt").write_text("mine")
+    (out / "seed_1" / "mine").mkdir()
+    (out / "seed_1" / "mine" / "a.txt").write_text("mine too")
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--overwrite"]) == 0
+    left = {str(p.relative_to(out)) for p in out.rglob("*")}
+    assert "seed_0" not in left and not any(p.startswith("seed_1/") and "mine" not in p for p in left), left
+    assert {"notes.txt", "seed_1/mine/a.txt", "metrics.json", "checkpoint/obs.safetensors"} <= left
+    assert json.loads((out / "metrics.json").read_text())["seed"] == 0  # the new single-seed run's
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--overwrite", "--arms", "do"]) == 0
+    assert sorted(p.name for p in (out / "checkpoint").iterdir()) == [
+        "do.optim.json", "do.optim.safetensors", "do.safetensors", "settings.json", "state.json"]
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_remove_outputs_touches_only_the_commands_own_files(tmp_path):
+    from neural.sft.outputs import remove_outputs
+
+    ours = ["report.md", "metrics.json", "two_action.json", "checkpoint/state.json", "checkpoint/obs.safetensors",
+            "checkpoint_do/do.optim.json", "seed_3/probes.json", "seed_3/checkpoint/settings.json"]
+    theirs = ["notes.md", "data/metrics.json", "checkpoint/README", "seed_x/report.md", "seed_4/thesis.tex"]
+    for name in ours + theirs:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    (tmp_path / "seed_5").mkdir()  # an empty seed folder of an earlier run goes too
+    remove_outputs(tmp_path)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == sorted(theirs)
+    assert not (tmp_path / "seed_3").exists() and not (tmp_path / "checkpoint_do").exists()
+    assert not (tmp_path / "seed_5").exists()
+
+
+def _refused_before_work(argv, out, message, capsys):
+    assert main(["reproduce", "--out", str(out), *argv]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and len(captured.err.strip().splitlines()) == 1, captured.err
+    assert captured.out == "" and not out.exists()  # no §4 line, no two_action.json, no folder
+    # so the same command is refused for the same reason, not for an --out that now holds results
+    assert main(["reproduce", "--out", str(out), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_model_folder_without_weights_is_refused_before_any_work(tmp_path, capsys):
+    folder = tmp_path / "noweights"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    _refused_before_work([*SMOKE, "--model", str(folder)], tmp_path / "out", "no weights in", capsys)
+
+
+def test_fp16_on_the_cpu_is_refused_before_any_work(tmp_path, capsys):
+    _refused_before_work([*SMOKE, "--device", "cpu", "--precision", "fp16"], tmp_path / "out",
+                         "--precision: precision fp16 needs a CUDA device", capsys)
+
+
+def test_compare_to_a_single_seed_run_is_refused_before_any_seed_runs(tmp_path, capsys):
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "metrics.json").write_text(json.dumps({"seed": 0, "mean_delta_obs": 0.1, "mean_delta_do": 0.2}))
+    _refused_before_work([*SMOKE, "--seeds", "0", "1", "--compare-to", str(single)], tmp_path / "out",
+                         "no multi-seed metrics.json there", capsys)
+    two = tmp_path / "two"
+    two.mkdir()
+    (two / "metrics.json").write_text(json.dumps({"per_seed": [{"seed": 0, "arms": ["obs", "do"]}]}))
+    _refused_before_work([*SMOKE, "--seeds", "0", "1", "--compare-to", str(two)], tmp_path / "out",
+                         "lacks seed(s) [1]", capsys)
+
+
+def test_sweep_jobs_beyond_the_cpus_is_refused(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    jobs = (os.cpu_count() or 1) + 1
+    assert main(["sweep", "--out", str(out), "--preset", "micro", "--jobs", str(jobs)]) == 2
+    err = capsys.readouterr().err
+    assert f"--jobs must be between 1 and {os.cpu_count() or 1} on this machine" in err and not out.exists()
