@@ -133,7 +133,7 @@ def test_conversations_without_labels_are_counted_and_the_documented_filter_remo
     collator = ChatCollator(build_chat_tokenizer("plain"))
     with pytest.raises(InvalidArgument, match="none of the 2 examples"):
         collator([{k: r[k] for k in ("input_ids", "labels")} for r in empty])
-    ds = datasets.Dataset.from_list([{k: r[k] for k in ("input_ids", "labels")} for r in rows])
+    ds = datasets.Dataset.from_list([{k: r[k] for k in ("input_ids", "labels", "label_mode")} for r in rows])
     kept = ds.filter(lambda f: any(x != -100 for x in f["labels"][1:]))  # the recipe in the error and docs
     assert len(kept) == 2
     batch = collator(list(kept))

@@ -12,6 +12,10 @@ from neural.chat.messages import mask_chat  # noqa: E402
 from neural.chat.collator import ChatCollator  # noqa: E402
 from neural.masking import IGNORE_INDEX, LabelMode  # noqa: E402
 
+# these tests feed hand-built rows without a label_mode on purpose (padding, lengths, dtypes);
+# the warning they raise is tested where it is the subject (tests/chat/test_bad_input.py)
+pytestmark = pytest.mark.filterwarnings("ignore:.*carry no label_mode:UserWarning")
+
 # fixtures tok (chatml) and conversations (the sample file): tests/chat/conftest.py
 
 
