@@ -367,7 +367,8 @@ class SCM:
         return out
 
     def substitute(self, values: Mapping[Any, Any]) -> "SCM":
-        """Replace sympy symbols (or symbol names) by values in every CPT entry, re-checking rows."""
+        """Replace sympy symbols (or symbol names) by values in every CPT entry, re-checking rows.
+        Entries that become numbers are Fractions (exact values) or floats (a float given)."""
         if not isinstance(values, Mapping):
             raise InvalidArgument(f"substitute() expects a mapping {{symbol: value}}, got {values!r}")
         sympy = sympy_module()
@@ -388,6 +389,8 @@ class SCM:
             y = sympy.simplify(x.subs(subs))
             if isinstance(y, sympy.Rational):
                 return Fraction(int(y.p), int(y.q))
+            if isinstance(y, sympy.Float):  # a float given for a symbol: a Python float, as typed
+                return float(y)
             return y
 
         return self._map_entries(fn)

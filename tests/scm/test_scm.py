@@ -197,6 +197,18 @@ def test_symbolic_substitution_matches_the_exact_model():
     assert sympy.Rational(exact.probability(q, given={"X": True})) == closed.subs(p, sympy.Rational(1, 3))
 
 
+def test_a_float_substituted_for_a_symbol_is_a_python_float():
+    """substitute({"p": 0.5}) gave sympy Floats (0.500000000000000) in the CPTs and answers."""
+    import json
+
+    p = sympy.Symbol("p", positive=True)
+    sub = confounded(p).substitute({"p": 0.25})
+    answer = sub.probability({"Y": True}, given={"X": True})
+    assert type(answer) is float and not sub.free_symbols
+    assert answer == pytest.approx(float(confounded(F(1, 4)).probability({"Y": True}, given={"X": True})), rel=1e-12)
+    json.dumps(sub.marginals())
+
+
 def test_floats_agree_with_exact():
     exact = confounded(F(2, 7))
     floats = exact.to_float()
