@@ -33,15 +33,14 @@ def run(args: argparse.Namespace) -> int:
     from ..lecture import export_handout, serve
     from ._common import prepare_out_dir
 
+    if args.export is None and args.overwrite:
+        raise InvalidArgument("--overwrite only applies with --export DIR (serving writes no files)")
     if args.export is not None:
         serving = [flag for flag, given in (("--host", args.host is not None), ("--port", args.port is not None),
                                             ("--no-browser", args.no_browser)) if given]
         if serving:
             raise InvalidArgument(f"{', '.join(serving)} only appl{'y' if len(serving) > 1 else 'ies'} when "
                                   f"serving; --export writes the handout and serves nothing")
-    elif args.overwrite:
-        raise InvalidArgument("--overwrite only applies with --export DIR (serving writes no files)")
-    if args.export is not None:
         from ..lecture.app import PAGES
 
         names = ["index.html", *(f"{n}.html" for n in PAGES)]

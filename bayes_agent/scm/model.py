@@ -40,7 +40,7 @@ from .._numbers import EXACT, convert, is_symbolic, parse_number, sympy_module
 from ..errors import InvalidArgument, TableTooLarge
 from .factors import FactorView
 from .plans import MAX_TABLE_SIZE
-from .queries import ENGINES, all_marginals, evidence_mass, tidy, unit, weighted
+from .queries import ENGINES, all_marginals, evidence_mass, tidy, weighted, zero
 from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass,
                          topological_order)
 
@@ -327,9 +327,9 @@ class SCM:
         model, given = self._prepare(given, do)
         model._check_enumeration("joint()")
         den = evidence_mass(model, given)
-        zero = unit(model) * 0
+        no_mass = zero(model)
         out: dict[tuple, Number] = {
-            k: zero for k in parent_product([model._vars[n].domain for n in model._names])
+            k: no_mass for k in parent_product([model._vars[n].domain for n in model._names])
         }
         for assignment, w in weighted(model.factor_view, model._order, given):
             out[tuple(assignment[n] for n in model._names)] = w
@@ -342,7 +342,7 @@ class SCM:
         model, given = self._prepare(given, do)
         model._check_enumeration("expectation()")
         den = evidence_mass(model, given)
-        total: Number = unit(model) * 0
+        total: Number = zero(model)
         for assignment, w in weighted(model.factor_view, model._order, given):
             value = f(dict(assignment))
             value = Fraction(int(value)) if isinstance(value, bool) else value

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence",
            "describe_event", "evidence_mass", "exact_ratio", "mass", "no_false_zero", "possible", "tidy", "unit",
-           "weighted"]
+           "weighted", "zero"]
 
 Assignment = Mapping[str, Hashable]
 
@@ -51,6 +51,11 @@ def unit(model: "SCM") -> Any:
     every other answer of the model."""
     view = model.factor_view
     return convert(1, view.kind(()))
+
+
+def zero(model: "SCM") -> Any:
+    """0 in the model's number kind (see :func:`unit`)."""
+    return unit(model) * 0
 
 
 def exact_ratio(num: Any, den: Any) -> Any:
@@ -164,14 +169,14 @@ class Elimination:
             return tidy(mass(model, {k: v for k, v in event.items() if k not in do}, do)
                         * (0 if _clashes(event, do) else 1))
         if _clashes(given, do):
-            check_evidence(model, given, unit(model) * 0, do)
+            check_evidence(model, given, zero(model), do)
         view = model.factor_view
         free = [k for k in event if k not in given and k not in do]
         if free and math.prod(view.size(k) for k in free) <= SMALL_EVENT:
             # one elimination keeping the event's axes gives both sides of the ratio at once
             values, total = self._given_table(model, tuple(free), given, do)
             if _clashes(event, given) or _clashes(event, do):
-                return unit(model) * 0
+                return zero(model)
             return tidy(exact_ratio(values[tuple(view.index[k][event[k]] for k in free)], total))
         plan = ratio_plan(view, free, given, do, max_table_size=model.max_table_size)
         pos = view.positions({**given, **do, **{k: event[k] for k in free}})
@@ -179,19 +184,19 @@ class Elimination:
         if not ok:
             check_evidence(model, given, 0.0 if plan.kind == FLOAT else Fraction(0), do)
         if _clashes(event, given) or _clashes(event, do):
-            return unit(model) * 0
+            return zero(model)
         return tidy(exact_ratio(num, den))
 
     def distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
         domain = model.domain(name)
         if name in given or name in do:
             if _clashes(given, do):
-                check_evidence(model, given, unit(model) * 0, do)
+                check_evidence(model, given, zero(model), do)
             den = evidence_mass(model, given, do)
             at = given.get(name, do.get(name))
             return {v: tidy(den / den if v == at else den * 0) for v in domain}
         if _clashes(given, do):
-            check_evidence(model, given, unit(model) * 0, do)
+            check_evidence(model, given, zero(model), do)
         if given:
             values, total = self._given_table(model, (name,), given, do)
         else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
@@ -216,7 +221,7 @@ class Elimination:
 def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashable, Any]]:
     """{name: P(name | do(do), given)} for every variable, by two passes of messages."""
     if given and _clashes(given, do):
-        check_evidence(model, given, unit(model) * 0, do)
+        check_evidence(model, given, zero(model), do)
     view = model.factor_view
     fixed = {**given, **do}
     plan = marginals_plan(view, frozenset(given), frozenset(do), model.max_table_size)
@@ -260,7 +265,7 @@ class Enumeration:
 
     def _mass(self, model: "SCM", event: Assignment) -> Any:
         view = model.factor_view
-        return sum((w for _, w in weighted(view, view.ancestral_set(event), event)), unit(model) * 0)
+        return sum((w for _, w in weighted(view, view.ancestral_set(event), event)), zero(model))
 
     def _evidence(self, model: "SCM", given: Assignment) -> Any:
         if not given:
@@ -276,7 +281,7 @@ class Enumeration:
         model = model.do(do) if do else model
         den = self._evidence(model, given)
         if _clashes(event, given):
-            return unit(model) * 0
+            return zero(model)
         num = self._mass(model, {**given, **event})
         return tidy(num / den if given else num)
 
@@ -284,7 +289,7 @@ class Enumeration:
         model = model.do(do) if do else model
         den = self._evidence(model, given)
         view = model.factor_view
-        acc: dict[Hashable, Any] = {v: unit(model) * 0 for v in view.domains[name]}
+        acc: dict[Hashable, Any] = {v: zero(model) for v in view.domains[name]}
         for assignment, w in weighted(view, view.ancestral_set([name, *given]), given):
             acc[assignment[name]] = acc[assignment[name]] + w
         return {v: tidy(p / den if given else p) for v, p in acc.items()}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -143,10 +142,9 @@ def _handle(args: argparse.Namespace) -> int:
     named_option("--precision", lambda p: resolve_precision(p, device), preset.train.precision)
     if args.compare_to:
         check_compare_to(args.compare_to, seeds, preset.arms)
-    out_existed = _exists(args.out)
-    # --resume continues in a directory that holds the interrupted run
-    out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
-    with nothing_left_if_rejected(out) if not out_existed else contextlib.nullcontext():
+    with nothing_left_if_rejected(args.out):  # a run refused below leaves no --out it created
+        # --resume continues in a directory that holds the interrupted run
+        out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
         resume = args.resume or None
         if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
             resume = str(out / "checkpoint")
@@ -194,12 +192,6 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
         gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
         print(f"{len(seeds)} seeds: {gap}report: {args.out}/report.md")
     return 0
-
-
-def _exists(path: str) -> bool:
-    import os
-
-    return os.path.lexists(os.path.expanduser(path))
 
 
 # what transformers loads a model's weights from (one file, or the index of shards)
