@@ -216,7 +216,7 @@ def convert_row(row: Mapping[Hashable, Any], kind: str, tol: float = FLOAT_SUM_T
     out = {k: convert(v, kind) for k, v in row.items()}
     if kind == FLOAT or not any(isinstance(v, float) for v in row.values()):
         return out
-    if any(is_symbolic(v) and not v.is_number for v in row.values()):
+    if any(is_symbolic(v) and not v.is_Rational for v in row.values()):  # symbols, sqrt(2)/4: no exact sum
         return out
     exact = {k: convert(v, EXACT) for k, v in row.items()}
     total = sum(exact.values(), Fraction(0))

@@ -108,6 +108,18 @@ def test_a_float_row_in_exact_arithmetic_sums_to_exactly_one(row, kind):
     assert sum(prior.values()) == 1
 
 
+def test_a_row_with_an_irrational_entry_keeps_it_in_symbolic_arithmetic():
+    """Only rows of rationals and floats are rewritten; sqrt(2)/4 beside floats stays as it is
+    (it used to be sent to exact conversion and refused as "not an exact rational")."""
+    import sympy
+
+    from bayes_agent._numbers import convert_row
+
+    r = sympy.sqrt(2) / 4
+    got = convert_row({"A": r, "B": 0.5, "C": 0.5 - r}, "symbolic")
+    assert got["A"] == r and got["B"] == sympy.Rational(1, 2) and sympy.simplify(sum(got.values()) - 1) == 0
+
+
 def test_float32_rows_are_accepted_and_widened_to_sum_to_one():
     np = pytest.importorskip("numpy")
     a, b = np.float32(0.35), np.float32(0.65)
