@@ -18,7 +18,7 @@ counts from each example's second token: a causal LM never predicts the first on
 Truncation is counted and warned about once too; :meth:`ChatCollator.report` sums both up.
 
 Pre-tokenized features carry the mode their labels were made for in ``label_mode`` (written by
-:meth:`~neural.chat.example.ChatExample.features` and ``chat-tokenize``); a feature made for
+:meth:`~neural.chat.example.ChatExample.features` with ``with_mode=True`` and by ``chat-tokenize``); a feature made for
 another mode is refused, so an interventional run cannot train on observational labels. A feature
 without ``label_mode`` (data written before the field existed, or by another tool) is accepted as
 given, warned about once and counted in ``unmarked_examples``; ``require_label_mode=True`` refuses it.
@@ -185,7 +185,7 @@ class ChatCollator:
             if self.require_label_mode:
                 raise InvalidArgument(
                     f"feature {k} is pre-tokenized without label_mode, so its labels' mode cannot be checked "
-                    f"(require_label_mode=True); write it with mask_chat(...).features(mode) or chat-tokenize"
+                    f"(require_label_mode=True); write it with mask_chat(...).features(mode, with_mode=True) or chat-tokenize"
                 )
             return True
         try:
@@ -195,7 +195,7 @@ class ChatCollator:
         if mode is not self.mode:
             raise InvalidArgument(
                 f"feature {k} has {mode.value} labels but this collator trains the {self.mode.value} mode; "
-                f"tokenize for {self.mode.value} (features({self.mode.value!r}), chat-tokenize --mode "
+                f"tokenize for {self.mode.value} (features({self.mode.value!r}, with_mode=True), chat-tokenize --mode "
                 f"{self.mode.value}) or build ChatCollator(mode={mode.value!r})"
             )
         return False
@@ -224,7 +224,7 @@ class ChatCollator:
                 f"the {self.mode.value} mode ({why}); the batch's mean loss would be 0/0 (NaN). "
                 f"Remove such examples before training, e.g. "
                 f"dataset.filter(lambda f: any(x != -100 for x in f['labels'][1:])) on features from "
-                f"mask_chat(...).features(mode) or chat-tokenize"
+                f"mask_chat(...).features(mode, with_mode=True) or chat-tokenize"
             )
         for _, _, cut in rows:
             if cut:
@@ -237,7 +237,7 @@ class ChatCollator:
             self.unmarked_examples += unmarked
             self._warn_once("unmarked", f"{unmarked} pre-tokenized examples carry no label_mode, so this "
                             f"{self.mode.value} collator cannot check which mode their labels were made "
-                            f"for (taken as given); write them with features(mode) or chat-tokenize, "
+                            f"for (taken as given); write them with features(mode, with_mode=True) or chat-tokenize, "
                             f"counted in collator.unmarked_examples")
         if unlabelled:  # kept with zero weight: a token-mean loss gets nothing from them
             self.unlabelled_examples += len(unlabelled)

@@ -194,16 +194,19 @@ class ChatExample:
         """Labels for ``mode`` (observational, interventional or assistant_only); -100 = no loss."""
         return self.masked.labels[LabelMode.of(mode)]
 
-    def features(self, mode: LabelMode | str) -> dict[str, Any]:
-        """``{"input_ids", "labels", "attention_mask", "label_mode"}`` for one mode: a collator/Trainer
-        feature. ``label_mode`` (the mode's name) lets :class:`~neural.chat.collator.ChatCollator`
-        refuse labels made for another mode than its own."""
-        return {
+    def features(self, mode: LabelMode | str, *, with_mode: bool = False) -> dict[str, Any]:
+        """``{"input_ids", "labels", "attention_mask"}`` for one mode: a collator/Trainer feature,
+        as before, so any collator takes it. ``with_mode=True`` adds ``"label_mode"`` (the mode's
+        name), which lets :class:`~neural.chat.collator.ChatCollator` refuse labels made for another
+        mode than its own (a string field other collators cannot pad: use it with ours)."""
+        out: dict[str, Any] = {
             "input_ids": list(self.input_ids),
             "labels": list(self.labels(mode)),
             "attention_mask": [1] * len(self.input_ids),
-            "label_mode": LabelMode.of(mode).value,
         }
+        if with_mode:
+            out["label_mode"] = LabelMode.of(mode).value
+        return out
 
     def _first_spans(self) -> list[tuple[Span | None, int | None]]:
         """For each token, the span and message index of its first character."""

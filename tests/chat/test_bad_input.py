@@ -68,15 +68,30 @@ def test_features_from_another_mode_are_refused(tok, conversations) -> None:
     examples = [mask_chat(c["messages"], tok, tools=c.get("tools")) for c in conversations]
     for mode in LabelMode:
         col = ChatCollator(tok, mode=mode)
-        batch = col([e.features(mode) for e in examples])  # its own mode: used
+        batch = col([e.features(mode, with_mode=True) for e in examples])  # its own mode: used
         assert col.supervised_tokens == sum(sum(x != IGNORE_INDEX for x in e.labels(mode)) for e in examples)
         assert int((batch["labels"] != IGNORE_INDEX).sum()) == col.supervised_tokens
         for other in LabelMode:
             if other is not mode:
                 with pytest.raises(InvalidArgument, match=(
                         rf"^feature 0 has {other.value} labels but this collator trains the {mode.value} mode")):
-                    col([e.features(other) for e in examples])
+                    col([e.features(other, with_mode=True) for e in examples])
         assert col.examples == len(examples)  # a refused batch counts nothing
+
+
+def test_plain_features_keep_the_fields_any_collator_pads() -> None:
+    """features(mode) returns what it always did, so HF's own collators still take it; the mode
+    field is opt-in (with_mode=True), for this project's collator."""
+    from transformers import DataCollatorForSeq2Seq
+
+    from neural.chat.messages import build_chat_tokenizer
+
+    tok = build_chat_tokenizer("chatml")
+    ex = mask_chat([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}], tok)
+    plain = ex.features("interventional")
+    assert sorted(plain) == ["attention_mask", "input_ids", "labels"]
+    assert DataCollatorForSeq2Seq(tok)([plain, plain])["labels"].shape[0] == 2
+    assert ex.features("do", with_mode=True)["label_mode"] == "interventional"
 
 
 def test_chat_tokenize_rows_carry_their_mode(tmp_path, capsys, tok) -> None:

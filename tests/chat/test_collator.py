@@ -60,14 +60,14 @@ def test_raw_conversations_equal_pretokenized(tok, conversations) -> None:
         col = ChatCollator(tok, mode=mode)
         raw = col([{"messages": c["messages"], "tools": c.get("tools")} for c in conversations])
         pre = col([
-            mask_chat(c["messages"], tok, tools=c.get("tools")).features(mode) for c in conversations
+            mask_chat(c["messages"], tok, tools=c.get("tools")).features(mode, with_mode=True) for c in conversations
         ])
         for key in raw:
             assert torch.equal(raw[key], pre[key]), (mode, key)
 
 
 def test_max_length_truncates_and_counts(tok, conversations) -> None:
-    a = mask_chat(conversations[0]["messages"], tok).features("interventional")
+    a = mask_chat(conversations[0]["messages"], tok).features("interventional", with_mode=True)
     first_label = next(t for t, x in enumerate(a["labels"]) if t and x != IGNORE_INDEX)
     cap = first_label + 3  # every cut example keeps a few supervised tokens
     col = ChatCollator(tok, max_length=cap)
@@ -147,7 +147,7 @@ def test_no_gradient_reaches_agent_tokens(tok, conversations) -> None:
     torch.set_num_threads(1)
     model = _tiny_qwen2(len(tok))
     ex = mask_chat(conversations[0]["messages"], tok)
-    batch = ChatCollator(tok, mode="interventional")([ex.features("interventional")])
+    batch = ChatCollator(tok, mode="interventional")([ex.features("interventional", with_mode=True)])
     out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     logits = out.logits.detach().requires_grad_(True)
     loss = model.loss_function(logits=logits, labels=batch["labels"], vocab_size=len(tok))
@@ -203,7 +203,7 @@ def test_trains_through_trl_sft_trainer(tok, conversations, tmp_path) -> None:
 
     torch.set_num_threads(1)
     examples = [mask_chat(c["messages"], tok, tools=c.get("tools")) for c in conversations]
-    ds = datasets.Dataset.from_list([e.features("interventional") for e in examples])
+    ds = datasets.Dataset.from_list([e.features("interventional", with_mode=True) for e in examples])
     collator = ChatCollator(tok, mode="interventional")
     args = SFTConfig(
         output_dir=str(tmp_path), per_device_train_batch_size=2, num_train_epochs=1, learning_rate=1e-3,
@@ -224,7 +224,7 @@ def test_unlabelled_example_has_zero_weight(tok, conversations) -> None:
     """A batch [A, U] (U: no supervised label) has exactly the loss of [A] alone, never NaN."""
     model = _tiny_qwen2(len(tok)).eval()
     col = ChatCollator(tok)
-    a = mask_chat(conversations[0]["messages"], tok).features("interventional")
+    a = mask_chat(conversations[0]["messages"], tok).features("interventional", with_mode=True)
     u = {"input_ids": a["input_ids"][:12], "labels": [IGNORE_INDEX] * 12}
     with pytest.warns(UserWarning, match="1 of 2 examples"):
         both = col([a, u])
