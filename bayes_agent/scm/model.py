@@ -463,19 +463,7 @@ class SCM:
                 row_idx = np.zeros(n, dtype=np.int64)
             u = rng.random(n)
             index[name] = (u[:, None] >= cum[row_idx]).sum(axis=1)
-        out = {}
-        for name in model._names:
-            dom = model._vars[name].domain
-            arr = np.empty(len(dom), dtype=object)
-            arr[:] = list(dom)
-            try:
-                typed = np.asarray(dom)
-                if typed.shape == (len(dom),) and typed.dtype != object:
-                    arr = typed
-            except (ValueError, TypeError):
-                pass
-            out[name] = arr[index[name]]
-        return out
+        return {name: _values_array(np, model._vars[name].domain)[index[name]] for name in model._names}
 
     # display ----------------------------------------------------------------------------------
     def describe(self) -> str:
@@ -509,6 +497,22 @@ def _engine(method: Any) -> Any:
     if method not in METHODS:
         raise InvalidArgument(f"method must be one of {METHODS}, got {method!r}")
     return ENGINES[method]
+
+
+def _values_array(np: Any, domain: tuple) -> Any:
+    """The domain as a numpy array holding its own values: a typed array (int, bool, str) only
+    when it gives every value back with its type, else an object array (a domain such as
+    (0, "a") or (True, 2) must not come back as "0" or 1), so samples can be passed back as evidence."""
+    try:
+        typed = np.asarray(domain)
+    except (ValueError, TypeError):
+        typed = None
+    if (typed is not None and typed.dtype != object and typed.shape == (len(domain),)
+            and all(type(t) is type(d) and t == d for t, d in zip(typed.tolist(), domain))):
+        return typed
+    arr = np.empty(len(domain), dtype=object)
+    arr[:] = list(domain)
+    return arr
 
 
 def _fmt_number(x: Number) -> str:

@@ -237,6 +237,18 @@ def test_sampling_is_seeded_and_matches_the_probabilities():
     assert abs(d["Z"].mean() - 1 / 3) < 0.015
 
 
+@pytest.mark.parametrize("domain", [(0, "a"), (False, "no"), (True, 2), (0.5, 1), ((1, 2), "b"), (0, 1), ("a", "b")])
+def test_samples_hold_the_domains_own_values(domain):
+    # np.asarray((0, "a")) is a str array ('0'), np.asarray((True, 2)) an int one (1): samples
+    # must be the domain's values themselves, so each can be passed back as evidence
+    m = SCM([Variable("X", domain, cpt=dict.fromkeys(domain, F(1, 2))),
+             Variable("Y", YN, ("X",), dict.fromkeys(domain, bernoulli(F(1, 3))))])
+    drawn = m.sample(40, seed=1)["X"].tolist()
+    assert set(map(repr, drawn)) == set(map(repr, domain))  # both values drawn, each as typed
+    for v in drawn:
+        assert m.probability({"Y": True}, given={"X": v}) == F(1, 3)
+
+
 # ---------------------------------------------------------------------------------------------
 # property tests on random small DAGs
 
