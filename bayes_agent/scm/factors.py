@@ -38,11 +38,11 @@ class FactorView:
     every model ``do`` makes from it, so surgery rebuilds only the intervened mechanisms.
     """
 
-    __slots__ = ("order", "parents", "domains", "tables", "index", "plans", "_dense", "_kinds")
+    __slots__ = ("order", "parents", "domains", "tables", "index", "plans", "_dense", "_kinds", "model_kind")
 
     def __init__(self, order: tuple[str, ...], parents: Mapping[str, tuple[str, ...]],
                  domains: Mapping[str, tuple], tables: Mapping[str, Mapping[tuple, tuple]],
-                 dense_cache: dict | None = None) -> None:
+                 dense_cache: dict | None = None, model_kind: str | None = None) -> None:
         self.order = order
         self.parents = dict(parents)
         self.domains = dict(domains)
@@ -53,6 +53,9 @@ class FactorView:
         self.plans: dict = {}
         self._dense = {} if dense_cache is None else dense_cache
         self._kinds: dict[str, str] = {}
+        #: the number kind every answer of the model comes in (its own, decided by the SCM); by
+        #: default that of all the tables
+        self.model_kind = model_kind or combine_kinds(self._kind(n) for n in order)
 
     def size(self, name: str) -> int:
         return len(self.domains[name])
@@ -60,15 +63,16 @@ class FactorView:
     def kind(self, names: Iterable[str]) -> str:
         """How a query over these mechanisms holds its numbers: FLOAT, EXACT or SYMBOLIC. An empty
         product (every variable asked about is intervened on) is in the model's own kind."""
-        kinds = self._kinds
-        out = []
-        names = list(names) or self.order
-        for n in names:
-            k = kinds.get(n)
-            if k is None:
-                k = kinds[n] = kind_of(x for row in self.tables[n].values() for x in row)
-            out.append(k)
-        return combine_kinds(out)
+        names = list(names)
+        if not names:
+            return self.model_kind
+        return combine_kinds(map(self._kind, names))
+
+    def _kind(self, name: str) -> str:
+        k = self._kinds.get(name)
+        if k is None:
+            k = self._kinds[name] = kind_of(x for row in self.tables[name].values() for x in row)
+        return k
 
     def ancestral_set(self, names: Iterable[str], cut: Iterable[str] = ()) -> tuple[str, ...]:
         """``names`` and their ancestors in topological order; arrows into ``cut`` do not count

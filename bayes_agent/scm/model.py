@@ -10,8 +10,10 @@ by a delta").
 
 One implementation serves every number type: CPT entries may be exact ``Fraction`` (ints and
 strings such as ``"3/10"`` are parsed into Fractions), floats, or sympy expressions (symbols give
-closed forms; results are simplified). Mixing types follows Python's arithmetic: Fraction with
-float gives float, anything with sympy gives sympy.
+closed forms; results are simplified). A model's number kind is decided once, by all its
+entries, as Python's arithmetic would mix them: Fraction with float gives float, anything with
+sympy gives sympy. Every answer comes in that kind (``queries.in_kind``), also one whose query
+touches only exact entries or only the point masses of ``do``.
 
 The fire-engine story of §2.1 with two nodes (the teaching module uses a three-node chain):
 
@@ -36,11 +38,11 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
-from .._numbers import EXACT, convert, is_symbolic, parse_number, sympy_module
+from .._numbers import EXACT, convert, is_symbolic, kind_of, parse_number, sympy_module
 from ..errors import InvalidArgument, TableTooLarge
 from .factors import FactorView
 from .plans import MAX_TABLE_SIZE
-from .queries import ENGINES, all_marginals, evidence_mass, tidy, weighted, zero
+from .queries import ENGINES, all_marginals, evidence_mass, in_kind, tidy, weighted, zero
 from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass,
                          topological_order)
 
@@ -102,6 +104,9 @@ class SCM:
         self._names = tuple(v.name for v in variables)
         self._order = self._topological_order()
         self._tables = {v.name: normalise_cpt(v, by_name) for v in variables}
+        #: the number kind of every answer (queries.in_kind): decided once by all the mechanisms,
+        #: and kept by do(), whose point masses do not change it
+        self._kind = kind_of(x for table in self._tables.values() for row in table.values() for x in row)
         self._intervened: dict[str, Hashable] = {}
         self.max_table_size = max_table_size
 
@@ -249,6 +254,7 @@ class SCM:
         out._names = self._names
         out._order = self._order  # surgery only removes arrows: the old order stays topological
         out._tables = dict(self._tables)
+        out._kind = self._kind
         out.max_table_size = self.max_table_size
         for name in both:
             out._tables[name] = normalise_cpt(out._vars[name], out._vars)
@@ -265,7 +271,7 @@ class SCM:
         if view is None:
             view = self._view = FactorView(self._order, {n: v.parents for n, v in self._vars.items()},
                                            {n: v.domain for n, v in self._vars.items()}, self._tables,
-                                           self.__dict__.setdefault("_dense", {}))
+                                           self.__dict__.setdefault("_dense", {}), self._kind)
         return view
 
     def _prepare(self, given: Any, do: Any) -> tuple["SCM", dict]:
@@ -302,23 +308,23 @@ class SCM:
             raise InvalidArgument("the event must be a mapping {variable: value}, got None")
         event = self._check_assignment(event, "the event")
         engine = _engine(method)
-        return engine.probability(self, event, self._check_assignment(given, "given"),
-                                  self._check_assignment(do, "do"))
+        return in_kind(self, engine.probability(self, event, self._check_assignment(given, "given"),
+                                                self._check_assignment(do, "do")))
 
     def distribution(self, name: str, *, given: Assignment | None = None,
                      do: Assignment | None = None, method: str = "elimination") -> dict[Hashable, Number]:
         """P(name | do(do), given) as {value: probability}, one entry per domain value."""
         self._check_name(name)
         engine = _engine(method)
-        return engine.distribution(self, name, self._check_assignment(given, "given"),
-                                   self._check_assignment(do, "do"))
+        return in_kind(self, engine.distribution(self, name, self._check_assignment(given, "given"),
+                                                 self._check_assignment(do, "do")))
 
     def marginals(self, *, given: Assignment | None = None,
                   do: Assignment | None = None) -> dict[str, dict[Hashable, Number]]:
         """Every variable's marginal {name: {value: probability}} under the same query, all in one
-        two-pass message passing over the elimination tree (:mod:`.messages`), exact in Fractions."""
+        two-pass message passing over the elimination tree (:mod:`.messages`), in the model's kind."""
         given, do = self._check_assignment(given, "given"), self._check_assignment(do, "do")
-        return all_marginals(self, given, do)
+        return {name: in_kind(self, dist) for name, dist in all_marginals(self, given, do).items()}
 
     def joint(self, *, given: Assignment | None = None,
               do: Assignment | None = None) -> dict[tuple, Number]:
@@ -333,7 +339,7 @@ class SCM:
         }
         for assignment, w in weighted(model.factor_view, model._order, given):
             out[tuple(assignment[n] for n in model._names)] = w
-        return {k: tidy(p / den if given else p) for k, p in out.items()}
+        return in_kind(self, {k: tidy(p / den if given else p) for k, p in out.items()})
 
     def expectation(self, f: Callable[[dict], Any], *, given: Assignment | None = None,
                     do: Assignment | None = None) -> Number:
@@ -347,7 +353,7 @@ class SCM:
             value = f(dict(assignment))
             value = Fraction(int(value)) if isinstance(value, bool) else value
             total = total + w * parse_number(value, "expectation(f): f's value")
-        return tidy(total / den if given else total)
+        return in_kind(self, tidy(total / den if given else total))
 
     # changing the numbers ---------------------------------------------------------------------
     def _map_entries(self, fn: Callable[[Number], Any], *, rows: bool = False) -> "SCM":

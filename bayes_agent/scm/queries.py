@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .model import SCM
 
 __all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence",
-           "describe_event", "evidence_mass", "exact_ratio", "mass", "no_false_zero", "possible", "tidy", "unit",
+           "describe_event", "evidence_mass", "exact_ratio", "in_kind", "mass", "no_false_zero", "possible", "tidy", "unit",
            "weighted", "zero"]
 
 Assignment = Mapping[str, Hashable]
@@ -51,6 +51,24 @@ def unit(model: "SCM") -> Any:
     every other answer of the model."""
     view = model.factor_view
     return convert(1, view.kind(()))
+
+
+def in_kind(model: "SCM", answer: Any) -> Any:
+    """An answer (a number, or a dict of them) in the model's number kind: the one place that
+    decides it. A query touching only exact mechanisms, or only intervened ones (point masses),
+    runs in exact arithmetic; a float model still answers floats, a symbolic one sympy."""
+    kind = model.factor_view.kind(())
+    if isinstance(answer, dict):
+        return {k: _as(kind, x) for k, x in answer.items()}
+    return _as(kind, answer)
+
+
+def _as(kind: str, x: Any) -> Any:
+    if kind == FLOAT:
+        return x if type(x) is float else float(x)
+    if kind == EXACT:
+        return x if type(x) is Fraction else convert(x, EXACT)
+    return x if is_symbolic(x) else convert(x, kind)
 
 
 def zero(model: "SCM") -> Any:

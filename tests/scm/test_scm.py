@@ -219,6 +219,44 @@ def test_floats_agree_with_exact():
         assert math.isclose(f, float(e), rel_tol=1e-12)
 
 
+def _answers(m: SCM, do: dict, given: dict | None = None) -> list:
+    """Every kind of answer to queries under ``do`` (and ``given``), flattened to its numbers."""
+    out = []
+    for name in m.names:
+        for method in ("elimination", "enumeration"):
+            out += m.distribution(name, do=do, given=given, method=method).values()
+            out.append(m.probability({name: m.domain(name)[0]}, do=do, given=given, method=method))
+        out += m.do(do).distribution(name).values()
+    out += [x for d in m.marginals(do=do, given=given).values() for x in d.values()]
+    out += m.joint(do=do, given=given).values()
+    out.append(m.expectation(lambda a: a[m.names[0]] == m.domain(m.names[0])[0], do=do, given=given))
+    return out
+
+
+def test_every_answer_is_in_the_models_number_kind():
+    """A float model answered Fractions when every mechanism a query touched was replaced by do
+    (point masses are exact), and a symbolic one answered Fractions for a query touching only its
+    exact mechanisms: every answer comes in the model's own kind."""
+    import json
+
+    floats = confounded(F(2, 7)).to_float()
+    for do in ({"X": True}, {"Z": False, "X": True}, {"Z": True, "X": False, "Y": True}):
+        answers = _answers(floats, do)
+        assert answers and all(type(x) is float for x in answers), answers
+        json.dumps(floats.marginals(do=do))
+    p = sympy.Symbol("p", positive=True)
+    symbolic = SCM([Variable("A", YN, cpt=bernoulli(p)),
+                    Variable("C", ("v", "w"), ("A",), {False: {"v": F(1, 2), "w": F(1, 2)},
+                                                       True: {"v": F(1, 3), "w": F(2, 3)}}),
+                    Variable("D", ("z",), ("C",), {"v": {"z": 1}, "w": {"z": 1}})])
+    for do, given in (({"A": True}, None), ({"A": True, "C": "v"}, None), ({}, {"C": "v"})):
+        answers = _answers(symbolic, do, given)
+        assert all(isinstance(x, sympy.Expr) for x in answers), answers
+    assert symbolic.distribution("C", do={"A": True}) == {"v": sympy.Rational(1, 3), "w": sympy.Rational(2, 3)}
+    exact = confounded()
+    assert all(type(x) is F for x in _answers(exact, {"Z": True, "X": False, "Y": True}))
+
+
 def test_float_rows_with_decimal_round_off_are_accepted():
     m = SCM([Variable("A", ("a", "b", "c"), cpt={"a": 0.1, "b": 0.2, "c": 0.7})])
     assert math.isclose(m.probability({"A": "c"}), 0.7)
