@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
+from .._numbers import short
 from ..errors import InvalidArgument
-from ._arguments import nonnegative_int, positive_int
+from ..scm.ice_cream import MIN_N_MAX
+from ._arguments import nonnegative_int
 from ._common import add_overwrite_argument, prepare_out_dir
+from ._outputs import nothing_new_left
 from .fire_engine import parse_fraction
+
+FIGURES = ("ice_cream_climates.png", "ice_cream_more_data.png")
+N_MAX = 100_000  # the default --n-max
 
 _COLUMNS = (
     ("P(sun)", "p_sun"),
@@ -36,12 +42,26 @@ def register(subparsers) -> None:
     parser.add_argument("--direct-effect", metavar="D", default=None,
                         help="what shorts add to P(ice cream) in sun and shade alike (default -1/20)")
     parser.add_argument("--out", metavar="DIR", default=None, help="write the figures as PNG into DIR")
-    parser.add_argument("--seed", type=nonnegative_int, default=0, help="first seed of the finite-sample figure (>= 0)")
-    parser.add_argument("--n-max", type=positive_int, default=100_000,
-                        help="largest sample size in the finite-sample figure (default 100000; with --out)")
+    parser.add_argument("--seed", type=nonnegative_int, default=None,
+                        help="first seed of the finite-sample figure (>= 0; default 0; with --out)")
+    parser.add_argument("--n-max", type=_n_max, default=None,
+                        help=f"largest sample size in the finite-sample figure (>= {MIN_N_MAX}; "
+                        f"default {N_MAX}; with --out)")
     parser.add_argument("--json", action="store_true", help="print the quantities as JSON")
     add_overwrite_argument(parser)
     parser.set_defaults(func=run)
+
+
+def _n_max(text: str) -> int:
+    """An argparse ``type=`` for --n-max: an integer >= MIN_N_MAX (the bound passive_vs_experiment
+    itself checks, so the parser refuses what the job would refuse later)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ {MIN_N_MAX}, got {text!r}") from None
+    if value < MIN_N_MAX:
+        raise argparse.ArgumentTypeError(f"must be ≥ {MIN_N_MAX}, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +70,14 @@ def run(args: argparse.Namespace) -> int:
     from ..scm.ice_cream import (CLIMATES, IceCreamMechanisms, climate_row, passive_vs_experiment,
                              plot_climates, plot_more_data)
 
+    if args.out is None:
+        figure_only = [flag for flag, given in (("--seed", args.seed is not None), ("--n-max", args.n_max is not None),
+                                                ("--overwrite", args.overwrite)) if given]
+        if figure_only:
+            raise InvalidArgument(f"{', '.join(figure_only)} only appl{'y' if len(figure_only) > 1 else 'ies'} "
+                                  f"with --out DIR (without it no figure is drawn)")
+    seed = 0 if args.seed is None else args.seed
+    n_max = N_MAX if args.n_max is None else args.n_max
     mech = IceCreamMechanisms()
     if args.direct_effect is not None:
         mech = IceCreamMechanisms(direct_effect=parse_fraction(args.direct_effect, "--direct-effect"))
@@ -65,11 +93,10 @@ def run(args: argparse.Namespace) -> int:
             )
     if len(set(climates.values())) < 2:
         raise InvalidArgument("--p-sun: give at least two different climates to compare")
+    rows = {name: climate_row(p, mech) for name, p in climates.items()}  # checks the mechanisms
     out = None
-    if args.out is not None:  # checked before any work; only our own two figures count as a clash
-        out = prepare_out_dir(args.out, overwrite=args.overwrite,
-                              writes=("ice_cream_climates.png", "ice_cream_more_data.png"))
-    rows = {name: climate_row(p, mech) for name, p in climates.items()}
+    if args.out is not None:  # checked before any work (made only to write); only our figures clash
+        out = prepare_out_dir(args.out, overwrite=args.overwrite, writes=FIGURES, create=False)
 
     s = sympy.Symbol("s", positive=True)
     closed = climate_row(s, mech)
@@ -87,12 +114,13 @@ def run(args: argparse.Namespace) -> int:
 
     figures = []
     if out is not None:
-        figures.append(str(plot_climates(out / "ice_cream_climates.png", mech)))
         names = ("rainy", "sunny")
         result = passive_vs_experiment({k: CLIMATES[k] for k in names}, CLIMATES["desert"],
-                                       n_max=args.n_max, seeds=(args.seed, args.seed + 1, args.seed + 2),
-                                       mechanisms=mech)
-        figures.append(str(plot_more_data(out / "ice_cream_more_data.png", result)))
+                                       n_max=n_max, seeds=(seed, seed + 1, seed + 2), mechanisms=mech)
+        with nothing_new_left(out, FIGURES, "the figures"):  # both figures, or none left by this run
+            prepare_out_dir(out, overwrite=True)
+            figures.append(str(plot_climates(out / FIGURES[0], mech)))
+            figures.append(str(plot_more_data(out / FIGURES[1], result)))
 
     if args.json:
         print(json.dumps({
@@ -106,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     print("Shorts, ice cream and sun: sun -> shorts, sun -> ice cream, shorts -> ice cream")
-    print(f"direct effect of shorts on P(ice cream): {mech.direct_effect}")
+    print(f"direct effect of shorts on P(ice cream): {short(mech.direct_effect)}")
     print()
     width = max(len(n) for n in rows) + 2
     header = "climate".ljust(width) + "".join(h.rjust(max(len(h), 8) + 2) for h, _ in _COLUMNS)
@@ -121,12 +149,12 @@ def run(args: argparse.Namespace) -> int:
                        ("mechanism_sun", "P(ice | do(shorts), sun)")):
         values = sorted({getattr(r, key) for r in rows.values()}, key=float)
         verdict = "invariant" if invariant[key] else "moves with the climate"
-        shown = str(values[0]) if invariant[key] else f"{values[0]} .. {values[-1]}"
+        shown = short(values[0]) if invariant[key] else f"{short(values[0])} .. {short(values[-1])}"
         print(f"{label:<28} {verdict:<24} exact: {shown}")
     print()
     print("closed forms with s = P(sun):")
     for key, text in closed_forms.items():
-        print(f"  {key} = {text}")
+        print(f"  {key} = {short(text, 120)}")  # long only for a long typed number
     for path in figures:
         print(f"wrote {path}")
     return 0

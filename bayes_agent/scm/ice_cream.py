@@ -220,6 +220,11 @@ def _contrast_curve(shorts: Any, ice: Any, ns: Sequence[int]) -> list[float]:
     return out
 
 
+#: The smallest ``n_max`` of :func:`passive_vs_experiment` (and of ``ice-cream --n-max``): its log
+#: grid of sample sizes starts at n = 10 and should reach past it.
+MIN_N_MAX = 20
+
+
 def passive_vs_experiment(training: Mapping[str, Any], target: Any, *,
                           weights: Mapping[str, Any] | None = None, n_max: int = 100_000,
                           seeds: Sequence[int] = (0, 1, 2),
@@ -234,8 +239,8 @@ def passive_vs_experiment(training: Mapping[str, Any], target: Any, *,
     """
     import numpy as np
 
-    if isinstance(n_max, bool) or not isinstance(n_max, int) or n_max < 20:
-        raise InvalidArgument(f"n_max must be an int >= 20, got {n_max!r}")
+    if isinstance(n_max, bool) or not isinstance(n_max, int) or n_max < MIN_N_MAX:
+        raise InvalidArgument(f"n_max must be an int >= {MIN_N_MAX}, got {n_max!r}")
     if not seeds:
         raise InvalidArgument("seeds must name at least one seed")
     mech = mechanisms or IceCreamMechanisms()

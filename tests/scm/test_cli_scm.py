@@ -51,10 +51,53 @@ def test_bad_arguments_exit_2_with_a_clean_message(capsys, argv, message):
     assert "Traceback" not in captured.err
 
 
-def test_n_max_must_be_positive(capsys):
+@pytest.mark.parametrize("n_max", ["0", "19"])
+def test_n_max_has_one_bound_checked_before_any_work(n_max, tmp_path, capsys):
+    """--n-max 19 passed the parser (>= 1) and was refused by the job (>= 20) after the first
+    figure was written; the parser now states and checks the job's own bound."""
+    out = tmp_path / "figs"
     with pytest.raises(SystemExit) as info:  # an argparse type check: usage line plus the error
-        main(["ice-cream", "--n-max", "0"])
-    assert info.value.code == 2 and "argument --n-max: must be ≥ 1, got 0" in capsys.readouterr().err
+        main(["ice-cream", "--out", str(out), "--n-max", n_max])
+    assert info.value.code == 2 and f"argument --n-max: must be ≥ 20, got {n_max}" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["ice-cream", "--out", str(out), "--n-max", "20", "--json"]) == 0  # the bound itself runs
+
+
+@pytest.mark.parametrize("argv, flags", [(["--seed", "3"], "--seed only applies"),
+                                         (["--n-max", "50", "--overwrite"], "--n-max, --overwrite only apply")])
+def test_figure_options_without_out_are_refused_not_ignored(argv, flags, capsys):
+    assert main(["ice-cream", *argv]) == 2
+    assert f"{flags} with --out DIR" in capsys.readouterr().err
+
+
+def test_tiny_climates_print_short_numbers(capsys):
+    assert main(["ice-cream", "--p-sun", "1e-400", "--p-sun", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) < 200, out  # not the 400-digit exact fractions
+    assert "exact: ≈-0.05 .. 247/660" in out
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, MemoryError])
+def test_a_run_stopped_while_writing_leaves_no_figure(stop, tmp_path, capsys, monkeypatch):
+    """Stopped after the first figure, the run removes it (and the folder it made): the rerun
+    needs no --overwrite. Ctrl-C is one line saying so (exit 130)."""
+    import bayes_agent.scm.ice_cream as ice
+
+    def stopped(*args, **kwargs):
+        raise stop()
+
+    monkeypatch.setattr(ice, "plot_more_data", stopped)
+    out = tmp_path / "figs"
+    argv = ["ice-cream", "--out", str(out), "--n-max", "20", "--json"]
+    if stop is KeyboardInterrupt:
+        assert main(argv) == 130
+        assert "nothing was kept, so a rerun needs no --overwrite" in capsys.readouterr().err
+    else:
+        with pytest.raises(MemoryError):
+            main(argv)
+    assert not out.exists()
+    monkeypatch.undo()
+    assert main(argv) == 0 and len(list(out.iterdir())) == 2
 
 
 def test_ice_cream_text(capsys):
