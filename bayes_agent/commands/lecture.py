@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InvalidArgument
     from ..lecture import export_handout, serve
     from ._common import prepare_out_dir
+    from ._outputs import nothing_new_left
 
     if args.export is None and args.overwrite:
         raise InvalidArgument("--overwrite only applies with --export DIR (serving writes no files)")
@@ -44,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
         from ..lecture.app import PAGES
 
         names = ["index.html", *(f"{n}.html" for n in PAGES)]
-        out = prepare_out_dir(args.export, overwrite=args.overwrite, writes=names, option="--export")
-        paths = export_handout(out)
+        out = prepare_out_dir(args.export, overwrite=args.overwrite, writes=names, option="--export", create=False)
+        with nothing_new_left(out, names, "the handout"):  # stopped part-way: no half handout left
+            prepare_out_dir(out, overwrite=True, option="--export")
+            paths = export_handout(out)
         print(f"bayes-agent lecture: wrote {', '.join(p.name for p in paths)} into {out}")
         return 0
     try:

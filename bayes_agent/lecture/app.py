@@ -175,9 +175,15 @@ def _see_do_html(model: str, mode: str, cause: str | None, value: Hashable, effe
     rows = "".join(f"<tr><td>P({effect} = {y} | {cond})</td><td>{_frac(p, f'p-{y}')}</td><td>{_bar(p, bar)}</td>"
                    f"<td><small>vs. P({effect} = {y} | {other}) = {s.other[y]}</small></td></tr>"
                    for y, p in s.distribution.items())
-    how = ("<b>Doing</b>: the mechanism of <i>" + cause + "</i> is replaced by a point mass; the dashed red "
-           "edges into it are cut, so nothing flows back to its causes." if mode == "do" else
-           "<b>Seeing</b>: " + cause + " is evidence; Bayes' rule sends its information back up every edge.")
+    if not s.model.parents(cause):  # a root: no edge to cut, nothing to send back up
+        how = (f"<b>{'Doing' if mode == 'do' else 'Seeing'}</b>: <i>{cause}</i> has no parents, so "
+               f"{'nothing is cut' if mode == 'do' else 'there is nothing upstream for the evidence to inform'}"
+               f"; seeing and doing agree here (the two columns are equal).")
+    elif mode == "do":
+        how = (f"<b>Doing</b>: the mechanism of <i>{cause}</i> is replaced by a point mass; the dashed red "
+               f"edges into it are cut, so nothing flows back to its causes.")
+    else:
+        how = f"<b>Seeing</b>: {cause} is evidence; Bayes' rule sends its information back up every edge."
     return (f'<div class="bars">{_graph_svg(s)}<p>{how}</p><table>{rows}</table></div>')
 
 

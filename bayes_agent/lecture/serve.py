@@ -28,15 +28,19 @@ def _panel():
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port on ``host`` that nothing listens on right now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    return _bind(host, 0)
 
 
 def check_port(host: str, port: int) -> None:
     """Raise one clear line if ``host:port`` cannot be listened on (busy, or an address not ours)."""
     if not 0 < port < 65536:
         raise InvalidArgument(f"--port {port} is not a port number (1-65535)")
+    _bind(host, port)
+
+
+def _bind(host: str, port: int) -> int:
+    """Bind ``host:port`` (0: any free port) and release it; a failure is one line naming the
+    option at fault: --port when the port is busy, --host when the address is not this machine's."""
     with socket.socket() as s:
         try:
             s.bind((host, port))
@@ -44,7 +48,11 @@ def check_port(host: str, port: int) -> None:
             if exc.errno == errno.EADDRINUSE:
                 raise InvalidArgument(f"port {port} on {host} is busy; choose another with --port N "
                                       f"(or leave --port out for a free one)") from None
-            raise InvalidArgument(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            not_ours = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
+            hint = " (--host must be an address of this machine, e.g. 127.0.0.1 or 0.0.0.0)" if not_ours else ""
+            raise InvalidArgument(f"cannot listen on --host {host}{f' --port {port}' if port else ''}: "
+                                  f"{exc.strerror or exc}{hint}") from None
+        return s.getsockname()[1]
 
 
 def serve(host: str = "127.0.0.1", port: int | None = None, *, open_browser: bool = True,

@@ -109,3 +109,50 @@ def test_options_that_do_not_apply_are_refused_not_ignored(argv, needle, tmp_pat
     was dropped without a word."""
     one_line(cli("lecture", *[a.format(tmp=tmp_path / "h") for a in argv]), needle)
     assert not (tmp_path / "h").exists()
+
+
+@pytest.mark.parametrize("port", [[], ["--port", "8765"]])
+def test_a_host_that_is_not_ours_is_named_with_its_option(port):
+    """Without --port the error was "cannot use: Cannot assign requested address", naming
+    neither the host nor the option (192.0.2.1 is a documentation address, never a machine's)."""
+    one_line(cli("lecture", "--host", "192.0.2.1", *port, "--no-browser"),
+             "cannot listen on --host 192.0.2.1", "--host must be an address of this machine")
+
+
+class _Page:
+    """A stand-in handout page: the first is saved, Ctrl-C comes while building the second."""
+
+    built = 0
+
+    def __init__(self, name: str) -> None:
+        if _Page.built == 1:
+            raise KeyboardInterrupt
+        _Page.built += 1
+        self.name = name
+
+    def save(self, path: str, **options) -> None:
+        Path(path).write_text("<html>new</html>", encoding="utf-8")
+
+
+@pytest.mark.parametrize("earlier", [False, True])
+def test_an_interrupted_export_leaves_no_half_handout(earlier, tmp_path, monkeypatch, capsys):
+    """Ctrl-C part-way printed only "interrupted" and left pages without index.html, so the next
+    run needed --overwrite: now this run's files go, and the line says what is left."""
+    pytest.importorskip("panel", reason="the lecture extra (Panel) is not installed")
+    import bayes_agent.lecture.app as app
+    from bayes_agent.cli import main
+
+    out = tmp_path / "handout"
+    if earlier:
+        out.mkdir()
+        (out / "index.html").write_text("old", encoding="utf-8")
+    monkeypatch.setattr(_Page, "built", 0)
+    monkeypatch.setattr(app, "build_handout_page", _Page)
+    assert main(["lecture", "--export", str(out), *(["--overwrite"] if earlier else [])]) == 130
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "interrupted before the handout was complete" in err, err
+    if earlier:  # the earlier index stays, and the line says to rerun with --overwrite
+        assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+        assert "index.html in" in err and "rerun with --overwrite" in err
+    else:
+        assert not out.exists() and "a rerun needs no --overwrite" in err

@@ -10,7 +10,7 @@ from bayes_agent import (CLIMATES, Gate, derive_fire_engine, derive_two_action,
                          ice_cream_model, simulate_trajectory, two_action_mixture)
 from bayes_agent.lecture import (DEFAULT_FIELDS, FieldProblem, delusion_lesson, lock_moment, parse_probability,
                                  see_do_lesson, two_action_lesson)
-from bayes_agent.lecture.app import _graph_svg, _two_action_html
+from bayes_agent.lecture.app import _graph_svg, _see_do_html, _two_action_html
 
 
 def test_defaults_show_the_papers_numbers():
@@ -97,6 +97,20 @@ def test_see_and_do_on_the_fire_engine():
     assert see.distribution[True] == d.observational and do.distribution[True] == d.interventional
     assert see.cut_edges == () and do.cut_edges == (("report", "engine"),)
     assert _graph_svg(see).count("cut-edge") == 0 and _graph_svg(do).count('class="cut-edge"') == 1
+
+
+@pytest.mark.parametrize("model, root, effect", [("fire engine", "fire", "engine"), ("ice cream", "sun", "ice_cream")])
+@pytest.mark.parametrize("mode", ["see", "do"])
+def test_a_root_cause_says_seeing_and_doing_agree_and_nothing_is_cut(model, root, effect, mode):
+    """Setting a root cuts no edge (cut_edges == ()): the page said "the dashed red edges into it
+    are cut" and did not say that seeing and doing coincide (33/50 both ways for sun)."""
+    lesson = see_do_lesson(model, mode=mode, cause=root, effect=effect)
+    assert lesson.cut_edges == () and lesson.distribution == lesson.other
+    page = _see_do_html(model, mode, root, True, effect, CLIMATES["mixed"])
+    assert "are cut" not in page and "has no parents" in page and "seeing and doing agree" in page
+    assert ("nothing is cut" in page) == (mode == "do")
+    child = see_do_lesson(model, mode="do")  # the default cause has a parent: its edge is cut
+    assert "are cut" in _see_do_html(model, "do", child.cause, True, child.effect, CLIMATES["mixed"])
 
 
 @pytest.mark.parametrize("climate", list(CLIMATES))
