@@ -7,7 +7,7 @@ import json
 
 from .._numbers import short
 from ..errors import InvalidArgument
-from ..scm.ice_cream import MIN_N_MAX
+from ..scm.ice_cream import MIN_N_MAX, check_climate
 from ._arguments import nonnegative_int
 from ._common import add_overwrite_argument, prepare_out_dir
 from ._outputs import nothing_new_left
@@ -86,11 +86,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         climates = dict(CLIMATES)
     for p in climates.values():  # each value first, then whether there are two to compare
-        if not 0 < p < 1:
-            raise InvalidArgument(
-                f"--p-sun: {p} must lie strictly between 0 and 1; the table conditions on both "
-                "sun and no sun, and one of them would have probability 0"
-            )
+        check_climate(p, "--p-sun")
     if len(set(climates.values())) < 2:
         raise InvalidArgument("--p-sun: give at least two different climates to compare")
     rows = {name: climate_row(p, mech) for name, p in climates.items()}  # checks the mechanisms

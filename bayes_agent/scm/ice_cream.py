@@ -186,8 +186,18 @@ def _simplify(x: Any) -> Any:
 
 
 def climate_row(p_sun: Any, mechanisms: IceCreamMechanisms | None = None) -> ClimateRow:
-    """The lesson's quantities in the climate P(sun) = p_sun."""
-    return row_from_model(ice_cream_model(p_sun, mechanisms))
+    """The lesson's quantities in the climate P(sun) = p_sun, strictly between 0 and 1 (or a symbol)."""
+    return row_from_model(ice_cream_model(check_climate(p_sun), mechanisms))
+
+
+def check_climate(p_sun: Any, what: str = "P(sun)") -> Any:
+    """P(sun) for a climate row: a probability strictly between 0 and 1 (a symbol passes), since
+    the row conditions on sun and on no sun and one of them would have probability 0."""
+    p = parse_number(p_sun, what)
+    if not (is_symbolic(p) and p.free_symbols) and not 0 < p < 1:
+        raise InvalidArgument(f"{what}: {short(p)} must lie strictly between 0 and 1; the row conditions "
+                              f"on both sun and no sun, and one of them would have probability 0")
+    return p
 
 
 def climate_table(p_suns: Sequence[Any] | Mapping[str, Any] = CLIMATES,
@@ -243,6 +253,7 @@ def passive_vs_experiment(training: Mapping[str, Any], target: Any, *,
         raise InvalidArgument(f"n_max must be an int >= {MIN_N_MAX}, got {n_max!r}")
     if not seeds:
         raise InvalidArgument("seeds must name at least one seed")
+    check_climate(target, "target")  # before the sampling, not after it
     mech = mechanisms or IceCreamMechanisms()
     pool = pooled_ice_cream_model(training, weights, mech)
     coin = Variable("shorts", YES_NO, cpt=bernoulli(Fraction(1, 2)))

@@ -154,6 +154,12 @@ def _named_rows(var: Variable, parent_domains: list[tuple]) -> dict[tuple, tuple
                 f"variable {var.name!r}: the row for {dict(named)!r} must name exactly the parents "
                 f"{var.parents!r}"
             )
+        for p, dom in zip(var.parents, parent_domains):  # named in the user's form, not as a tuple
+            if not _within(named[p], dom):
+                raise InvalidArgument(
+                    f"variable {var.name!r}: the row for {dict(named)!r} gives parent {p!r} the value "
+                    f"{named[p]!r}, outside its domain {dom!r}"
+                )
         pairs.append((tuple(named[p] for p in var.parents), row))
     return _collect_rows(var, pairs, parent_domains)
 

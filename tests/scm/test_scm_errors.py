@@ -3,13 +3,15 @@ message that names the problem, before any arithmetic."""
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction as F
 
 import pytest
 import sympy
 
-from bayes_agent import (SCM, FireEngineParameters, IceCreamMechanisms, Variable, bernoulli,
-                         fire_engine_model, ice_cream_model, point_mass, pooled_ice_cream_model)
+from bayes_agent import (SCM, FireEngineParameters, IceCreamMechanisms, Variable, bernoulli, climate_row,
+                         fire_engine_model, ice_cream_model, passive_vs_experiment, point_mass,
+                         pooled_ice_cream_model)
 from bayes_agent.errors import BayesAgentError, InvalidArgument, TableTooLarge, ZeroEvidence
 from bayes_agent.scm.generate import chain_scm, polytree_scm, random_scm, windowed_scm
 
@@ -57,6 +59,10 @@ BAD = [
         Variable("A", YN, cpt=bernoulli(0)),
         Variable("B", YN, ("A",), {True: bernoulli(0), False: bernoulli(0), 7: bernoulli(0)})]),
      InvalidArgument, "outside its domain"),
+    ("named row value outside parent domain", lambda: SCM([  # in the form written, not as (3, 'y')
+        Variable("A", (0, 1), cpt={0: F(1, 2), 1: F(1, 2)}), Variable("B", ("x", "y"), cpt={"x": 1}),
+        Variable("C", YN, ("A", "B"), [({"A": a, "B": b}, bernoulli(0)) for a in (0, 3) for b in "xy"])]),
+     InvalidArgument, re.escape("the row for {'A': 3, 'B': 'x'} gives parent 'A' the value 3, outside its domain (0, 1)")),
     ("row key wrong arity", lambda: SCM([
         Variable("A", YN, cpt=bernoulli(0)), Variable("C", YN, cpt=bernoulli(0)),
         Variable("B", YN, ("A", "C"), {True: bernoulli(0)})]),
@@ -148,6 +154,11 @@ BAD = [
         lambda a: a["X1"]), TableTooLarge, "expectation\\(\\) walks all"),
     ("max_table_size set later", lambda: setattr(chain_scm(3), "max_table_size", -5), InvalidArgument,
      "max_table_size must be a number of entries >= 1, got -5"),
+    ("a climate without shade", lambda: climate_row(0), InvalidArgument,  # was ZeroEvidence about sun=True
+     re.escape("P(sun): 0 must lie strictly between 0 and 1; the row conditions on both sun and no sun")),
+    ("a climate without sun", lambda: climate_row(1), InvalidArgument, "P\\(sun\\): 1 must lie strictly"),
+    ("a target climate without shade", lambda: passive_vs_experiment({"a": F(1, 2)}, 0, n_max=20), InvalidArgument,
+     "target: 0 must lie strictly"),
     ("a 5000-digit probability", lambda: SCM([Variable("A", YN, cpt=bernoulli("1e-5000"))]), InvalidArgument,
      "needs more than 1000 digits"),
 ]
