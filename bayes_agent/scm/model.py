@@ -324,7 +324,7 @@ class SCM:
         """Every variable's marginal {name: {value: probability}} under the same query, all in one
         two-pass message passing over the elimination tree (:mod:`.messages`), in the model's kind."""
         given, do = self._check_assignment(given, "given"), self._check_assignment(do, "do")
-        return {name: in_kind(self, dist) for name, dist in all_marginals(self, given, do).items()}
+        return in_kind(self, all_marginals(self, given, do))
 
     def joint(self, *, given: Assignment | None = None,
               do: Assignment | None = None) -> dict[tuple, Number]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
 
 import numpy as np
 
-from .._numbers import EXACT, FLOAT, convert, is_symbolic, is_zero, sympy_module
+from .._numbers import EXACT, FLOAT, SYMBOLIC, convert, is_symbolic, is_zero, sympy_module
 from ..errors import FloatUnderflow, ZeroEvidence
 from .factors import FactorView
 from .messages import marginals_plan
@@ -54,21 +54,18 @@ def unit(model: "SCM") -> Any:
 
 
 def in_kind(model: "SCM", answer: Any) -> Any:
-    """An answer (a number, or a dict of them) in the model's number kind: the one place that
-    decides it. A query touching only exact mechanisms, or only intervened ones (point masses),
+    """An answer (a number, a dict of them, or a dict of such dicts) in the model's number kind: the
+    one place that decides it. A query touching only exact mechanisms, or only intervened ones (point masses),
     runs in exact arithmetic; a float model still answers floats, a symbolic one sympy."""
-    kind = model.factor_view.kind(())
+    to = _CONVERT[model.factor_view.kind(())]
     if isinstance(answer, dict):
-        return {k: _as(kind, x) for k, x in answer.items()}
-    return _as(kind, answer)
+        return {k: ({v: to(x) for v, x in d.items()} if isinstance(d, dict) else to(d)) for k, d in answer.items()}
+    return to(answer)
 
 
-def _as(kind: str, x: Any) -> Any:
-    if kind == FLOAT:
-        return x if type(x) is float else float(x)
-    if kind == EXACT:
-        return x if type(x) is Fraction else convert(x, EXACT)
-    return x if is_symbolic(x) else convert(x, kind)
+_CONVERT = {FLOAT: float,  # (numpy float64 too becomes a Python float)
+            EXACT: lambda x: x if type(x) is Fraction else convert(x, EXACT),
+            SYMBOLIC: lambda x: x if is_symbolic(x) else convert(x, SYMBOLIC)}
 
 
 def zero(model: "SCM") -> Any:
