@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
                    help="no progress lines (--no-progress, as in reproduce and sweep)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out: "
-                   "the seeds it finished (in --out/seeds) are kept, not run again")
+                   "the seeds it finished (in --out/seeds) are kept, not run again, once checked to "
+                   "come from the same settings (baselines keeps no partial results: it starts over)")
     add_overwrite_argument(p)
     p.set_defaults(func=_handler)
 
@@ -68,5 +69,6 @@ def _handler(args: argparse.Namespace) -> int:
             from ..dag.report import run_causal_report  # torch is imported only here
 
             run_causal_report(args.out, args.config, verbose=not args.quiet, jobs=args.jobs, resume=args.resume)
-    args.saved = f"report.md, metrics.json and the figures in {args.out}"
+    written = {"baselines": "", "cued-micro": " and the training curve", "cued": " and the training curve"}
+    args.saved = f"report.md, metrics.json{written.get(args.config, ' and the figures')} in {args.out}"
     return 0

@@ -162,7 +162,8 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
     start = time.time()
     say = print if verbose else (lambda *a, **k: None)
     space = HypothesisSpace.shared(config.world)
-    space.require_splits()
+    if config.cued is None:  # (the cued world draws from its own cue splits)
+        space.require_splits()
     out = results_dir(out)
     seeds_dir = out / "seeds"
     results: dict[int, dict] = {}
