@@ -259,6 +259,8 @@ def load_seed(path: str | Path, config: ReportConfig, seed: int) -> dict:
     missing = [k for k in ("seed", "settings", "result") if not isinstance(saved, dict) or k not in saved]
     if missing:
         raise InvalidArgument(f"--resume: {path} is damaged (it lacks {', '.join(missing)}); {fix}")
+    if not isinstance(saved["settings"], dict):
+        raise InvalidArgument(f"--resume: {path} is damaged (its settings are not a record); {fix}")
     differ = _differences(saved["settings"], _seed_settings(config))
     if differ:
         shown = "; ".join(differ[:6]) + (f"; and {len(differ) - 6} more" if len(differ) > 6 else "")

@@ -141,6 +141,7 @@ def test_resume_names_a_damaged_or_unrecorded_seed_file(tmp_path) -> None:
         json.dumps(result): r"seed_0\.json was saved by an older version that did not record the settings",
     }
     good = json.loads((seeds / "seed_0.json").read_text())
+    cases[json.dumps({**good, "settings": 5})] = r"seed_0\.json is damaged \(its settings are not a record\)"
     del good["result"]["final_loss"]
     cases[json.dumps(good)] = r"seed_0\.json is damaged \(its result lacks final_loss\)"
     for content, message in cases.items():
