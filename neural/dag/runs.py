@@ -183,6 +183,7 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
             f"; {config.seeds} seeds on {min(jobs, config.seeds)} processes")
     for seed in results:
         say(f"seed {seed} loaded from {seeds_dir / f'seed_{seed}.json'}")
+
     def done(seed: int, result: dict) -> None:
         results[seed] = result
         save_seed(seeds_dir / f"seed_{seed}.json", config, seed, result)
