@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -32,6 +33,7 @@ __all__ = [
     "evaluate_split",
     "paired_difference",
     "reference_policies",
+    "results_dir",
     "run_baselines",
     "seed_interval",
     "strategy_agreement",
@@ -138,31 +140,51 @@ def strategy_agreement(space: HypothesisSpace, batch: EpisodeBatch, seed: int = 
     return out
 
 
+def results_dir(out: str | os.PathLike) -> Path:
+    """Create the folder a study writes into (and its parents), or say in one line why it cannot
+    be: a library caller gets the CLI's message, not a raw ``FileExistsError``."""
+    if not isinstance(out, (str, os.PathLike)) or not str(out):
+        raise InvalidArgument(f"out must be a folder path, got {out!r}")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise InvalidArgument(f"out: {str(path)!r} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidArgument(f"out: cannot create {str(path)!r}: {exc.strerror or exc}") from None
+    return path
+
+
 def run_baselines(out: str | Path, seeds: int = 4, n_eval: int = 200, n_info_gain: int = 50,
                   world: DagConfig | None = None, verbose: bool = True, n_studies: int = 100) -> dict:
     """The no-learning configuration: every reference agent on ``n_eval`` episodes of each
-    evaluation split per seed (the information-gain experimenter on the first ``n_info_gain``
-    of them: it costs ~0.2 s an episode), the bystander and delusion studies; writes
-    ``metrics.json`` (``metrics[split]["reward"][agent]["mean"]``) and ``report.md`` to ``out``."""
+    evaluation split per seed (the information-gain experimenter on ``n_info_gain`` of them: it
+    costs ~0.2 s an episode; the experimenter also plays those, so that the two are compared on
+    the same episodes), the bystander and delusion studies; writes ``metrics.json``
+    (``metrics[split]["reward"][agent]["mean"]``) and ``report.md`` to ``out``. Every argument
+    is checked, and the world's splits too, before ``out`` is created."""
     for name, v in (("seeds", seeds), ("n_eval", n_eval), ("n_info_gain", n_info_gain),
                     ("n_studies", n_studies)):
         if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
             raise InvalidArgument(f"{name} must be a positive int, got {v!r}")
     start = time.time()
     say = print if verbose else (lambda *a, **k: None)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     space = HypothesisSpace.shared(world)
     splits = [s for s in SPLITS if s != "train"]
+    space.require_splits(splits)
+    out = results_dir(out)
+    n_few = min(n_info_gain, n_eval)
     rewards = {s: {a: [] for a in REFERENCE_AGENTS} for s in splits}
     rates = {s: {a: [] for a in REFERENCE_AGENTS} for s in splits}
+    on_few = {s: [] for s in splits}  # the experimenter on the information-gain agent's episodes
     for seed in range(seeds):
         for split in splits:
             cheap = [a for a in REFERENCE_AGENTS if a != "experimenter_info_gain"]
             tasks, batches = evaluate_split(space, split, n_eval, seed,
                                             lambda ts: reference_policies(space, ts, seed, cheap))
-            few, ig = evaluate_split(space, split, min(n_info_gain, n_eval), seed, lambda ts: {
-                "experimenter_info_gain": BayesianExperimenter(space, 100 + seed, explore="info_gain")})
+            few, ig = evaluate_split(space, split, n_few, seed, lambda ts: reference_policies(
+                space, ts, seed, ["experimenter", "experimenter_info_gain"]))
+            on_few[split].append(float(ig.pop("experimenter").rewards().mean()))
             for a, b in {**batches, **ig}.items():
                 ts = few if a == "experimenter_info_gain" else tasks
                 rewards[split][a].append(float(b.rewards().mean()))
@@ -181,8 +203,12 @@ def run_baselines(out: str | Path, seeds: int = 4, n_eval: int = 200, n_info_gai
         metrics[split] = {
             "reward": {a: seed_interval(v) for a, v in rewards[split].items()},
             "best_action_rate": {a: seed_interval(v) for a, v in rates[split].items()},
-            "experimenter_minus": {a: paired_difference(rewards[split]["experimenter"], v)
+            # paired on the same episodes: the information-gain agent's n_few against the
+            # experimenter's own play of those n_few, every other agent on all n_eval
+            "experimenter_minus": {a: paired_difference(on_few[split] if a == "experimenter_info_gain"
+                                                        else rewards[split]["experimenter"], v)
                                    for a, v in rewards[split].items() if a != "experimenter"},
+            "experimenter_on_info_gain_episodes": seed_interval(on_few[split]),
         }
     metrics["bystander"] = bystander_study(space, n_studies, seed=0)
     metrics["delusion"] = delusion_study(space, n_studies, seed=0)
@@ -208,7 +234,10 @@ def baselines_markdown(m: dict) -> str:
              "| agent | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
     for a in m[splits[0]]["reward"]:
         lines.append(f"| {a} | " + " | ".join(_cell(m[s]["reward"][a]) for s in splits) + " |")
-    lines += ["", "Experimenter minus each agent, paired by seed:", "",
+    n_few = min(m["settings"]["n_info_gain"], m["settings"]["n_eval"])
+    lines += ["", f"Experimenter minus each agent, paired by seed on the same episodes (against "
+              f"experimenter_info_gain: on its {n_few} episodes per split, which the experimenter "
+              f"also plays):", "",
               "| experimenter minus | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
     for a in m[splits[0]]["experimenter_minus"]:
         lines.append(f"| {a} | " + " | ".join(

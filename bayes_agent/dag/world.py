@@ -292,7 +292,19 @@ class HypothesisSpace:
     def shared(cls, config: DagConfig | None = None) -> "HypothesisSpace":
         """One space per world and process, with its whole expected-value table filled (seconds,
         once): what the studies, the report and the tests share."""
+        if config is not None and not isinstance(config, DagConfig):
+            raise InvalidArgument(f"the world must be a DagConfig or None, got {config!r}")
         return _shared_space(config or DagConfig())
+
+    def require_splits(self, splits: Sequence[str] = SPLITS) -> None:
+        """Refuse, before any work, a world in which one of ``splits`` holds no graph (a sparse
+        world has no ``path`` graph), rather than failing midway through a run."""
+        empty = [s for s in splits if len(self.split_members(s)) == 0]
+        if empty:
+            raise InvalidArgument(f"split{'s' if len(empty) > 1 else ''} {', '.join(map(repr, empty))} "
+                                  f"{'are' if len(empty) > 1 else 'is'} empty for max_edges="
+                                  f"{self.config.max_edges}: this world cannot be evaluated on "
+                                  f"{'them' if len(empty) > 1 else 'it'}")
 
     def with_phases(self, n_explore: int, n_exploit: int) -> "HypothesisSpace":
         """The same graphs, values and splits in a world with other phase lengths (the tables

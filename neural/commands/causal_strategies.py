@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
                    help="no progress lines (--no-progress, as in reproduce and sweep)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out: "
-                   "the seeds it finished (in --out/seeds) are kept, not run again")
+                   "the seeds it finished (in --out/seeds) are kept, not run again, once checked to "
+                   "come from the same settings (baselines keeps no partial results: it starts over)")
     add_overwrite_argument(p)
     p.set_defaults(func=_handler)
 
@@ -51,17 +52,23 @@ def _handler(args: argparse.Namespace) -> int:
         raise InvalidArgument(f"--jobs must be a positive integer, got {args.jobs}")
     out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)  # before the work, not after
 
-    def finished() -> str:
-        return f"{len(list((out / 'seeds').glob('seed_*.json')))} finished seed(s) in {out / 'seeds'}"
+    if args.config == "baselines":  # it keeps nothing until it finishes: Ctrl-C means run it again
+        from bayes_agent.dag.evaluation import run_baselines
 
-    with save_on_interrupt(finished, lambda: resume_command(args.argv, add=["--resume"])):
-        if args.config == "baselines":
-            from bayes_agent.dag.evaluation import run_baselines
+        def again() -> str:  # --resume has nothing to keep; a folder that holds files needs --overwrite
+            return resume_command(args.argv, drop=("--resume",), add=["--overwrite"] if any(out.iterdir()) else [])
 
+        with save_on_interrupt(lambda: "nothing: the baselines configuration writes its results only when it "
+                                       "finishes, so it runs again from the start", again):
             run_baselines(args.out, verbose=not args.quiet)
-        else:
+    else:
+        def finished() -> str:
+            return f"{len(list((out / 'seeds').glob('seed_*.json')))} finished seed(s) in {out / 'seeds'}"
+
+        with save_on_interrupt(finished, lambda: resume_command(args.argv, add=["--resume"])):
             from ..dag.report import run_causal_report  # torch is imported only here
 
             run_causal_report(args.out, args.config, verbose=not args.quiet, jobs=args.jobs, resume=args.resume)
-    args.saved = f"report.md, metrics.json and the figures in {args.out}"
+    written = {"baselines": "", "cued-micro": " and the training curve", "cued": " and the training curve"}
+    args.saved = f"report.md, metrics.json{written.get(args.config, ' and the figures')} in {args.out}"
     return 0

@@ -4,7 +4,6 @@ Student-t intervals over seeds and differences paired by seed."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,10 +49,7 @@ def aggregate(per_seed: list[dict], config: "ReportConfig", name: str, space: Hy
     """Every seed's numbers summarised: intervals over seeds, paired differences, curves."""
     metrics: dict = {
         "config": name,
-        "settings": {"seeds": config.seeds, "n_expert": config.n_expert, "n_eval": config.n_eval,
-                     "n_info_gain": config.n_info_gain, "n_validation": config.n_validation,
-                     "world": asdict(config.world), "bc": asdict(config.bc),
-                     "jobs": min(jobs, config.seeds)},
+        "settings": {**config.settings(), "jobs": min(jobs, config.seeds)},  # every setting
         "n_hypotheses": len(space),
         "split_sizes": {s: int(len(space.split_members(s))) for s in SPLITS},
         "bc_final_loss": [r["final_loss"] for r in per_seed],

@@ -14,7 +14,6 @@ agreement, as in the default study.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
@@ -33,7 +32,7 @@ from .passive_learner import BCPolicy
 if TYPE_CHECKING:
     from .runs import ReportConfig, TrainedLearner
 
-__all__ = ["ACCEPT_SHARE", "CUED_COMPARED", "CUED_HEURISTICS", "CUED_METHODS", "aggregate_cued",
+__all__ = ["ACCEPT_SHARE", "CUED_COMPARED", "CUED_HEURISTICS", "CUED_METHODS", "CUED_SEED_KEYS", "aggregate_cued",
            "cued_acceptance", "cued_markdown", "cued_policies", "cued_world", "run_cued_seed",
            "train_cued_on_validation"]
 
@@ -45,6 +44,9 @@ CUED_COMPARED: tuple[str, ...] = CUED_REFERENCE
 #: least ACCEPT_SHARE and its reward is ``above`` each of these
 CUED_HEURISTICS: tuple[str, ...] = ("largest_change", "total_correlation", "partial_correlation")
 ACCEPT_SHARE = 0.9
+#: what every seed of the cued study records (checked when a saved seed is resumed)
+CUED_SEED_KEYS: tuple[str, ...] = ("rewards", "relevant_share", "final_loss", "curve", "chosen_step", "agreement",
+                                   "experimenting", "expert_relevant_share")
 
 
 def cued_world(config: "ReportConfig") -> CuedSpace:
@@ -122,9 +124,7 @@ def aggregate_cued(per_seed: list[dict], config: "ReportConfig", name: str, worl
     """Every seed's numbers summarised: intervals over seeds, differences paired by seed."""
     metrics: dict = {
         "config": name,
-        "settings": {"seeds": config.seeds, "n_expert": config.n_expert, "n_eval": config.n_eval,
-                     "n_validation": config.n_validation, "world": asdict(config.world),
-                     "cues": asdict(config.cued), "bc": asdict(config.bc), "jobs": min(jobs, config.seeds)},
+        "settings": {**config.settings(), "jobs": min(jobs, config.seeds)},
         "variables": list(world.names),
         "cues": {s: [world.cue_names(c) for c in world.cues(s)] for s in CUED_SPLITS},
         "n_hypotheses": len(world.space),

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,7 @@ from bayes_agent.dag.evaluation import (
     best_action_rate,
     evaluate_split,
     reference_policies,
+    results_dir,
     strategy_agreement,
 )
 from bayes_agent.dag.experimenter import BayesianExperimenter
@@ -47,9 +48,9 @@ from .figures import plot_comparison, plot_curve, plot_experimenting
 from .markdown import report_markdown
 from .passive_learner import BCConfig, BCPolicy, PassiveLearner, train_passive_learner
 
-__all__ = ["CONFIGS", "DATA_SOURCES", "HELD_OUT_SPLITS", "HeldOutPlays", "ReportConfig", "Selection",
-           "TrainedLearner", "FIRST_LEARNER", "c_share", "expert_data", "run_causal_report", "train_on_validation",
-           "usable_cpus"]
+__all__ = ["CONFIGS", "DATA_SOURCES", "HELD_OUT_SPLITS", "HeldOutPlays", "ReportConfig", "SEED_KEYS", "Selection",
+           "TrainedLearner", "FIRST_LEARNER", "c_share", "expert_data", "load_seed", "run_causal_report", "save_seed",
+           "train_on_validation", "usable_cpus"]
 
 #: where the demonstrations come from: the exact Bayesian experimenter or the oracle expert
 DATA_SOURCES: tuple[str, ...] = ("experimenter", "oracle")
@@ -86,6 +87,15 @@ class ReportConfig:
                 raise InvalidArgument(f"{name} must be a positive int, got {v!r}")
         if self.cued is not None and not isinstance(self.cued, CueConfig):
             raise InvalidArgument(f"cued must be a CueConfig or None, got {self.cued!r}")
+        if not isinstance(self.world, DagConfig):
+            raise InvalidArgument(f"world must be a DagConfig, got {self.world!r}")
+        if not isinstance(self.bc, BCConfig):
+            raise InvalidArgument(f"bc must be a BCConfig, got {self.bc!r}")
+
+    def settings(self) -> dict:
+        """Every setting, as JSON values: what metrics.json records and (less ``seeds``, which no
+        seed's numbers depend on) what each seed file is checked against on resume."""
+        return json.loads(json.dumps(asdict(self)))
 
 
 #: the first learner of this study (ordinary attention, random identities), for the ablation
@@ -122,12 +132,18 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
+#: what every seed of the study (not the cued one: ``neural.dag.cued.CUED_SEED_KEYS``) records
+SEED_KEYS: tuple[str, ...] = ("rewards", "best_rate", "final_loss", "curve", "chosen_step", "agreement",
+                              "experimenting", "expert_experimenting")
+
+
 def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
                       verbose: bool = True, jobs: int | None = None, resume: bool = False) -> dict:
     """Run everything, write ``metrics.json``, ``report.md`` and the figures to ``out``, and
-    return the metrics. Each finished seed is saved at once to ``out/seeds/seed_K.json`` (written
-    to a temporary file, then renamed), so an interrupted run keeps the seeds it finished; with
-    ``resume`` those seeds are loaded instead of run again.
+    return the metrics. Each finished seed is saved at once to ``out/seeds/seed_K.json`` with the
+    settings that produced it (written to a temporary file, then renamed), so an interrupted run
+    keeps the seeds it finished; with ``resume`` those seeds are loaded instead of run again,
+    after :func:`load_seed` has checked them against this run's settings.
 
     Seeds are independent and run in ``jobs`` worker processes (default: one per CPU core, at
     most one per seed), each on one torch thread, so the numbers do not depend on ``jobs``."""
@@ -135,17 +151,27 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
         if config not in CONFIGS:
             raise InvalidArgument(f"config must be one of {sorted(CONFIGS)}, got {config!r}")
         name, config = config, CONFIGS[config]
-    else:
+    elif isinstance(config, ReportConfig):
         name = "custom"
+    else:
+        raise InvalidArgument(f"config must be a ReportConfig or one of {sorted(CONFIGS)}, got {config!r}")
     if jobs is None:
         jobs = min(config.seeds, usable_cpus())
     if isinstance(jobs, bool) or not (isinstance(jobs, int) and jobs >= 1):
         raise InvalidArgument(f"jobs must be a positive int, got {jobs!r}")
-    out = Path(out)
-    (out / "seeds").mkdir(parents=True, exist_ok=True)
     start = time.time()
     say = print if verbose else (lambda *a, **k: None)
     space = HypothesisSpace.shared(config.world)
+    if config.cued is None:  # (the cued world draws from its own cue splits)
+        space.require_splits()
+    out = results_dir(out)
+    seeds_dir = out / "seeds"
+    results: dict[int, dict] = {}
+    for seed in range(config.seeds):  # every saved seed checked before any work
+        saved = seeds_dir / f"seed_{seed}.json"
+        if resume and saved.exists():  # finished before an interruption: kept, not run again
+            results[seed] = load_seed(saved, config, seed)
+    seeds_dir.mkdir(exist_ok=True)
     if config.cued is not None:
         from .cued import run_cued_seed as run_seed
         say(f"cued world: {config.cued.n_variables} variables, {len(space)} graphs per cue; "
@@ -155,21 +181,15 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
         say(f"{len(space)} hypotheses; split sizes " +
             ", ".join(f"{s}={len(space.split_members(s))}" for s in SPLITS) +
             f"; {config.seeds} seeds on {min(jobs, config.seeds)} processes")
-    results: dict[int, dict] = {}
+    for seed in results:
+        say(f"seed {seed} loaded from {seeds_dir / f'seed_{seed}.json'}")
 
     def done(seed: int, result: dict) -> None:
         results[seed] = result
-        write_atomic(out / "seeds" / f"seed_{seed}.json", json.dumps(result, indent=1))
+        save_seed(seeds_dir / f"seed_{seed}.json", config, seed, result)
         say(f"seed {seed} done and saved ({time.time() - start:.0f}s)", flush=True)
 
-    todo = []
-    for seed in range(config.seeds):
-        saved = out / "seeds" / f"seed_{seed}.json"
-        if resume and saved.exists():  # finished before an interruption: kept, not run again
-            results[seed] = json.loads(saved.read_text())
-            say(f"seed {seed} loaded from {saved}")
-        else:
-            todo.append(seed)
+    todo = [seed for seed in range(config.seeds) if seed not in results]
     if jobs == 1:
         for seed in todo:
             done(seed, run_seed(config, seed, verbose))
@@ -193,6 +213,71 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
     write_atomic(out / "report.md", report_markdown(metrics))
     say(f"wrote {out}/report.md, metrics.json and the figures in {metrics['seconds']}s")
     return metrics
+
+
+def _seed_settings(config: ReportConfig) -> dict:
+    """What one seed's numbers depend on: every setting but the number of seeds."""
+    settings = config.settings()
+    del settings["seeds"]
+    return settings
+
+
+def _differences(saved, now, prefix: str = "") -> list[str]:
+    """The settings that differ, as ``name saved -> now`` (nested settings by dotted name)."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [d for k in sorted(set(saved) | set(now), key=str)
+                for d in _differences(saved.get(k, "unset"), now.get(k, "unset"), f"{prefix}{k}.")]
+    if saved == now:
+        return []
+    shown = lambda v: "a setting group" if isinstance(v, dict) else json.dumps(v)  # noqa: E731
+    return [f"{prefix[:-1]} {shown(saved)} -> {shown(now)}"]
+
+
+def save_seed(path: str | Path, config: ReportConfig, seed: int, result: dict) -> Path:
+    """One finished seed's result with the seed and the settings that produced it (what
+    :func:`load_seed` checks), written atomically."""
+    return write_atomic(path, json.dumps({"seed": seed, "settings": _seed_settings(config), "result": result},
+                                         indent=1))
+
+
+def load_seed(path: str | Path, config: ReportConfig, seed: int) -> dict:
+    """A seed saved by an earlier run, for ``resume``: refused in one line, naming the file, when
+    it is damaged, was saved by a version that did not record its settings, or was produced by
+    different settings than ``config``'s (the settings that differ are named). Returns the
+    seed's result."""
+    path = Path(path)
+    fix = "delete it to run that seed again, or start over (--overwrite or a new --out)"
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"--resume: cannot read {path}: {getattr(exc, 'strerror', None) or exc}; {fix}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"--resume: {path} is damaged (not valid JSON: {exc.msg}, line {exc.lineno} "
+                              f"column {exc.colno}; a truncated file?); {fix}") from None
+    if isinstance(saved, dict) and "settings" not in saved and "final_loss" in saved:
+        raise InvalidArgument(f"--resume: {path} was saved by an older version that did not record the "
+                              f"settings behind it, so it cannot be checked against this run; {fix}")
+    missing = [k for k in ("seed", "settings", "result") if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise InvalidArgument(f"--resume: {path} is damaged (it lacks {', '.join(missing)}); {fix}")
+    if not isinstance(saved["settings"], dict):
+        raise InvalidArgument(f"--resume: {path} is damaged (its settings are not a record); {fix}")
+    differ = _differences(saved["settings"], _seed_settings(config))
+    if differ:
+        shown = "; ".join(differ[:6]) + (f"; and {len(differ) - 6} more" if len(differ) > 6 else "")
+        raise InvalidArgument(f"--resume: {path} was made with other settings than this run's (saved -> now: "
+                              f"{shown}); resume with the settings it was made with, or {fix}")
+    if saved["seed"] != seed:
+        raise InvalidArgument(f"--resume: {path} holds seed {saved['seed']!r}, not seed {seed}; {fix}")
+    result = saved["result"]
+    if config.cued is not None:
+        from .cued import CUED_SEED_KEYS as keys
+    else:
+        keys = SEED_KEYS + (("explanations",) if config.explanations else ())
+    lacking = [k for k in keys if not isinstance(result, dict) or k not in result]
+    if lacking:
+        raise InvalidArgument(f"--resume: {path} is damaged (its result lacks {', '.join(lacking)}); {fix}")
+    return result
 
 
 def _write_cued(out: Path, per_seed: list[dict], config: ReportConfig, name: str, jobs: int,

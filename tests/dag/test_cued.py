@@ -225,7 +225,9 @@ def test_cli_runs_the_cued_micro_report(tmp_path) -> None:
     """``--config cued-micro``: the issue's keys, the held-out cues named, the share recomputed."""
     import json
 
+    import neural.dag.cued as cued
     from bayes_agent.cli import main
+    from neural.dag.runs import CONFIGS
 
     assert main(["causal-strategies", "--out", str(tmp_path), "--config", "cued-micro", "--quiet", "--jobs", "1"]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -240,7 +242,12 @@ def test_cli_runs_the_cued_micro_report(tmp_path) -> None:
     assert not set(metrics["cues"]["train"]) & set(metrics["cues"]["target"] + metrics["cues"]["validation"])
     seeds = [json.loads((tmp_path / "seeds" / f"seed_{k}.json").read_text()) for k in range(2)]
     assert metrics["target"]["relevant_experiment_share"]["bc_agent"]["per_seed"] == [
-        s["relevant_share"]["bc_agent"]["target"] for s in seeds]
+        s["result"]["relevant_share"]["bc_agent"]["target"] for s in seeds]
+    assert set(seeds[0]["result"]) == set(cued.CUED_SEED_KEYS)  # what a resume checks for
+    # every setting is recorded (the cue settings among them), and exactly these files are written
+    assert {k: v for k, v in metrics["settings"].items() if k != "jobs"} == CONFIGS["cued-micro"].settings()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bc_training_curve.png", "metrics.json", "report.md",
+                                                         "seeds"]
     assert set(metrics["acceptance"]) == {"split", "relevant_share", "above", "all"}
     assert set(metrics["bc_training_curve"]) == {"train", "validation", "relevant_share"}  # no target curve
     assert "| bc_agent |" in (tmp_path / "report.md").read_text()

@@ -70,3 +70,14 @@ def test_baselines_config_writes_the_contract_keys(tmp_path, space3) -> None:
     assert on_disk["target"]["experimenter_minus"]["random"]["verdict"] in ("above", "tied")
     assert "| experimenter |" in (tmp_path / "report.md").read_text()
     assert m["split_sizes"]["target"] == len(space3.split_members("target"))
+    # the information-gain experimenter is compared with the experimenter on its own episodes:
+    # the experimenter's reward on those, recomputed here, not its reward on all n_eval
+    for split in ("validation", "target", "path"):
+        own = [float(evaluate_split(space3, split, 1, seed, lambda ts: reference_policies(
+            space3, ts, seed, ["experimenter"]))[1]["experimenter"].rewards().mean()) for seed in (0, 1)]
+        ig = on_disk[split]["reward"]["experimenter_info_gain"]["per_seed"]
+        assert on_disk[split]["experimenter_on_info_gain_episodes"]["per_seed"] == own
+        assert on_disk[split]["experimenter_minus"]["experimenter_info_gain"]["per_seed"] == pytest.approx(
+            [a - b for a, b in zip(own, ig)], abs=1e-12)
+    assert own != on_disk["path"]["reward"]["experimenter"]["per_seed"]  # so the pairing is visible here
+    assert "on its 1 episodes per split" in (tmp_path / "report.md").read_text()

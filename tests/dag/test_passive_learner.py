@@ -255,6 +255,14 @@ def test_cli_runs_the_micro_report(tmp_path) -> None:
     for png in ("causal_strategies.png", "bc_training_curve.png", "experimenting.png"):
         assert (tmp_path / png).stat().st_size > 10_000
     assert sorted(p.name for p in (tmp_path / "seeds").iterdir()) == ["seed_0.json", "seed_1.json"]
+    # every setting that changes the numbers is recorded (data, n_studies, checkpoint_every, ...)
+    from neural.dag.runs import CONFIGS, SEED_KEYS
+
+    assert {k: v for k, v in metrics["settings"].items() if k != "jobs"} == CONFIGS["micro"].settings()
+    assert {"data", "n_studies", "checkpoint_every", "explanations", "explain_steps"} <= set(metrics["settings"])
+    saved = json.loads((tmp_path / "seeds" / "seed_1.json").read_text())
+    assert saved["seed"] == 1 and saved["settings"]["data"] == "experimenter" and "seeds" not in saved["settings"]
+    assert set(saved["result"]) == {*SEED_KEYS, "explanations"}  # what a resume checks for
     assert "| bc_agent |" in (tmp_path / "report.md").read_text()
     assert metrics["settings"]["jobs"] == min(2, usable_cpus())  # one process per seed and core
     # the test split is never looked at during training: only train and validation have curves

@@ -3,6 +3,7 @@ and no held-out dependency in any demonstration (oracle or experimenter)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -89,3 +90,111 @@ def test_a_seed_plays_target_and_path_only_after_choosing_its_checkpoint(monkeyp
     assert "selected" in events and {"target", "path"} <= set(events)
     chosen = events.index("selected")
     assert all(e not in ("target", "path") for e in events[:chosen])
+
+
+# --- resume: a saved seed is used only by the settings that made it ------------------------------
+
+def _saved_micro_seed(folder, seed: int = 0, config=None) -> dict:
+    """A seed file as a micro run writes it (a stand-in result with every key a seed records)."""
+    from neural.dag.runs import CONFIGS, SEED_KEYS, save_seed
+
+    config = config or CONFIGS["micro"]
+    result = {k: {"stand-in": seed} for k in SEED_KEYS + (("explanations",) if config.explanations else ())}
+    save_seed(folder / "seeds" / f"seed_{seed}.json", config, seed, result)
+    return result
+
+
+def test_resume_refuses_a_seed_saved_under_other_settings(tmp_path) -> None:
+    """The tester's silent case (a micro folder resumed with other settings) and the cued one
+    (a KeyError before): refused up front, naming the settings that differ; nothing is trained."""
+    from neural.dag.runs import CONFIGS, load_seed, run_causal_report
+
+    (tmp_path / "seeds").mkdir()
+    result = _saved_micro_seed(tmp_path)
+    other = replace(CONFIGS["micro"], n_eval=3, n_expert=7, data="oracle")
+    with pytest.raises(InvalidArgument, match=r'seed_0\.json was made with other settings.*data "experimenter" '
+                       r'-> "oracle"; n_eval 12 -> 3; n_expert 60 -> 7\)'):
+        run_causal_report(tmp_path, other, verbose=False, jobs=1, resume=True)
+    with pytest.raises(InvalidArgument, match=r"cued null -> a setting group"):
+        run_causal_report(tmp_path, "cued-micro", verbose=False, jobs=1, resume=True)
+    with pytest.raises(InvalidArgument, match=r"bc\.steps 30 -> 700.*and \d+ more"):
+        run_causal_report(tmp_path, "default", verbose=False, jobs=1, resume=True)
+    assert sorted(p.name for p in (tmp_path / "seeds").iterdir()) == ["seed_0.json"]  # nothing ran
+    # the same settings load it; the number of seeds is not a setting of any one seed
+    seed_file = tmp_path / "seeds" / "seed_0.json"
+    assert load_seed(seed_file, CONFIGS["micro"], 0) == result
+    assert load_seed(seed_file, replace(CONFIGS["micro"], seeds=5), 0) == result
+    with pytest.raises(InvalidArgument, match="holds seed 0, not seed 1"):
+        load_seed(seed_file, CONFIGS["micro"], 1)
+
+
+def test_resume_names_a_damaged_or_unrecorded_seed_file(tmp_path) -> None:
+    from neural.dag.runs import CONFIGS, run_causal_report
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    result = _saved_micro_seed(tmp_path)
+    cases = {
+        (seeds / "seed_0.json").read_text()[:200]: r"seed_0\.json is damaged \(not valid JSON: .*line \d+",
+        "{}": r"seed_0\.json is damaged \(it lacks seed, settings, result\)",
+        "[1, 2]": r"seed_0\.json is damaged \(it lacks seed, settings, result\)",
+        json.dumps(result): r"seed_0\.json was saved by an older version that did not record the settings",
+    }
+    good = json.loads((seeds / "seed_0.json").read_text())
+    cases[json.dumps({**good, "settings": 5})] = r"seed_0\.json is damaged \(its settings are not a record\)"
+    del good["result"]["final_loss"]
+    cases[json.dumps(good)] = r"seed_0\.json is damaged \(its result lacks final_loss\)"
+    for content, message in cases.items():
+        (seeds / "seed_0.json").write_text(content)
+        with pytest.raises(InvalidArgument, match=message + r".*delete it to run that seed again, or start over"):
+            run_causal_report(tmp_path, "micro", verbose=False, jobs=1, resume=True)
+
+
+def test_library_entry_points_refuse_bad_arguments_before_any_work(tmp_path) -> None:
+    """A bad world, config or out path: one InvalidArgument and no folder left behind; a world
+    whose evaluation splits are empty is refused before seed 0 starts."""
+    from bayes_agent.dag.evaluation import run_baselines
+    from bayes_agent.dag.world import DagConfig
+    from neural.dag.runs import CONFIGS, run_causal_report
+
+    with pytest.raises(InvalidArgument, match="world must be a DagConfig"):
+        run_baselines(tmp_path / "a", world="x", verbose=False)
+    with pytest.raises(InvalidArgument, match="world must be a DagConfig"):
+        replace(CONFIGS["micro"], world="x")
+    with pytest.raises(InvalidArgument, match="config must be a ReportConfig"):
+        run_causal_report(tmp_path / "b", 3, verbose=False)
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    for out, message in ((a_file, "exists and is not a directory"), (a_file / "below", "cannot create")):
+        with pytest.raises(InvalidArgument, match=f"out: .*{message}"):
+            run_baselines(out, seeds=1, n_eval=1, n_info_gain=1, n_studies=1, verbose=False)
+        with pytest.raises(InvalidArgument, match=f"out: .*{message}"):
+            run_causal_report(out, "micro", verbose=False, jobs=1)
+    for edges in (1, 2):
+        with pytest.raises(InvalidArgument, match=f"'path' is empty for max_edges={edges}"):
+            run_baselines(tmp_path / "c", world=DagConfig(max_edges=edges), seeds=1, n_eval=1, n_info_gain=1,
+                          n_studies=1, verbose=False)
+        with pytest.raises(InvalidArgument, match=f"'path' is empty for max_edges={edges}"):
+            run_causal_report(tmp_path / "d", replace(CONFIGS["micro"], world=DagConfig(max_edges=edges)),
+                              verbose=False, jobs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_baselines_ctrl_c_says_nothing_was_kept_and_how_to_run_it_again(tmp_path, monkeypatch, capsys) -> None:
+    import bayes_agent.dag.evaluation as evaluation
+    from bayes_agent.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluation, "run_baselines", interrupted)
+    out = tmp_path / "bl"
+    assert main(["causal-strategies", "--config", "baselines", "--out", str(out), "--resume"]) == 130
+    err = capsys.readouterr().err.strip()
+    assert "seeds" not in err and "finished seed" not in err
+    assert err.endswith("interrupted: saved nothing: the baselines configuration writes its results only when "
+                        f"it finishes, so it runs again from the start; resume with: bayes-agent "
+                        f"causal-strategies --config baselines --out {out}")
+    (out / "old.txt").write_text("")  # a folder that holds something needs --overwrite to start again
+    assert main(["causal-strategies", "--config", "baselines", "--out", str(out), "--resume"]) == 130
+    assert capsys.readouterr().err.strip().endswith(f"--config baselines --out {out} --overwrite")
