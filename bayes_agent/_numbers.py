@@ -254,11 +254,12 @@ def sums_to_one(total: Any, kind: str, *, approx: bool = False, tol: float = FLO
 
 def check_distribution(
     row: Mapping[Hashable, Any], what: str, *, normalize: bool = False, kind: str | None = None,
-    tol: float | None = None,
+    tol: float | None = None, rescale_hint: bool = True,
 ) -> dict[Hashable, Any]:
     """Validate a probability row (non-empty, entries ≥ 0, sum 1) and convert it to one arithmetic.
 
-    With ``normalize=True`` a row with a positive sum is divided by that sum instead of refused;
+    With ``normalize=True`` a row with a positive sum is divided by that sum instead of refused
+    (``rescale_hint=False`` leaves that advice out of the message where no such option exists);
     otherwise a row is rescaled only when a float row that sums to 1 within ``tol`` (by default
     :func:`float_tolerance` of the row) is brought into exact arithmetic (:func:`convert_row`).
     """
@@ -287,8 +288,9 @@ def check_distribution(
         parsed = {k: v / total for k, v in parsed.items()}
     elif not sums_to_one(total, own, tol=tol):
         raise InvalidArgument(
-            f"{what} sums to {short(total)}{_gap(total)}, not 1 (pass normalize=True, or --normalize "
-            f"on the command line, to rescale it explicitly)"
+            f"{what} sums to {short(total)}{_gap(total)}, not 1" + (
+                " (pass normalize=True, or --normalize on the command line, to rescale it explicitly)"
+                if rescale_hint else "")
         )
     elif own == FLOAT and tol > FLOAT_SUM_TOL:  # float32 entries: widened, they sum to 1 in float64
         parsed = {k: v / total for k, v in parsed.items()}

@@ -96,6 +96,16 @@ def _outside(i: int, slot: Slot, program: Program, alphabet: Iterable[Hashable])
     )
 
 
+def _in_alphabet(dist: Mapping[Hashable, Any], symbol: Any, what: str) -> None:
+    try:
+        known = symbol in dist
+    except TypeError:
+        raise InvalidArgument(f"{what} {symbol!r} is not hashable; actions are hashable symbols") from None
+    if not known:
+        raise InvalidArgument(f"{what} {symbol!r} is not in the action alphabet "
+                              f"{{{', '.join(sorted(map(repr, dist)))}}}")
+
+
 def _check_history(history: Any) -> Transcript:
     if not isinstance(history, Transcript):
         raise InvalidArgument(f"a history must be a Transcript, got {type(history).__name__}")
@@ -261,7 +271,15 @@ class Mixture:
     def log_likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, float]:
         """log L_t(p) as floats, summed in log space (no underflow; -inf for a zero factor)."""
         history, mode = _check_history(history), Mode.of(mode)
-        return {name: _log_sum(factors) for name, factors in self._factors(history, mode).items()}
+        factors = self._factors(history, mode)
+        if self.arithmetic == SYMBOLIC:
+            free = sorted({str(s) for fs in factors.values() for f in fs for s in f.free_symbols})
+            if free:
+                raise InvalidArgument(
+                    f"the likelihood is symbolic (free symbols {', '.join(free)}); log_likelihood gives "
+                    f"floats and needs numbers: use likelihood() for the closed form, or substitute values"
+                )
+        return {name: _log_sum(fs) for name, fs in factors.items()}
 
     def evidence(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> Any:
         """Σ_p w_0(p) L_t(p), the normaliser of the posterior."""
@@ -294,14 +312,34 @@ class Mixture:
         return Updater(self, mode, context)
 
     # -- prediction and action (§3.4) ----------------------------------------------------------
+    def check_weights(self, weights: Any) -> dict[str, Any]:
+        """Weights over exactly this mixture's programs, each ≥ 0, summing to one (within the
+        float tolerance in float arithmetic), in the mixture's arithmetic; never rescaled."""
+        if not isinstance(weights, Mapping):
+            raise InvalidArgument(
+                f"weights must be a mapping from program names to probabilities (a posterior), "
+                f"got {type(weights).__name__}"
+            )
+        missing = [n for n in self.names if n not in weights]
+        extra = [k for k in weights if k not in self.names]
+        if missing or extra:
+            raise InvalidArgument(
+                f"the weights' keys must be the program names {list(self.names)}; "
+                f"missing {missing}, unknown {sorted(map(repr, extra))}"
+            )
+        row = check_distribution(weights, "the weights", kind=self.arithmetic,
+                                 tol=float_tolerance(list(weights.values())), rescale_hint=False)
+        return {n: row[n] for n in self.names}
+
     def act_from(self, weights: Mapping[str, Any], history: Transcript) -> dict[Hashable, Any]:
         """π(a | h, c) = Σ_p w(p) ν_p(a | h, c) for weights already computed (a sequential
-        updater's, say): :meth:`act` without recomputing the posterior."""
-        return self._mix(weights, history, Channel.ACTION)
+        updater's, say): :meth:`act` without recomputing the posterior. The weights are checked
+        (:meth:`check_weights`)."""
+        return self._mix(self.check_weights(weights), _check_history(history), Channel.ACTION)
 
     def predict_from(self, weights: Mapping[str, Any], history: Transcript) -> dict[Hashable, Any]:
         """Σ_p w(p) ν_p(o | h, c) for weights already computed; ``history`` ends with the action."""
-        return self._mix(weights, history, Channel.OBSERVATION)
+        return self._mix(self.check_weights(weights), _check_history(history), Channel.OBSERVATION)
 
     def _mix(self, weights: Mapping[str, Any], history: Transcript, channel: Channel) -> dict[Hashable, Any]:
         out: dict[Hashable, Any] = {}
@@ -346,9 +384,10 @@ class Mixture:
 
     def decide_from(self, dist: Mapping[Hashable, Any], target: Hashable, threshold: Any = Fraction(1, 2),
                     otherwise: Hashable | None = None) -> Decision:
-        """The threshold rule of :meth:`decide` applied to an action distribution already computed."""
-        if target not in dist:
-            raise InvalidArgument(f"{target!r} is not in the action alphabet {{{', '.join(sorted(map(repr, dist)))}}}")
+        """The threshold rule of :meth:`decide` applied to an action distribution already computed.
+
+        ``target`` and ``otherwise`` must be two different symbols of the action alphabet."""
+        _in_alphabet(dist, target, "target")
         if otherwise is None:
             others = [a for a in dist if a != target]
             if len(others) != 1:
@@ -357,6 +396,10 @@ class Mixture:
                     f"below the threshold (otherwise=...)"
                 )
             otherwise = others[0]
+        _in_alphabet(dist, otherwise, "otherwise")
+        if otherwise == target:
+            raise InvalidArgument(f"otherwise={otherwise!r} equals the target; the threshold rule chooses "
+                                  f"between two different actions")
         t = check_probability(threshold, "threshold")
         if is_symbolic(t) and t.free_symbols:
             raise InvalidArgument(f"the threshold {t} is symbolic; the threshold rule needs a number to pick an action")
@@ -383,10 +426,18 @@ class Mixture:
     ) -> Hashable:
         """Posterior sampling (§3.4): p̄ ~ w_t, then a ~ ν_p̄(· | h, c). The action is not evidence."""
         rng = seeded_random(seed)
-        return self.sample_action_from(self.posterior(history, mode), history, rng)
+        return self._sample_from(self.posterior(history, mode), _check_history(history), rng)
 
-    def sample_action_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
-        """Posterior sampling from weights already computed: p̄ ~ weights, then a ~ ν_p̄(· | h, c)."""
+    def sample_action_from(
+        self, weights: Mapping[str, Any], history: Transcript, rng: int | random.Random
+    ) -> Hashable:
+        """Posterior sampling from weights already computed: p̄ ~ weights, then a ~ ν_p̄(· | h, c).
+
+        The weights are checked (:meth:`check_weights`); ``rng`` is an ``int`` seed or a
+        ``random.Random``, as for :meth:`sample_action`."""
+        return self._sample_from(self.check_weights(weights), _check_history(history), seeded_random(rng, "rng"))
+
+    def _sample_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
         program = self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
         return draw(program.distribution(history, Channel.ACTION), rng, "an action", self.arithmetic)
 

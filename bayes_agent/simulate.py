@@ -240,10 +240,10 @@ def simulate_trajectory(
             # the sequential weights equal the batch posterior (invariant 6), so each step costs
             # O(programs) instead of re-scoring the whole history
             if policy == "threshold":
-                dist = mixture.act_from(acting.weights, history)
+                dist = mixture._mix(acting.weights, history, Channel.ACTION)  # weights checked by the updater
                 value = mixture.decide_from(dist, target, threshold, otherwise).action
             else:
-                value = mixture.sample_action_from(acting.weights, history, rng)
+                value = mixture._sample_from(acting.weights, history, rng)
             slot = shared_slot(value, Gate.AGENT)
         else:
             value = _draw(world_program.distribution(history, channel), rng)
