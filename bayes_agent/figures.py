@@ -30,9 +30,16 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_options: Any) -> Pa
     """``fig.savefig(path)``, with a one-line :class:`InvalidArgument` naming the path when it
     cannot be written (a missing or unwritable folder, a directory in its place) instead of
     matplotlib's traceback. Returns the path."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidArgument(f"the figure's path must be a str or os.PathLike, got {type(path).__name__}")
     out = Path(path)
     if not str(os.fspath(path)).strip():
         raise InvalidArgument("the figure's path is empty: name a file such as run.png")
+    suffix = out.suffix[1:].lower()
+    known = fig.canvas.get_supported_filetypes()
+    if suffix and suffix not in known:
+        raise InvalidArgument(f"cannot write the figure to {str(out)!r}: matplotlib has no {suffix!r} format "
+                              f"(use one of {', '.join(sorted(known))}, e.g. .png)")
     if out.is_dir():
         raise InvalidArgument(f"cannot write the figure to {str(out)!r}: it is a directory")
     folder = out.parent

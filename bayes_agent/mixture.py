@@ -51,6 +51,7 @@ from ._numbers import (
     kind_of,
     parse_number,
 )
+from ._checks import expect, expect_index
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .programs import HistoryProgram, KeyedTable, Program, TableProgram  # noqa: F401 (doctest)
 from ._sampling import draw
@@ -68,11 +69,13 @@ def is_evidence(slot: Slot, mode: Mode | str) -> bool:
     In the observational mode every slot is evidence; in the interventional mode only the
     world-written slots (γ_i = 0) are — including world-written action-like symbols.
     """
+    expect(slot, Slot, "is_evidence's slot")
     return Mode.of(mode) is Mode.OBSERVATIONAL or slot.gate is Gate.WORLD
 
 
 def evidence_slots(history: Transcript, mode: Mode | str) -> Iterator[int]:
     """Indices i whose factor ν_p(z_i | h_<i, c) enters L_t^mode(p)."""
+    _check_history(history)
     mode = Mode.of(mode)
     return (i for i, s in enumerate(history.slots) if is_evidence(s, mode))
 
@@ -137,6 +140,9 @@ class Mixture:
         normalize: bool = False,
         arithmetic: str | None = None,
     ) -> None:
+        if isinstance(programs, (str, bytes, Program)) or not isinstance(programs, Iterable):
+            raise InvalidArgument(f"a mixture's programs must be an iterable of Program objects, "
+                                  f"got {type(programs).__name__}")
         programs = tuple(programs)
         if not programs:
             raise InvalidArgument("the mixture is empty: give at least one program")
@@ -236,6 +242,14 @@ class Mixture:
 
     def factor(self, program: Program, history: Transcript, i: int) -> Any:
         """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted)."""
+        expect(program, Program, "factor's program")
+        _check_history(history)
+        i = expect_index(i, "factor's slot index")
+        if not -len(history) <= i < len(history):
+            raise InvalidArgument(f"slot index {i} is outside this transcript of {len(history)} slots")
+        return self._factor(program, history, i)
+
+    def _factor(self, program: Program, history: Transcript, i: int) -> Any:
         if isinstance(program, KeyedTable):
             return program.prob_at(history, i)
         slot = history[i]
@@ -245,7 +259,7 @@ class Mixture:
         """ν_p(z_i | h_<i, c) for every program and evidence slot, each computed once."""
         self.check_unscored(history, mode)
         slots = list(evidence_slots(history, mode))
-        return {p.name: [self.factor(p, history, i) for i in slots] for p in self.programs}
+        return {p.name: [self._factor(p, history, i) for i in slots] for p in self.programs}
 
     def likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
         """L_t^obs(p) (§3.2) or L_t^do(p) (§3.3) for every program p.
@@ -455,7 +469,7 @@ class Updater:
     """
 
     def __init__(self, mixture: Mixture, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None):
-        self.mixture = mixture
+        self.mixture = expect(mixture, Mixture, "an Updater's mixture")
         self.mode = Mode.of(mode)
         self.history = Transcript(context=context)
         self._weights: dict[str, Any] | None = dict(mixture.prior)
@@ -474,7 +488,7 @@ class Updater:
 
     def _step(self, history: Transcript, i: int) -> tuple[int, ...]:
         """Slot i's factors ν_p(z_i | h_<i, c) as integers over their common denominator."""
-        return common_numerators([self.mixture.factor(p, history, i) for p in self.mixture.programs])
+        return common_numerators([self.mixture._factor(p, history, i) for p in self.mixture.programs])
 
     def push(self, slot: Slot) -> dict[str, Any]:
         """Append one slot and return the new weights; on zero evidence raise and keep the state."""
@@ -490,11 +504,11 @@ class Updater:
                 raise _zero_slot(i, slot)
             self._num, self._weights = num, None
         elif self._log is not None:
-            log = {p.name: compensated_add(*self._log[p.name], _log(m.factor(p, history, i))) for p in m.programs}
+            log = {p.name: compensated_add(*self._log[p.name], _log(m._factor(p, history, i))) for p in m.programs}
             self._weights = dict(zip(log, _normalise_logs([t for t, _ in log.values()], _zero_slot(i, slot))))
             self._log = log
         else:
-            new = {p.name: self.weights[p.name] * m.factor(p, history, i) for p in m.programs}
+            new = {p.name: self.weights[p.name] * m._factor(p, history, i) for p in m.programs}
             total = sum(new.values(), m._zero())
             if is_zero(total):
                 raise _zero_slot(i, slot)

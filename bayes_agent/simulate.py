@@ -35,6 +35,7 @@ from statistics import median
 from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 from ._numbers import EXACT, FLOAT, convert
+from ._checks import expect, expect_path
 from .errors import InvalidArgument
 from .figures import offscreen_figure, save_figure
 from .mixture import Mixture
@@ -171,6 +172,8 @@ def _positive_int(value: Any, what: str) -> int:
 
 
 def _schedule(schedule: Iterable[Any]) -> tuple[Gate, ...]:
+    if isinstance(schedule, (str, bytes)) or not isinstance(schedule, Iterable):
+        raise InvalidArgument(f"the schedule must be a sequence of gates such as (1, 0), got {schedule!r}")
     gates = tuple(Gate.of(g) for g in schedule)
     if not gates:
         raise InvalidArgument("the schedule of gates is empty: give e.g. (1, 0) for agent, then world")
@@ -268,6 +271,7 @@ def simulate_many(
     ``arithmetic="float"`` re-expresses the mixture in floats first (fast for long runs);
     by default the mixture's own arithmetic is kept (exact for the §4 mixture).
     """
+    expect(mixture, Mixture, "simulate_many's mixture")
     runs = _positive_int(runs, "runs")
     check_seed(seed)
     if arithmetic is not None:
@@ -302,6 +306,8 @@ def plot_ensemble(ensemble: Ensemble, path: Any, *, title: str | None = None) ->
     that currently favour the truth and the share locked onto a wrong program (right). PNG at ``path``."""
     import numpy as np
 
+    expect(ensemble, Ensemble, "plot_ensemble's ensemble")
+    expect_path(path, "plot_ensemble's path")
     fig, (left, right) = offscreen_figure(1, 2, figsize=(12, 4.8), constrained_layout=True)
     first = ensemble.trajectories[0]
     t = np.arange(len(first.history) + 1)
@@ -338,6 +344,8 @@ def plot_trajectory(trajectory: Trajectory, path: Any, *, slots: int | None = No
                     title: str | None = None) -> Any:
     """One run: both updaters' w_t(true) over its first ``slots`` slots (default all), agent slots
     shaded and, up to 40 slots, every symbol printed. PNG at ``path``."""
+    expect(trajectory, Trajectory, "plot_trajectory's trajectory")
+    expect_path(path, "plot_trajectory's path")
     n = len(trajectory.history) if slots is None else min(_positive_int(slots, "slots"),
                                                           len(trajectory.history))
     fig, ax = offscreen_figure(figsize=(max(7.0, min(14.0, 0.32 * n + 4)), 4.6), constrained_layout=True)

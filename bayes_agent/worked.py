@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Hashable, Mapping
 
+from ._checks import expect
 from ._numbers import EXACT
 from .errors import InvalidArgument
 from .mixture import Mixture, is_evidence
@@ -297,7 +298,7 @@ def invoice_updates(mixture: Mixture | None = None) -> list[dict[str, Any]]:
     With the default mixture the interventional weights move at slots 3, 5, 6 and stay put at
     1, 2, 4; the observational (naive) weights move at every slot.
     """
-    m = mixture or invoice_mixture()
+    m = invoice_mixture() if mixture is None else expect(mixture, Mixture, "invoice_updates' mixture")
     h = invoice_dialogue()
     do = m.updater(Mode.INTERVENTIONAL, context=h.context)
     obs = m.updater(Mode.OBSERVATIONAL, context=h.context)
