@@ -34,7 +34,7 @@ from fractions import Fraction
 from statistics import median
 from typing import Any, Hashable, Iterable, Mapping, Sequence
 
-from ._numbers import EXACT, FLOAT, convert
+from ._numbers import EXACT, FLOAT, check_probability, convert, is_symbolic, short
 from ._checks import expect, expect_path
 from .errors import InvalidArgument
 from .figures import offscreen_figure, save_figure
@@ -63,6 +63,16 @@ DEFAULT_LOCK_LEVEL = Fraction(95, 100)
 RECOVERY_LEVEL = Fraction(1, 2)
 
 
+def check_level(level: Any, what: str = "level") -> Any:
+    """A weight level in (0, 1], parsed like ``threshold`` (0.95, "19/20", Fraction(19, 20))."""
+    x = check_probability(level, what)
+    if is_symbolic(x) and x.free_symbols:
+        raise InvalidArgument(f"{what} {x} is symbolic; comparing weights with it needs a number")
+    if x == 0:
+        raise InvalidArgument(f"{what} must be a probability in (0, 1], got 0 (every weight is ≥ 0)")
+    return x
+
+
 @dataclass(frozen=True)
 class Trajectory:
     """One simulated run: the gated history and both updaters' weights before and after each slot.
@@ -88,12 +98,15 @@ class Trajectory:
         return [w[self.truth] for w in self.weights(mode)]
 
     def locked(self, mode: Mode | str, level: Any = DEFAULT_LOCK_LEVEL) -> bool:
-        """True when a wrong program holds at least ``level`` of the final posterior."""
+        """True when a wrong program holds at least ``level`` (in (0, 1]) of the final posterior."""
+        level = check_level(level)
         final = self.weights(mode)[-1]
         return any(w >= level for n, w in final.items() if n != self.truth)
 
     def recovery_time(self, mode: Mode | str, level: Any = RECOVERY_LEVEL) -> int | None:
-        """The first slot count t from which w(true) stays ≥ ``level`` to the end; None if it ends below."""
+        """The first slot count t from which w(true) stays ≥ ``level`` (in (0, 1]) to the end; None
+        if it ends below."""
+        level = check_level(level)
         trace = self.truth_weight(mode)
         if trace[-1] < level:
             return None
@@ -124,6 +137,7 @@ class Ensemble:
         """A (runs × (slots + 1)) boolean array: does a wrong program hold ≥ ``level`` after t slots?"""
         import numpy as np
 
+        level = check_level(level)
         return np.array([[any(x >= level for n, x in w.items() if n != t.truth) for w in t.weights(mode)]
                          for t in self.trajectories])
 
@@ -136,9 +150,13 @@ class Ensemble:
         return [t.recovery_time(mode, level) for t in self.trajectories]
 
     def summary(self, level: Any = DEFAULT_LOCK_LEVEL) -> dict[str, Any]:
-        """Lock-on fraction, recovery statistics and the mean final weight on the truth, per updater."""
+        """Lock-on fraction, recovery statistics and the mean final weight on the truth, per updater.
+
+        ``level`` is the lock-on level, a probability in (0, 1]; it is reported as given
+        (``"19/20"`` for Fraction(19, 20), ``"0.95"`` for 0.95)."""
+        level = check_level(level)
         out: dict[str, Any] = {"settings": dict(self.settings), "runs": len(self.trajectories),
-                               "truth": self.truth, "lock_level": str(Fraction(level))}
+                               "truth": self.truth, "lock_level": short(level)}
         for key, mode in (("interventional", Mode.INTERVENTIONAL), ("naive", Mode.OBSERVATIONAL)):
             times = self.recovery_times(mode)
             done = [t for t in times if t is not None]

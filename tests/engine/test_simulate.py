@@ -179,3 +179,30 @@ def test_a_figure_into_a_missing_or_wrong_place_is_one_clear_error(m, tmp_path):
         plot_trajectory(e.trajectories[0], tmp_path / "missing" / "t.png")
     with pytest.raises(InvalidArgument, match="is a directory"):
         plot_ensemble(e, tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------
+# the lock and recovery levels are probabilities in (0, 1], parsed like threshold, reported readably
+
+@pytest.mark.parametrize("level", [0, 2, -1, "19/20x", None, "nan"])
+def test_levels_outside_zero_one_or_not_numbers_are_refused(level):
+    from bayes_agent import InvalidArgument, simulate_many, two_action_mixture
+
+    e = simulate_many(two_action_mixture(), "p_B", runs=2, steps=4)
+    for call in (lambda: e.summary(level=level), lambda: e.trajectories[0].recovery_time("do", level=level),
+                 lambda: e.lock_fraction("do", level), lambda: e.locked_over_time("obs", level)):
+        with pytest.raises(InvalidArgument, match="level"):
+            call()
+
+
+def test_levels_are_parsed_and_reported_as_given():
+    from fractions import Fraction
+
+    from bayes_agent import simulate_many, two_action_mixture
+
+    e = simulate_many(two_action_mixture(), "p_B", runs=3, steps=6)
+    assert e.summary(level=0.95)["lock_level"] == "0.95"
+    assert e.summary(level="19/20")["lock_level"] == "19/20"
+    assert e.summary(level="19/20")["naive"] == e.summary(level=Fraction(19, 20))["naive"]
+    t = e.trajectories[0]
+    assert t.recovery_time("do", level="1/2") == t.recovery_time("do", level=Fraction(1, 2))
