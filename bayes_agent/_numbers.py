@@ -55,6 +55,21 @@ def short(x: Any, width: int = SHORT_WIDTH) -> str:
     return text[: width - 1] + "…"
 
 
+def decimal_text(x: Any, digits: int = 6) -> str:
+    """An exact rational as a ``digits``-significant decimal computed from the fraction itself, so a
+    tiny positive value reads ``1e-400`` (not float's 0) and a huge one ``1e+400`` (not inf)."""
+    q = Fraction(x)
+    if q == 0:
+        return "0"
+    with localcontext() as ctx:
+        ctx.prec = digits
+        d = Decimal(q.numerator) / Decimal(q.denominator)
+    mantissa, e, exponent = format(d, f".{digits}g").partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return mantissa + e + exponent
+
+
 def is_symbolic(x: Any) -> bool:
     """True for a sympy object; sympy is only consulted if something already imported it."""
     sympy = sys.modules.get("sympy")
