@@ -203,6 +203,13 @@ def derive_two_action(
 ) -> TwoActionDerivation:
     """Compute §4.3: the agent acts by the threshold rule, then the world writes ``world``."""
     m = two_action_mixture(prior, kernels, normalize=normalize)
+    actions = {a for p in m.programs for a in p.alphabet(Channel.ACTION)}
+    if len(actions) != 2:
+        raise InvalidArgument(
+            f"the two-action derivation needs kernels over exactly two actions, got {len(actions)} "
+            f"({', '.join(sorted(map(repr, actions)))}); for more actions build the Mixture and call "
+            f"Mixture.decide(h, target, otherwise=...)"
+        )
     h0 = Transcript(context="c")
     decision = m.decide(h0, target, threshold=threshold)
     h1 = h0.agent(decision.action)
