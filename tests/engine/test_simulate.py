@@ -206,3 +206,15 @@ def test_levels_are_parsed_and_reported_as_given():
     assert e.summary(level="19/20")["naive"] == e.summary(level=Fraction(19, 20))["naive"]
     t = e.trajectories[0]
     assert t.recovery_time("do", level="1/2") == t.recovery_time("do", level=Fraction(1, 2))
+
+
+def test_a_long_exact_run_warns_up_front_about_its_quadratic_cost(capsys, monkeypatch):
+    from bayes_agent.commands import simulate as command
+
+    monkeypatch.setattr(command, "EXACT_WARN_STEPS", 10)
+    assert main(["simulate", "--runs", "1", "--steps", "12", "--exact", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "steps² per run" in err
+    for argv in (["--steps", "12"], ["--steps", "10", "--exact"]):  # float, or short enough: no warning
+        assert main(["simulate", "--runs", "1", "--json", *argv]) == 0
+        assert capsys.readouterr().err == ""
