@@ -45,8 +45,16 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_options: Any) -> Pa
     folder = out.parent
     if not folder.is_dir():
         raise InvalidArgument(f"cannot write the figure to {str(out)!r}: the folder {str(folder)!r} does not exist")
+    # written whole or not at all, and never through a link: a temporary file in the same folder
+    # replaces the name (a symbolic link there is replaced, its target left alone)
+    partial = out.with_name(out.name + ".partial")
+    savefig_options.setdefault("format", suffix or "png")
     try:
-        fig.savefig(out, **savefig_options)
+        fig.savefig(partial, **savefig_options)
+        os.replace(partial, out)
     except OSError as exc:
         raise InvalidArgument(f"cannot write the figure to {str(out)!r}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.lexists(partial):
+            os.unlink(partial)
     return out
