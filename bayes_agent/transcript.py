@@ -193,7 +193,11 @@ class _SlotStore:
         obj.__dict__.update(_store=list(slots), _n=len(slots), _tuple=slots)
 
 
-@dataclass(frozen=True)
+#: A transcript longer than this many slots shows its first and last few in ``repr`` only.
+REPR_SLOTS = 20
+
+
+@dataclass(frozen=True, repr=False)
 class Transcript:
     """A context c and a history h_t = (z_1, ..., z_t) of gated slots (§3.1). Immutable.
 
@@ -298,6 +302,16 @@ class Transcript:
         warnings.warn("Transcript.with_context is deprecated; use Transcript(t.slots, context)",
                       DeprecationWarning, stacklevel=2)
         return Transcript._view(self._store, self._n, context)
+
+    def __repr__(self) -> str:
+        """Like the dataclass repr; past :data:`REPR_SLOTS` slots the middle is elided (a 10^5-slot
+        transcript would otherwise print megabytes)."""
+        n = self._n
+        if n <= REPR_SLOTS:
+            return f"Transcript(slots={self.slots!r}, context={self.context!r})"
+        head = ", ".join(repr(self._store[i]) for i in range(3))
+        tail = ", ".join(repr(self._store[i]) for i in range(n - 2, n))
+        return f"Transcript(slots=({head}, ... {n - 5} more slots ..., {tail}), context={self.context!r}, len={n})"
 
     # views ------------------------------------------------------------------------------------
     def __len__(self) -> int:
