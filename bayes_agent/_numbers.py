@@ -316,4 +316,6 @@ def _gap(total: Any) -> str:
     """`` (1 − 1e-16)`` after a total whose shortened text hides how far it is from 1."""
     if is_symbolic(total) or not short(total).startswith("≈") or total == 1:
         return ""
+    if abs(total - 1) >= Fraction(1, 10**5):  # six digits already show how far it is from 1
+        return ""
     return f" (1 {'+' if total > 1 else '−'} {short(abs(total - 1))})"  # (only exact totals are shortened)
