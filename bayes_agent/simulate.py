@@ -79,7 +79,12 @@ class Trajectory:
 
     ``weights_do[t]`` and ``weights_obs[t]`` are the interventional and the naive posterior after
     ``t`` slots (``t = 0`` is the prior), so each list has ``len(history) + 1`` entries.
+    Compared by value; not hashable (it holds dicts).
     """
+
+    # Frozen but holding dicts of weights: compared by value (==), deliberately not hashable (a
+    # hash of the fields would fail on the dicts), so not usable as a dict key or set member.
+    __hash__ = None  # type: ignore[assignment]
 
     history: Transcript
     truth: str
@@ -118,7 +123,13 @@ class Trajectory:
 
 @dataclass(frozen=True)
 class Ensemble:
-    """Many seeded trajectories with the same settings: lock-on fractions, recovery times, summaries."""
+    """Many seeded trajectories with the same settings: lock-on fractions, recovery times, summaries.
+
+    Compared by value; not hashable (it holds dicts)."""
+
+    # Frozen but holding dicts of weights: compared by value (==), deliberately not hashable (a
+    # hash of the fields would fail on the dicts), so not usable as a dict key or set member.
+    __hash__ = None  # type: ignore[assignment]
 
     trajectories: tuple[Trajectory, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)

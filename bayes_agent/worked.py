@@ -77,7 +77,13 @@ def _dec(x: Fraction, digits: int = 4) -> str:
 
 @dataclass(frozen=True)
 class TwoActionDerivation:
-    """§4.3 as computed values: the policy, the agent's choice, and both updaters for two slots."""
+    """§4.3 as computed values: the policy, the agent's choice, and both updaters for two slots.
+
+    Compared by value; not hashable (it holds dicts)."""
+
+    # Frozen but holding dicts of weights: compared by value (==), deliberately not hashable (a
+    # hash of the fields would fail on the dicts), so not usable as a dict key or set member.
+    __hash__ = None  # type: ignore[assignment]
 
     mixture: Mixture
     target: Hashable

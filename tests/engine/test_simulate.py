@@ -218,3 +218,16 @@ def test_a_long_exact_run_warns_up_front_about_its_quadratic_cost(capsys, monkey
     for argv in (["--steps", "12"], ["--steps", "10", "--exact"]):  # float, or short enough: no warning
         assert main(["simulate", "--runs", "1", "--json", *argv]) == 0
         assert capsys.readouterr().err == ""
+
+
+def test_results_holding_dicts_are_explicitly_unhashable():
+    from collections.abc import Hashable
+
+    from bayes_agent import derive_two_action
+
+    e = simulate_many(two_action_mixture(), "p_B", runs=2, steps=3)
+    for obj in (e, e.trajectories[0], derive_two_action()):
+        assert not isinstance(obj, Hashable) and type(obj).__hash__ is None
+        with pytest.raises(TypeError, match=f"unhashable type: '{type(obj).__name__}'"):
+            hash(obj)
+    assert e == simulate_many(two_action_mixture(), "p_B", runs=2, steps=3)  # equality still by value
