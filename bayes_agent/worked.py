@@ -249,18 +249,15 @@ def two_action_closed_form() -> dict[str, Any]:
     m = Mixture([pB, pA], {"p_B": w, "p_A": 1 - w})
     h1 = Transcript(context="c").agent("A")
     h2 = h1.world("B", channel=Channel.ACTION)
-    return {
-        "symbols": (w, b, a),
+    forms = {
         "pi_B_h0": closed_form(m.act(Transcript(context="c"))["B"]),
         "w1": closed_form(m.posterior(h1)["p_B"]),
         "w1_naive": closed_form(m.posterior(h1, Mode.OBSERVATIONAL)["p_B"]),
         "w2": closed_form(m.posterior(h2)["p_B"]),
         "w2_naive": closed_form(m.posterior(h2, Mode.OBSERVATIONAL)["p_B"]),
-        "latex": {k: sympy.latex(v) for k, v in (
-            ("w1_naive", closed_form(m.posterior(h1, Mode.OBSERVATIONAL)["p_B"])),
-            ("w2", closed_form(m.posterior(h2)["p_B"])),
-        )},
     }
+    # every closed form has its LaTeX (the dict had only w1_naive and w2)
+    return {"symbols": (w, b, a), **forms, "latex": {k: sympy.latex(v) for k, v in forms.items()}}
 
 
 # ---------------------------------------------------------------------------------------------

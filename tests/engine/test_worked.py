@@ -79,3 +79,15 @@ def test_three_actions_are_refused_with_a_hint_that_exists():
         derive_two_action(kernels=three)
     if "otherwise=" in str(e.value).split("Mixture.decide")[0]:
         assert "otherwise" in inspect.signature(derive_two_action).parameters
+
+
+def test_closed_form_latex_covers_every_closed_form():
+    import sympy
+
+    from bayes_agent import two_action_closed_form
+
+    cf = two_action_closed_form()
+    forms = {k for k in cf if k not in ("symbols", "latex")}
+    assert forms == {"pi_B_h0", "w1", "w1_naive", "w2", "w2_naive"}
+    assert set(cf["latex"]) == forms
+    assert all(cf["latex"][k] == sympy.latex(cf[k]) for k in forms)
