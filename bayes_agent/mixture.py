@@ -315,11 +315,15 @@ class Mixture:
         return {n: self._tidy(v / total) for n, v in joint.items()}
 
     def _tidy(self, x: Any) -> Any:
-        if self.arithmetic == SYMBOLIC and x.free_symbols:
-            import sympy
+        """A symbolic answer in lowest terms: factored when it has free symbols; a number with
+        radicals (sqrt(2)/4 in a kernel) with its denominator rationalised, (6 - 2*sqrt(2))/7."""
+        if self.arithmetic != SYMBOLIC or x.is_Rational:
+            return x
+        import sympy
 
+        if x.free_symbols:
             return sympy.factor(sympy.cancel(x))
-        return x
+        return sympy.radsimp(sympy.cancel(x)) if x.has(sympy.Pow) else x
 
     def updater(self, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None) -> "Updater":
         """A sequential updater starting from the prior (see :class:`Updater`)."""
