@@ -345,7 +345,7 @@ class Mixture:
                 f"the weights' keys must be the program names {list(self.names)}; "
                 f"missing {missing}, unknown {sorted(map(repr, extra))}"
             )
-        row = check_distribution(weights, "the weights", kind=self.arithmetic,
+        row = check_distribution(weights, "the weight vector", kind=self.arithmetic,
                                  tol=float_tolerance(list(weights.values())), rescale_hint=False)
         return {n: row[n] for n in self.names}
 

@@ -301,6 +301,13 @@ def simulate_many(
     by default the mixture's own arithmetic is kept (exact for the §4 mixture).
     """
     expect(mixture, Mixture, "simulate_many's mixture")
+    import inspect
+
+    passed_on = set(inspect.signature(simulate_trajectory).parameters) - {"mixture", "world", "steps", "seed"}
+    unknown = sorted(set(kwargs) - passed_on)
+    if unknown:
+        raise InvalidArgument(f"simulate_many got unknown keyword arguments {unknown}; it passes on "
+                              f"{sorted(passed_on)} to simulate_trajectory")
     runs = _positive_int(runs, "runs")
     check_seed(seed)
     if arithmetic is not None:

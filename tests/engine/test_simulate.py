@@ -231,3 +231,8 @@ def test_results_holding_dicts_are_explicitly_unhashable():
         with pytest.raises(TypeError, match=f"unhashable type: '{type(obj).__name__}'"):
             hash(obj)
     assert e == simulate_many(two_action_mixture(), "p_B", runs=2, steps=3)  # equality still by value
+
+
+def test_simulate_many_names_an_unknown_keyword():
+    with pytest.raises(InvalidArgument, match=r"unknown keyword arguments \['bogus'\]"):
+        simulate_many(two_action_mixture(), "p_B", runs=2, steps=3, bogus=1)
