@@ -11,6 +11,9 @@ from .mixture import Decision, Mixture, Updater, evidence_slots, is_evidence
 from .sequential import PosteriorTrace
 from .arithmetic import LogSpaceMixture, as_exact, as_float, as_symbolic, closed_form, latex, symbols
 from .worked import (
+    INVOICE_CONTEXT,
+    TWO_ACTION_KERNELS,
+    TWO_ACTION_PRIOR,
     TwoActionDerivation,
     derive_two_action,
     invoice_dialogue,
@@ -19,13 +22,17 @@ from .worked import (
     two_action_closed_form,
     two_action_mixture,
 )
-from .invariants import EngineRegime, InvariantViolation, Regime, check_all, engine_regimes
+from .invariants import (ACTION_CHANNELS_IRRELEVANT, AGENT_SLOTS_INERT, ALL_INVARIANTS, COINCIDENCE, DECOMPOSITION,
+                         PRIOR_UNDER_DO, PROVENANCE, SEQUENTIAL_EQUALS_BATCH, Checked, EngineRegime,
+                         InvariantViolation, Regime, check_action_channels_irrelevant, check_agent_slots_inert,
+                         check_all, check_coincidence, check_decomposition, check_prior_under_do, check_provenance,
+                         check_sequential_equals_batch, engine_regimes)
 from .scm import (CLIMATES, MAX_TABLE_SIZE, SCM, ClimateRow, FireEngineDerivation, FireEngineParameters,
                   IceCreamMechanisms, Variable, bernoulli, chain_scm, climate_row, climate_table,
                   derive_fire_engine, elimination_order, fire_engine_model, ice_cream_model,
                   passive_vs_experiment, plot_climates, plot_more_data, point_mass, polytree_scm,
                   pooled_ice_cream_model, random_scm, row_from_model, windowed_scm)
-from .simulate import (Ensemble, Trajectory, plot_ensemble, plot_trajectory, simulate_many,
+from .simulate import (DEFAULT_LOCK_LEVEL, RECOVERY_LEVEL, Ensemble, Trajectory, plot_ensemble, plot_trajectory, simulate_many,
                        simulate_trajectory)
 from .dag import (BayesianExperimenter, CueConfig, CuedExperimenter, CuedSpace, DagConfig, HeuristicPolicy,
                   HypothesisSpace, ObservationOnlyPolicy, bystander_study, delusion_study, oracle_episodes,
@@ -81,6 +88,26 @@ __all__ = sorted([
     "invoice_updates",
     "two_action_closed_form",
     "two_action_mixture",
+    # the invariants one by one, their names, and the worked examples' stated numbers
+    "ACTION_CHANNELS_IRRELEVANT",
+    "AGENT_SLOTS_INERT",
+    "ALL_INVARIANTS",
+    "COINCIDENCE",
+    "Checked",
+    "DECOMPOSITION",
+    "PRIOR_UNDER_DO",
+    "PROVENANCE",
+    "SEQUENTIAL_EQUALS_BATCH",
+    "check_action_channels_irrelevant",
+    "check_agent_slots_inert",
+    "check_coincidence",
+    "check_decomposition",
+    "check_prior_under_do",
+    "check_provenance",
+    "check_sequential_equals_batch",
+    "INVOICE_CONTEXT",
+    "TWO_ACTION_KERNELS",
+    "TWO_ACTION_PRIOR",
     # structural causal models and the teaching examples (scm/)
     "CLIMATES",
     "MAX_TABLE_SIZE",
@@ -108,7 +135,9 @@ __all__ = sorted([
     "row_from_model",
     "windowed_scm",
     # the delusion simulator (simulate)
+    "DEFAULT_LOCK_LEVEL",
     "Ensemble",
+    "RECOVERY_LEVEL",
     "Trajectory",
     "plot_ensemble",
     "plot_trajectory",

@@ -55,6 +55,21 @@ def short(x: Any, width: int = SHORT_WIDTH) -> str:
     return text[: width - 1] + "…"
 
 
+def decimal_text(x: Any, digits: int = 6) -> str:
+    """An exact rational as a ``digits``-significant decimal computed from the fraction itself, so a
+    tiny positive value reads ``1e-400`` (not float's 0) and a huge one ``1e+400`` (not inf)."""
+    q = Fraction(x)
+    if q == 0:
+        return "0"
+    with localcontext() as ctx:
+        ctx.prec = digits
+        d = Decimal(q.numerator) / Decimal(q.denominator)
+    mantissa, e, exponent = format(d, f".{digits}g").partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return mantissa + e + exponent
+
+
 def is_symbolic(x: Any) -> bool:
     """True for a sympy object; sympy is only consulted if something already imported it."""
     sympy = sys.modules.get("sympy")
@@ -254,11 +269,12 @@ def sums_to_one(total: Any, kind: str, *, approx: bool = False, tol: float = FLO
 
 def check_distribution(
     row: Mapping[Hashable, Any], what: str, *, normalize: bool = False, kind: str | None = None,
-    tol: float | None = None,
+    tol: float | None = None, rescale_hint: bool = True,
 ) -> dict[Hashable, Any]:
     """Validate a probability row (non-empty, entries ≥ 0, sum 1) and convert it to one arithmetic.
 
-    With ``normalize=True`` a row with a positive sum is divided by that sum instead of refused;
+    With ``normalize=True`` a row with a positive sum is divided by that sum instead of refused
+    (``rescale_hint=False`` leaves that advice out of the message where no such option exists);
     otherwise a row is rescaled only when a float row that sums to 1 within ``tol`` (by default
     :func:`float_tolerance` of the row) is brought into exact arithmetic (:func:`convert_row`).
     """
@@ -287,8 +303,9 @@ def check_distribution(
         parsed = {k: v / total for k, v in parsed.items()}
     elif not sums_to_one(total, own, tol=tol):
         raise InvalidArgument(
-            f"{what} sums to {short(total)}{_gap(total)}, not 1 (pass normalize=True, or --normalize "
-            f"on the command line, to rescale it explicitly)"
+            f"{what} sums to {short(total)}{_gap(total)}, not 1" + (
+                " (pass normalize=True, or --normalize on the command line, to rescale it explicitly)"
+                if rescale_hint else "")
         )
     elif own == FLOAT and tol > FLOAT_SUM_TOL:  # float32 entries: widened, they sum to 1 in float64
         parsed = {k: v / total for k, v in parsed.items()}
@@ -298,5 +315,7 @@ def check_distribution(
 def _gap(total: Any) -> str:
     """`` (1 − 1e-16)`` after a total whose shortened text hides how far it is from 1."""
     if is_symbolic(total) or not short(total).startswith("≈") or total == 1:
+        return ""
+    if abs(total - 1) >= Fraction(1, 10**5):  # six digits already show how far it is from 1
         return ""
     return f" (1 {'+' if total > 1 else '−'} {short(abs(total - 1))})"  # (only exact totals are shortened)

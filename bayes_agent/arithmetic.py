@@ -19,6 +19,7 @@ from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ._logspace import log as _log, logsumexp as _logsumexp
+from ._checks import expect
 from ._numbers import FLOAT
 from .errors import InvalidArgument, ZeroEvidence
 from .mixture import Mixture, is_evidence
@@ -39,6 +40,7 @@ __all__ = [
 
 def as_float(mixture: Mixture) -> "LogSpaceMixture":
     """The vectorised float64 log-space version of a mixture."""
+    expect(mixture, Mixture, "as_float's argument")
     return LogSpaceMixture(mixture.programs, mixture.prior)
 
 
@@ -299,6 +301,7 @@ class LogSpaceMixture:
         slot through their own ``prob``.
         """
         mode = Mode.of(mode)
+        expect(history, Transcript, "a history")
         F = np.zeros((len(self.programs), len(history)))
         if self._tables:
             vals, te = self._table_gather(history, mode)
@@ -432,5 +435,5 @@ class LogSpaceMixture:
 
     def predict(self, history: Transcript, action: Hashable, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(o | h, do(a), c) with float weights (``mode="obs"``: P(o | h, a))."""
-        extended = history.agent(action)
+        extended = expect(history, Transcript, "a history").agent(action)
         return self._mixture.predict_from(self.posterior(extended, mode), extended)

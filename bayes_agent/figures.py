@@ -30,16 +30,31 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_options: Any) -> Pa
     """``fig.savefig(path)``, with a one-line :class:`InvalidArgument` naming the path when it
     cannot be written (a missing or unwritable folder, a directory in its place) instead of
     matplotlib's traceback. Returns the path."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidArgument(f"the figure's path must be a str or os.PathLike, got {type(path).__name__}")
     out = Path(path)
     if not str(os.fspath(path)).strip():
         raise InvalidArgument("the figure's path is empty: name a file such as run.png")
+    suffix = out.suffix[1:].lower()
+    known = fig.canvas.get_supported_filetypes()
+    if suffix and suffix not in known:
+        raise InvalidArgument(f"cannot write the figure to {str(out)!r}: matplotlib has no {suffix!r} format "
+                              f"(use one of {', '.join(sorted(known))}, e.g. .png)")
     if out.is_dir():
         raise InvalidArgument(f"cannot write the figure to {str(out)!r}: it is a directory")
     folder = out.parent
     if not folder.is_dir():
         raise InvalidArgument(f"cannot write the figure to {str(out)!r}: the folder {str(folder)!r} does not exist")
+    # written whole or not at all, and never through a link: a temporary file in the same folder
+    # replaces the name (a symbolic link there is replaced, its target left alone)
+    partial = out.with_name(out.name + ".partial")
+    savefig_options.setdefault("format", suffix or "png")
     try:
-        fig.savefig(out, **savefig_options)
+        fig.savefig(partial, **savefig_options)
+        os.replace(partial, out)
     except OSError as exc:
         raise InvalidArgument(f"cannot write the figure to {str(out)!r}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.lexists(partial):
+            os.unlink(partial)
     return out

@@ -16,6 +16,10 @@ below uses only that protocol and raises :class:`InvariantViolation` naming the 
 6. ``sequential_equals_batch`` — the sequential updater equals the batch posterior; with
    history-free kernels, permuting the world slots changes nothing.
 7. ``prior_under_do`` — before any outcome, P(p | do(a)) = P(p).
+
+A check that cannot apply to a case (1, 2 and 7 need an action symbol every program can write;
+a mixture whose programs have only observation kernels has none) returns the reason instead of
+running; :func:`check_all` lists it under ``skipped``.
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Callable, Hashable, Protocol, Sequence, runtime_checkable
 
-from ._numbers import EXACT, SYMBOLIC, is_zero
+from ._numbers import EXACT, FLOAT, SYMBOLIC, is_zero
 from .errors import InvalidArgument, ZeroEvidence
+from .programs import Program
 from .seeds import seeded_random
 from .transcript import Channel, Gate, Mode, Transcript
 
 __all__ = [
     "ALL_INVARIANTS",
     "AGENT_SLOTS_INERT",
+    "Checked",
     "ACTION_CHANNELS_IRRELEVANT",
     "COINCIDENCE",
     "DECOMPOSITION",
@@ -111,26 +117,48 @@ def _fail(name: str, what: str, a: Any, b: Any) -> None:
     raise InvariantViolation(f"[{name}] {what}:\n  {show(a)}\n  {show(b)}")
 
 
-def check_agent_slots_inert(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> None:
-    """Invariant 1: appending one to three agent slots leaves the interventional update as it was."""
+def _actions(regime: Regime, case: Any, h: Transcript) -> list[Hashable]:
+    """Action symbols the agent could write after ``h`` (the engine reads history-dependent
+    programs' alphabets at ``h``)."""
+    if isinstance(regime, EngineRegime):
+        return list(regime.symbols(case, Channel.ACTION, history=h))
+    return list(regime.symbols(case, Channel.ACTION))
+
+
+_NO_ACTIONS = ("no action symbol is in every program's action kernel (a mixture of observation-only "
+               "programs, say), so no agent slot can be written")
+
+
+def check_agent_slots_inert(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> str | None:
+    """Invariant 1: appending one to three agent slots leaves the interventional update as it was.
+
+    Returns None when it ran, or the reason it cannot apply (no action symbol to append)."""
     rng = seeded_random(seed)
-    acts = list(regime.symbols(case, Channel.ACTION))
+    acts = _actions(regime, case, h)
+    if not acts:
+        return _NO_ACTIONS
     longer = h
     for _ in range(rng.randint(1, 3)):
         longer = longer.agent(rng.choice(acts))
     a, b = _update(regime, case, h, Mode.INTERVENTIONAL), _update(regime, case, longer, Mode.INTERVENTIONAL)
     if not _same(regime, a, b):
         _fail(AGENT_SLOTS_INERT, f"agent slots {longer.values[len(h):]} moved the posterior", a, b)
+    return None
 
 
-def check_provenance(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> None:
+def check_provenance(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> str | None:
     """Invariant 2: one symbol, two provenances: as an agent slot it never moves the update; as a
-    world slot it moves it exactly when the programs holding weight give it different probabilities."""
+    world slot it moves it exactly when the programs holding weight give it different probabilities.
+
+    Returns None when it ran, or the reason it cannot apply (no action symbol to write)."""
     rng = seeded_random(seed)
-    s = rng.choice(list(regime.symbols(case, Channel.ACTION)))
+    acts = _actions(regime, case, h)
+    if not acts:
+        return _NO_ACTIONS
+    s = rng.choice(acts)
     base = _update(regime, case, h, Mode.INTERVENTIONAL)
     if base is _UNDEFINED:
-        return
+        return None
     agent = _update(regime, case, h.agent(s), Mode.INTERVENTIONAL)
     if not _same(regime, base, agent):
         _fail(PROVENANCE, f"the agent's {s!r} moved the posterior", base, agent)
@@ -140,6 +168,7 @@ def check_provenance(regime: Regime, case: Any, h: Transcript, seed: int = 0) ->
     if moved != expected:
         _fail(PROVENANCE, f"the world's {s!r} {'moved' if moved else 'did not move'} the posterior "
               f"although the programs {'agree' if not expected else 'disagree'} about it", base, world)
+    return None
 
 
 def check_decomposition(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> None:
@@ -206,14 +235,20 @@ def check_sequential_equals_batch(regime: Regime, case: Any, h: Transcript, seed
             _fail(SEQUENTIAL_EQUALS_BATCH, "permuting world slots of history-free kernels moved the posterior", a, b)
 
 
-def check_prior_under_do(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> None:
-    """Invariant 7: an agent-only history (no outcome yet) leaves the prior: P(p | do(a)) = P(p)."""
+def check_prior_under_do(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> str | None:
+    """Invariant 7: an agent-only history (no outcome yet) leaves the prior: P(p | do(a)) = P(p).
+
+    Returns None when it ran, or the reason it cannot apply (no action symbol to write)."""
     agent_only = Transcript(tuple(s for s in h.slots if s.gate is Gate.AGENT), h.context)
     rng = seeded_random(seed)
-    agent_only = agent_only.agent(rng.choice(list(regime.symbols(case, Channel.ACTION))))
+    acts = _actions(regime, case, agent_only)
+    if not acts:
+        return _NO_ACTIONS
+    agent_only = agent_only.agent(rng.choice(acts))
     a, b = regime.prior(case), _update(regime, case, agent_only, Mode.INTERVENTIONAL)
     if not _same(regime, a, b):
         _fail(PRIOR_UNDER_DO, f"do{agent_only.values} moved the prior", a, b)
+    return None
 
 
 _CHECKS: dict[str, Callable[..., None]] = {
@@ -227,14 +262,41 @@ _CHECKS: dict[str, Callable[..., None]] = {
 }
 
 
-def check_all(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> tuple[str, ...]:
-    """Run every invariant the regime supports; return their names (raises on the first failure)."""
-    ran = []
+class Checked(tuple):
+    """The names of the invariants that ran (a tuple, as before), with ``skipped``: the
+    invariants the regime supports that could not apply to this case, each with its reason."""
+
+    skipped: dict[str, str]
+
+    def __new__(cls, ran: Sequence[str], skipped: dict[str, str]) -> "Checked":
+        out = super().__new__(cls, ran)
+        out.skipped = dict(skipped)
+        return out
+
+
+def _check_arguments(regime: Any, h: Any, seed: Any) -> None:
+    if not isinstance(regime, Regime):
+        raise InvalidArgument(f"regime must implement the Regime protocol (an EngineRegime, say), got {regime!r}")
+    if not isinstance(h, Transcript):
+        raise InvalidArgument(f"the transcript must be a Transcript, got {type(h).__name__}")
+    seeded_random(seed)  # an int >= 0 (or a random.Random), checked before any work
+
+
+def check_all(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> Checked:
+    """Run every invariant the regime supports; return the names of those that ran (raises on the
+    first failure). One that cannot apply to the case is listed, with why, in ``.skipped``."""
+    _check_arguments(regime, h, seed)
+    if isinstance(regime, EngineRegime):
+        regime._case(case)
+    ran, skipped = [], {}
     for name in ALL_INVARIANTS:
         if name in regime.supports:
-            _CHECKS[name](regime, case, h, seed)
-            ran.append(name)
-    return tuple(ran)
+            reason = _CHECKS[name](regime, case, h, seed)
+            if reason is None:
+                ran.append(name)
+            else:
+                skipped[name] = reason
+    return Checked(ran, skipped)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,14 +310,27 @@ class EngineRegime:
     supports = frozenset(ALL_INVARIANTS)
 
     def __init__(self, arithmetic: str = EXACT, *, rtol: float = 1e-12) -> None:
+        if not isinstance(arithmetic, str) or arithmetic not in (EXACT, SYMBOLIC, FLOAT):
+            raise InvalidArgument(f"arithmetic must be 'exact', 'symbolic' or 'float', got {arithmetic!r}")
+        if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not rtol >= 0:
+            raise InvalidArgument(f"rtol must be a number >= 0, got {rtol!r}")
         self.arithmetic, self.rtol = arithmetic, rtol
         self.name = f"engine-{arithmetic}"
 
     # conversions
+    @staticmethod
+    def _case(case: Any) -> Any:
+        from .mixture import Mixture
+
+        if not isinstance(case, Mixture):
+            raise InvalidArgument(f"the engine's case must be a Mixture, got {type(case).__name__}")
+        return case
+
     def _engine(self, case: Any) -> Any:
         from .arithmetic import LogSpaceMixture
         from .mixture import Mixture
 
+        case = self._case(case)
         if self.arithmetic == "float":
             return LogSpaceMixture(case.programs, case.prior)
         return Mixture(case.programs, case.prior, arithmetic=self.arithmetic)
@@ -263,6 +338,7 @@ class EngineRegime:
     def _exact(self, case: Any) -> Any:
         from .mixture import Mixture
 
+        case = self._case(case)
         return Mixture(case.programs, case.prior, arithmetic=EXACT)
 
     # states
@@ -336,9 +412,10 @@ class EngineRegime:
 
         rng = seeded_random(seed)
         programs = []
-        for p in case.programs:
+        for p in self._case(case).programs:
             if not isinstance(p, KeyedTable):
-                raise InvalidArgument(f"replace_action_channels needs table programs, got {p!r}")
+                programs.append(_NewActionKernel(p.convert(EXACT), rng.randrange(1 << 32)))
+                continue
             clone = p.convert(EXACT)
             rows = {}
             for (ch, key), row in clone.rows.items():
@@ -350,11 +427,23 @@ class EngineRegime:
             programs.append(clone)
         return Mixture(programs, case.prior, arithmetic=EXACT)
 
-    def symbols(self, case: Any, channel: Channel) -> Sequence[Hashable]:
-        seen: dict[Hashable, None] = {}
-        for p in case.programs:
-            seen.update(dict.fromkeys(p.alphabet(channel)))
-        return tuple(seen)
+    def symbols(self, case: Any, channel: Channel, history: Transcript | None = None) -> Sequence[Hashable]:
+        """The symbols every program can score on ``channel`` (empty if one has no such kernel).
+
+        A table program's alphabet is read from its rows; any other program's is its row at
+        ``history`` (the empty transcript if none is given)."""
+        from .programs import KeyedTable
+
+        common: dict[Hashable, None] | None = None
+        for p in self._case(case).programs:
+            if isinstance(p, KeyedTable):
+                own = p.alphabet(channel)
+            elif not p.has_kernel(channel):
+                own = ()
+            else:
+                own = tuple(p.distribution(history if history is not None else Transcript(), channel))
+            common = dict.fromkeys(own) if common is None else {s: None for s in common if s in own}
+        return tuple(common or ())
 
     def discriminates(self, case: Any, transcript: Transcript, value: Hashable, channel: Channel) -> bool:
         m = self._exact(case)
@@ -368,6 +457,25 @@ class EngineRegime:
 
     def history_free(self, case: Any) -> bool:
         return all(p.history_free for p in case.programs)
+
+
+class _NewActionKernel(Program):
+    """A non-table program with its action kernel replaced by other positive weights on the same
+    symbols (drawn from ``seed`` and the history's length, so still a kernel); observation kept."""
+
+    def __init__(self, inner: Program, seed: int) -> None:
+        self.inner, self.seed, self.name = inner, seed, inner.name
+
+    def distribution(self, history: Transcript, channel: Channel) -> dict[Hashable, Any]:
+        row = self.inner.distribution(history, channel)
+        if channel is not Channel.ACTION:
+            return row
+        rng = seeded_random(self.seed + len(history))
+        ws = [rng.randint(1, 9) for _ in row]
+        return {s: Fraction(w, sum(ws)) for s, w in zip(row, ws)}
+
+    def has_kernel(self, channel: Channel | str) -> bool:
+        return self.inner.has_kernel(channel)
 
 
 def _rational(v: Fraction) -> Any:

@@ -51,6 +51,7 @@ from ._numbers import (
     kind_of,
     parse_number,
 )
+from ._checks import expect, expect_index
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .programs import HistoryProgram, KeyedTable, Program, TableProgram  # noqa: F401 (doctest)
 from ._sampling import draw
@@ -68,11 +69,13 @@ def is_evidence(slot: Slot, mode: Mode | str) -> bool:
     In the observational mode every slot is evidence; in the interventional mode only the
     world-written slots (γ_i = 0) are — including world-written action-like symbols.
     """
+    expect(slot, Slot, "is_evidence's slot")
     return Mode.of(mode) is Mode.OBSERVATIONAL or slot.gate is Gate.WORLD
 
 
 def evidence_slots(history: Transcript, mode: Mode | str) -> Iterator[int]:
     """Indices i whose factor ν_p(z_i | h_<i, c) enters L_t^mode(p)."""
+    _check_history(history)
     mode = Mode.of(mode)
     return (i for i, s in enumerate(history.slots) if is_evidence(s, mode))
 
@@ -94,6 +97,16 @@ def _outside(i: int, slot: Slot, program: Program, alphabet: Iterable[Hashable])
         "alphabet {" + ", ".join(sorted(map(repr, alphabet))) + "}: under do an intervention is "
         "not scored, but it must still be a symbol the programs could write"
     )
+
+
+def _in_alphabet(dist: Mapping[Hashable, Any], symbol: Any, what: str) -> None:
+    try:
+        known = symbol in dist
+    except TypeError:
+        raise InvalidArgument(f"{what} {symbol!r} is not hashable; actions are hashable symbols") from None
+    if not known:
+        raise InvalidArgument(f"{what} {symbol!r} is not in the action alphabet "
+                              f"{{{', '.join(sorted(map(repr, dist)))}}}")
 
 
 def _check_history(history: Any) -> Transcript:
@@ -127,6 +140,9 @@ class Mixture:
         normalize: bool = False,
         arithmetic: str | None = None,
     ) -> None:
+        if isinstance(programs, (str, bytes, Program)) or not isinstance(programs, Iterable):
+            raise InvalidArgument(f"a mixture's programs must be an iterable of Program objects, "
+                                  f"got {type(programs).__name__}")
         programs = tuple(programs)
         if not programs:
             raise InvalidArgument("the mixture is empty: give at least one program")
@@ -226,6 +242,14 @@ class Mixture:
 
     def factor(self, program: Program, history: Transcript, i: int) -> Any:
         """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted)."""
+        expect(program, Program, "factor's program")
+        _check_history(history)
+        i = expect_index(i, "factor's slot index")
+        if not -len(history) <= i < len(history):
+            raise InvalidArgument(f"slot index {i} is outside this transcript of {len(history)} slots")
+        return self._factor(program, history, i)
+
+    def _factor(self, program: Program, history: Transcript, i: int) -> Any:
         if isinstance(program, KeyedTable):
             return program.prob_at(history, i)
         slot = history[i]
@@ -235,7 +259,7 @@ class Mixture:
         """ν_p(z_i | h_<i, c) for every program and evidence slot, each computed once."""
         self.check_unscored(history, mode)
         slots = list(evidence_slots(history, mode))
-        return {p.name: [self.factor(p, history, i) for i in slots] for p in self.programs}
+        return {p.name: [self._factor(p, history, i) for i in slots] for p in self.programs}
 
     def likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
         """L_t^obs(p) (§3.2) or L_t^do(p) (§3.3) for every program p.
@@ -261,7 +285,15 @@ class Mixture:
     def log_likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, float]:
         """log L_t(p) as floats, summed in log space (no underflow; -inf for a zero factor)."""
         history, mode = _check_history(history), Mode.of(mode)
-        return {name: _log_sum(factors) for name, factors in self._factors(history, mode).items()}
+        factors = self._factors(history, mode)
+        if self.arithmetic == SYMBOLIC:
+            free = sorted({str(s) for fs in factors.values() for f in fs for s in f.free_symbols})
+            if free:
+                raise InvalidArgument(
+                    f"the likelihood is symbolic (free symbols {', '.join(free)}); log_likelihood gives "
+                    f"floats and needs numbers: use likelihood() for the closed form, or substitute values"
+                )
+        return {name: _log_sum(fs) for name, fs in factors.items()}
 
     def evidence(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> Any:
         """Σ_p w_0(p) L_t(p), the normaliser of the posterior."""
@@ -283,25 +315,49 @@ class Mixture:
         return {n: self._tidy(v / total) for n, v in joint.items()}
 
     def _tidy(self, x: Any) -> Any:
-        if self.arithmetic == SYMBOLIC and x.free_symbols:
-            import sympy
+        """A symbolic answer in lowest terms: factored when it has free symbols; a number with
+        radicals (sqrt(2)/4 in a kernel) with its denominator rationalised, (6 - 2*sqrt(2))/7."""
+        if self.arithmetic != SYMBOLIC or x.is_Rational:
+            return x
+        import sympy
 
+        if x.free_symbols:
             return sympy.factor(sympy.cancel(x))
-        return x
+        return sympy.radsimp(sympy.cancel(x)) if x.has(sympy.Pow) else x
 
     def updater(self, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None) -> "Updater":
         """A sequential updater starting from the prior (see :class:`Updater`)."""
         return Updater(self, mode, context)
 
     # -- prediction and action (§3.4) ----------------------------------------------------------
+    def check_weights(self, weights: Any) -> dict[str, Any]:
+        """Weights over exactly this mixture's programs, each ≥ 0, summing to one (within the
+        float tolerance in float arithmetic), in the mixture's arithmetic; never rescaled."""
+        if not isinstance(weights, Mapping):
+            raise InvalidArgument(
+                f"weights must be a mapping from program names to probabilities (a posterior), "
+                f"got {type(weights).__name__}"
+            )
+        missing = [n for n in self.names if n not in weights]
+        extra = [k for k in weights if k not in self.names]
+        if missing or extra:
+            raise InvalidArgument(
+                f"the weights' keys must be the program names {list(self.names)}; "
+                f"missing {missing}, unknown {sorted(map(repr, extra))}"
+            )
+        row = check_distribution(weights, "the weight vector", kind=self.arithmetic,
+                                 tol=float_tolerance(list(weights.values())), rescale_hint=False)
+        return {n: row[n] for n in self.names}
+
     def act_from(self, weights: Mapping[str, Any], history: Transcript) -> dict[Hashable, Any]:
         """π(a | h, c) = Σ_p w(p) ν_p(a | h, c) for weights already computed (a sequential
-        updater's, say): :meth:`act` without recomputing the posterior."""
-        return self._mix(weights, history, Channel.ACTION)
+        updater's, say): :meth:`act` without recomputing the posterior. The weights are checked
+        (:meth:`check_weights`)."""
+        return self._mix(self.check_weights(weights), _check_history(history), Channel.ACTION)
 
     def predict_from(self, weights: Mapping[str, Any], history: Transcript) -> dict[Hashable, Any]:
         """Σ_p w(p) ν_p(o | h, c) for weights already computed; ``history`` ends with the action."""
-        return self._mix(weights, history, Channel.OBSERVATION)
+        return self._mix(self.check_weights(weights), _check_history(history), Channel.OBSERVATION)
 
     def _mix(self, weights: Mapping[str, Any], history: Transcript, channel: Channel) -> dict[Hashable, Any]:
         out: dict[Hashable, Any] = {}
@@ -346,9 +402,10 @@ class Mixture:
 
     def decide_from(self, dist: Mapping[Hashable, Any], target: Hashable, threshold: Any = Fraction(1, 2),
                     otherwise: Hashable | None = None) -> Decision:
-        """The threshold rule of :meth:`decide` applied to an action distribution already computed."""
-        if target not in dist:
-            raise InvalidArgument(f"{target!r} is not in the action alphabet {{{', '.join(sorted(map(repr, dist)))}}}")
+        """The threshold rule of :meth:`decide` applied to an action distribution already computed.
+
+        ``target`` and ``otherwise`` must be two different symbols of the action alphabet."""
+        _in_alphabet(dist, target, "target")
         if otherwise is None:
             others = [a for a in dist if a != target]
             if len(others) != 1:
@@ -357,6 +414,10 @@ class Mixture:
                     f"below the threshold (otherwise=...)"
                 )
             otherwise = others[0]
+        _in_alphabet(dist, otherwise, "otherwise")
+        if otherwise == target:
+            raise InvalidArgument(f"otherwise={otherwise!r} equals the target; the threshold rule chooses "
+                                  f"between two different actions")
         t = check_probability(threshold, "threshold")
         if is_symbolic(t) and t.free_symbols:
             raise InvalidArgument(f"the threshold {t} is symbolic; the threshold rule needs a number to pick an action")
@@ -383,10 +444,18 @@ class Mixture:
     ) -> Hashable:
         """Posterior sampling (§3.4): p̄ ~ w_t, then a ~ ν_p̄(· | h, c). The action is not evidence."""
         rng = seeded_random(seed)
-        return self.sample_action_from(self.posterior(history, mode), history, rng)
+        return self._sample_from(self.posterior(history, mode), _check_history(history), rng)
 
-    def sample_action_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
-        """Posterior sampling from weights already computed: p̄ ~ weights, then a ~ ν_p̄(· | h, c)."""
+    def sample_action_from(
+        self, weights: Mapping[str, Any], history: Transcript, rng: int | random.Random
+    ) -> Hashable:
+        """Posterior sampling from weights already computed: p̄ ~ weights, then a ~ ν_p̄(· | h, c).
+
+        The weights are checked (:meth:`check_weights`); ``rng`` is an ``int`` seed or a
+        ``random.Random``, as for :meth:`sample_action`."""
+        return self._sample_from(self.check_weights(weights), _check_history(history), seeded_random(rng, "rng"))
+
+    def _sample_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
         program = self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
         return draw(program.distribution(history, Channel.ACTION), rng, "an action", self.arithmetic)
 
@@ -404,7 +473,7 @@ class Updater:
     """
 
     def __init__(self, mixture: Mixture, mode: Mode | str = Mode.INTERVENTIONAL, context: Any = None):
-        self.mixture = mixture
+        self.mixture = expect(mixture, Mixture, "an Updater's mixture")
         self.mode = Mode.of(mode)
         self.history = Transcript(context=context)
         self._weights: dict[str, Any] | None = dict(mixture.prior)
@@ -423,7 +492,7 @@ class Updater:
 
     def _step(self, history: Transcript, i: int) -> tuple[int, ...]:
         """Slot i's factors ν_p(z_i | h_<i, c) as integers over their common denominator."""
-        return common_numerators([self.mixture.factor(p, history, i) for p in self.mixture.programs])
+        return common_numerators([self.mixture._factor(p, history, i) for p in self.mixture.programs])
 
     def push(self, slot: Slot) -> dict[str, Any]:
         """Append one slot and return the new weights; on zero evidence raise and keep the state."""
@@ -439,11 +508,11 @@ class Updater:
                 raise _zero_slot(i, slot)
             self._num, self._weights = num, None
         elif self._log is not None:
-            log = {p.name: compensated_add(*self._log[p.name], _log(m.factor(p, history, i))) for p in m.programs}
+            log = {p.name: compensated_add(*self._log[p.name], _log(m._factor(p, history, i))) for p in m.programs}
             self._weights = dict(zip(log, _normalise_logs([t for t, _ in log.values()], _zero_slot(i, slot))))
             self._log = log
         else:
-            new = {p.name: self.weights[p.name] * m.factor(p, history, i) for p in m.programs}
+            new = {p.name: self.weights[p.name] * m._factor(p, history, i) for p in m.programs}
             total = sum(new.values(), m._zero())
             if is_zero(total):
                 raise _zero_slot(i, slot)

@@ -11,9 +11,11 @@ multiplies and reduces only the entries that are read.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from typing import Any, Iterator
+
+from .errors import InvalidArgument
 
 __all__ = ["PosteriorTrace", "common_numerators", "tree_product"]
 
@@ -63,6 +65,9 @@ class PosteriorTrace(Sequence):
     """
 
     def __init__(self, names: Sequence[str], entries: Sequence[dict[str, Any]]) -> None:
+        for arg, what in ((names, "names"), (entries, "entries")):
+            if isinstance(arg, (str, bytes)) or not isinstance(arg, Iterable):
+                raise InvalidArgument(f"PosteriorTrace's {what} must be a sequence, got {type(arg).__name__}")
         self.names: tuple[str, ...] = tuple(names)
         self._entries: list[dict[str, Any]] | None = list(entries)
 

@@ -34,7 +34,8 @@ from fractions import Fraction
 from statistics import median
 from typing import Any, Hashable, Iterable, Mapping, Sequence
 
-from ._numbers import EXACT, FLOAT, convert
+from ._numbers import EXACT, FLOAT, check_probability, convert, is_symbolic, short
+from ._checks import expect, expect_path
 from .errors import InvalidArgument
 from .figures import offscreen_figure, save_figure
 from .mixture import Mixture
@@ -62,13 +63,28 @@ DEFAULT_LOCK_LEVEL = Fraction(95, 100)
 RECOVERY_LEVEL = Fraction(1, 2)
 
 
+def check_level(level: Any, what: str = "level") -> Any:
+    """A weight level in (0, 1], parsed like ``threshold`` (0.95, "19/20", Fraction(19, 20))."""
+    x = check_probability(level, what)
+    if is_symbolic(x) and x.free_symbols:
+        raise InvalidArgument(f"{what} {x} is symbolic; comparing weights with it needs a number")
+    if x == 0:
+        raise InvalidArgument(f"{what} must be a probability in (0, 1], got 0 (every weight is ≥ 0)")
+    return x
+
+
 @dataclass(frozen=True)
 class Trajectory:
     """One simulated run: the gated history and both updaters' weights before and after each slot.
 
     ``weights_do[t]`` and ``weights_obs[t]`` are the interventional and the naive posterior after
     ``t`` slots (``t = 0`` is the prior), so each list has ``len(history) + 1`` entries.
+    Compared by value; not hashable (it holds dicts).
     """
+
+    # Frozen but holding dicts of weights: compared by value (==), deliberately not hashable (a
+    # hash of the fields would fail on the dicts), so not usable as a dict key or set member.
+    __hash__ = None  # type: ignore[assignment]
 
     history: Transcript
     truth: str
@@ -87,12 +103,15 @@ class Trajectory:
         return [w[self.truth] for w in self.weights(mode)]
 
     def locked(self, mode: Mode | str, level: Any = DEFAULT_LOCK_LEVEL) -> bool:
-        """True when a wrong program holds at least ``level`` of the final posterior."""
+        """True when a wrong program holds at least ``level`` (in (0, 1]) of the final posterior."""
+        level = check_level(level)
         final = self.weights(mode)[-1]
         return any(w >= level for n, w in final.items() if n != self.truth)
 
     def recovery_time(self, mode: Mode | str, level: Any = RECOVERY_LEVEL) -> int | None:
-        """The first slot count t from which w(true) stays ≥ ``level`` to the end; None if it ends below."""
+        """The first slot count t from which w(true) stays ≥ ``level`` (in (0, 1]) to the end; None
+        if it ends below."""
+        level = check_level(level)
         trace = self.truth_weight(mode)
         if trace[-1] < level:
             return None
@@ -104,7 +123,13 @@ class Trajectory:
 
 @dataclass(frozen=True)
 class Ensemble:
-    """Many seeded trajectories with the same settings: lock-on fractions, recovery times, summaries."""
+    """Many seeded trajectories with the same settings: lock-on fractions, recovery times, summaries.
+
+    Compared by value; not hashable (it holds dicts)."""
+
+    # Frozen but holding dicts of weights: compared by value (==), deliberately not hashable (a
+    # hash of the fields would fail on the dicts), so not usable as a dict key or set member.
+    __hash__ = None  # type: ignore[assignment]
 
     trajectories: tuple[Trajectory, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
@@ -123,6 +148,7 @@ class Ensemble:
         """A (runs × (slots + 1)) boolean array: does a wrong program hold ≥ ``level`` after t slots?"""
         import numpy as np
 
+        level = check_level(level)
         return np.array([[any(x >= level for n, x in w.items() if n != t.truth) for w in t.weights(mode)]
                          for t in self.trajectories])
 
@@ -135,9 +161,13 @@ class Ensemble:
         return [t.recovery_time(mode, level) for t in self.trajectories]
 
     def summary(self, level: Any = DEFAULT_LOCK_LEVEL) -> dict[str, Any]:
-        """Lock-on fraction, recovery statistics and the mean final weight on the truth, per updater."""
+        """Lock-on fraction, recovery statistics and the mean final weight on the truth, per updater.
+
+        ``level`` is the lock-on level, a probability in (0, 1]; it is reported as given
+        (``"19/20"`` for Fraction(19, 20), ``"0.95"`` for 0.95)."""
+        level = check_level(level)
         out: dict[str, Any] = {"settings": dict(self.settings), "runs": len(self.trajectories),
-                               "truth": self.truth, "lock_level": str(Fraction(level))}
+                               "truth": self.truth, "lock_level": short(level)}
         for key, mode in (("interventional", Mode.INTERVENTIONAL), ("naive", Mode.OBSERVATIONAL)):
             times = self.recovery_times(mode)
             done = [t for t in times if t is not None]
@@ -171,6 +201,8 @@ def _positive_int(value: Any, what: str) -> int:
 
 
 def _schedule(schedule: Iterable[Any]) -> tuple[Gate, ...]:
+    if isinstance(schedule, (str, bytes)) or not isinstance(schedule, Iterable):
+        raise InvalidArgument(f"the schedule must be a sequence of gates such as (1, 0), got {schedule!r}")
     gates = tuple(Gate.of(g) for g in schedule)
     if not gates:
         raise InvalidArgument("the schedule of gates is empty: give e.g. (1, 0) for agent, then world")
@@ -240,10 +272,10 @@ def simulate_trajectory(
             # the sequential weights equal the batch posterior (invariant 6), so each step costs
             # O(programs) instead of re-scoring the whole history
             if policy == "threshold":
-                dist = mixture.act_from(acting.weights, history)
+                dist = mixture._mix(acting.weights, history, Channel.ACTION)  # weights checked by the updater
                 value = mixture.decide_from(dist, target, threshold, otherwise).action
             else:
-                value = mixture.sample_action_from(acting.weights, history, rng)
+                value = mixture._sample_from(acting.weights, history, rng)
             slot = shared_slot(value, Gate.AGENT)
         else:
             value = _draw(world_program.distribution(history, channel), rng)
@@ -268,6 +300,14 @@ def simulate_many(
     ``arithmetic="float"`` re-expresses the mixture in floats first (fast for long runs);
     by default the mixture's own arithmetic is kept (exact for the §4 mixture).
     """
+    expect(mixture, Mixture, "simulate_many's mixture")
+    import inspect
+
+    passed_on = set(inspect.signature(simulate_trajectory).parameters) - {"mixture", "world", "steps", "seed"}
+    unknown = sorted(set(kwargs) - passed_on)
+    if unknown:
+        raise InvalidArgument(f"simulate_many got unknown keyword arguments {unknown}; it passes on "
+                              f"{sorted(passed_on)} to simulate_trajectory")
     runs = _positive_int(runs, "runs")
     check_seed(seed)
     if arithmetic is not None:
@@ -302,6 +342,8 @@ def plot_ensemble(ensemble: Ensemble, path: Any, *, title: str | None = None) ->
     that currently favour the truth and the share locked onto a wrong program (right). PNG at ``path``."""
     import numpy as np
 
+    expect(ensemble, Ensemble, "plot_ensemble's ensemble")
+    expect_path(path, "plot_ensemble's path")
     fig, (left, right) = offscreen_figure(1, 2, figsize=(12, 4.8), constrained_layout=True)
     first = ensemble.trajectories[0]
     t = np.arange(len(first.history) + 1)
@@ -338,6 +380,8 @@ def plot_trajectory(trajectory: Trajectory, path: Any, *, slots: int | None = No
                     title: str | None = None) -> Any:
     """One run: both updaters' w_t(true) over its first ``slots`` slots (default all), agent slots
     shaded and, up to 40 slots, every symbol printed. PNG at ``path``."""
+    expect(trajectory, Trajectory, "plot_trajectory's trajectory")
+    expect_path(path, "plot_trajectory's path")
     n = len(trajectory.history) if slots is None else min(_positive_int(slots, "slots"),
                                                           len(trajectory.history))
     fig, ax = offscreen_figure(figsize=(max(7.0, min(14.0, 0.32 * n + 4)), 4.6), constrained_layout=True)

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ._numbers import EXACT, SYMBOLIC, is_symbolic, parse_number, short
+from ._checks import expect
 from .errors import InvalidArgument
 from .mixture import Mixture
 
@@ -20,11 +21,13 @@ __all__ = ["as_exact", "as_symbolic", "closed_form", "latex", "symbols"]
 def as_exact(mixture: Mixture) -> Mixture:
     """The mixture in exact rationals; each float row becomes rationals that sum to exactly 1
     (:func:`~bayes_agent._numbers.convert_row`: 0.333… is 1/3)."""
+    expect(mixture, Mixture, "as_exact's argument")
     return Mixture(mixture.programs, mixture.prior, arithmetic=EXACT)
 
 
 def as_symbolic(mixture: Mixture) -> Mixture:
     """The mixture with sympy numbers, so its answers can be simplified and printed as LaTeX."""
+    expect(mixture, Mixture, "as_symbolic's argument")
     return Mixture(mixture.programs, mixture.prior, arithmetic=SYMBOLIC)
 
 

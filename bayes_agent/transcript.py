@@ -21,8 +21,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from enum import Enum, IntEnum
-from typing import Any, Hashable, Iterable, Iterator, Sequence, overload
+from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence, overload
 
+from ._checks import expect, expect_index
 from .errors import InvalidArgument
 
 __all__ = [
@@ -58,6 +59,10 @@ class Gate(IntEnum):
             f"got {value!r}"
         )
 
+    @classmethod
+    def _missing_(cls, value: Any) -> "Gate":
+        return cls.of(value)  # Gate("agent") works; anything else is a named InvalidArgument
+
 
 _GATE_NAMES = {"0": Gate.WORLD, "1": Gate.AGENT, "world": Gate.WORLD, "agent": Gate.AGENT}
 
@@ -76,6 +81,10 @@ class Channel(Enum):
     @classmethod
     def default_for(cls, gate: Gate) -> "Channel":
         return cls.ACTION if gate is Gate.AGENT else cls.OBSERVATION
+
+    @classmethod
+    def _missing_(cls, value: Any) -> "Channel":
+        raise InvalidArgument(f"channel must be 'action' or 'observation', got {value!r}")
 
 
 class Mode(str, Enum):
@@ -96,6 +105,10 @@ class Mode(str, Enum):
         raise InvalidArgument(
             f"mode must be 'obs' (observational) or 'do' (interventional), got {value!r}"
         )
+
+    @classmethod
+    def _missing_(cls, value: Any) -> "Mode":
+        return cls.of(value)
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,8 @@ class Slot:
                     f"channel must be 'action' or 'observation', got {self.channel!r}"
                 ) from None
         object.__setattr__(self, "channel", channel)
+        if self.speaker is not None:
+            expect(self.speaker, str, "a slot's speaker", " (a display name such as 'User')")
         try:
             hash(self.value)
         except TypeError:
@@ -178,7 +193,11 @@ class _SlotStore:
         obj.__dict__.update(_store=list(slots), _n=len(slots), _tuple=slots)
 
 
-@dataclass(frozen=True)
+#: A transcript longer than this many slots shows its first and last few in ``repr`` only.
+REPR_SLOTS = 20
+
+
+@dataclass(frozen=True, repr=False)
 class Transcript:
     """A context c and a history h_t = (z_1, ..., z_t) of gated slots (§3.1). Immutable.
 
@@ -216,6 +235,8 @@ class Transcript:
         cls, pairs: Iterable[tuple[Hashable, Any]], context: Any = None
     ) -> "Transcript":
         """Build from ``(value, gate)`` pairs, e.g. ``[("A", 1), ("B", 0)]``."""
+        if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Iterable):
+            raise InvalidArgument(f"pairs must be an iterable of (value, gate) pairs, got {type(pairs).__name__}")
         slots: list[Slot] = []
         for k, pair in enumerate(pairs):
             try:
@@ -232,6 +253,8 @@ class Transcript:
         cls, values: Sequence[Hashable], gates: Sequence[Any], context: Any = None
     ) -> "Transcript":
         """Build from parallel sequences of values and gates."""
+        expect(values, Sequence, "values", " (a list of slot values)")
+        expect(gates, Sequence, "gates", " (a list of 0/1 gates)")
         if len(values) != len(gates):
             raise InvalidArgument(
                 f"values and gates differ in length ({len(values)} vs {len(gates)})"
@@ -280,6 +303,16 @@ class Transcript:
                       DeprecationWarning, stacklevel=2)
         return Transcript._view(self._store, self._n, context)
 
+    def __repr__(self) -> str:
+        """Like the dataclass repr; past :data:`REPR_SLOTS` slots the middle is elided (a 10^5-slot
+        transcript would otherwise print megabytes)."""
+        n = self._n
+        if n <= REPR_SLOTS:
+            return f"Transcript(slots={self.slots!r}, context={self.context!r})"
+        head = ", ".join(repr(self._store[i]) for i in range(3))
+        tail = ", ".join(repr(self._store[i]) for i in range(n - 2, n))
+        return f"Transcript(slots=({head}, ... {n - 5} more slots ..., {tail}), context={self.context!r}, len={n})"
+
     # views ------------------------------------------------------------------------------------
     def __len__(self) -> int:
         return self._n
@@ -295,6 +328,7 @@ class Transcript:
     def __getitem__(self, i: int | slice) -> "Slot | Transcript":
         if isinstance(i, slice):
             return Transcript(self.slots[i], self.context)
+        i = expect_index(i, "a slot index")
         n = self._n
         if not -n <= i < n:
             raise IndexError(f"slot index {i} out of range for a transcript of {n} slots")
@@ -303,6 +337,7 @@ class Transcript:
     def prefix(self, i: int) -> "Transcript":
         """h_<i: the first ``i`` slots, with the same context. O(1): a view. As with ``h.slots[:i]``,
         a negative ``i`` counts from the end and an ``i`` past the end takes every slot."""
+        i = expect_index(i, "prefix length")
         if not 0 <= i <= self._n:
             i = len(range(self._n)[:i])
         return Transcript._view(self._store, i, self.context)
@@ -342,6 +377,10 @@ class Part(Enum):
     PROTOCOL = "protocol"
     CONTENT = "content"
 
+    @classmethod
+    def _missing_(cls, value: Any) -> "Part":
+        raise InvalidArgument(f"a part must be 'context', 'protocol' or 'content', got {value!r}")
+
 
 @dataclass(frozen=True)
 class Span:
@@ -363,6 +402,7 @@ class Rendering:
 
     def part_at(self, pos: int) -> Span:
         """The span holding character ``pos``."""
+        pos = expect_index(pos, "a character position")
         for sp in self.spans:
             if sp.start <= pos < sp.end:
                 return sp
@@ -382,9 +422,13 @@ def render(
     the slot's value is its content and carries the slot's gate. Speakers default to
     ``User`` for world slots and ``Agent`` for agent slots; a slot's own ``speaker`` wins.
     """
+    expect(transcript, Transcript, "render's transcript")
+    expect(turn_separator, str, "turn_separator")
+    expect(end, str, "end")
     names = {Gate.WORLD: "User", Gate.AGENT: "Agent"}
-    if speakers:
-        names.update({Gate.of(k): v for k, v in speakers.items()})
+    if speakers is not None:
+        expect(speakers, Mapping, "speakers", " (a mapping from gate to a name, e.g. {1: 'Assistant'})")
+        names.update({Gate.of(k): expect(v, str, f"the speaker for gate {k!r}") for k, v in speakers.items()})
     pieces: list[str] = []
     spans: list[Span] = []
     pos = 0

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Hashable, Mapping
 
+from ._checks import expect
 from ._numbers import EXACT
 from .errors import InvalidArgument
 from .mixture import Mixture, is_evidence
@@ -76,7 +77,13 @@ def _dec(x: Fraction, digits: int = 4) -> str:
 
 @dataclass(frozen=True)
 class TwoActionDerivation:
-    """§4.3 as computed values: the policy, the agent's choice, and both updaters for two slots."""
+    """§4.3 as computed values: the policy, the agent's choice, and both updaters for two slots.
+
+    Compared by value; not hashable (it holds dicts)."""
+
+    # Frozen but holding dicts of weights: compared by value (==), deliberately not hashable (a
+    # hash of the fields would fail on the dicts), so not usable as a dict key or set member.
+    __hash__ = None  # type: ignore[assignment]
 
     mixture: Mixture
     target: Hashable
@@ -202,6 +209,13 @@ def derive_two_action(
 ) -> TwoActionDerivation:
     """Compute §4.3: the agent acts by the threshold rule, then the world writes ``world``."""
     m = two_action_mixture(prior, kernels, normalize=normalize)
+    actions = {a for p in m.programs for a in p.alphabet(Channel.ACTION)}
+    if len(actions) != 2:
+        raise InvalidArgument(
+            f"the two-action derivation needs kernels over exactly two actions, got {len(actions)} "
+            f"({', '.join(sorted(map(repr, actions)))}); for more actions build the Mixture and call "
+            f"Mixture.decide(h, target, otherwise=...)"
+        )
     h0 = Transcript(context="c")
     decision = m.decide(h0, target, threshold=threshold)
     h1 = h0.agent(decision.action)
@@ -235,18 +249,15 @@ def two_action_closed_form() -> dict[str, Any]:
     m = Mixture([pB, pA], {"p_B": w, "p_A": 1 - w})
     h1 = Transcript(context="c").agent("A")
     h2 = h1.world("B", channel=Channel.ACTION)
-    return {
-        "symbols": (w, b, a),
+    forms = {
         "pi_B_h0": closed_form(m.act(Transcript(context="c"))["B"]),
         "w1": closed_form(m.posterior(h1)["p_B"]),
         "w1_naive": closed_form(m.posterior(h1, Mode.OBSERVATIONAL)["p_B"]),
         "w2": closed_form(m.posterior(h2)["p_B"]),
         "w2_naive": closed_form(m.posterior(h2, Mode.OBSERVATIONAL)["p_B"]),
-        "latex": {k: sympy.latex(v) for k, v in (
-            ("w1_naive", closed_form(m.posterior(h1, Mode.OBSERVATIONAL)["p_B"])),
-            ("w2", closed_form(m.posterior(h2)["p_B"])),
-        )},
     }
+    # every closed form has its LaTeX (the dict had only w1_naive and w2)
+    return {"symbols": (w, b, a), **forms, "latex": {k: sympy.latex(v) for k, v in forms.items()}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,7 +308,7 @@ def invoice_updates(mixture: Mixture | None = None) -> list[dict[str, Any]]:
     With the default mixture the interventional weights move at slots 3, 5, 6 and stay put at
     1, 2, 4; the observational (naive) weights move at every slot.
     """
-    m = mixture or invoice_mixture()
+    m = invoice_mixture() if mixture is None else expect(mixture, Mixture, "invoice_updates' mixture")
     h = invoice_dialogue()
     do = m.updater(Mode.INTERVENTIONAL, context=h.context)
     obs = m.updater(Mode.OBSERVATIONAL, context=h.context)

@@ -28,6 +28,7 @@ __all__ = [
     "check_output_file",
     "nothing_left_if_rejected",
     "output_dir",
+    "outputs_said_on_interrupt",
     "plain_text",
     "prepare_out_dir",
     "progress_wanted",
@@ -87,6 +88,28 @@ def _named(path: str | os.PathLike, option: str, what: str) -> None:
         raise InvalidArgument(f"{option} is {'empty' if not os.fspath(path) else 'blank'}: name a {what}")
 
 
+def _link(path: Path) -> str:
+    """``'o/x.png' is a symbolic link (to '/nowhere')`` for messages."""
+    try:
+        to = f" (to {os.readlink(path)!r})"
+    except OSError:
+        to = ""
+    return f"{str(path)!r} is a symbolic link{to}"
+
+
+def _no_links(out: Path, names: Iterable[str], option: str) -> None:
+    """Refuse output targets that are symbolic links (a result written through one would land
+    outside the folder) or directories (found now, not after the first files were written)."""
+    for name in names:
+        target = out / name
+        if target.is_symlink():
+            raise InvalidArgument(f"{option}: {_link(target)}; results are never written through a link: "
+                                  f"remove it or choose another folder")
+        if target.is_dir():
+            raise InvalidArgument(f"{option}: {str(target)!r} is a directory, so the result of that name "
+                                  f"cannot be written; remove it or choose another folder")
+
+
 def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes: Iterable[str] | None = None,
                     option: str = "--out", create: bool = True, resume: bool | None = None) -> Path:
     """Check an output directory before any work starts; create it unless ``create=False``.
@@ -103,10 +126,17 @@ def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes:
         raise InvalidArgument("--resume continues the run in --out and --overwrite replaces it: choose one")
     overwrite = overwrite or bool(resume)
     out = Path(path)
+    if out.is_symlink() and not out.exists():
+        raise InvalidArgument(f"{option}: {_link(out)} whose target does not exist; remove the link or "
+                              f"choose another folder")
     if out.exists() and not out.is_dir():
         raise InvalidArgument(f"{option}: {str(out)!r} exists and is not a directory")
     if out.is_dir():
         _writable_dir(out, option)
+        if writes is not None:
+            _no_links(out, writes, option)
+        elif overwrite:  # a run directory: its own subfolders are fine, links are not
+            _no_links(out, sorted(p.name for p in out.iterdir() if p.is_symlink()), option)
         if not overwrite:
             clash = sorted(p.name for p in out.iterdir()) if writes is None else \
                 sorted(n for n in writes if (out / n).exists())
@@ -153,6 +183,9 @@ def check_output_file(path: str, *, overwrite: bool = False, option: str = "--ou
     """Check an output file before any work: not a directory, its folder writable, not clobbering."""
     _named(path, option, "file")
     out = Path(path)
+    if out.is_symlink():
+        raise InvalidArgument(f"{option}: {_link(out)}; results are never written through a link: "
+                              f"remove it or name another file")
     if out.is_dir():
         raise InvalidArgument(f"{option}: {str(out)!r} is a directory, not a file")
     if out.exists() and not overwrite:
@@ -223,6 +256,28 @@ def save_on_interrupt(save: Callable[[], str], resume: Callable[[], str]) -> Ite
             raise
         saved = save()
         raise Interrupted(f"interrupted: saved {saved}; resume with: {resume()}") from None
+
+
+@contextmanager
+def outputs_said_on_interrupt(out: Path | None, written: list[str], total: int, *,
+                              created: bool) -> Iterator[None]:
+    """Ctrl-C inside the block becomes :class:`Interrupted` with one line saying what is left:
+    the folder removed again if this run created it and nothing was written into it, else which
+    of the ``total`` outputs were written (``written``, filled in by the command as it goes)."""
+    try:
+        yield
+    except BaseException as exc:
+        if not caused_by_ctrl_c(exc):
+            raise
+        if out is None:
+            raise Interrupted("interrupted before any file was written") from None
+        if not written:
+            if created and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+                raise Interrupted(f"interrupted: nothing written; removed the new folder {str(out)!r}") from None
+            raise Interrupted(f"interrupted: nothing written into {str(out)!r}") from None
+        raise Interrupted(f"interrupted: kept {len(written)} of {total} files ({', '.join(written)}); "
+                          f"the others were not written") from None
 
 
 def caused_by_ctrl_c(exc: BaseException) -> bool:

@@ -6,7 +6,10 @@ import argparse
 import json
 from fractions import Fraction
 
-from .._numbers import parse_number
+from .._numbers import decimal_text, parse_number, short
+
+#: Exact values longer than this are shown by their decimal value only (--json has every digit).
+EXACT_WIDTH = 40
 
 _PARAMETERS = (
     ("p_fire", "P(fire)"),
@@ -36,6 +39,30 @@ def parse_fraction(text: str, what: str) -> Fraction:
     return parse_number(text, what)
 
 
+def shown(x: Fraction) -> str:
+    """``19/20 = 0.95``; one text where the two agree (``0``); a long fraction by its decimal value
+    computed exactly (``≈1e-400``, never float's 0)."""
+    exact, decimal = short(x, EXACT_WIDTH), decimal_text(x)
+    if exact.startswith("≈"):
+        return f"≈{decimal} (exact fraction in --json)"
+    return exact if exact == decimal else f"{exact} = {decimal}"
+
+
+def _decimals(data: object) -> object:
+    """--json: beside each {"exact", "float"} pair whose float cannot show the value (a positive
+    value below float64's range reads 0.0), a "decimal" text computed from the exact value."""
+    if isinstance(data, list):
+        return [_decimals(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: _decimals(v) for k, v in data.items()}
+    if set(out) == {"exact", "float"}:
+        q = Fraction(out["exact"])
+        if (q != 0 and out["float"] == 0) or out["float"] in (float("inf"), float("-inf")):
+            out["decimal"] = decimal_text(q)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from ..scm.fire_engine import FireEngineParameters, derive_fire_engine, fire_engine_model
 
@@ -44,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     params = FireEngineParameters(**given)
     d = derive_fire_engine(params)
     if args.json:
-        print(json.dumps(d.as_json(), indent=2))
+        print(json.dumps(_decimals(d.as_json()), indent=2))
         return 0
     print("The fire engine of §2.1 as a structural causal model: fire -> report -> engine")
     print()
@@ -54,10 +81,9 @@ def run(args: argparse.Namespace) -> int:
     for quantity, formula, value in d.steps:
         print(f"  {quantity}")
         print(f"      = {formula}")
-        print(f"      = {value}  (= {float(value):.6g})")
+        print(f"      = {shown(value)}")
     print()
-    print(f"P(fire | engine sent)     = {d.observational} = {float(d.observational):.6g}"
-          "   records where an engine was sent")
-    print(f"P(fire | do(engine sent)) = {d.interventional} = {float(d.interventional):.6g}"
-          "   forcing an engine out leaves the fire process alone")
+    print(f"P(fire | engine sent)     = {shown(d.observational)}   records where an engine was sent")
+    print(f"P(fire | do(engine sent)) = {shown(d.interventional)}   forcing an engine out leaves the fire "
+          "process alone")
     return 0

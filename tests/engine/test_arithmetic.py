@@ -157,3 +157,20 @@ def test_log_sum_exp_over_programs_matches_a_high_precision_sum(shape):
         with mpmath.workdps(40):
             ref = float(mpmath.log(mpmath.fsum(mpmath.exp(v) for v in finite)))
         assert abs(got[j] - ref) <= 1e-15 * abs(ref), (j, got[j], ref)
+
+
+def test_symbolic_posteriors_with_radicals_are_simplified():
+    import sympy
+
+    from bayes_agent import Mixture, TableProgram, Transcript
+
+    r = sympy.sqrt(2) / 2
+    half = sympy.Rational(1, 2)
+    m = Mixture([TableProgram("a", action={"A": r, "B": 1 - r}), TableProgram("b", action={"A": half, "B": half})],
+                [half, half])
+    h = Transcript().world("A", channel="action").world("B", channel="action")
+    w = m.posterior(h)
+    assert sympy.simplify(w["a"] - (6 - 2 * sympy.sqrt(2)) / 7) == 0
+    assert sympy.simplify(w["b"] - (1 + 2 * sympy.sqrt(2)) / 7) == 0
+    assert str(w["a"]) == "(6 - 2*sqrt(2))/7"  # in lowest terms, not a nest of the raw product
+    assert all(len(str(v)) < 30 for v in (*w.values(), *m.act(h).values()))

@@ -68,3 +68,13 @@ def test_bad_call_raises_a_named_error(what, call, error, message):
 def test_normalize_is_the_only_rescaling():
     m = Mixture([P, Q], ["1", "3"], normalize=True)
     assert m.prior == {"p": F(1, 4), "q": F(3, 4)}
+
+
+def test_a_huge_prior_sum_is_said_once_not_as_one_plus_itself():
+    from bayes_agent.cli import main
+    import contextlib, io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["two-action", "--prior", "1e400", "1"]) == 2
+    assert "sums to ≈1e+400, not 1" in err.getvalue() and "1 + ≈" not in err.getvalue()

@@ -179,3 +179,60 @@ def test_a_figure_into_a_missing_or_wrong_place_is_one_clear_error(m, tmp_path):
         plot_trajectory(e.trajectories[0], tmp_path / "missing" / "t.png")
     with pytest.raises(InvalidArgument, match="is a directory"):
         plot_ensemble(e, tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------
+# the lock and recovery levels are probabilities in (0, 1], parsed like threshold, reported readably
+
+@pytest.mark.parametrize("level", [0, 2, -1, "19/20x", None, "nan"])
+def test_levels_outside_zero_one_or_not_numbers_are_refused(level):
+    from bayes_agent import InvalidArgument, simulate_many, two_action_mixture
+
+    e = simulate_many(two_action_mixture(), "p_B", runs=2, steps=4)
+    for call in (lambda: e.summary(level=level), lambda: e.trajectories[0].recovery_time("do", level=level),
+                 lambda: e.lock_fraction("do", level), lambda: e.locked_over_time("obs", level)):
+        with pytest.raises(InvalidArgument, match="level"):
+            call()
+
+
+def test_levels_are_parsed_and_reported_as_given():
+    from fractions import Fraction
+
+    from bayes_agent import simulate_many, two_action_mixture
+
+    e = simulate_many(two_action_mixture(), "p_B", runs=3, steps=6)
+    assert e.summary(level=0.95)["lock_level"] == "0.95"
+    assert e.summary(level="19/20")["lock_level"] == "19/20"
+    assert e.summary(level="19/20")["naive"] == e.summary(level=Fraction(19, 20))["naive"]
+    t = e.trajectories[0]
+    assert t.recovery_time("do", level="1/2") == t.recovery_time("do", level=Fraction(1, 2))
+
+
+def test_a_long_exact_run_warns_up_front_about_its_quadratic_cost(capsys, monkeypatch):
+    from bayes_agent.commands import simulate as command
+
+    monkeypatch.setattr(command, "EXACT_WARN_STEPS", 10)
+    assert main(["simulate", "--runs", "1", "--steps", "12", "--exact", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "steps² per run" in err
+    for argv in (["--steps", "12"], ["--steps", "10", "--exact"]):  # float, or short enough: no warning
+        assert main(["simulate", "--runs", "1", "--json", *argv]) == 0
+        assert capsys.readouterr().err == ""
+
+
+def test_results_holding_dicts_are_explicitly_unhashable():
+    from collections.abc import Hashable
+
+    from bayes_agent import derive_two_action
+
+    e = simulate_many(two_action_mixture(), "p_B", runs=2, steps=3)
+    for obj in (e, e.trajectories[0], derive_two_action()):
+        assert not isinstance(obj, Hashable) and type(obj).__hash__ is None
+        with pytest.raises(TypeError, match=f"unhashable type: '{type(obj).__name__}'"):
+            hash(obj)
+    assert e == simulate_many(two_action_mixture(), "p_B", runs=2, steps=3)  # equality still by value
+
+
+def test_simulate_many_names_an_unknown_keyword():
+    with pytest.raises(InvalidArgument, match=r"unknown keyword arguments \['bogus'\]"):
+        simulate_many(two_action_mixture(), "p_B", runs=2, steps=3, bogus=1)

@@ -139,3 +139,14 @@ def test_building_by_append_is_linear_in_the_number_of_slots():
     for i in range(5000):
         h = h.world(str(i % 3))
     assert len(h) == 5000 and h._store is h.prefix(10)._store  # one store, views of it
+
+
+def test_a_long_transcript_has_a_short_repr():
+    from bayes_agent import Transcript
+
+    h = Transcript.from_pairs([("A", 1), ("B", 0)] * 50_000, context="c")
+    text = repr(h)
+    assert len(text) < 1000 and "99995 more slots" in text and "len=100000" in text
+    short = Transcript(context="c").agent("A")
+    assert repr(short) == ("Transcript(slots=(Slot(value='A', gate=<Gate.AGENT: 1>, channel=<Channel.ACTION: "
+                           "'action'>, speaker=None),), context='c')")

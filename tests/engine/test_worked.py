@@ -66,3 +66,28 @@ def test_invoice_dialogue_slots_and_updates():
     naive = [r["naive_weights"] for r in rows]
     assert naive[0] != {"duplicate_charge": F(1, 2), "other_billing_error": F(1, 2)}  # naive moves on slot 1
     assert rows[-1]["weights"] == {"duplicate_charge": F(8, 17), "other_billing_error": F(9, 17)}
+
+
+def test_three_actions_are_refused_with_a_hint_that_exists():
+    """derive_two_action has no otherwise= parameter, so its message must not suggest one."""
+    import inspect
+
+    from bayes_agent import InvalidArgument, derive_two_action
+
+    three = {"p_B": {"A": "1/5", "B": "3/5", "C": "1/5"}, "p_A": {"A": "1/2", "B": "1/4", "C": "1/4"}}
+    with pytest.raises(InvalidArgument, match="exactly two actions, got 3") as e:
+        derive_two_action(kernels=three)
+    if "otherwise=" in str(e.value).split("Mixture.decide")[0]:
+        assert "otherwise" in inspect.signature(derive_two_action).parameters
+
+
+def test_closed_form_latex_covers_every_closed_form():
+    import sympy
+
+    from bayes_agent import two_action_closed_form
+
+    cf = two_action_closed_form()
+    forms = {k for k in cf if k not in ("symbols", "latex")}
+    assert forms == {"pi_B_h0", "w1", "w1_naive", "w2", "w2_naive"}
+    assert set(cf["latex"]) == forms
+    assert all(cf["latex"][k] == sympy.latex(cf[k]) for k in forms)

@@ -1,0 +1,72 @@
+"""act_from / predict_from / sample_action_from check their weights; decide's two actions are
+two different symbols of the alphabet; a symbolic log-likelihood is refused by name."""
+
+import random
+from fractions import Fraction as F
+
+import pytest
+
+from bayes_agent import (InvalidArgument, Mixture, TableProgram, Transcript, as_float, simulate_trajectory,
+                         symbols, two_action_mixture)
+
+
+@pytest.mark.parametrize("weights, words", [
+    ({"p_B": -1, "p_A": 2}, "negative"),
+    ({"p_B": 2, "p_A": 2}, "sums to 4, not 1"),
+    ({}, "missing"),
+    ({"p_B": F(1, 2), "p_A": F(1, 2), "q": 0}, "unknown"),
+    (None, "mapping"),
+    ("x", "mapping"),
+])
+@pytest.mark.parametrize("method", ["act_from", "predict_from", "sample_action_from"])
+def test_bad_weights_are_refused_never_rescaled(weights, words, method):
+    m = two_action_mixture()
+    h = Transcript(context="c").agent("A")
+    args = (weights, h, 0) if method == "sample_action_from" else (weights, h)
+    with pytest.raises(InvalidArgument, match=words) as e:
+        getattr(m, method)(*args)
+    assert "normalize" not in str(e.value)  # there is no such option here
+
+
+def test_good_weights_still_work_in_every_arithmetic():
+    m = two_action_mixture()
+    h = Transcript(context="c")
+    assert m.act_from(m.prior, h) == m.act(h)
+    f = as_float(m)
+    assert f._mixture.act_from({"p_B": 0.35, "p_A": 0.65}, h)["B"] == pytest.approx(0.345)
+
+
+def test_sample_action_from_takes_an_int_seed_like_its_siblings():
+    m = two_action_mixture()
+    h = Transcript(context="c")
+    assert m.sample_action_from(m.prior, h, 7) == m.sample_action_from(m.prior, h, random.Random(7))
+    assert m.sample_action_from(m.prior, h, 7) == m.sample_action(h, 7)
+    with pytest.raises(InvalidArgument, match="rng"):
+        m.sample_action_from(m.prior, h, -1)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"target": "B", "otherwise": "Z"}, "otherwise 'Z' is not in the action alphabet"),
+    ({"target": "B", "otherwise": "B"}, "equals the target"),
+    ({"target": []}, "not hashable"),
+    ({"target": "B", "otherwise": []}, "not hashable"),
+])
+def test_decide_actions_are_two_symbols_of_the_alphabet(kwargs, words):
+    m = two_action_mixture()
+    with pytest.raises(InvalidArgument, match=words):
+        m.decide(Transcript(context="c"), **kwargs)
+
+
+def test_simulate_trajectory_names_an_unhashable_target():
+    with pytest.raises(InvalidArgument, match="not hashable"):
+        simulate_trajectory(two_action_mixture(), "p_B", steps=3, target=[])
+
+
+def test_symbolic_log_likelihood_names_the_free_symbol():
+    x = symbols("x")
+    m = Mixture([TableProgram("a", action={"A": x, "B": 1 - x}), TableProgram("b", action={"A": F(1, 2), "B": F(1, 2)})],
+                [F(1, 2), F(1, 2)])
+    h = Transcript().agent("A").world("B", channel="action")
+    with pytest.raises(InvalidArgument, match="free symbols x"):
+        m.log_likelihood(h)
+    assert m.likelihood(h)["a"] == 1 - x  # the closed form is still there
