@@ -57,18 +57,33 @@ def test_ctrl_c_before_any_figure_removes_the_new_folder(tmp_path, capsys, monke
     out = tmp_path / "new"
     assert main([*SMALL, "--out", str(out)]) == 130
     err = capsys.readouterr().err
-    assert "nothing written; removed the new folder" in err and not out.exists()
+    assert "nothing was kept" in err and not out.exists()
 
 
-def test_ctrl_c_after_some_figures_says_which_were_kept(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_after_some_figures_leaves_none_of_them(tmp_path, capsys, monkeypatch):
     import bayes_agent.simulate as sim
 
     monkeypatch.setattr(sim, "plot_trajectory", _ctrl_c)
     out = tmp_path / "new"
     assert main([*SMALL, "--out", str(out)]) == 130
     err = capsys.readouterr().err
-    assert "kept 2 of 3 files" in err and FIG in err
-    assert sorted(p.name for p in out.iterdir()) == sorted([FIG, "delusion_ensemble_actor_obs.png"])
+    assert "removed the files this run had written" in err and "rerun needs no --overwrite" in err
+    assert not out.exists()  # the two figures written before Ctrl-C and the new folder are gone
+    monkeypatch.undo()
+    assert main([*SMALL, "--out", str(out)]) == 0  # so a rerun is not refused
+
+
+def test_ctrl_c_keeps_figures_that_predate_the_run(tmp_path, capsys, monkeypatch):
+    import bayes_agent.simulate as sim
+
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / FIG).write_bytes(b"earlier")
+    monkeypatch.setattr(sim, "plot_trajectory", _ctrl_c)
+    assert main([*SMALL, "--out", str(out), "--overwrite"]) == 130
+    err = capsys.readouterr().err
+    assert FIG in err and "--overwrite" in err
+    assert sorted(p.name for p in out.iterdir()) == [FIG]
 
 
 def test_save_figure_replaces_a_link_instead_of_writing_through_it(tmp_path):
@@ -80,3 +95,10 @@ def test_save_figure_replaces_a_link_instead_of_writing_through_it(tmp_path):
     assert not outside.exists() and not (tmp_path / "t.png").is_symlink()
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.png"]  # no .partial left
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc file system")
+def test_a_folder_that_takes_no_new_files_is_named_as_such(capsys):
+    assert main(["simulate", "--out", "/proc/bayes-agent-x"]) == 2
+    err = capsys.readouterr().err
+    assert "'/proc' does not accept new files" in err and "not writable" not in err

@@ -9,12 +9,13 @@ bars only on a terminal. Nothing here imports torch.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import shlex
 import sys
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -28,7 +29,7 @@ __all__ = [
     "check_output_file",
     "nothing_left_if_rejected",
     "output_dir",
-    "outputs_said_on_interrupt",
+    "nothing_new_left",
     "plain_text",
     "prepare_out_dir",
     "progress_wanted",
@@ -64,12 +65,13 @@ def _writable_dir(path: Path, option: str, target: Path | None = None) -> None:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".bayes-agent-write-test-"):
             pass
     except OSError as exc:
-        why = exc.strerror or str(exc)
+        if exc.errno == errno.ENOENT:  # the folder exists but takes no new files (/proc, /sys)
+            problem = "does not accept new files (a virtual file system?)"
+        else:
+            problem = f"is not writable ({exc.strerror or exc})"
         if target is None:
-            raise InvalidArgument(f"{option}: cannot write into {str(path)!r}: {why}") from None
-        raise InvalidArgument(
-            f"{option}: cannot create {str(target)!r}: {str(path)!r} is not writable ({why})"
-        ) from None
+            raise InvalidArgument(f"{option}: cannot write into {str(path)!r}: it {problem}") from None
+        raise InvalidArgument(f"{option}: cannot create {str(target)!r}: {str(path)!r} {problem}") from None
 
 
 def _creatable(path: Path, option: str) -> None:
@@ -259,25 +261,33 @@ def save_on_interrupt(save: Callable[[], str], resume: Callable[[], str]) -> Ite
 
 
 @contextmanager
-def outputs_said_on_interrupt(out: Path | None, written: list[str], total: int, *,
-                              created: bool) -> Iterator[None]:
-    """Ctrl-C inside the block becomes :class:`Interrupted` with one line saying what is left:
-    the folder removed again if this run created it and nothing was written into it, else which
-    of the ``total`` outputs were written (``written``, filled in by the command as it goes)."""
+def nothing_new_left(out: str | os.PathLike, names: Iterable[str], what: str) -> Iterator[None]:
+    """Write ``names`` into ``out`` inside the block: all of them, or none left by this run.
+
+    If the block fails or is stopped, each of ``names`` that this run created is removed, and
+    ``out`` too if this run created it (files there before stay), so a rerun is not refused as
+    "already holds results". Ctrl-C becomes :class:`Interrupted`, whose line says what was removed
+    and what was kept."""
+    out = Path(out)
+    names = list(names)
+    existed = out.exists()
+    before = [n for n in names if (out / n).exists()]
     try:
         yield
     except BaseException as exc:
+        for n in names:
+            if n not in before:
+                with suppress(OSError):
+                    (out / n).unlink(missing_ok=True)
+        with suppress(OSError):
+            if not existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
         if not caused_by_ctrl_c(exc):
             raise
-        if out is None:
-            raise Interrupted("interrupted before any file was written") from None
-        if not written:
-            if created and out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
-                raise Interrupted(f"interrupted: nothing written; removed the new folder {str(out)!r}") from None
-            raise Interrupted(f"interrupted: nothing written into {str(out)!r}") from None
-        raise Interrupted(f"interrupted: kept {len(written)} of {total} files ({', '.join(written)}); "
-                          f"the others were not written") from None
+        kept = (f"; {', '.join(before)} in {str(out)!r} predate this run or were replaced part-way: "
+                f"rerun with --overwrite" if before else "; nothing was kept, so a rerun needs no --overwrite")
+        raise Interrupted(f"interrupted while writing {what}; removed the files this run had "
+                          f"written{kept}") from None
 
 
 def caused_by_ctrl_c(exc: BaseException) -> bool:

@@ -9,8 +9,7 @@ from .._numbers import short
 from ..errors import InvalidArgument
 from ..scm.ice_cream import MIN_N_MAX, check_climate
 from ._arguments import nonnegative_int
-from ._common import add_overwrite_argument, prepare_out_dir
-from ._outputs import nothing_new_left
+from ._common import add_overwrite_argument, nothing_new_left, prepare_out_dir
 from .fire_engine import parse_fraction
 
 FIGURES = ("ice_cream_climates.png", "ice_cream_more_data.png")

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InvalidArgument
     from ..lecture import export_handout, serve
     from ._common import prepare_out_dir
-    from ._outputs import nothing_new_left
+    from ._common import nothing_new_left
 
     if args.export is None and args.overwrite:
         raise InvalidArgument("--overwrite only applies with --export DIR (serving writes no files)")

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from ..errors import InvalidArgument
 from ._arguments import nonnegative_int
-from ._common import add_overwrite_argument, outputs_said_on_interrupt, prepare_out_dir
+from ._common import add_overwrite_argument, nothing_new_left, prepare_out_dir
 
 #: Above this many steps an --exact run warns that its cost grows with steps² (one run of 10,000
 #: steps took about 20 s and 190 MB on the 2-core development machine; 2,000 steps about 2 s).
@@ -62,16 +61,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: --exact keeps every exact weight of every slot, so time and memory grow with "
               f"steps² per run ({args.steps} steps × {args.runs} runs × 2 actors; one run of 10,000 steps "
               f"took about 20 s and 190 MB); the default float arithmetic grows linearly", file=sys.stderr)
-    out, created = None, False
-    if args.out is not None:  # checked before any work; only our own three figures count as a clash
-        created = not os.path.lexists(args.out)
-        out = prepare_out_dir(args.out, overwrite=args.overwrite, writes=_FIGURES)
-    figures: list[str] = []
-    with outputs_said_on_interrupt(out, figures, len(_FIGURES), created=created):
-        return _run(args, out, figures)
+    if args.out is None:
+        return _run(args, None)
+    # checked before any work (only our own three figures count as a clash), created once it starts
+    out = prepare_out_dir(args.out, overwrite=args.overwrite, writes=_FIGURES, create=False)
+    with nothing_new_left(out, _FIGURES, "the figures"):  # all three figures, or none left by this run
+        prepare_out_dir(out, overwrite=True, writes=_FIGURES)
+        return _run(args, out)
 
 
-def _run(args: argparse.Namespace, out: Path | None, figures: list[str]) -> int:
+def _run(args: argparse.Namespace, out: Path | None) -> int:
     from ..simulate import plot_ensemble, plot_trajectory, simulate_many, simulate_trajectory
     from ..worked import two_action_mixture
 
@@ -99,6 +98,7 @@ def _run(args: argparse.Namespace, out: Path | None, figures: list[str]) -> int:
                              policy=args.policy, actor=actor, arithmetic=arithmetic)
         for actor in ("do", "obs")
     }
+    figures: list[str] = []
     if out is not None:
         for actor, e in ensembles.items():
             figures.append(str(plot_ensemble(e, out / f"delusion_ensemble_actor_{actor}.png")))

@@ -150,7 +150,7 @@ def test_an_interrupted_export_leaves_no_half_handout(earlier, tmp_path, monkeyp
     monkeypatch.setattr(app, "build_handout_page", _Page)
     assert main(["lecture", "--export", str(out), *(["--overwrite"] if earlier else [])]) == 130
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "interrupted before the handout was complete" in err, err
+    assert "\n" not in err and "interrupted while writing the handout" in err, err
     if earlier:  # the earlier index stays, and the line says to rerun with --overwrite
         assert sorted(p.name for p in out.iterdir()) == ["index.html"]
         assert "index.html in" in err and "rerun with --overwrite" in err
