@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
-from .._numbers import check_probability
+from .._numbers import check_probability, short
 from ..errors import InvalidArgument
 from .model import SCM, Variable, bernoulli
 
@@ -128,13 +128,13 @@ def derive_fire_engine(params: FireEngineParameters | None = None) -> FireEngine
          f"P(no fire) [P(report|no fire) P(engine|report) + P(no report|no fire) P(engine|no report)]"
          f" = {_q(1 - f)} * ({_q(r0)} * {_q(e1)} + {_q(1 - r0)} * {_q(e0)})",
          (1 - f) * (r0 * e1 + (1 - r0) * e0)),
-        ("P(engine)", f"P(fire, engine) + P(no fire, engine) = {joint_fire} + {joint_no_fire}",
+        ("P(engine)", f"P(fire, engine) + P(no fire, engine) = {short(joint_fire, 40)} + {short(joint_no_fire, 40)}",
          joint_fire + joint_no_fire),
         ("P(fire | engine)", f"P(fire, engine) / P(engine) = {_q(joint_fire)} / {_q(p_engine)}",
          joint_fire / p_engine),
         ("P(fire | do(engine))",
          "surgery: engine's mechanism P(engine | report) becomes a point mass at 'sent'; fire is "
-         f"not a descendant of engine, so its factor P(fire) survives untouched = {f}",
+         f"not a descendant of engine, so its factor P(fire) survives untouched = {short(f, 40)}",
          f),
         ("P(fire | do(engine), report)",
          "after the surgery a report is still world-written evidence: "
@@ -155,6 +155,7 @@ def derive_fire_engine(params: FireEngineParameters | None = None) -> FireEngine
 
 
 def _q(x: Any) -> str:
-    """A number as text, parenthesised when it is a fraction so that a / b reads unambiguously."""
-    text = str(x)
+    """A number as text (shortened past 40 characters), parenthesised when it is a fraction so that
+    a / b reads unambiguously."""
+    text = short(x, 40)
     return f"({text})" if "/" in text else text

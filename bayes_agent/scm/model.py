@@ -38,7 +38,7 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
-from .._numbers import EXACT, convert, is_symbolic, kind_of, parse_number, sympy_module
+from .._numbers import EXACT, convert, is_symbolic, kind_of, parse_number, short, sympy_module
 from ..errors import InvalidArgument, TableTooLarge
 from .factors import FactorView
 from .plans import MAX_TABLE_SIZE
@@ -522,4 +522,5 @@ def _values_array(np: Any, domain: tuple) -> Any:
 
 
 def _fmt_number(x: Number) -> str:
-    return str(x)
+    """A mechanism entry as text: exact unless its digits would flood the line (then ≈ 6 digits)."""
+    return short(x, 40)

@@ -41,3 +41,18 @@ def test_decimal_text_is_computed_from_the_fraction():
 
     assert decimal_text(F(1, 10**400)) == "1e-400"
     assert decimal_text(F(1, 3)) == "0.333333" and decimal_text(100) == "100" and decimal_text(0) == "0"
+
+
+def test_no_line_of_the_model_or_the_derivation_prints_every_digit(capsys):
+    assert main(["fire-engine", "--p-fire", "1e-400"]) == 0
+    out = capsys.readouterr().out
+    longest = max(out.splitlines(), key=len)
+    assert len(longest) < 200, longest[:200]
+    assert "P(fire) = {False: ≈1, True: ≈1e-400}" in out  # the model's own row, shortened too
+
+
+def test_short_mechanism_entries_stay_exact(capsys):
+    assert main(["fire-engine"]) == 0
+    out = capsys.readouterr().out
+    assert "P(report | fire=False) = {False: 18999/19000, True: 1/19000}" in out
+    assert "survives untouched = 1/1000" in out and "= (8991/10000000) / (8991/9500000)" in out
