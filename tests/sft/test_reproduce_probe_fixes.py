@@ -127,3 +127,14 @@ def test_sweep_jobs_beyond_the_cpus_is_refused(tmp_path, capsys):
     assert main(["sweep", "--out", str(out), "--preset", "micro", "--jobs", str(jobs)]) == 2
     err = capsys.readouterr().err
     assert f"--jobs must be between 1 and {os.cpu_count() or 1} on this machine" in err and not out.exists()
+
+
+def test_sweep_refuses_two_lie_rates_that_share_a_run_folder(tmp_path, capsys):
+    """--p-lie 0.5 0.501 used to run both into p_0.50/ (the 0.5 runs overwritten) while sweep.json
+    listed both rates; --resume then refused the sweep's own command."""
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--out", str(out), "--preset", "micro", "--no-progress", "--epochs", "1",
+                 "--p-lie", "0.5", "0.501", "--seeds", "0", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "p_lie 0.5 and 0.501 would share the run folder p_0.50" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
