@@ -133,7 +133,9 @@ def _handle(args: argparse.Namespace) -> int:
         ) from None
     from ..sft import experiment
     from ..sft.aggregate import check_compare_to
+    from ..sft.checkpoints import read_state
     from ..sft.outputs import remove_outputs
+    from ..sft.settings import check_same_seed_layout
 
     # every refusal below comes before any work and leaves --out as it was
     # an unknown or absent device, a precision it cannot run: one line, before anything is written
@@ -141,10 +143,15 @@ def _handle(args: argparse.Namespace) -> int:
                           preset.device)
     named_option("--precision", lambda p: resolve_precision(p, device), preset.train.precision)
     if args.compare_to:
+        _check_not_itself(args.compare_to, args.out)
         check_compare_to(args.compare_to, seeds, preset.arms)
+    if args.resume:
+        read_state(Path(args.resume))  # a missing or broken checkpoint: refused before --out is touched
     with nothing_left_if_rejected(args.out):  # a run refused below leaves no --out it created
         # --resume continues in a directory that holds the interrupted run
         out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
+        if args.resume is not None:  # one seed in --out itself, or several in seed_<k>/: not switched
+            check_same_seed_layout(out, seeds)
         resume = args.resume or None
         if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
             resume = str(out / "checkpoint")
@@ -153,6 +160,16 @@ def _handle(args: argparse.Namespace) -> int:
         if args.overwrite:
             remove_outputs(out)  # what earlier runs of this command wrote there, and nothing else
         return _run(args, preset, seeds, out, resume, options)
+
+
+def _check_not_itself(compare_to: str, out: str) -> None:
+    """``--compare-to`` naming ``--out`` itself compares a run with itself, and with ``--overwrite``
+    would read a folder this run is about to empty: refused before anything is removed."""
+    import os
+
+    if os.path.realpath(os.path.expanduser(compare_to)) == os.path.realpath(os.path.expanduser(out)):
+        raise BayesAgentError(f"--compare-to {compare_to} is this run's own --out; compare with another "
+                              f"multi-seed run directory")
 
 
 def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, resume: str | None,

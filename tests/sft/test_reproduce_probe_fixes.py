@@ -138,3 +138,45 @@ def test_sweep_refuses_two_lie_rates_that_share_a_run_folder(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "p_lie 0.5 and 0.501 would share the run folder p_0.50" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_resume_across_single_and_multi_seed_layouts_is_refused_before_any_work(tmp_path, capsys):
+    """A single-seed --out resumed with --seeds 0 1 used to train both seeds from scratch beside the
+    stale root files; a two-seed --out resumed as one seed retrained seed 0 at the root."""
+    import shutil
+
+    single = tmp_path / "single"
+    assert main(["reproduce", "--out", str(single), *SMOKE]) == 0
+    multi = tmp_path / "multi"  # the layout of a two-seed run: each seed's run in seed_<k>/
+    for s in (0, 1):
+        shutil.copytree(single, multi / f"seed_{s}")
+    capsys.readouterr()
+    for out, argv, message in [(single, ["--seeds", "0", "1"], "was trained with --seeds 0, not 0 1"),
+                               (multi, [], "was trained with --seeds 0 1, not 0"),
+                               (multi, ["--seeds", "0"], "was trained with --seeds 0 1, not 0")]:
+        before = _snapshot(out)
+        assert main(["reproduce", "--out", str(out), *SMOKE, *argv, "--resume"]) == 2, argv
+        captured = capsys.readouterr()
+        assert message in captured.err and len(captured.err.strip().splitlines()) == 1, captured.err
+        assert captured.out == "" and _snapshot(out) == before
+
+
+def test_compare_to_the_folder_being_overwritten_is_refused_before_it_is_emptied(tmp_path, capsys):
+    """--compare-to X --out X --overwrite used to remove X's results, then refuse 'no multi-seed
+    metrics.json there', leaving X empty."""
+    out = tmp_path / "seeds"
+    out.mkdir()
+    per_seed = [{"seed": s, "arms": ["obs", "do"], "mean_delta_obs": 0.1, "mean_delta_do": 0.2} for s in (0, 1)]
+    (out / "metrics.json").write_text(json.dumps({"per_seed": per_seed}))
+    before = _snapshot(out)
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--seeds", "0", "1", "--compare-to", str(out),
+                 "--overwrite"]) == 2
+    captured = capsys.readouterr()
+    assert "is this run's own --out" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert captured.out == "" and _snapshot(out) == before
+
+
+def test_resume_from_a_missing_checkpoint_is_refused_before_any_work(tmp_path, capsys):
+    """--resume /nonexist used to load the model first and leave an empty --out/checkpoint/."""
+    _refused_before_work([*SMOKE, "--resume", str(tmp_path / "nonexist")], tmp_path / "out",
+                         "(state.json is missing)", capsys)
