@@ -213,6 +213,8 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
 
 # what transformers loads a model's weights from (one file, or the index of shards)
 _WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+# what a tokenizer is loaded from (without any of them transformers builds an empty one, silently)
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
 
 
 def _check_model_is_local(model: str | None) -> None:
@@ -226,11 +228,13 @@ def _check_model_is_local(model: str | None) -> None:
         return
     path = os.path.expanduser(model)
     if os.path.isdir(path):
-        lacking = [what for what, names in (("config.json", ("config.json",)), ("weights", _WEIGHTS))
+        lacking = [what for what, names in (("config.json", ("config.json",)), ("weights", _WEIGHTS),
+                                            ("tokenizer files", _TOKENIZER_FILES))
                    if not any(os.path.isfile(os.path.join(path, n)) for n in names)]
         if lacking:
             raise BayesAgentError(missing_model_message(model, FileNotFoundError(
                 f"no {' and no '.join(lacking)} in {model}")))
+        _check_tokenizer(model, path)
         return
     from huggingface_hub import try_to_load_from_cache
 
@@ -244,6 +248,27 @@ def _check_model_is_local(model: str | None) -> None:
         raise BayesAgentError(missing_model_message(model, FileNotFoundError(f"no config.json for {model}")))
     if not any(cached(n) for n in _WEIGHTS):
         raise BayesAgentError(missing_model_message(model, FileNotFoundError(f"no weights for {model}")))
+
+
+def _check_tokenizer(model: str, path: str) -> None:
+    """The folder's tokenizer encodes text and fits the model's vocab_size (its config.json): both are
+    checked again when the model loads, but here they stop the run before anything is written."""
+    import json
+    import os
+
+    from transformers import AutoTokenizer
+
+    from ..missing_model import check_tokenizer_encodes
+    from ..models import check_tokenizer_fits
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        vocab_size = json.loads(open(os.path.join(path, "config.json"), encoding="utf-8").read()).get("vocab_size")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise BayesAgentError(missing_model_message(model, exc)) from None
+    check_tokenizer_encodes(tokenizer, model)
+    if isinstance(vocab_size, int):
+        check_tokenizer_fits(tokenizer, vocab_size, model)
 
 
 def _worked_example() -> Any:

@@ -180,3 +180,26 @@ def test_resume_from_a_missing_checkpoint_is_refused_before_any_work(tmp_path, c
     """--resume /nonexist used to load the model first and leave an empty --out/checkpoint/."""
     _refused_before_work([*SMOKE, "--resume", str(tmp_path / "nonexist")], tmp_path / "out",
                          "(state.json is missing)", capsys)
+
+
+def test_model_folder_without_tokenizer_files_or_with_a_too_large_tokenizer_is_refused(tmp_path, capsys):
+    """A folder with config.json and weights only was accepted (an empty tokenizer: empty training
+    data, then a RuntimeError in the probes; `masks` printed 0 tokens); a tokenizer larger than the
+    model's vocab_size was an IndexError in training."""
+    from neural.models import train_tokenizer
+    from tests.neural.test_models import TEXTS, _saved_qwen2
+
+    wnotok = _saved_qwen2(tmp_path / "wnotok", 320)
+    capsys.readouterr()  # save_pretrained's progress bar
+    _refused_before_work([*SMOKE, "--model", str(wnotok)], tmp_path / "out",
+                         "holds no loadable model and tokenizer (config.json, weights, tokenizer files)", capsys)
+    assert main(["masks", "--preset", "micro", "--model", str(wnotok)]) == 2
+    captured = capsys.readouterr()
+    assert "encodes 'Hello' to no tokens" in captured.err and captured.out == ""
+    tok = train_tokenizer(TEXTS * 20, 400)
+    small = _saved_qwen2(tmp_path / "small", 100, tok)
+    capsys.readouterr()
+    _refused_before_work([*SMOKE, "--model", str(small)], tmp_path / "out",
+                         f"its tokenizer has {len(tok)} tokens but the model's vocabulary (vocab_size) has 100", capsys)
+    assert main(["masks", "--preset", "micro", "--model", str(small)]) == 2
+    assert "(vocab_size) has 100" in capsys.readouterr().err
