@@ -58,13 +58,20 @@ def saved_settings(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def check_same_settings(saved: dict[str, Any] | None, now: dict[str, Any], where: str) -> None:
+def check_same_settings(saved: dict[str, Any] | None, now: dict[str, Any], where: str, *,
+                        auto_precision: str | None = None) -> None:
     """Refuse to continue a run in ``where`` whose saved settings differ from ``now``: one line naming
-    the first differing setting (by its option) and both values."""
+    the first differing setting (by its option) and both values. ``auto_precision`` is what
+    ``--precision auto`` runs as on this device: a precision is compared as it runs, not as typed
+    (auto and fp32 are the same on the CPU)."""
     if saved is None:
         return
+
+    def runs_as(key: str, value: Any) -> Any:
+        return auto_precision if key == "train.precision" and value == "auto" and auto_precision else value
+
     for key in now:
-        if key in saved and saved[key] != now[key]:
+        if key in saved and runs_as(key, saved[key]) != runs_as(key, now[key]):
             name = key.split(".")[-1]
             option = _OPTION.get(key, _OPTION.get(name, f"the preset's {name}"))
             raise InvalidArgument(

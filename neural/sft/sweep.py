@@ -93,11 +93,14 @@ def run_sweep(
     t0 = time.perf_counter()
     facts, held = select_facts(preset, bank)
     if not fresh:  # a kept run must have been trained as this sweep would train it
+        from ..devices import resolve_device, resolve_precision
+
+        auto = resolve_precision("auto", resolve_device(preset.device))
         for p in p_lies:
             for s in seeds:
                 kept = _run_dir(out, p, s) / "config.json"
                 check_same_settings(saved_settings(kept), run_settings(preset.with_(p_lie=p), s, facts + held),
-                                    f"the run in {kept.parent}")
+                                    f"the run in {kept.parent}", auto_precision=auto)
     if preset.pretrains_base:  # build (or load) each seed's base once, before any worker starts
         for s in seeds:
             build_base_model(preset, [], facts + held, s, cache_dir=base_cache, rebuild=rebuild_base, progress=progress)

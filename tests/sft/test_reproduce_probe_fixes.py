@@ -47,6 +47,11 @@ def test_resume_under_other_training_or_data_settings_is_refused_before_any_work
         assert _snapshot(out) == before
     # settings that change neither data nor training may differ
     assert main(["reproduce", "--out", str(out), *SMOKE, "--resume", "--threads", "1", "--probe-facts", "2"]) == 0
+    # a precision is compared as it runs: the preset's auto ran as fp32 on the CPU (was refused as typed)
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--resume", "--device", "cpu", "--precision", "fp32"]) == 0
+    capsys.readouterr()
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--resume", "--device", "cpu", "--precision", "bf16"]) == 2
+    assert "trained with --precision fp32, not bf16" in capsys.readouterr().err  # the resume above saved fp32
 
 
 def test_overwrite_replaces_earlier_results_and_keeps_other_files(tmp_path, capsys):
