@@ -243,3 +243,21 @@ def test_docs_explain_the_policies() -> None:
                    "## Training on more than one GPU",
                    "torchrun --standalone --nproc_per_node 2 examples/train_chat_ddp.py"):
         assert needle in doc, needle
+
+
+@pytest.mark.parametrize("fn,pattern", [
+    # no 'arguments' key: the template used to fail with 'Undefined is not JSON serializable'
+    ({"name": "f"}, "tool call 0 has no 'arguments' key"),
+    # arguments that are not valid JSON used to go into the text as broken JSON, with no note
+    ({"name": "f", "arguments": "not json {"}, "tool call 0 arguments are not valid JSON"),
+    ({"name": "f", "arguments": ""}, "tool call 0 arguments are not valid JSON"),
+    ({"name": "f", "arguments": "[1, 2"}, "tool call 0 arguments are not valid JSON"),
+])
+def test_tool_call_arguments_missing_or_not_json_are_named(toks, fn, pattern) -> None:
+    msgs = [LEGACY[0], {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": fn}]}]
+    for name in ("plain", "chatml"):
+        with pytest.raises(InvalidArgument, match=r"message 1 \(assistant\): " + pattern):
+            mask_chat(msgs, toks[name])
+    ok = [LEGACY[0], {"role": "assistant", "content": None,
+                      "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{}"}}]}]
+    assert mask_chat(ok, toks["chatml"]).input_ids
