@@ -105,7 +105,7 @@ def test_model_folder_without_weights_is_refused_before_any_work(tmp_path, capsy
     folder = tmp_path / "noweights"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
-    _refused_before_work([*SMOKE, "--model", str(folder)], tmp_path / "out", "no weights in", capsys)
+    _refused_before_work([*SMOKE, "--model", str(folder)], tmp_path / "out", "no weights and no tokenizer files in", capsys)
 
 
 def test_fp16_on_the_cpu_is_refused_before_any_work(tmp_path, capsys):
