@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
-__all__ = ["is_hub_id", "missing_model_message"]
+from bayes_agent.errors import InvalidArgument
+
+__all__ = ["check_tokenizer_encodes", "is_hub_id", "missing_model_message"]
 
 
 def is_hub_id(name_or_path: str) -> bool:
@@ -22,8 +25,7 @@ def missing_model_message(name_or_path: str, exc: Exception) -> str:
     detail = f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
     path = os.path.expanduser(name_or_path)
     if os.path.isdir(path):
-        return (f"{name_or_path!r} is a directory but holds no loadable model and tokenizer "
-                f"(config.json, weights, tokenizer files) {detail}")
+        return f"{name_or_path!r} is a directory but {_NOT_LOADABLE} {detail}"
     if not is_hub_id(name_or_path) or os.path.exists(path):
         return (f"--model {name_or_path!r}: no such directory; give the directory that holds the "
                 f"model's config.json, weights and tokenizer files, or run without --model to use "
@@ -33,3 +35,19 @@ def missing_model_message(name_or_path: str, exc: Exception) -> str:
             f"a machine with network access: `hf download {name_or_path} --local-dir {local}`, copy "
             f"the directory here and pass `--model {local}`, or run without --model to use the "
             f"embedded tiny model {detail}")
+
+
+_NOT_LOADABLE = "holds no loadable model and tokenizer (config.json, weights, tokenizer files)"
+
+
+def check_tokenizer_encodes(tokenizer: Any, name_or_path: str) -> None:
+    """Refuse a tokenizer that encodes a plain word to no tokens: what transformers builds, without
+    complaint, from a folder that has config.json but no tokenizer files (every text would be empty)."""
+    try:
+        ids = tokenizer("Hello", add_special_tokens=False)["input_ids"]
+    except Exception as exc:  # a tokenizer that cannot even encode: the same refusal, with the reason
+        ids, why = [], f"encoding 'Hello' fails ({type(exc).__name__}: {exc})"
+    else:
+        why = f"its tokenizer ({len(tokenizer)} tokens) encodes 'Hello' to no tokens"
+    if not ids:
+        raise InvalidArgument(f"{name_or_path!r} {_NOT_LOADABLE}: {why}")

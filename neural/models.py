@@ -13,11 +13,11 @@ from typing import Any, Iterable
 from bayes_agent.errors import BayesAgentError, InvalidArgument
 from bayes_agent.seeds import check_seed
 
-from .missing_model import missing_model_message
+from .missing_model import check_tokenizer_encodes, missing_model_message
 
 __all__ = [
     "EOS", "QWEN25_05B", "RANDOM_INIT_TOKENIZER_VOCAB", "TinyModelConfig", "build_tiny_model",
-    "count_parameters", "load_pretrained", "train_tokenizer",
+    "check_tokenizer_fits", "count_parameters", "load_pretrained", "train_tokenizer",
 ]
 
 EOS = "<|endoftext|>"
@@ -143,6 +143,17 @@ def build_tiny_model(config: TinyModelConfig, vocab_size: int, seed: int) -> Any
     return model
 
 
+def check_tokenizer_fits(tokenizer: Any, vocab_size: int, name_or_path: str) -> None:
+    """Refuse a tokenizer with more tokens than the model has embedding rows: its high ids would be
+    an IndexError deep inside training instead of a line that names both sizes."""
+    if len(tokenizer) > vocab_size:
+        raise InvalidArgument(
+            f"{name_or_path!r}: its tokenizer has {len(tokenizer)} tokens but the model's vocabulary "
+            f"(vocab_size) has {vocab_size}; token ids from {vocab_size} up would have no embedding "
+            f"(a tokenizer saved beside another model?)"
+        )
+
+
 def load_pretrained(name_or_path: str, *, dtype: str = "float32", device: str = "cpu") -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer from a local directory or the local hub cache only.
 
@@ -157,15 +168,20 @@ def load_pretrained(name_or_path: str, *, dtype: str = "float32", device: str = 
         raise InvalidArgument(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise BayesAgentError(missing_model_message(name_or_path, exc)) from None
+    check_tokenizer_encodes(tokenizer, name_or_path)  # before the weights: an empty tokenizer loads silently
+    if not getattr(tokenizer, "is_fast", False):
+        raise BayesAgentError(
+            f"the tokenizer of {name_or_path!r} is not a fast tokenizer; masks need its offset mapping"
+        )
+    try:
         model = AutoModelForCausalLM.from_pretrained(
             name_or_path, local_files_only=True, dtype=torch_dtype
         )
     except (OSError, ValueError) as exc:
         raise BayesAgentError(missing_model_message(name_or_path, exc)) from None
-    if not getattr(tokenizer, "is_fast", False):
-        raise BayesAgentError(
-            f"the tokenizer of {name_or_path!r} is not a fast tokenizer; masks need its offset mapping"
-        )
+    check_tokenizer_fits(tokenizer, model.get_input_embeddings().num_embeddings, name_or_path)
     model.to(device)
     model.eval()
     return model, tokenizer

@@ -59,6 +59,26 @@ def _token_list(k: int, key: str, values: Any, *, minimum: int) -> list[int]:
     return out
 
 
+_COUNTERS = ("examples", "tokens", "supervised_tokens", "truncated_tokens", "truncated_examples",
+             "unlabelled_examples", "unmarked_examples")
+_ROWS = 1 + 256  # this process and up to 256 DataLoader workers
+
+
+def _counter(name: str) -> property:
+    """A counter of :class:`ChatCollator`: the sum over every process that built its batches; setting
+    it (e.g. to 0) sets the total."""
+    column = _COUNTERS.index(name)
+
+    def get(self: "ChatCollator") -> int:
+        return int(self._counts[:, column].sum())
+
+    def put(self: "ChatCollator", value: int) -> None:
+        self._counts[:, column] = 0
+        self._counts[0, column] = int(value)
+
+    return property(get, put, doc=f"{name.replace('_', ' ')} in the batches handed out so far (all processes)")
+
+
 class ChatCollator:
     """Pad (and, for raw conversations, mask) a batch for causal-LM training in one label mode.
 
@@ -66,8 +86,10 @@ class ChatCollator:
     ``truncated_examples``, ``unlabelled_examples`` (kept with zero weight) and ``unmarked_examples``
     (pre-tokenized, without ``label_mode``: their mode unchecked) add up the batches
     the collator has handed out, so a training run can report its mask accounting; a refused
-    batch (no supervised label in any example) changes none of them. In a multi-process run each
-    process counts its own batches; sum them over ranks.
+    batch (no supervised label in any example) changes none of them. Batches built in DataLoader
+    worker processes (``num_workers > 0``, ``dataloader_num_workers``) count too: the counters live
+    in shared memory, one row per worker, summed when read. In a multi-process (multi-rank) run each
+    rank counts its own batches; sum them over ranks.
     """
 
     def __init__(
@@ -112,19 +134,37 @@ class ChatCollator:
         self.require_label_mode = bool(require_label_mode)
         if tokenizer is not None and (chat_template is not None or getattr(tokenizer, "chat_template", None)):
             check_template_syntax(tokenizer, chat_template)
-        self.examples = 0
-        self.tokens = 0
-        self.supervised_tokens = 0
-        self.truncated_tokens = 0
-        self.truncated_examples = 0
-        self.unlabelled_examples = 0
-        self.unmarked_examples = 0
+        import torch
+
+        # one row per process that builds batches (0: this one; k + 1: DataLoader worker k), each
+        # written by its own process only, in shared memory so that the workers' batches count here
+        self._counts = torch.zeros(_ROWS, len(_COUNTERS), dtype=torch.long).share_memory_()
         self._warned: set[str] = set()
+
+    def _row(self) -> int:
+        """This process's row of the counters: 0, or 1 + the id of the DataLoader worker it is."""
+        from torch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        if info is None:
+            return 0
+        if info.id + 1 >= _ROWS:
+            raise InvalidArgument(f"ChatCollator counts the batches of at most {_ROWS - 1} DataLoader workers, "
+                                  f"got worker {info.id}")
+        return info.id + 1
 
     def _warn_once(self, key: str, message: str, stacklevel: int = 3) -> None:
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(f"ChatCollator: {message}", stacklevel=stacklevel)
+
+    examples = _counter("examples")
+    tokens = _counter("tokens")
+    supervised_tokens = _counter("supervised_tokens")
+    truncated_tokens = _counter("truncated_tokens")
+    truncated_examples = _counter("truncated_examples")
+    unlabelled_examples = _counter("unlabelled_examples")
+    unmarked_examples = _counter("unmarked_examples")
 
     def report(self) -> str:
         """One line of accounting, in the words of ``bayes-agent chat-tokenize``."""
@@ -226,21 +266,22 @@ class ChatCollator:
                 f"dataset.filter(lambda f: any(x != -100 for x in f['labels'][1:])) on features from "
                 f"mask_chat(...).features(mode, with_mode=True) or chat-tokenize"
             )
+        add = dict.fromkeys(_COUNTERS, 0)
         for _, _, cut in rows:
             if cut:
-                self.truncated_tokens += cut
-                self.truncated_examples += 1
+                add["truncated_tokens"] += cut
+                add["truncated_examples"] += 1
                 self._warn_once("truncated", f"cut {cut} tokens from an example at max_length="
                                 f"{self.max_length} (labels cut with them); later cuts are counted "
                                 f"silently, see collator.report()")
         if unmarked:
-            self.unmarked_examples += unmarked
+            add["unmarked_examples"] += unmarked
             self._warn_once("unmarked", f"{unmarked} pre-tokenized examples carry no label_mode, so this "
                             f"{self.mode.value} collator cannot check which mode their labels were made "
                             f"for (taken as given); write them with features(mode, with_mode=True) or chat-tokenize, "
                             f"counted in collator.unmarked_examples")
         if unlabelled:  # kept with zero weight: a token-mean loss gets nothing from them
-            self.unlabelled_examples += len(unlabelled)
+            add["unlabelled_examples"] += len(unlabelled)
             self._warn_once("unlabelled", f"{len(unlabelled)} of {len(rows)} examples in a batch have no "
                             f"supervised label in the {self.mode.value} mode (kept with zero weight); "
                             f"counted in collator.unlabelled_examples, later ones silently")
@@ -260,9 +301,10 @@ class ChatCollator:
                 batch_ids.append(fill_ids + ids)
                 batch_labels.append(fill_labels + labels)
                 batch_mask.append([0] * pad + mask)
-            self.examples += 1
-            self.tokens += len(ids)
-            self.supervised_tokens += sum(1 for x in labels if x != IGNORE_INDEX)
+            add["examples"] += 1
+            add["tokens"] += len(ids)
+            add["supervised_tokens"] += sum(1 for x in labels if x != IGNORE_INDEX)
+        self._counts[self._row()] += torch.tensor([add[c] for c in _COUNTERS], dtype=torch.long)
         return {
             "input_ids": torch.tensor(batch_ids, dtype=torch.long),
             "attention_mask": torch.tensor(batch_mask, dtype=torch.long),

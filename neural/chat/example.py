@@ -91,6 +91,9 @@ def render_chat(
         notes.append(note)
         warnings.warn(note, stacklevel=2)
     notes += [f"message {i} ({clean[i]['role']}): the template leaves this context out" for i in contents.dropped_context]
+    for note in _special_token_text(tokenizer, clean):
+        notes.append(note)
+        warnings.warn(note, stacklevel=2)
 
     # (start, end, part, message, slot, gate): one per located piece, typed where it was made
     pieces: list[tuple[int, int, Part, int | None, int | None, Gate | None]] = []
@@ -149,6 +152,24 @@ def render_chat(
         tuple(clean), tuple(prov), transcript, Rendering(text, tuple(spans)), tuple(owners),
         contents.aligned_by, tuple(notes), eot, contents.dropped,
     )
+
+
+def _special_token_text(tokenizer: Any, messages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A note for each message whose text spells one of the tokenizer's special tokens: it is encoded
+    as that token, not as text, so the data can inject a turn boundary (``<|im_end|>`` in a user's
+    text) that the conversation did not have. Masking still follows the message the text is in."""
+    specials = set(getattr(tokenizer, "all_special_tokens", None) or [])
+    specials |= {t.content for t in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values()
+                 if getattr(t, "special", False)}
+    notes = []
+    for i, m in enumerate(messages):
+        found = sorted(t for t in specials if t and t in (m.get("content") or ""))
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            notes.append(f"message {i} ({m['role']}): its text contains {found[0]!r}{more}, which the tokenizer "
+                         f"encodes as its special token, not as text (a turn boundary the data did not have); "
+                         f"its labels still follow this message")
+    return notes
 
 
 def _end_of_turn_pieces(pieces: list, agent: list[bool], text: str, markers: list[str]) -> list:

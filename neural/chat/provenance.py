@@ -109,11 +109,20 @@ def _check_call(where: str, what: str, fn: Any) -> None:
             f'(OpenAI form {{"type": "function", "function": {{"name": ..., "arguments": ...}}}})'
         )
     check_unicode(where, f"{what} name", fn["name"])
-    args = fn.get("arguments", {})
+    if "arguments" not in fn:  # a template would print it as an undefined value (or fail to render)
+        raise InvalidArgument(f"{where}: {what} has no 'arguments' key; give an object or a JSON string "
+                              f"(\"{{}}\" for a call without arguments)")
+    args = fn["arguments"]
     if not isinstance(args, (str, dict)):
         raise InvalidArgument(
             f"{where}: {what} arguments must be a JSON string or an object, got {type(args).__name__}"
         )
+    if isinstance(args, str):  # templates print a string as it is: broken JSON would train as text
+        try:
+            json.loads(args)
+        except ValueError as exc:
+            raise InvalidArgument(f"{where}: {what} arguments are not valid JSON ({exc}): {args[:40]!r}; "
+                                  f"give an object or a JSON string (\"{{}}\" for none)") from None
     check_unicode(where, f"{what} arguments",
                   args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
 

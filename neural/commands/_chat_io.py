@@ -90,7 +90,7 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
         return tok, None, f"built-in byte-level tokenizer, {args.template or 'plain'} template"
     from transformers import AutoTokenizer
 
-    from ..missing_model import is_hub_id
+    from ..missing_model import check_tokenizer_encodes, is_hub_id
 
     try:
         tok = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
@@ -105,6 +105,7 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
             f"no local tokenizer at {args.tokenizer!r} (nothing is downloaded): give a directory with "
             f"tokenizer.json / tokenizer_config.json, or omit --tokenizer for the built-in one ({first})"
         ) from None
+    check_tokenizer_encodes(tok, args.tokenizer)  # a folder without tokenizer files loads as an empty one
     if not getattr(tok, "is_fast", False):
         raise InvalidArgument(f"the tokenizer at {args.tokenizer!r} is not a fast tokenizer; masks need offsets")
     if template_text is None and not getattr(tok, "chat_template", None):

@@ -133,7 +133,9 @@ def _handle(args: argparse.Namespace) -> int:
         ) from None
     from ..sft import experiment
     from ..sft.aggregate import check_compare_to
+    from ..sft.checkpoints import read_state
     from ..sft.outputs import remove_outputs
+    from ..sft.settings import check_same_seed_layout
 
     # every refusal below comes before any work and leaves --out as it was
     # an unknown or absent device, a precision it cannot run: one line, before anything is written
@@ -141,10 +143,15 @@ def _handle(args: argparse.Namespace) -> int:
                           preset.device)
     named_option("--precision", lambda p: resolve_precision(p, device), preset.train.precision)
     if args.compare_to:
+        _check_not_itself(args.compare_to, args.out)
         check_compare_to(args.compare_to, seeds, preset.arms)
+    if args.resume:
+        read_state(Path(args.resume))  # a missing or broken checkpoint: refused before --out is touched
     with nothing_left_if_rejected(args.out):  # a run refused below leaves no --out it created
         # --resume continues in a directory that holds the interrupted run
         out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
+        if args.resume is not None:  # one seed in --out itself, or several in seed_<k>/: not switched
+            check_same_seed_layout(out, seeds)
         resume = args.resume or None
         if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
             resume = str(out / "checkpoint")
@@ -153,6 +160,16 @@ def _handle(args: argparse.Namespace) -> int:
         if args.overwrite:
             remove_outputs(out)  # what earlier runs of this command wrote there, and nothing else
         return _run(args, preset, seeds, out, resume, options)
+
+
+def _check_not_itself(compare_to: str, out: str) -> None:
+    """``--compare-to`` naming ``--out`` itself compares a run with itself, and with ``--overwrite``
+    would read a folder this run is about to empty: refused before anything is removed."""
+    import os
+
+    if os.path.realpath(os.path.expanduser(compare_to)) == os.path.realpath(os.path.expanduser(out)):
+        raise BayesAgentError(f"--compare-to {compare_to} is this run's own --out; compare with another "
+                              f"multi-seed run directory")
 
 
 def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, resume: str | None,
@@ -196,6 +213,8 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
 
 # what transformers loads a model's weights from (one file, or the index of shards)
 _WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+# what a tokenizer is loaded from (without any of them transformers builds an empty one, silently)
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
 
 
 def _check_model_is_local(model: str | None) -> None:
@@ -209,11 +228,13 @@ def _check_model_is_local(model: str | None) -> None:
         return
     path = os.path.expanduser(model)
     if os.path.isdir(path):
-        lacking = [what for what, names in (("config.json", ("config.json",)), ("weights", _WEIGHTS))
+        lacking = [what for what, names in (("config.json", ("config.json",)), ("weights", _WEIGHTS),
+                                            ("tokenizer files", _TOKENIZER_FILES))
                    if not any(os.path.isfile(os.path.join(path, n)) for n in names)]
         if lacking:
             raise BayesAgentError(missing_model_message(model, FileNotFoundError(
                 f"no {' and no '.join(lacking)} in {model}")))
+        _check_tokenizer(model, path)
         return
     from huggingface_hub import try_to_load_from_cache
 
@@ -227,6 +248,27 @@ def _check_model_is_local(model: str | None) -> None:
         raise BayesAgentError(missing_model_message(model, FileNotFoundError(f"no config.json for {model}")))
     if not any(cached(n) for n in _WEIGHTS):
         raise BayesAgentError(missing_model_message(model, FileNotFoundError(f"no weights for {model}")))
+
+
+def _check_tokenizer(model: str, path: str) -> None:
+    """The folder's tokenizer encodes text and fits the model's vocab_size (its config.json): both are
+    checked again when the model loads, but here they stop the run before anything is written."""
+    import json
+    import os
+
+    from transformers import AutoTokenizer
+
+    from ..missing_model import check_tokenizer_encodes
+    from ..models import check_tokenizer_fits
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        vocab_size = json.loads(open(os.path.join(path, "config.json"), encoding="utf-8").read()).get("vocab_size")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise BayesAgentError(missing_model_message(model, exc)) from None
+    check_tokenizer_encodes(tokenizer, model)
+    if isinstance(vocab_size, int):
+        check_tokenizer_fits(tokenizer, vocab_size, model)
 
 
 def _worked_example() -> Any:

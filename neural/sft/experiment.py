@@ -232,7 +232,8 @@ def run(
     all_facts = facts + held_out
     settings = run_settings(preset, seed, all_facts)
     if resume is not None:
-        check_same_settings(saved_settings(Path(resume) / SETTINGS_FILE), settings, f"the checkpoint {resume}")
+        check_same_settings(saved_settings(Path(resume) / SETTINGS_FILE), settings, f"the checkpoint {resume}",
+                            auto_precision=resolve_precision("auto", device))
     base = build_base_model(preset, dialogues, all_facts, seed, cache_dir=base_cache,
                             rebuild=rebuild_base, progress=progress)
     model, tokenizer = base.model, base.tokenizer
@@ -338,7 +339,10 @@ def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *
     """Before any work: refuse to continue (or, with several seeds, reuse) anything that was trained
     under other settings than ``preset`` gives: the checkpoint ``resume`` of a single seed, else each
     ``out_dir/seed_<k>``'s finished results and checkpoint."""
+    from ..devices import resolve_device, resolve_precision
+
     facts = [f for part in select_facts(preset, bank) for f in part]
+    auto = resolve_precision("auto", resolve_device(preset.device))
     for s in seeds:
         now = run_settings(preset, s, facts)
         if resume is not None:
@@ -347,7 +351,7 @@ def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *
             seed_dir = Path(out_dir) / f"seed_{s}"
             places = [seed_dir / "config.json", seed_dir / "checkpoint" / SETTINGS_FILE]
         for path in places:
-            check_same_settings(saved_settings(path), now, f"the run in {path.parent}")
+            check_same_settings(saved_settings(path), now, f"the run in {path.parent}", auto_precision=auto)
 
 
 run_experiment = run  # the name under which ``neural`` exports :func:`run`

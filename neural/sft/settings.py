@@ -20,7 +20,8 @@ from bayes_agent.errors import InvalidArgument
 from .facts import Fact
 from .presets import Preset
 
-__all__ = ["SETTINGS_FILE", "check_same_settings", "run_settings", "saved_settings"]
+__all__ = ["SETTINGS_FILE", "check_same_seed_layout", "check_same_settings", "run_settings", "saved_settings",
+           "saved_seeds"]
 
 SETTINGS_FILE = "settings.json"
 
@@ -57,18 +58,47 @@ def saved_settings(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def check_same_settings(saved: dict[str, Any] | None, now: dict[str, Any], where: str) -> None:
+def check_same_settings(saved: dict[str, Any] | None, now: dict[str, Any], where: str, *,
+                        auto_precision: str | None = None) -> None:
     """Refuse to continue a run in ``where`` whose saved settings differ from ``now``: one line naming
-    the first differing setting (by its option) and both values."""
+    the first differing setting (by its option) and both values. ``auto_precision`` is what
+    ``--precision auto`` runs as on this device: a precision is compared as it runs, not as typed
+    (auto and fp32 are the same on the CPU)."""
     if saved is None:
         return
+
+    def runs_as(key: str, value: Any) -> Any:
+        return auto_precision if key == "train.precision" and value == "auto" and auto_precision else value
+
     for key in now:
-        if key in saved and saved[key] != now[key]:
+        if key in saved and runs_as(key, saved[key]) != runs_as(key, now[key]):
             name = key.split(".")[-1]
             option = _OPTION.get(key, _OPTION.get(name, f"the preset's {name}"))
             raise InvalidArgument(
                 f"--resume: {where} was trained with {option} {_show(saved[key])}, not {_show(now[key])}; "
                 f"resume with the same settings, or start again with --overwrite or a new --out")
+
+
+def saved_seeds(out: Path) -> tuple[str, list[int]] | None:
+    """How the run in ``out`` was laid out: ``("single", [seed])`` for one seed written in ``out``
+    itself, ``("multi", seeds)`` for ``out/seed_<k>/`` folders; ``None`` when it holds neither."""
+    for path in [out / "config.json", *sorted(out.glob("checkpoint*/" + SETTINGS_FILE))]:
+        seed = (saved_settings(path) or {}).get("train.seed")
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            return "single", [seed]
+    seeds = sorted(int(d.name[5:]) for d in out.glob("seed_*") if d.is_dir() and d.name[5:].isdigit())
+    return ("multi", seeds) if seeds else None
+
+
+def check_same_seed_layout(out: Path, seeds: Sequence[int]) -> None:
+    """Refuse to resume a single-seed run (written in ``out``) as a multi-seed one (``out/seed_<k>/``)
+    or the reverse: either would train again from scratch beside the stale results of the other."""
+    saved = saved_seeds(out)
+    if saved is None or (saved[0] == "multi") == (len(seeds) > 1):
+        return
+    raise InvalidArgument(
+        f"--resume: {out} was trained with --seeds {' '.join(map(str, saved[1]))}, not "
+        f"{' '.join(map(str, seeds))}; resume with the same settings, or start again with --overwrite or a new --out")
 
 
 def _show(value: Any) -> str:

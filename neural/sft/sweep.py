@@ -30,8 +30,25 @@ from .stats import ci95, slope_ci95
 __all__ = ["run_sweep", "figure_sweep"]
 
 
+def _rate_dir(p: float) -> str:
+    """The folder of lie rate ``p`` (named to two decimals, as the report shows it)."""
+    return f"p_{p:.2f}"
+
+
 def _run_dir(out: Path, p: float, seed: int) -> Path:
-    return out / f"p_{p:.2f}" / f"seed_{seed}"
+    return out / _rate_dir(p) / f"seed_{seed}"
+
+
+def _check_rate_folders(p_lies: Sequence[float]) -> None:
+    """Refuse two distinct rates that would share a folder (0.5 and 0.501 are both ``p_0.50``): the
+    second run would overwrite the first while sweep.json listed both."""
+    seen: dict[str, float] = {}
+    for p in p_lies:
+        other = seen.setdefault(_rate_dir(p), p)
+        if other != p:
+            raise InvalidArgument(f"p_lie {other:g} and {p:g} would share the run folder {_rate_dir(p)} "
+                                  f"(rates are named and reported to two decimals); give rates that differ "
+                                  f"at two decimals")
 
 
 def _one(preset: Preset, out: str, p: float, seed: int, bank: Any, base_cache: Any) -> dict[str, Any]:
@@ -64,6 +81,7 @@ def run_sweep(
         raise InvalidArgument(f"every p_lie must be a probability in [0, 1], got {p_lies}")
     if len(set(p_lies)) != len(p_lies) or len(p_lies) < 2:
         raise InvalidArgument(f"need at least two distinct p_lie values, got {p_lies}")
+    _check_rate_folders(p_lies)
     if not seeds or len(set(seeds)) != len(seeds):
         raise InvalidArgument(f"need distinct seeds, got {list(seeds)}")
     if not isinstance(jobs, int) or jobs < 1:
@@ -75,11 +93,14 @@ def run_sweep(
     t0 = time.perf_counter()
     facts, held = select_facts(preset, bank)
     if not fresh:  # a kept run must have been trained as this sweep would train it
+        from ..devices import resolve_device, resolve_precision
+
+        auto = resolve_precision("auto", resolve_device(preset.device))
         for p in p_lies:
             for s in seeds:
                 kept = _run_dir(out, p, s) / "config.json"
                 check_same_settings(saved_settings(kept), run_settings(preset.with_(p_lie=p), s, facts + held),
-                                    f"the run in {kept.parent}")
+                                    f"the run in {kept.parent}", auto_precision=auto)
     if preset.pretrains_base:  # build (or load) each seed's base once, before any worker starts
         for s in seeds:
             build_base_model(preset, [], facts + held, s, cache_dir=base_cache, rebuild=rebuild_base, progress=progress)

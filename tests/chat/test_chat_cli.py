@@ -225,3 +225,18 @@ def test_an_unterminated_string_is_reported_without_a_doubled_word(tmp_path, cap
     err = capsys.readouterr().err
     assert "Unterminated string starting at column 43" in err and "at at" not in err
     assert "(1 bad line reported above)" in err
+
+
+def test_tokenizer_folder_without_tokenizer_files_is_refused(tmp_path, capsys) -> None:
+    """A --tokenizer folder with a model's config.json but no tokenizer files loads (transformers 5) as
+    an empty tokenizer; chat-tokenize used to write rows of no tokens and exit 0."""
+    from tests.neural.test_models import _saved_qwen2
+
+    folder = _saved_qwen2(tmp_path / "wnotok", 320)
+    capsys.readouterr()  # save_pretrained's progress bar
+    out = tmp_path / "rows.jsonl"
+    assert main(["chat-tokenize", str(SAMPLE), "--template", "chatml", "--tokenizer", str(folder),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no loadable model and tokenizer" in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

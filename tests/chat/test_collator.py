@@ -256,3 +256,23 @@ def test_trainer_stops_on_a_batch_with_no_label_before_any_step(tok, tmp_path) -
         trainer.train()
     assert trainer.state.global_step == 0 and col.examples == 0
     assert all(torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
+
+
+def test_counters_include_batches_built_in_dataloader_worker_processes(tok, conversations) -> None:
+    """With DataLoader(num_workers=2) (Trainer's dataloader_num_workers) the counters used to stay 0:
+    they lived in the workers' copies of the collator. They now equal one process's counts."""
+    from torch.utils.data import DataLoader
+
+    features = [{"messages": c["messages"], **({"tools": c["tools"]} if c.get("tools") else {})}
+                for c in conversations] * 2
+    one = ChatCollator(tok, max_length=40)
+    labels_one = [b["labels"] for b in DataLoader(features, batch_size=2, collate_fn=one)]
+    two = ChatCollator(tok, max_length=40)
+    labels_two = [b["labels"] for b in DataLoader(features, batch_size=2, collate_fn=two, num_workers=2)]
+    assert [x.tolist() for x in labels_two] == [x.tolist() for x in labels_one]
+    names = ("examples", "tokens", "supervised_tokens", "truncated_tokens", "truncated_examples",
+             "unlabelled_examples", "unmarked_examples")
+    assert {n: getattr(two, n) for n in names} == {n: getattr(one, n) for n in names}
+    assert two.examples == len(features) and two.truncated_examples > 0 and two.report() == one.report()
+    two.examples = 0  # setting a counter sets the total
+    assert two.examples == 0 and two.tokens == one.tokens

@@ -92,3 +92,32 @@ def test_bad_shape_fields_are_refused(bad):
 
     with pytest.raises(InvalidArgument, match="model config"):
         TinyModelConfig(**bad)
+
+
+def _saved_qwen2(folder, vocab_size, tokenizer=None):
+    """A small Qwen2 saved with save_pretrained, with ``tokenizer`` beside it (or no tokenizer files)."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(Qwen2Config(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                 num_attention_heads=2, num_key_value_heads=1)).save_pretrained(folder)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_model_folder_without_tokenizer_files_is_refused_not_loaded_as_an_empty_tokenizer(tmp_path):
+    """transformers 5 builds a tokenizer of 1 token that encodes 'Hello' to [] from config.json alone;
+    it used to be accepted (empty training data, then a crash in the probes)."""
+    folder = _saved_qwen2(tmp_path / "wnotok", 320)
+    with pytest.raises(InvalidArgument, match="holds no loadable model and tokenizer .*encodes 'Hello' to no tokens"):
+        load_pretrained(str(folder))
+
+
+def test_tokenizer_larger_than_the_models_vocabulary_is_refused_naming_both_sizes(tmp_path):
+    """A 100-row Qwen2 with a 400-token tokenizer beside it used to be an IndexError in training."""
+    folder = _saved_qwen2(tmp_path / "small", 100, train_tokenizer(TEXTS * 20, 400))
+    n = len(train_tokenizer(TEXTS * 20, 400))
+    with pytest.raises(InvalidArgument, match=f"its tokenizer has {n} tokens but the model's vocabulary "
+                                              r"\(vocab_size\) has 100"):
+        load_pretrained(str(folder))

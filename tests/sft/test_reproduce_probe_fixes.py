@@ -47,6 +47,11 @@ def test_resume_under_other_training_or_data_settings_is_refused_before_any_work
         assert _snapshot(out) == before
     # settings that change neither data nor training may differ
     assert main(["reproduce", "--out", str(out), *SMOKE, "--resume", "--threads", "1", "--probe-facts", "2"]) == 0
+    # a precision is compared as it runs: the preset's auto ran as fp32 on the CPU (was refused as typed)
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--resume", "--device", "cpu", "--precision", "fp32"]) == 0
+    capsys.readouterr()
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--resume", "--device", "cpu", "--precision", "bf16"]) == 2
+    assert "trained with --precision fp32, not bf16" in capsys.readouterr().err  # the resume above saved fp32
 
 
 def test_overwrite_replaces_earlier_results_and_keeps_other_files(tmp_path, capsys):
@@ -100,7 +105,7 @@ def test_model_folder_without_weights_is_refused_before_any_work(tmp_path, capsy
     folder = tmp_path / "noweights"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
-    _refused_before_work([*SMOKE, "--model", str(folder)], tmp_path / "out", "no weights in", capsys)
+    _refused_before_work([*SMOKE, "--model", str(folder)], tmp_path / "out", "no weights and no tokenizer files in", capsys)
 
 
 def test_fp16_on_the_cpu_is_refused_before_any_work(tmp_path, capsys):
@@ -127,3 +132,79 @@ def test_sweep_jobs_beyond_the_cpus_is_refused(tmp_path, capsys):
     assert main(["sweep", "--out", str(out), "--preset", "micro", "--jobs", str(jobs)]) == 2
     err = capsys.readouterr().err
     assert f"--jobs must be between 1 and {os.cpu_count() or 1} on this machine" in err and not out.exists()
+
+
+def test_sweep_refuses_two_lie_rates_that_share_a_run_folder(tmp_path, capsys):
+    """--p-lie 0.5 0.501 used to run both into p_0.50/ (the 0.5 runs overwritten) while sweep.json
+    listed both rates; --resume then refused the sweep's own command."""
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--out", str(out), "--preset", "micro", "--no-progress", "--epochs", "1",
+                 "--p-lie", "0.5", "0.501", "--seeds", "0", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "p_lie 0.5 and 0.501 would share the run folder p_0.50" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_resume_across_single_and_multi_seed_layouts_is_refused_before_any_work(tmp_path, capsys):
+    """A single-seed --out resumed with --seeds 0 1 used to train both seeds from scratch beside the
+    stale root files; a two-seed --out resumed as one seed retrained seed 0 at the root."""
+    import shutil
+
+    single = tmp_path / "single"
+    assert main(["reproduce", "--out", str(single), *SMOKE]) == 0
+    multi = tmp_path / "multi"  # the layout of a two-seed run: each seed's run in seed_<k>/
+    for s in (0, 1):
+        shutil.copytree(single, multi / f"seed_{s}")
+    capsys.readouterr()
+    for out, argv, message in [(single, ["--seeds", "0", "1"], "was trained with --seeds 0, not 0 1"),
+                               (multi, [], "was trained with --seeds 0 1, not 0"),
+                               (multi, ["--seeds", "0"], "was trained with --seeds 0 1, not 0")]:
+        before = _snapshot(out)
+        assert main(["reproduce", "--out", str(out), *SMOKE, *argv, "--resume"]) == 2, argv
+        captured = capsys.readouterr()
+        assert message in captured.err and len(captured.err.strip().splitlines()) == 1, captured.err
+        assert captured.out == "" and _snapshot(out) == before
+
+
+def test_compare_to_the_folder_being_overwritten_is_refused_before_it_is_emptied(tmp_path, capsys):
+    """--compare-to X --out X --overwrite used to remove X's results, then refuse 'no multi-seed
+    metrics.json there', leaving X empty."""
+    out = tmp_path / "seeds"
+    out.mkdir()
+    per_seed = [{"seed": s, "arms": ["obs", "do"], "mean_delta_obs": 0.1, "mean_delta_do": 0.2} for s in (0, 1)]
+    (out / "metrics.json").write_text(json.dumps({"per_seed": per_seed}))
+    before = _snapshot(out)
+    assert main(["reproduce", "--out", str(out), *SMOKE, "--seeds", "0", "1", "--compare-to", str(out),
+                 "--overwrite"]) == 2
+    captured = capsys.readouterr()
+    assert "is this run's own --out" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert captured.out == "" and _snapshot(out) == before
+
+
+def test_resume_from_a_missing_checkpoint_is_refused_before_any_work(tmp_path, capsys):
+    """--resume /nonexist used to load the model first and leave an empty --out/checkpoint/."""
+    _refused_before_work([*SMOKE, "--resume", str(tmp_path / "nonexist")], tmp_path / "out",
+                         "(state.json is missing)", capsys)
+
+
+def test_model_folder_without_tokenizer_files_or_with_a_too_large_tokenizer_is_refused(tmp_path, capsys):
+    """A folder with config.json and weights only was accepted (an empty tokenizer: empty training
+    data, then a RuntimeError in the probes; `masks` printed 0 tokens); a tokenizer larger than the
+    model's vocab_size was an IndexError in training."""
+    from neural.models import train_tokenizer
+    from tests.neural.test_models import TEXTS, _saved_qwen2
+
+    wnotok = _saved_qwen2(tmp_path / "wnotok", 320)
+    capsys.readouterr()  # save_pretrained's progress bar
+    _refused_before_work([*SMOKE, "--model", str(wnotok)], tmp_path / "out",
+                         "holds no loadable model and tokenizer (config.json, weights, tokenizer files)", capsys)
+    assert main(["masks", "--preset", "micro", "--model", str(wnotok)]) == 2
+    captured = capsys.readouterr()
+    assert "encodes 'Hello' to no tokens" in captured.err and captured.out == ""
+    tok = train_tokenizer(TEXTS * 20, 400)
+    small = _saved_qwen2(tmp_path / "small", 100, tok)
+    capsys.readouterr()
+    _refused_before_work([*SMOKE, "--model", str(small)], tmp_path / "out",
+                         f"its tokenizer has {len(tok)} tokens but the model's vocabulary (vocab_size) has 100", capsys)
+    assert main(["masks", "--preset", "micro", "--model", str(small)]) == 2
+    assert "(vocab_size) has 100" in capsys.readouterr().err
