@@ -258,6 +258,7 @@ def test_trainer_stops_on_a_batch_with_no_label_before_any_step(tok, tmp_path) -
     assert all(torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
 
 
+@pytest.mark.filterwarnings("ignore:ChatCollator.*:UserWarning")  # cuts and unlabelled rows, on purpose
 def test_counters_include_batches_built_in_dataloader_worker_processes(tok, conversations) -> None:
     """With DataLoader(num_workers=2) (Trainer's dataloader_num_workers) the counters used to stay 0:
     they lived in the workers' copies of the collator. They now equal one process's counts."""
