@@ -431,9 +431,9 @@ class LogSpaceMixture:
 
     def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(a | h, c) with float weights."""
-        return self._mixture.act_from(self.posterior(history, mode), history)
+        return self._mixture._mix(self.posterior(history, mode), history, Channel.ACTION)  # weights just computed
 
     def predict(self, history: Transcript, action: Hashable, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(o | h, do(a), c) with float weights (``mode="obs"``: P(o | h, a))."""
         extended = expect(history, Transcript, "a history").agent(action)
-        return self._mixture.predict_from(self.posterior(extended, mode), extended)
+        return self._mixture._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)

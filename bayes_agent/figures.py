@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ._checks import expect_path
 from .errors import InvalidArgument
 
 __all__ = ["offscreen_figure", "save_figure"]
@@ -30,9 +31,7 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_options: Any) -> Pa
     """``fig.savefig(path)``, with a one-line :class:`InvalidArgument` naming the path when it
     cannot be written (a missing or unwritable folder, a directory in its place) instead of
     matplotlib's traceback. Returns the path."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise InvalidArgument(f"the figure's path must be a str or os.PathLike, got {type(path).__name__}")
-    out = Path(path)
+    out = Path(expect_path(path, "the figure's path"))
     if not str(os.fspath(path)).strip():
         raise InvalidArgument("the figure's path is empty: name a file such as run.png")
     suffix = out.suffix[1:].lower()

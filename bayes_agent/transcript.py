@@ -328,7 +328,8 @@ class Transcript:
     def __getitem__(self, i: int | slice) -> "Slot | Transcript":
         if isinstance(i, slice):
             return Transcript(self.slots[i], self.context)
-        i = expect_index(i, "a slot index")
+        if type(i) is not int:  # (the engine indexes with ints: no check on its hot path)
+            i = expect_index(i, "a slot index")
         n = self._n
         if not -n <= i < n:
             raise IndexError(f"slot index {i} out of range for a transcript of {n} slots")

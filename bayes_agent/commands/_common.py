@@ -262,7 +262,8 @@ def save_on_interrupt(save: Callable[[], str], resume: Callable[[], str]) -> Ite
 
 @contextmanager
 def nothing_new_left(out: str | os.PathLike, names: Iterable[str], what: str) -> Iterator[None]:
-    """Write ``names`` into ``out`` inside the block: all of them, or none left by this run.
+    """Create ``out`` and write ``names`` into it inside the block: all of them, or none left by
+    this run.
 
     If the block fails or is stopped, each of ``names`` that this run created is removed, and
     ``out`` too if this run created it (files there before stay), so a rerun is not refused as
@@ -273,6 +274,7 @@ def nothing_new_left(out: str | os.PathLike, names: Iterable[str], what: str) ->
     existed = out.exists()
     before = [n for n in names if (out / n).exists()]
     try:
+        out.mkdir(parents=True, exist_ok=True)  # checked by prepare_out_dir(..., create=False) before
         yield
     except BaseException as exc:
         for n in names:

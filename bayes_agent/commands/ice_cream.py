@@ -113,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
         result = passive_vs_experiment({k: CLIMATES[k] for k in names}, CLIMATES["desert"],
                                        n_max=n_max, seeds=(seed, seed + 1, seed + 2), mechanisms=mech)
         with nothing_new_left(out, FIGURES, "the figures"):  # both figures, or none left by this run
-            prepare_out_dir(out, overwrite=True)
             figures.append(str(plot_climates(out / FIGURES[0], mech)))
             figures.append(str(plot_more_data(out / FIGURES[1], result)))
 

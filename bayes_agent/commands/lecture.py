@@ -47,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
         names = ["index.html", *(f"{n}.html" for n in PAGES)]
         out = prepare_out_dir(args.export, overwrite=args.overwrite, writes=names, option="--export", create=False)
         with nothing_new_left(out, names, "the handout"):  # stopped part-way: no half handout left
-            prepare_out_dir(out, overwrite=True, option="--export")
             paths = export_handout(out)
         print(f"bayes-agent lecture: wrote {', '.join(p.name for p in paths)} into {out}")
         return 0

@@ -66,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
     # checked before any work (only our own three figures count as a clash), created once it starts
     out = prepare_out_dir(args.out, overwrite=args.overwrite, writes=_FIGURES, create=False)
     with nothing_new_left(out, _FIGURES, "the figures"):  # all three figures, or none left by this run
-        prepare_out_dir(out, overwrite=True, writes=_FIGURES)
         return _run(args, out)
 
 
