@@ -48,11 +48,15 @@ def run_settings(preset: Preset, seed: int, facts: Sequence[Fact]) -> dict[str, 
 
 def saved_settings(path: Path) -> dict[str, Any] | None:
     """The settings in ``path`` (a ``settings.json``, or a ``config.json`` under ``"settings"``);
-    ``None`` when the file is absent or predates them (nothing to compare)."""
+    ``None`` when the file is absent or predates them (nothing to compare). A file that cannot be
+    read is refused, not skipped: its run's settings could not be checked."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return None
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"{path} is damaged ({type(exc).__name__}: {exc}), so the settings of the run "
+                              f"there cannot be checked; delete it, or start over (--overwrite or a new --out)") from None
     if path.name != SETTINGS_FILE:
         data = data.get("settings") if isinstance(data, dict) else None
     return data if isinstance(data, dict) else None

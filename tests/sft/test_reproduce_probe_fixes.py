@@ -208,3 +208,17 @@ def test_model_folder_without_tokenizer_files_or_with_a_too_large_tokenizer_is_r
                          f"its tokenizer has {len(tok)} tokens but the model's vocabulary (vocab_size) has 100", capsys)
     assert main(["masks", "--preset", "micro", "--model", str(small)]) == 2
     assert "(vocab_size) has 100" in capsys.readouterr().err
+
+
+def test_a_damaged_settings_file_is_refused_not_skipped(tmp_path):
+    """A config.json or settings.json that cannot be read used to count as 'no settings' and the
+    resume check was skipped; absent files still mean nothing to compare."""
+    from bayes_agent.errors import InvalidArgument
+    from neural.sft.settings import saved_settings
+
+    assert saved_settings(tmp_path / "config.json") is None  # absent
+    (tmp_path / "config.json").write_text('{"settings": {"lr": 0.1')  # truncated
+    with pytest.raises(InvalidArgument, match="config.json is damaged"):
+        saved_settings(tmp_path / "config.json")
+    (tmp_path / "settings.json").write_text('{"lr": 0.1}')
+    assert saved_settings(tmp_path / "settings.json") == {"lr": 0.1}
