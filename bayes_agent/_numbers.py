@@ -159,14 +159,12 @@ def convert(x: Any, kind: str) -> Any:
     """Bring a parsed number into an arithmetic. A float alone becomes the rational of its shortest
     repr; a float *row* goes through :func:`convert_row`, which keeps it summing to 1."""
     if kind == FLOAT:
-        if is_symbolic(x):
-            if x.free_symbols:
-                raise InvalidArgument(f"cannot use the symbolic value {x} in float arithmetic")
-            return float(x)
+        if is_symbolic(x) and x.free_symbols:
+            raise InvalidArgument(f"cannot use the symbolic value {x} in float arithmetic")
         return float(x)
     if kind == EXACT:
-        if isinstance(x, float):
-            return Fraction(repr(x))
+        if isinstance(x, float):  # float(x): numpy's repr is "np.float64(0.1)", not a literal
+            return Fraction(repr(float(x)))
         if is_symbolic(x):
             if x.free_symbols:
                 raise InvalidArgument(
@@ -180,7 +178,7 @@ def convert(x: Any, kind: str) -> Any:
         sympy = _sympy()
         if is_symbolic(x):
             return x
-        fx = Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
+        fx = Fraction(repr(float(x))) if isinstance(x, float) else Fraction(x)
         return sympy.Rational(fx.numerator, fx.denominator)
     raise InvalidArgument(f"arithmetic must be one of {ARITHMETICS}, got {kind!r}")
 

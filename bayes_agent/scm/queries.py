@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
 
 import numpy as np
 
-from .._numbers import EXACT, FLOAT, SYMBOLIC, convert, is_symbolic, is_zero, sympy_module
+from .._numbers import EXACT, FLOAT, convert, is_symbolic, is_zero, sympy_module
 from ..errors import FloatUnderflow, ZeroEvidence
 from .factors import FactorView
 from .messages import marginals_plan
@@ -57,15 +57,13 @@ def in_kind(model: "SCM", answer: Any) -> Any:
     """An answer (a number, a dict of them, or a dict of such dicts) in the model's number kind: the
     one place that decides it. A query touching only exact mechanisms, or only intervened ones (point masses),
     runs in exact arithmetic; a float model still answers floats, a symbolic one sympy."""
-    to = _CONVERT[model.factor_view.kind(())]
+    kind = model.factor_view.kind(())
+
+    def to(x: Any) -> Any:
+        return convert(x.item() if isinstance(x, np.generic) else x, kind)
     if isinstance(answer, dict):
         return {k: ({v: to(x) for v, x in d.items()} if isinstance(d, dict) else to(d)) for k, d in answer.items()}
     return to(answer)
-
-
-_CONVERT = {FLOAT: float,  # (numpy float64 too becomes a Python float)
-            EXACT: lambda x: x if type(x) is Fraction else convert(x, EXACT),
-            SYMBOLIC: lambda x: x if is_symbolic(x) else convert(x, SYMBOLIC)}
 
 
 def zero(model: "SCM") -> Any:

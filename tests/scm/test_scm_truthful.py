@@ -118,3 +118,17 @@ def test_no_scm_entry_point_evaluates_text(tmp_path):
     with pytest.raises(InvalidArgument, match="is not a symbol of this model"):
         symbolic.substitute({payload: "1/2"})
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["exact", "symbolic"])
+def test_numpy_floats_convert_to_the_rational_they_print_as(kind):
+    """numpy 2 prints np.float64(0.1) with its type; converting one into exact or symbolic
+    arithmetic must still give the rational of the float's shortest repr, 1/10."""
+    import numpy as np
+    import sympy
+    from fractions import Fraction
+
+    from bayes_agent._numbers import convert
+
+    got = convert(np.float64(0.1), kind)
+    assert got == (Fraction(1, 10) if kind == "exact" else sympy.Rational(1, 10))
