@@ -38,7 +38,7 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
-from .._numbers import EXACT, convert, is_symbolic, kind_of, parse_number, short, sympy_module
+from .._numbers import EXACT, convert_row, is_symbolic, kind_of, parse_number, short, sympy_module
 from ..errors import InvalidArgument, TableTooLarge
 from .factors import FactorView
 from .plans import MAX_TABLE_SIZE
@@ -399,19 +399,24 @@ class SCM:
                 return float(y)
             return y
 
-        return self._map_entries(fn)
+        try:
+            return self._map_entries(fn)
+        except InvalidArgument as e:  # say which substitution made a row invalid
+            given = ", ".join(f"{k}={short(v)}" for k, v in subs.items())
+            raise InvalidArgument(f"substitute({given}): {e}") from None
 
     def to_exact(self) -> "SCM":
-        """The same model in exact rationals: each float entry becomes the rational of its shortest
-        repr, and the largest entry of a row absorbs the row's float rounding (at most
-        ``FLOAT_SUM_TOL``, which the float row was accepted with) so that it sums to exactly 1."""
+        """The same model in exact rationals. A float row becomes the rationals it was typed as
+        (0.333… and 0.666… are 1/3 and 2/3) when those sum to 1, otherwise its floats' exact values
+        rescaled to sum to exactly 1 (:func:`~bayes_agent._numbers.convert_row`, the rule
+        ``as_exact`` applies to a Mixture's rows); symbols must be substituted first."""
         def row(entries: tuple) -> tuple:
-            if any(is_symbolic(x) for x in entries) or not any(isinstance(x, float) for x in entries):
-                return entries
-            exact = [convert(x, EXACT) for x in entries]
-            top = max(range(len(exact)), key=exact.__getitem__)
-            exact[top] = 1 - (sum(exact, Fraction(0)) - exact[top])
-            return tuple(exact)
+            symbols = set().union(*(x.free_symbols for x in entries if is_symbolic(x)))
+            if symbols:
+                raise InvalidArgument(
+                    f"cannot convert this model to exact rationals: it holds the symbol(s) "
+                    f"{', '.join(sorted(map(str, symbols)))}; substitute values for them first")
+            return tuple(convert_row(dict(enumerate(entries)), EXACT).values())
 
         return self._map_entries(row, rows=True)
 

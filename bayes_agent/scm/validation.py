@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Hashable, Iterable, Iterator, Mapping, Sequence, Union
 
-from .._numbers import is_negative, kind_of, parse_number, short, sums_to_one
+from .._numbers import FLOAT_SUM_TOL, check_probability, float_tolerance, is_negative, kind_of, parse_number, short, sums_to_one
 from ..errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ Number = Union[Fraction, float, "sympy.Expr"]
 
 def bernoulli(p: Any, *, true: Hashable = True, false: Hashable = False) -> dict:
     """A two-point distribution {true: p, false: 1 - p}; p may be a Fraction, float, str or symbol."""
-    q = parse_number(p, "bernoulli(p)")
+    q = check_probability(p, "bernoulli(p)")
     return {false: 1 - q, true: q}
 
 
@@ -97,9 +97,16 @@ class Variable:
         if self.name in parents:
             raise InvalidArgument(f"variable {self.name!r} lists itself as a parent (a cycle)")
         if not isinstance(self.cpt, Mapping) and not is_named_rows(self.cpt):
+            odd = next((item for item in self.cpt if not (isinstance(item, tuple) and len(item) == 2
+                                                          and isinstance(item[0], Mapping))), None) \
+                if isinstance(self.cpt, (list, tuple)) and self.cpt else None
             raise InvalidArgument(
                 f"variable {self.name!r}: the CPT must be a mapping, or a list of "
-                f"({{parent: value}}, row) pairs, got {type(self.cpt).__name__}"
+                f"({{parent: value}}, row) pairs, got "
+                + (f"a list with the item {short(repr(odd), 60)}, which is not such a pair (positional "
+                   f"keys go in a mapping {{key: row}}; do not mix the two forms)"
+                   if odd is not None else type(self.cpt).__name__ if not isinstance(self.cpt, (list, tuple))
+                   else "an empty list")
             )
         object.__setattr__(self, "domain", domain)
         object.__setattr__(self, "parents", parents)
@@ -229,8 +236,11 @@ def _check_row(var: Variable, parent_values: tuple, row: Any) -> tuple[Number, .
             raise InvalidArgument(f"{where}: P({var.name}={value!r}) = {short(p)} is negative")
         probs.append(p)
     total = sum(probs, Fraction(0))
-    if not sums_to_one(total, kind_of(probs), approx=any(isinstance(p, float) for p in probs)):
+    tol = float_tolerance([row[v] for v in row])  # wider for float32 entries, as for a Mixture's rows
+    if not sums_to_one(total, kind_of(probs), approx=any(isinstance(p, float) for p in probs), tol=tol):
         raise InvalidArgument(f"{where}: the probabilities sum to {short(total)}, not 1")
+    if tol > FLOAT_SUM_TOL and kind_of(probs) == "float":  # float32 entries, widened: sum to 1 in float64
+        probs = [p / total for p in probs]
     return tuple(probs)
 
 

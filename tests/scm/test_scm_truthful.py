@@ -132,3 +132,52 @@ def test_numpy_floats_convert_to_the_rational_they_print_as(kind):
 
     got = convert(np.float64(0.1), kind)
     assert got == (Fraction(1, 10) if kind == "exact" else sympy.Rational(1, 10))
+
+
+def test_to_exact_reads_float_rows_as_typed_like_as_exact():
+    """A float row 1/3, 1/3, 1/3 is the thirds it was typed as in exact arithmetic, as for a
+    Mixture (as_exact); three such variables give 37/90, not a 32-digit neighbour of it."""
+    from fractions import Fraction
+
+    m = SCM([Variable("a", (0, 1, 2), cpt={0: 1 / 3, 1: 1 / 3, 2: 1 / 3})]).to_exact()
+    assert m.cpt("a")[()] == {0: Fraction(1, 3), 1: Fraction(1, 3), 2: Fraction(1, 3)}
+    odd = SCM([Variable("a", (0, 1), cpt={0: 0.1234567891, 1: 0.8765432109})]).to_exact().cpt("a")[()]
+    assert sum(odd.values()) == 1 and all(isinstance(x, Fraction) for x in odd.values())
+
+
+def test_to_exact_refuses_symbols_instead_of_returning_a_symbolic_model():
+    import sympy
+
+    f = sympy.Symbol("f")
+    m = SCM([Variable("fire", (False, True), cpt=bernoulli(f))])
+    with pytest.raises(InvalidArgument, match=r"symbol\(s\) f; substitute"):
+        m.to_exact()
+
+
+def test_float32_rows_get_the_same_tolerance_as_in_a_mixture():
+    import numpy as np
+
+    row = {0: np.float32(0.1), 1: np.float32(0.2), 2: np.float32(0.7)}  # sums to 0.99999999 in float64
+    m = SCM([Variable("a", (0, 1, 2), cpt=row)])
+    assert abs(sum(m.cpt("a")[()].values()) - 1) < 1e-15
+    with pytest.raises(InvalidArgument, match="sum to"):  # float64 entries keep the tight tolerance
+        SCM([Variable("a", (0, 1, 2), cpt={0: 0.1, 1: 0.2, 2: 0.69999999})])
+
+
+def test_bernoulli_refuses_a_p_outside_the_unit_interval():
+    with pytest.raises(InvalidArgument, match=r"bernoulli\(p\) must be a probability in \[0, 1\], got 2"):
+        bernoulli(2)
+
+
+def test_substitute_names_the_value_that_made_a_row_invalid():
+    import sympy
+
+    f = sympy.Symbol("f")
+    m = SCM([Variable("fire", (False, True), cpt=bernoulli(f))])
+    with pytest.raises(InvalidArgument, match=r"substitute\(f=2\): .*negative"):
+        m.substitute({f: 2})
+
+
+def test_a_cpt_list_mixing_named_and_positional_rows_names_the_odd_item():
+    with pytest.raises(InvalidArgument, match=r"the item \(1, \{0: 1\}\), which is not such a pair"):
+        SCM([Variable("a", (0, 1)), Variable("b", (0, 1), ("a",), [({"a": 0}, {0: 1}), (1, {0: 1})])])
