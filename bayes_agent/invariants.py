@@ -27,6 +27,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Callable, Hashable, Protocol, Sequence, runtime_checkable
 
+from ._checks import expect_history
 from ._numbers import EXACT, FLOAT, SYMBOLIC, is_zero
 from .errors import InvalidArgument, ZeroEvidence
 from .programs import Program
@@ -277,8 +278,7 @@ class Checked(tuple):
 def _check_arguments(regime: Any, h: Any, seed: Any) -> None:
     if not isinstance(regime, Regime):
         raise InvalidArgument(f"regime must implement the Regime protocol (an EngineRegime, say), got {regime!r}")
-    if not isinstance(h, Transcript):
-        raise InvalidArgument(f"the transcript must be a Transcript, got {type(h).__name__}")
+    expect_history(h, "the transcript")
     seeded_random(seed)  # an int >= 0 (or a random.Random), checked before any work
 
 
