@@ -27,9 +27,7 @@ def expect(value: Any, kind: type | tuple[type, ...], what: str, hint: str = "")
 def expect_history(value: Any, what: str = "a history") -> "Transcript":
     """``value`` itself if it is a :class:`~bayes_agent.transcript.Transcript` (the one check every
     engine entry point makes of its history); otherwise InvalidArgument naming ``what``."""
-    from .transcript import Transcript  # here, not at the top: transcript.py imports this module
-
-    if not isinstance(value, Transcript):
+    if not isinstance(value, _transcript.Transcript):
         raise InvalidArgument(f"{what} must be a Transcript, got {type(value).__name__}")
     return value
 
@@ -49,3 +47,8 @@ def expect_path(value: Any, what: str) -> Any:
     if not isinstance(value, (str, os.PathLike)):
         raise InvalidArgument(f"{what} must be a file path (str or os.PathLike), got {type(value).__name__}")
     return value
+
+
+# Last, not at the top: transcript.py imports the checks above, and the module object (not the
+# class) is bound so that either module may be imported first; the class is looked up per call.
+from . import transcript as _transcript  # noqa: E402
