@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import operator
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidArgument
 
-__all__ = ["expect", "expect_index", "expect_path"]
+if TYPE_CHECKING:
+    from .transcript import Transcript
+
+__all__ = ["expect", "expect_history", "expect_index", "expect_path"]
 
 
 def expect(value: Any, kind: type | tuple[type, ...], what: str, hint: str = "") -> Any:
@@ -18,6 +21,14 @@ def expect(value: Any, kind: type | tuple[type, ...], what: str, hint: str = "")
         kinds = kind if isinstance(kind, tuple) else (kind,)
         names = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
         raise InvalidArgument(f"{what} must be {names}, got {type(value).__name__}{hint}")
+    return value
+
+
+def expect_history(value: Any, what: str = "a history") -> "Transcript":
+    """``value`` itself if it is a :class:`~bayes_agent.transcript.Transcript` (the one check every
+    engine entry point makes of its history); otherwise InvalidArgument naming ``what``."""
+    if not isinstance(value, _transcript.Transcript):
+        raise InvalidArgument(f"{what} must be a Transcript, got {type(value).__name__}")
     return value
 
 
@@ -36,3 +47,8 @@ def expect_path(value: Any, what: str) -> Any:
     if not isinstance(value, (str, os.PathLike)):
         raise InvalidArgument(f"{what} must be a file path (str or os.PathLike), got {type(value).__name__}")
     return value
+
+
+# Last, not at the top: transcript.py imports the checks above, and the module object (not the
+# class) is bound so that either module may be imported first; the class is looked up per call.
+from . import transcript as _transcript  # noqa: E402

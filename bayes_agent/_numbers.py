@@ -33,6 +33,14 @@ FLOAT_SUM_TOL = 1e-9
 SHORT_WIDTH = 24
 
 
+def _significant(q: Fraction, digits: int) -> Decimal:
+    """``q`` rounded to ``digits`` significant digits, computed from the fraction itself (no float,
+    so neither underflow to 0 nor overflow to inf)."""
+    with localcontext() as ctx:
+        ctx.prec = digits
+        return Decimal(q.numerator) / Decimal(q.denominator)
+
+
 def short(x: Any, width: int = SHORT_WIDTH) -> str:
     """A number as message text: exact when it is short, else 6 significant digits (``≈1e+309``).
 
@@ -45,10 +53,7 @@ def short(x: Any, width: int = SHORT_WIDTH) -> str:
             text = str(x)  # (never str() of a huge integer: Python refuses past 4,300 digits)
             if len(text) <= width:
                 return text
-        with localcontext() as ctx:
-            ctx.prec = 6
-            approx = Decimal(q.numerator) / Decimal(q.denominator)
-        return f"≈{approx.normalize():g}"
+        return f"≈{_significant(q, 6).normalize():g}"
     text = str(x)
     if len(text) <= width:
         return text
@@ -61,10 +66,7 @@ def decimal_text(x: Any, digits: int = 6) -> str:
     q = Fraction(x)
     if q == 0:
         return "0"
-    with localcontext() as ctx:
-        ctx.prec = digits
-        d = Decimal(q.numerator) / Decimal(q.denominator)
-    mantissa, e, exponent = format(d, f".{digits}g").partition("e")
+    mantissa, e, exponent = format(_significant(q, digits), f".{digits}g").partition("e")
     if "." in mantissa:
         mantissa = mantissa.rstrip("0").rstrip(".")
     return mantissa + e + exponent

@@ -19,7 +19,7 @@ from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ._logspace import log as _log, logsumexp as _logsumexp
-from ._checks import expect
+from ._checks import expect, expect_history
 from ._numbers import FLOAT
 from .errors import InvalidArgument, ZeroEvidence
 from .mixture import Mixture, is_evidence
@@ -186,8 +186,7 @@ class LogSpaceMixture:
         latest action are shifts and a running maximum over those codes, and row ids are table
         lookups. An agent slot outside the action alphabet is refused here, as in :class:`Mixture`.
         """
-        if not isinstance(history, Transcript):
-            raise InvalidArgument(f"a history must be a Transcript, got {type(history).__name__}")
+        expect_history(history)
         slots = history.slots
         T = len(slots)
         codes: dict[Hashable, int] = {}
@@ -301,7 +300,7 @@ class LogSpaceMixture:
         slot through their own ``prob``.
         """
         mode = Mode.of(mode)
-        expect(history, Transcript, "a history")
+        expect_history(history)
         F = np.zeros((len(self.programs), len(history)))
         if self._tables:
             vals, te = self._table_gather(history, mode)
@@ -435,5 +434,5 @@ class LogSpaceMixture:
 
     def predict(self, history: Transcript, action: Hashable, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(o | h, do(a), c) with float weights (``mode="obs"``: P(o | h, a))."""
-        extended = expect(history, Transcript, "a history").agent(action)
+        extended = expect_history(history).agent(action)
         return self._mixture._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Callable, Hashable, Protocol, Sequence, runtime_checkable
 
+from ._checks import expect_history
 from ._numbers import EXACT, FLOAT, SYMBOLIC, is_zero
 from .errors import InvalidArgument, ZeroEvidence
 from .programs import Program
@@ -80,7 +81,11 @@ class InvariantViolation(AssertionError):
 class Regime(Protocol):
     """What an invariant needs from a regime. A *case* is whatever the regime learns from
     (a mixture, a model); a *state* is its belief after a transcript (posterior weights, or a
-    loss sum with its gradient). ``supports`` lists the invariants the regime can express."""
+    loss sum with its gradient). ``supports`` lists the invariants the regime can express.
+
+    A regime whose action alphabet depends on the transcript may also define
+    ``actions(case, transcript)``: the action symbols the agent could write after it (optional;
+    without it the checks write from ``symbols(case, Channel.ACTION)``)."""
 
     name: str
     supports: frozenset[str]
@@ -118,11 +123,11 @@ def _fail(name: str, what: str, a: Any, b: Any) -> None:
 
 
 def _actions(regime: Regime, case: Any, h: Transcript) -> list[Hashable]:
-    """Action symbols the agent could write after ``h`` (the engine reads history-dependent
-    programs' alphabets at ``h``)."""
-    if isinstance(regime, EngineRegime):
-        return list(regime.symbols(case, Channel.ACTION, history=h))
-    return list(regime.symbols(case, Channel.ACTION))
+    """Action symbols the agent could write after ``h``: the regime's own ``actions(case, h)``
+    where it has one (the engine reads history programs' alphabets at ``h``), else its
+    action-channel ``symbols``."""
+    actions = getattr(regime, "actions", None)
+    return list(actions(case, h) if actions is not None else regime.symbols(case, Channel.ACTION))
 
 
 _NO_ACTIONS = ("no action symbol is in every program's action kernel (a mixture of observation-only "
@@ -277,17 +282,14 @@ class Checked(tuple):
 def _check_arguments(regime: Any, h: Any, seed: Any) -> None:
     if not isinstance(regime, Regime):
         raise InvalidArgument(f"regime must implement the Regime protocol (an EngineRegime, say), got {regime!r}")
-    if not isinstance(h, Transcript):
-        raise InvalidArgument(f"the transcript must be a Transcript, got {type(h).__name__}")
+    expect_history(h, "the transcript")
     seeded_random(seed)  # an int >= 0 (or a random.Random), checked before any work
 
 
 def check_all(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> Checked:
     """Run every invariant the regime supports; return the names of those that ran (raises on the
     first failure). One that cannot apply to the case is listed, with why, in ``.skipped``."""
-    _check_arguments(regime, h, seed)
-    if isinstance(regime, EngineRegime):
-        regime._case(case)
+    _check_arguments(regime, h, seed)  # the case is checked by the regime itself, on first use
     ran, skipped = [], {}
     for name in ALL_INVARIANTS:
         if name in regime.supports:
@@ -444,6 +446,10 @@ class EngineRegime:
                 own = tuple(p.distribution(history if history is not None else Transcript(), channel))
             common = dict.fromkeys(own) if common is None else {s: None for s in common if s in own}
         return tuple(common or ())
+
+    def actions(self, case: Any, transcript: Transcript) -> Sequence[Hashable]:
+        """The action symbols every program can score after ``transcript`` (see :meth:`symbols`)."""
+        return self.symbols(case, Channel.ACTION, history=transcript)
 
     def discriminates(self, case: Any, transcript: Transcript, value: Hashable, channel: Channel) -> bool:
         m = self._exact(case)

@@ -51,7 +51,7 @@ from ._numbers import (
     kind_of,
     parse_number,
 )
-from ._checks import expect, expect_index
+from ._checks import expect, expect_history, expect_index
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .programs import HistoryProgram, KeyedTable, Program, TableProgram  # noqa: F401 (doctest)
 from ._sampling import draw
@@ -75,7 +75,7 @@ def is_evidence(slot: Slot, mode: Mode | str) -> bool:
 
 def evidence_slots(history: Transcript, mode: Mode | str) -> Iterator[int]:
     """Indices i whose factor ν_p(z_i | h_<i, c) enters L_t^mode(p)."""
-    _check_history(history)
+    expect_history(history)
     mode = Mode.of(mode)
     return (i for i, s in enumerate(history.slots) if is_evidence(s, mode))
 
@@ -107,12 +107,6 @@ def _in_alphabet(dist: Mapping[Hashable, Any], symbol: Any, what: str) -> None:
     if not known:
         raise InvalidArgument(f"{what} {symbol!r} is not in the action alphabet "
                               f"{{{', '.join(sorted(map(repr, dist)))}}}")
-
-
-def _check_history(history: Any) -> Transcript:
-    if not isinstance(history, Transcript):
-        raise InvalidArgument(f"a history must be a Transcript, got {type(history).__name__}")
-    return history
 
 
 @dataclass(frozen=True)
@@ -243,7 +237,7 @@ class Mixture:
     def factor(self, program: Program, history: Transcript, i: int) -> Any:
         """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted)."""
         expect(program, Program, "factor's program")
-        _check_history(history)
+        expect_history(history)
         i = expect_index(i, "factor's slot index")
         if not -len(history) <= i < len(history):
             raise InvalidArgument(f"slot index {i} is outside this transcript of {len(history)} slots")
@@ -267,7 +261,7 @@ class Mixture:
         In float arithmetic a product of positive factors below about 1e-308 would read 0.0;
         that raises :class:`~bayes_agent.errors.FloatUnderflow` (use :meth:`log_likelihood`).
         """
-        history, mode = _check_history(history), Mode.of(mode)
+        history, mode = expect_history(history), Mode.of(mode)
         out = {}
         for name, factors in self._factors(history, mode).items():
             value = self._one()
@@ -284,7 +278,7 @@ class Mixture:
 
     def log_likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, float]:
         """log L_t(p) as floats, summed in log space (no underflow; -inf for a zero factor)."""
-        history, mode = _check_history(history), Mode.of(mode)
+        history, mode = expect_history(history), Mode.of(mode)
         factors = self._factors(history, mode)
         if self.arithmetic == SYMBOLIC:
             free = sorted({str(s) for fs in factors.values() for f in fs for s in f.free_symbols})
@@ -353,11 +347,11 @@ class Mixture:
         """π(a | h, c) = Σ_p w(p) ν_p(a | h, c) for weights already computed (a sequential
         updater's, say): :meth:`act` without recomputing the posterior. The weights are checked
         (:meth:`check_weights`)."""
-        return self._mix(self.check_weights(weights), _check_history(history), Channel.ACTION)
+        return self._mix(self.check_weights(weights), expect_history(history), Channel.ACTION)
 
     def predict_from(self, weights: Mapping[str, Any], history: Transcript) -> dict[Hashable, Any]:
         """Σ_p w(p) ν_p(o | h, c) for weights already computed; ``history`` ends with the action."""
-        return self._mix(self.check_weights(weights), _check_history(history), Channel.OBSERVATION)
+        return self._mix(self.check_weights(weights), expect_history(history), Channel.OBSERVATION)
 
     def _mix(self, weights: Mapping[str, Any], history: Transcript, channel: Channel) -> dict[Hashable, Any]:
         out: dict[Hashable, Any] = {}
@@ -375,12 +369,12 @@ class Mixture:
         The action is appended as an agent slot and the posterior of the extended history is
         used, so the difference between the two modes is exactly the intervention rule.
         """
-        extended = _check_history(history).agent(action)
+        extended = expect_history(history).agent(action)
         return self._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)
 
     def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, Any]:
         """π(a | h, c) = Σ_p w_t(p) ν_p(a | h, c), the agent's next-action distribution."""
-        history = _check_history(history)
+        history = expect_history(history)
         return self._mix(self.posterior(history, mode), history, Channel.ACTION)
 
     def decide(
@@ -444,7 +438,7 @@ class Mixture:
     ) -> Hashable:
         """Posterior sampling (§3.4): p̄ ~ w_t, then a ~ ν_p̄(· | h, c). The action is not evidence."""
         rng = seeded_random(seed)
-        return self._sample_from(self.posterior(history, mode), _check_history(history), rng)
+        return self._sample_from(self.posterior(history, mode), expect_history(history), rng)
 
     def sample_action_from(
         self, weights: Mapping[str, Any], history: Transcript, rng: int | random.Random
@@ -453,7 +447,7 @@ class Mixture:
 
         The weights are checked (:meth:`check_weights`); ``rng`` is an ``int`` seed or a
         ``random.Random``, as for :meth:`sample_action`."""
-        return self._sample_from(self.check_weights(weights), _check_history(history), seeded_random(rng, "rng"))
+        return self._sample_from(self.check_weights(weights), expect_history(history), seeded_random(rng, "rng"))
 
     def _sample_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
         program = self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
@@ -547,7 +541,7 @@ class Updater:
         only when it is read, so no gcd is taken per slot (:class:`PosteriorTrace`). On zero
         evidence or a bad agent slot it raises, with the updater holding the slots before it.
         """
-        transcript = _check_history(transcript)
+        transcript = expect_history(transcript)
         self._join(transcript)
         if self._num is None:
             return PosteriorTrace(self.mixture.names, [self.push(s) for s in transcript])

@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Hashable, Mapping
 
-from ._checks import expect
+from ._checks import expect, expect_history
 from ._numbers import check_distribution, convert_row, kind_of
 from .errors import InvalidArgument
 from .transcript import Channel, Transcript
@@ -34,7 +34,7 @@ def latest_action(history: Transcript) -> Hashable | None:
     This is the a_i that a world kernel ν_p(o_i | h_<i, a_i, c) conditions on; a world-written
     demonstration counts, since it is an action the world responds to.
     """
-    expect(history, Transcript, "latest_action's history")
+    expect_history(history, "latest_action's history")
     for i in range(len(history) - 1, -1, -1):
         if history[i].channel is Channel.ACTION:
             return history[i].value

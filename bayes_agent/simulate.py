@@ -104,21 +104,28 @@ class Trajectory:
 
     def locked(self, mode: Mode | str, level: Any = DEFAULT_LOCK_LEVEL) -> bool:
         """True when a wrong program holds at least ``level`` (in (0, 1]) of the final posterior."""
-        level = check_level(level)
-        final = self.weights(mode)[-1]
-        return any(w >= level for n, w in final.items() if n != self.truth)
+        return _locked(self, mode, check_level(level))
 
     def recovery_time(self, mode: Mode | str, level: Any = RECOVERY_LEVEL) -> int | None:
         """The first slot count t from which w(true) stays ≥ ``level`` (in (0, 1]) to the end; None
         if it ends below."""
-        level = check_level(level)
-        trace = self.truth_weight(mode)
-        if trace[-1] < level:
-            return None
-        t = len(trace) - 1
-        while t > 0 and trace[t - 1] >= level:
-            t -= 1
-        return t
+        return _recovery_time(self, mode, check_level(level))
+
+
+def _locked(run: Trajectory, mode: Mode | str, level: Any) -> bool:
+    """:meth:`Trajectory.locked` for a ``level`` already checked (an ensemble checks it once)."""
+    return any(w >= level for n, w in run.weights(mode)[-1].items() if n != run.truth)
+
+
+def _recovery_time(run: Trajectory, mode: Mode | str, level: Any) -> int | None:
+    """:meth:`Trajectory.recovery_time` for a ``level`` already checked (an ensemble checks it once)."""
+    trace = run.truth_weight(mode)
+    if trace[-1] < level:
+        return None
+    t = len(trace) - 1
+    while t > 0 and trace[t - 1] >= level:
+        t -= 1
+    return t
 
 
 @dataclass(frozen=True)
@@ -154,11 +161,13 @@ class Ensemble:
 
     def lock_fraction(self, mode: Mode | str, level: Any = DEFAULT_LOCK_LEVEL) -> Fraction:
         """The fraction of runs that end locked onto a wrong program (exact count / runs)."""
-        return Fraction(sum(t.locked(mode, level) for t in self.trajectories), len(self.trajectories))
+        level = check_level(level)  # once, not once per run
+        return Fraction(sum(_locked(t, mode, level) for t in self.trajectories), len(self.trajectories))
 
     def recovery_times(self, mode: Mode | str, level: Any = RECOVERY_LEVEL) -> list[int | None]:
         """Each run's recovery time (None where the run ends below ``level``)."""
-        return [t.recovery_time(mode, level) for t in self.trajectories]
+        level = check_level(level)  # once, not once per run
+        return [_recovery_time(t, mode, level) for t in self.trajectories]
 
     def summary(self, level: Any = DEFAULT_LOCK_LEVEL) -> dict[str, Any]:
         """Lock-on fraction, recovery statistics and the mean final weight on the truth, per updater.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence, overload
 
-from ._checks import expect, expect_index
+from ._checks import expect, expect_history, expect_index
 from .errors import InvalidArgument
 
 __all__ = [
@@ -423,7 +423,7 @@ def render(
     the slot's value is its content and carries the slot's gate. Speakers default to
     ``User`` for world slots and ``Agent`` for agent slots; a slot's own ``speaker`` wins.
     """
-    expect(transcript, Transcript, "render's transcript")
+    expect_history(transcript, "render's transcript")
     expect(turn_separator, str, "turn_separator")
     expect(end, str, "end")
     names = {Gate.WORLD: "User", Gate.AGENT: "Agent"}

@@ -22,6 +22,7 @@ from .baselines import BASELINES, HeuristicPolicy, OraclePolicy, RandomPolicy
 from .experimenter import BayesianExperimenter, ObservationOnlyPolicy
 from .studies import bystander_study, delusion_study
 from .world import SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, Policy, run_episodes, sample_tasks
+from ..commands._common import prepare_out_dir
 from ..errors import InvalidArgument
 from ..seeds import check_seed
 
@@ -142,17 +143,12 @@ def strategy_agreement(space: HypothesisSpace, batch: EpisodeBatch, seed: int = 
 
 def results_dir(out: str | os.PathLike) -> Path:
     """Create the folder a study writes into (and its parents), or say in one line why it cannot
-    be: a library caller gets the CLI's message, not a raw ``FileExistsError``."""
+    be: a library caller gets the CLI's checks and messages (``prepare_out_dir``: not a file, not
+    a dangling link, writable, no link inside that results would be written through), not a raw
+    ``FileExistsError``. Earlier results there are replaced, as with ``--overwrite``."""
     if not isinstance(out, (str, os.PathLike)) or not str(out):
         raise InvalidArgument(f"out must be a folder path, got {out!r}")
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise InvalidArgument(f"out: {str(path)!r} exists and is not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidArgument(f"out: cannot create {str(path)!r}: {exc.strerror or exc}") from None
-    return path
+    return prepare_out_dir(out, overwrite=True, option="out")
 
 
 def run_baselines(out: str | Path, seeds: int = 4, n_eval: int = 200, n_info_gain: int = 50,

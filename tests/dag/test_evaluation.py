@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from bayes_agent.dag.evaluation import (
     evaluate_split,
     paired_difference,
     reference_policies,
+    results_dir,
     run_baselines,
     seed_interval,
     strategy_agreement,
@@ -81,3 +83,21 @@ def test_baselines_config_writes_the_contract_keys(tmp_path, space3) -> None:
             [a - b for a, b in zip(own, ig)], abs=1e-12)
     assert own != on_disk["path"]["reward"]["experimenter"]["per_seed"]  # so the pairing is visible here
     assert "on its 1 episodes per split" in (tmp_path / "report.md").read_text()
+
+
+def test_results_dir_refuses_what_the_cli_refuses(tmp_path) -> None:
+    """A study's folder gets the commands' --out checks: a link inside it (results would be
+    written through it, outside the folder), a dangling link as the folder, a blank name; each
+    refused in one line naming the problem, before any work. A plain folder is created."""
+    run = tmp_path / "run"
+    run.mkdir()
+    os.symlink(tmp_path / "elsewhere.json", run / "metrics.json")
+    with pytest.raises(InvalidArgument, match=r"out: .*metrics\.json' is a symbolic link.*never written through a link"):
+        results_dir(run)
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    with pytest.raises(InvalidArgument, match=r"out: .*dangling' is a symbolic link.*target does not exist"):
+        results_dir(tmp_path / "dangling")
+    with pytest.raises(InvalidArgument, match="out is blank"):
+        results_dir("  ")
+    assert results_dir(tmp_path / "new" / "deep") == tmp_path / "new" / "deep" and (tmp_path / "new" / "deep").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling", "new", "run"]

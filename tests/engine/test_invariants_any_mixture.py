@@ -53,6 +53,30 @@ def test_observation_only_programs_skip_the_action_checks_with_a_reason(regime):
     assert out == tuple(n for n in ALL_INVARIANTS if n not in out.skipped)
 
 
+def test_a_regime_says_its_own_actions():
+    """The action-writing checks take their symbols from the regime's own ``actions(case, h)``,
+    any regime's, not only the engine's: a regime that offers none has those checks skipped."""
+    asked = []
+
+    class Forwarding:  # a regime that is not an EngineRegime: it forwards the protocol to one
+        def __init__(self):
+            self.inner = EngineRegime()
+            self.name, self.supports = "forwarding", self.inner.supports
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def actions(self, case, transcript):
+            asked.append(transcript)
+            return ()
+
+    h = Transcript().agent("A").world("x")
+    out = check_all(Forwarding(), _history_case(), h)
+    assert set(out.skipped) == {"agent_slots_inert", "provenance", "prior_under_do"}
+    assert asked and h in asked
+    assert check_all(EngineRegime(), _history_case(), h).skipped == {}  # the engine's own actions: A, B
+
+
 def test_new_action_kernel_of_a_history_program_is_a_different_kernel():
     """Invariant 5's surgery really changes a history program's action kernel (else it is vacuous)."""
     m = _history_case()
