@@ -13,15 +13,15 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from bayes_agent.errors import InvalidArgument
 
 from .facts import Fact
 from .presets import Preset
 
-__all__ = ["SETTINGS_FILE", "check_same_seed_layout", "check_same_settings", "run_settings", "saved_settings",
-           "saved_seeds"]
+__all__ = ["Difference", "SETTINGS_FILE", "UNSET", "check_same_seed_layout", "check_same_settings", "run_settings",
+           "saved_seeds", "saved_settings", "setting_differences"]
 
 SETTINGS_FILE = "settings.json"
 
@@ -62,6 +62,37 @@ def saved_settings(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+class _Unset:
+    def __repr__(self) -> str:
+        return "unset"
+
+
+UNSET: Any = _Unset()
+"""The value of a setting one side of :func:`setting_differences` does not record."""
+
+
+class Difference(NamedTuple):
+    """One setting that differs between a saved run and this one: its path of keys and both values."""
+
+    path: tuple[str, ...]
+    saved: Any
+    now: Any
+
+    @property
+    def name(self) -> str:
+        """The setting's dotted name (``bc.steps``)."""
+        return ".".join(map(str, self.path))
+
+
+def setting_differences(saved: Any, now: Any, path: tuple[str, ...] = ()) -> list[Difference]:
+    """Every setting that differs between ``saved`` and ``now`` (JSON data), nested settings by their
+    path of keys, in sorted key order; a key one side lacks differs, with :data:`UNSET` on that side."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [d for k in sorted(set(saved) | set(now), key=str)
+                for d in setting_differences(saved.get(k, UNSET), now.get(k, UNSET), (*path, k))]
+    return [] if saved == now else [Difference(path, saved, now)]
+
+
 def check_same_settings(saved: dict[str, Any] | None, now: dict[str, Any], where: str, *,
                         auto_precision: str | None = None) -> None:
     """Refuse to continue a run in ``where`` whose saved settings differ from ``now``: one line naming
@@ -74,13 +105,15 @@ def check_same_settings(saved: dict[str, Any] | None, now: dict[str, Any], where
     def runs_as(key: str, value: Any) -> Any:
         return auto_precision if key == "train.precision" and value == "auto" and auto_precision else value
 
-    for key in now:
-        if key in saved and runs_as(key, saved[key]) != runs_as(key, now[key]):
-            name = key.split(".")[-1]
-            option = _OPTION.get(key, _OPTION.get(name, f"the preset's {name}"))
-            raise InvalidArgument(
-                f"--resume: {where} was trained with {option} {_show(saved[key])}, not {_show(now[key])}; "
-                f"resume with the same settings, or start again with --overwrite or a new --out")
+    shared = [k for k in now if k in saved]  # a setting the saved run predates is not compared
+    differ = setting_differences({k: runs_as(k, saved[k]) for k in shared}, {k: runs_as(k, now[k]) for k in shared})
+    if differ:
+        key = min((d.path[0] for d in differ), key=shared.index)  # the first in the command line's order
+        name = key.split(".")[-1]
+        option = _OPTION.get(key, _OPTION.get(name, f"the preset's {name}"))
+        raise InvalidArgument(
+            f"--resume: {where} was trained with {option} {_show(saved[key])}, not {_show(now[key])}; "
+            f"resume with the same settings, or start again with --overwrite or a new --out")
 
 
 def saved_seeds(out: Path) -> tuple[str, list[int]] | None:
