@@ -233,7 +233,7 @@ def run(
         facts, preset.n_dialogues, seed=seed, p_lie=preset.p_lie, p_tail=preset.p_tail
     )
     all_facts = facts + held_out
-    settings = run_settings(preset, seed, all_facts)
+    settings = run_settings(preset, seed, all_facts, precision)
     if resume is not None and not settings_checked:
         check_same_settings(saved_settings(Path(resume) / SETTINGS_FILE), settings, f"the checkpoint {resume}",
                             auto_precision=resolve_precision("auto", device))
@@ -345,9 +345,10 @@ def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *
     from ..devices import resolve_device, resolve_precision
 
     facts = [f for part in select_facts(preset, bank) for f in part]
-    auto = resolve_precision("auto", resolve_device(preset.device))
+    device = resolve_device(preset.device)
+    auto, precision = resolve_precision("auto", device), resolve_precision(preset.train.precision, device)
     for s in seeds:
-        now = run_settings(preset, s, facts)
+        now = run_settings(preset, s, facts, precision)
         if resume is not None:
             places = [Path(resume) / SETTINGS_FILE]
         else:
