@@ -392,7 +392,8 @@ def run_seeds(
     if compare_to is not None and compared is None:
         compared = check_compare_to(compare_to, seeds, preset.arms)  # before any seed runs, not after
     out = Path(out_dir)
-    if not fresh and not settings_checked:  # finished seeds are kept and checkpoints resumed: only under the same settings
+    # finished seeds are kept and checkpoints resumed: only under the same settings
+    if not fresh and not settings_checked:
         check_resumable(preset, out, seeds, bank=run_options.get("bank"))
     per_seed = []
     for s in seeds:

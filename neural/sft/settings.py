@@ -20,8 +20,8 @@ from bayes_agent.errors import InvalidArgument
 from .facts import Fact
 from .presets import Preset
 
-__all__ = ["Difference", "RESOLVED_PRECISION", "SETTINGS_FILE", "UNSET", "check_same_seed_layout", "check_same_settings", "run_settings",
-           "saved_seeds", "saved_settings", "setting_differences"]
+__all__ = ["Difference", "RESOLVED_PRECISION", "SETTINGS_FILE", "UNSET", "check_same_seed_layout",
+           "check_same_settings", "run_settings", "saved_seeds", "saved_settings", "setting_differences"]
 
 SETTINGS_FILE = "settings.json"
 
@@ -37,6 +37,7 @@ _NOT_TRAINING = {"name", "device", "threads", "max_steps", "probe_facts", "max_n
 
 #: the precision a run computed in, as ``--precision`` resolved on its device (``auto`` is bf16 on a GPU)
 RESOLVED_PRECISION = "train.resolved_precision"
+_PRECISION = "train.precision"  # --precision as typed (auto, fp32, bf16, fp16)
 
 
 def run_settings(preset: Preset, seed: int, facts: Sequence[Fact], precision: str | None = None) -> dict[str, Any]:
@@ -154,9 +155,6 @@ def check_same_seed_layout(out: Path, seeds: Sequence[int]) -> None:
     raise InvalidArgument(
         f"--resume: {out} was trained with --seeds {' '.join(map(str, saved[1]))}, not "
         f"{' '.join(map(str, seeds))}; resume with the same settings, or start again with --overwrite or a new --out")
-
-
-_PRECISION = "train.precision"
 
 
 def _show(value: Any) -> str:
