@@ -48,7 +48,10 @@ IGNORE_INDEX = -100
 def trains_nothing(labels: Sequence[int]) -> bool:
     """True when no label after the first is supervised: a causal LM never predicts token 0 (the
     loss shifts labels by one), so such an example adds nothing to a token-mean loss."""
-    return all(x == IGNORE_INDEX for x in labels[1:])
+    tail = labels[1:]
+    if hasattr(tail, "__array__"):  # a numpy array or tensor: one comparison, not one per token
+        return bool((tail == IGNORE_INDEX).all())
+    return all(x == IGNORE_INDEX for x in tail)
 
 
 class LabelMode(str, Enum):

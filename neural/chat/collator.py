@@ -30,6 +30,8 @@ import numbers
 import warnings
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from bayes_agent.errors import InvalidArgument
 
 from .example import mask_chat
@@ -43,25 +45,50 @@ def _positive_int(x: Any) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= 1
 
 
-def _token_list(k: int, key: str, values: Any, *, minimum: int) -> list[int]:
-    """``values`` as a list of Python ints, each an integer ``>= minimum`` (-100 or a token id)."""
-    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+def _token_list(k: int, key: str, values: Any, *, minimum: int) -> np.ndarray:
+    """``values`` as a 1-d int64 array, each an integer ``>= minimum`` (-100 or a token id).
+
+    Checked on the whole feature at once: the element types (a list's set of types, an array's or
+    tensor's dtype), then the range. Only what that does not pass (a bad feature, or a list of
+    0-d tensors) goes element by element through :func:`_one_by_one`, which names the first bad one."""
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__") or getattr(values, "ndim", 1) == 0:
         raise InvalidArgument(f"feature {k}: {key} must be a list of integers, got {type(values).__name__}")
+    if hasattr(values, "detach"):  # a torch tensor
+        values = values.detach().cpu().numpy()
+    if isinstance(values, np.ndarray):
+        integers = values.dtype.kind in "iu" and values.ndim == 1
+    else:
+        values = values if isinstance(values, (list, tuple)) else list(values)
+        integers = all(issubclass(t, numbers.Integral) and not issubclass(t, (bool, np.bool_))
+                       for t in set(map(type, values)))  # the types present, not each token's
+    if integers:
+        try:
+            arr = np.asarray(values, dtype=np.int64)
+        except OverflowError:  # an integer beyond int64: named below
+            arr = None
+        if arr is not None and arr.ndim == 1 and (arr.size == 0 or bool(
+                (arr >= 0).all() if minimum == 0 else ((arr >= 0) | (arr == IGNORE_INDEX)).all())):
+            return arr
+    return _one_by_one(k, key, values, minimum)
+
+
+def _one_by_one(k: int, key: str, values: Any, minimum: int) -> np.ndarray:
+    """:func:`_token_list` element by element: the first element that is not an integer ``>= minimum``
+    (or beyond int64) is named; numpy and 0-d torch integer scalars are taken as their values."""
     out = []
     for t, x in enumerate(values):
         v = x.item() if hasattr(x, "item") and getattr(x, "ndim", 0) == 0 else x  # numpy, torch scalars
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise InvalidArgument(f"feature {k}: {key}[{t}] must be an integer, got {v!r}")
-        if v < minimum or minimum == IGNORE_INDEX and IGNORE_INDEX < v < 0:
+        if v < minimum or minimum == IGNORE_INDEX and IGNORE_INDEX < v < 0 or v >= 2 ** 63:
             allowed = "a token id (>= 0)" + (f" or {IGNORE_INDEX} (no loss)" if minimum == IGNORE_INDEX else "")
             raise InvalidArgument(f"feature {k}: {key}[{t}] is {v}, not {allowed}")
         out.append(int(v))
-    return out
+    return np.asarray(out, dtype=np.int64)
 
 
 _COUNTERS = ("examples", "tokens", "supervised_tokens", "truncated_tokens", "truncated_examples",
              "unlabelled_examples", "unmarked_examples")
-_ROWS = 1 + 256  # this process and up to 256 DataLoader workers
 
 
 def _counter(name: str) -> property:
@@ -70,11 +97,11 @@ def _counter(name: str) -> property:
     column = _COUNTERS.index(name)
 
     def get(self: "ChatCollator") -> int:
-        return int(self._counts[:, column].sum())
+        return int(self._counts[column])
 
     def put(self: "ChatCollator", value: int) -> None:
-        self._counts[:, column] = 0
-        self._counts[0, column] = int(value)
+        with self._lock:
+            self._counts[column] = int(value)
 
     return property(get, put, doc=f"{name.replace('_', ' ')} in the batches handed out so far (all processes)")
 
@@ -88,8 +115,10 @@ class ChatCollator:
     the collator has handed out, so a training run can report its mask accounting; a refused
     batch (no supervised label in any example) changes none of them. Batches built in DataLoader
     worker processes (``num_workers > 0``, ``dataloader_num_workers``) count too: the counters live
-    in shared memory, one row per worker, summed when read. In a multi-process (multi-rank) run each
-    rank counts its own batches; sum them over ranks.
+    in shared memory and each batch adds to them under a lock, so several DataLoaders sharing one
+    collator at once (``Trainer``'s training and evaluation loaders) add up every batch each hands
+    out; build one collator per DataLoader to count them apart. In a multi-process (multi-rank) run
+    each rank counts its own batches; sum them over ranks.
     """
 
     def __init__(
@@ -136,22 +165,37 @@ class ChatCollator:
             check_template_syntax(tokenizer, chat_template)
         import torch
 
-        # one row per process that builds batches (0: this one; k + 1: DataLoader worker k), each
-        # written by its own process only, in shared memory so that the workers' batches count here
-        self._counts = torch.zeros(_ROWS, len(_COUNTERS), dtype=torch.long).share_memory_()
+        self._share()
         self._warned: set[str] = set()
 
-    def _row(self) -> int:
-        """This process's row of the counters: 0, or 1 + the id of the DataLoader worker it is."""
-        from torch.utils.data import get_worker_info
+    def _share(self) -> None:
+        """New counters, in shared memory with a lock, so that every process that builds batches
+        (DataLoader workers, of one or of several DataLoaders at once) adds to the same totals."""
+        import multiprocessing
 
-        info = get_worker_info()
-        if info is None:
-            return 0
-        if info.id + 1 >= _ROWS:
-            raise InvalidArgument(f"ChatCollator counts the batches of at most {_ROWS - 1} DataLoader workers, "
-                                  f"got worker {info.id}")
-        return info.id + 1
+        import torch
+
+        self._counts = torch.zeros(len(_COUNTERS), dtype=torch.long).share_memory_()
+        # a spawn-context lock: a forked worker inherits it, a spawned one is handed it
+        self._lock = multiprocessing.get_context("spawn").Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Handed to a worker process as it starts: the same counters and lock. Otherwise (pickle,
+        copy.deepcopy) the copy counts on its own, from the counts so far."""
+        from multiprocessing.context import get_spawning_popen
+
+        state = dict(self.__dict__)
+        if get_spawning_popen() is None:
+            state["_counts"] = self._counts.clone()
+            del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_lock" not in state:
+            counts = self._counts
+            self._share()
+            self._counts.copy_(counts)
 
     def _warn_once(self, key: str, message: str, stacklevel: int = 3) -> None:
         if key not in self._warned:
@@ -175,7 +219,7 @@ class ChatCollator:
                 + (f"; {self.unmarked_examples} pre-tokenized examples without label_mode (mode unchecked)"
                    if self.unmarked_examples else ""))
 
-    def _one(self, k: int, feature: Mapping[str, Any]) -> tuple[list[int], list[int], int, bool]:
+    def _one(self, k: int, feature: Mapping[str, Any]) -> tuple["np.ndarray", "np.ndarray", int, bool]:
         """Feature ``k`` as (input_ids, labels, tokens cut by max_length, pre-tokenized without label_mode)."""
         if not isinstance(feature, Mapping):
             raise InvalidArgument(f"feature {k} must be a mapping, got {type(feature).__name__}")
@@ -188,7 +232,7 @@ class ChatCollator:
             unmarked = self._check_label_mode(k, feature)
             ids = _token_list(k, "input_ids", feature["input_ids"], minimum=0)
             labels = _token_list(k, "labels", feature["labels"], minimum=IGNORE_INDEX)
-            if not ids:
+            if len(ids) == 0:
                 raise InvalidArgument(f"feature {k} has an empty input_ids list: there is nothing to train on")
             if len(ids) != len(labels):
                 raise InvalidArgument(
@@ -214,7 +258,8 @@ class ChatCollator:
                 )
             except InvalidArgument as exc:
                 raise InvalidArgument(f"feature {k}: {exc}") from None
-            return list(ex.input_ids), list(ex.labels(self.mode)), ex.masked.truncated_tokens, False
+            return (np.asarray(ex.input_ids, dtype=np.int64), np.asarray(ex.labels(self.mode), dtype=np.int64),
+                    ex.masked.truncated_tokens, False)
         raise InvalidArgument(
             f"feature {k} has neither 'input_ids' + 'labels' nor 'messages' (keys: {sorted(feature)})"
         )
@@ -289,24 +334,16 @@ class ChatCollator:
         if self.pad_to_multiple_of:
             m = self.pad_to_multiple_of
             width = (width + m - 1) // m * m
-        batch_ids, batch_labels, batch_mask = [], [], []
-        for ids, labels, _ in rows:
-            pad = width - len(ids)
-            fill_ids, fill_labels, mask = [self.pad_token_id] * pad, [IGNORE_INDEX] * pad, [1] * len(ids)
-            if self.padding_side == "right":
-                batch_ids.append(ids + fill_ids)
-                batch_labels.append(labels + fill_labels)
-                batch_mask.append(mask + [0] * pad)
-            else:
-                batch_ids.append(fill_ids + ids)
-                batch_labels.append(fill_labels + labels)
-                batch_mask.append([0] * pad + mask)
+        batch_ids = np.full((len(rows), width), self.pad_token_id, dtype=np.int64)
+        batch_labels = np.full((len(rows), width), IGNORE_INDEX, dtype=np.int64)
+        batch_mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, (ids, labels, _) in enumerate(rows):
+            span = slice(0, len(ids)) if self.padding_side == "right" else slice(width - len(ids), width)
+            batch_ids[r, span], batch_labels[r, span], batch_mask[r, span] = ids, labels, 1
             add["examples"] += 1
             add["tokens"] += len(ids)
-            add["supervised_tokens"] += sum(1 for x in labels if x != IGNORE_INDEX)
-        self._counts[self._row()] += torch.tensor([add[c] for c in _COUNTERS], dtype=torch.long)
-        return {
-            "input_ids": torch.tensor(batch_ids, dtype=torch.long),
-            "attention_mask": torch.tensor(batch_mask, dtype=torch.long),
-            "labels": torch.tensor(batch_labels, dtype=torch.long),
-        }
+            add["supervised_tokens"] += int((labels != IGNORE_INDEX).sum())
+        with self._lock:  # one read-add-write at a time, whichever process or DataLoader builds the batch
+            self._counts += torch.tensor([add[c] for c in _COUNTERS], dtype=torch.long)
+        return {"input_ids": torch.from_numpy(batch_ids), "attention_mask": torch.from_numpy(batch_mask),
+                "labels": torch.from_numpy(batch_labels)}

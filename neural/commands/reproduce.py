@@ -142,9 +142,10 @@ def _handle(args: argparse.Namespace) -> int:
     device = named_option("--device" if args.device is not None else "--device (the preset's)", resolve_device,
                           preset.device)
     named_option("--precision", lambda p: resolve_precision(p, device), preset.train.precision)
+    compared = None  # --compare-to's per-seed metrics: read and checked once, here, before any work
     if args.compare_to:
         _check_not_itself(args.compare_to, args.out)
-        check_compare_to(args.compare_to, seeds, preset.arms)
+        compared = check_compare_to(args.compare_to, seeds, preset.arms)
     if args.resume:
         read_state(Path(args.resume))  # a missing or broken checkpoint: refused before --out is touched
     with nothing_left_if_rejected(args.out):  # a run refused below leaves no --out it created
@@ -155,11 +156,13 @@ def _handle(args: argparse.Namespace) -> int:
         resume = args.resume or None
         if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
             resume = str(out / "checkpoint")
-        if resume is not None or (args.resume is not None and len(seeds) > 1):
+        # the settings of what is resumed (or, with several seeds, kept): checked once, here
+        checked = resume is not None or (args.resume is not None and len(seeds) > 1)
+        if checked:
             experiment.check_resumable(preset, out, seeds, resume=resume, bank=bank)
         if args.overwrite:
             remove_outputs(out)  # what earlier runs of this command wrote there, and nothing else
-        return _run(args, preset, seeds, out, resume, options)
+        return _run(args, preset, seeds, out, resume, {**options, "settings_checked": checked}, compared)
 
 
 def _check_not_itself(compare_to: str, out: str) -> None:
@@ -173,7 +176,7 @@ def _check_not_itself(compare_to: str, out: str) -> None:
 
 
 def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, resume: str | None,
-         options: dict[str, Any]) -> int:
+         options: dict[str, Any], compared: dict[int, dict[str, Any]] | None) -> int:
     from ..sft import experiment
 
     progress = progress_wanted(args.no_progress)
@@ -202,7 +205,8 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
 
         with save_on_interrupt(finished, lambda: again):
             a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
-                                     compare_to=args.compare_to, fresh=args.overwrite, **options)
+                                     compare_to=args.compare_to, compared=compared, fresh=args.overwrite,
+                                     **options)
         _save_worked(worked, out)
         args.saved = f"{len(seeds)} seeds, report.md and metrics.json in {args.out}"
         g = a.get("delta_do_minus_obs")

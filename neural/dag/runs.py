@@ -42,6 +42,7 @@ from bayes_agent.dag.world import (C_INDEX, SPLITS, DagConfig, EpisodeBatch, Hyp
 from bayes_agent.atomic import write_atomic
 from bayes_agent.errors import InvalidArgument
 
+from ..sft.settings import UNSET, setting_differences
 from .agreement import METHODS, aggregate, experimenting
 from .explanations import explanation_experiment
 from .figures import plot_comparison, plot_curve, plot_experimenting
@@ -222,15 +223,11 @@ def _seed_settings(config: ReportConfig) -> dict:
     return settings
 
 
-def _differences(saved, now, prefix: str = "") -> list[str]:
-    """The settings that differ, as ``name saved -> now`` (nested settings by dotted name)."""
-    if isinstance(saved, dict) and isinstance(now, dict):
-        return [d for k in sorted(set(saved) | set(now), key=str)
-                for d in _differences(saved.get(k, "unset"), now.get(k, "unset"), f"{prefix}{k}.")]
-    if saved == now:
-        return []
-    shown = lambda v: "a setting group" if isinstance(v, dict) else json.dumps(v)  # noqa: E731
-    return [f"{prefix[:-1]} {shown(saved)} -> {shown(now)}"]
+def _shown(value) -> str:
+    """A setting's value in a resume refusal: JSON, a nested group by that name."""
+    if value is UNSET:
+        return '"unset"'
+    return "a setting group" if isinstance(value, dict) else json.dumps(value)
 
 
 def save_seed(path: str | Path, config: ReportConfig, seed: int, result: dict) -> Path:
@@ -262,7 +259,8 @@ def load_seed(path: str | Path, config: ReportConfig, seed: int) -> dict:
         raise InvalidArgument(f"--resume: {path} is damaged (it lacks {', '.join(missing)}); {fix}")
     if not isinstance(saved["settings"], dict):
         raise InvalidArgument(f"--resume: {path} is damaged (its settings are not a record); {fix}")
-    differ = _differences(saved["settings"], _seed_settings(config))
+    differ = [f"{d.name} {_shown(d.saved)} -> {_shown(d.now)}"
+              for d in setting_differences(saved["settings"], _seed_settings(config))]
     if differ:
         shown = "; ".join(differ[:6]) + (f"; and {len(differ) - 6} more" if len(differ) > 6 else "")
         raise InvalidArgument(f"--resume: {path} was made with other settings than this run's (saved -> now: "

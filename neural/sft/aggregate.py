@@ -93,9 +93,13 @@ def check_compare_to(other_dir: str | Path, seeds: Sequence[int], arms: Sequence
     return other
 
 
-def compare_runs(per_seed: Sequence[dict[str, Any]], other_dir: str | Path) -> dict[str, Any]:
-    """Paired by seed: this run minus the run in ``other_dir`` for Δ_obs, Δ_do and Δ_do − Δ_obs."""
-    other = check_compare_to(other_dir, [m["seed"] for m in per_seed], _arms_of(per_seed[0]))
+def compare_runs(per_seed: Sequence[dict[str, Any]], other_dir: str | Path,
+                 other: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Paired by seed: this run minus the run in ``other_dir`` for Δ_obs, Δ_do and Δ_do − Δ_obs.
+    ``other``: that run's per-seed metrics as :func:`check_compare_to` returned them for these
+    seeds and arms (read from ``other_dir`` when not given)."""
+    if other is None:
+        other = check_compare_to(other_dir, [m["seed"] for m in per_seed], _arms_of(per_seed[0]))
 
     def gap(m: dict[str, Any]) -> float:
         return m["mean_delta_do"] - m["mean_delta_obs"]

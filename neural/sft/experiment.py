@@ -209,8 +209,11 @@ def run(
     bank: tuple[Sequence[Fact], Sequence[Fact]] | None = None,
     base_cache: str | Path | None = None,
     rebuild_base: bool = False,
+    settings_checked: bool = False,
 ) -> dict[str, Any]:
-    """Run the §5 experiment for one seed, write the run directory, return ``metrics``."""
+    """Run the §5 experiment for one seed, write the run directory, return ``metrics``.
+    ``settings_checked``: the caller has already checked ``resume``'s settings against this run's
+    (:func:`check_resumable`), so they are not read and checked again here."""
     import torch
 
     from ..devices import check_threads, environment_record, resolve_device, resolve_precision
@@ -230,8 +233,8 @@ def run(
         facts, preset.n_dialogues, seed=seed, p_lie=preset.p_lie, p_tail=preset.p_tail
     )
     all_facts = facts + held_out
-    settings = run_settings(preset, seed, all_facts)
-    if resume is not None:
+    settings = run_settings(preset, seed, all_facts, precision)
+    if resume is not None and not settings_checked:
         check_same_settings(saved_settings(Path(resume) / SETTINGS_FILE), settings, f"the checkpoint {resume}",
                             auto_precision=resolve_precision("auto", device))
     base = build_base_model(preset, dialogues, all_facts, seed, cache_dir=base_cache,
@@ -342,9 +345,10 @@ def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *
     from ..devices import resolve_device, resolve_precision
 
     facts = [f for part in select_facts(preset, bank) for f in part]
-    auto = resolve_precision("auto", resolve_device(preset.device))
+    device = resolve_device(preset.device)
+    auto, precision = resolve_precision("auto", device), resolve_precision(preset.train.precision, device)
     for s in seeds:
-        now = run_settings(preset, s, facts)
+        now = run_settings(preset, s, facts, precision)
         if resume is not None:
             places = [Path(resume) / SETTINGS_FILE]
         else:
@@ -366,6 +370,8 @@ def run_seeds(
     extra_sections: Sequence[SectionSource] = (),
     compare_to: str | Path | None = None,
     fresh: bool = False,
+    compared: dict[int, dict[str, Any]] | None = None,
+    settings_checked: bool = False,
     **run_options: Any,
 ) -> dict[str, Any]:
     """Run every seed into ``out_dir/seed_<k>`` and write the aggregate report in ``out_dir``.
@@ -374,16 +380,20 @@ def run_seeds(
     with a checkpoint resumes from it, so rerunning an interrupted command continues where it
     stopped; ``fresh`` runs every seed again. ``compare_to`` names another multi-seed run directory
     with the same seeds (e.g. the run without an ablation): the report then gives, paired by
-    seed, how much this run changes Δ_obs, Δ_do and their gap.
+    seed, how much this run changes Δ_obs, Δ_do and their gap. A caller that has made the checks
+    before any work passes what they found, so nothing is read twice: ``compared``, what
+    :func:`~neural.sft.aggregate.check_compare_to` returned for ``compare_to`` and these seeds, and
+    ``settings_checked`` when :func:`check_resumable` has passed for ``out_dir`` and these seeds.
     """
     if not seeds:
         raise InvalidArgument("no seeds given")
     if len(set(seeds)) != len(seeds):
         raise InvalidArgument(f"repeated seeds in {list(seeds)}")
-    if compare_to is not None:
-        check_compare_to(compare_to, seeds, preset.arms)  # before any seed runs, not after
+    if compare_to is not None and compared is None:
+        compared = check_compare_to(compare_to, seeds, preset.arms)  # before any seed runs, not after
     out = Path(out_dir)
-    if not fresh:  # finished seeds are kept and checkpoints resumed: only under the same settings
+    # finished seeds are kept and checkpoints resumed: only under the same settings
+    if not fresh and not settings_checked:
         check_resumable(preset, out, seeds, bank=run_options.get("bank"))
     per_seed = []
     for s in seeds:
@@ -393,7 +403,8 @@ def run_seeds(
             continue
         ckpt = seed_dir / "checkpoint"
         resume = ckpt if not fresh and not preset.ablate_order and (ckpt / "state.json").exists() else None
-        per_seed.append(run(preset, seed_dir, seed=s, resume=resume, progress=progress, **run_options))
+        per_seed.append(run(preset, seed_dir, seed=s, resume=resume, progress=progress,
+                            settings_checked=True, **run_options))  # checked above (or fresh: no resume)
     probe_rows = {s: json.loads((out / f"seed_{s}" / "probes.json").read_text()) for s in seeds}
     topics = [r["topic"] for r in probe_rows[seeds[0]]["base"] if not r.get("held_out")]
     held = {s: {n: [r for r in rows if r.get("held_out")] for n, rows in probe_rows[s].items()} for s in seeds}
@@ -406,7 +417,7 @@ def run_seeds(
                     wins[o["topic"]] += 1
         agg["per_fact_wins_do"] = wins
     if compare_to is not None:
-        agg["compared_to"] = compare_runs(per_seed, compare_to)
+        agg["compared_to"] = compare_runs(per_seed, compare_to, compared)
     report.write_json(out / "metrics.json", {**agg, "per_seed": per_seed})
     sections = markdown.seed_sections(agg, per_seed, preset)
     sections += [src(agg) for src in extra_sections]

@@ -13,15 +13,15 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from bayes_agent.errors import InvalidArgument
 
 from .facts import Fact
 from .presets import Preset
 
-__all__ = ["SETTINGS_FILE", "check_same_seed_layout", "check_same_settings", "run_settings", "saved_settings",
-           "saved_seeds"]
+__all__ = ["Difference", "RESOLVED_PRECISION", "SETTINGS_FILE", "UNSET", "check_same_seed_layout",
+           "check_same_settings", "run_settings", "saved_seeds", "saved_settings", "setting_differences"]
 
 SETTINGS_FILE = "settings.json"
 
@@ -35,14 +35,22 @@ _NOT_TRAINING = {"name", "device", "threads", "max_steps", "probe_facts", "max_n
                  "ablate_first_token", "sequential_arms", "scratch_train", "train", "checkpoint_every"}
 
 
-def run_settings(preset: Preset, seed: int, facts: Sequence[Fact]) -> dict[str, Any]:
+#: the precision a run computed in, as ``--precision`` resolved on its device (``auto`` is bf16 on a GPU)
+RESOLVED_PRECISION = "train.resolved_precision"
+_PRECISION = "train.precision"  # --precision as typed (auto, fp32, bf16, fp16)
+
+
+def run_settings(preset: Preset, seed: int, facts: Sequence[Fact], precision: str | None = None) -> dict[str, Any]:
     """The settings the trained weights of seed ``seed`` depend on, as plain JSON data; ``facts``
-    (training and held-out, both in the base's corpus) enter as a digest."""
+    (training and held-out, both in the base's corpus) enter as a digest, and ``precision``, the
+    preset's precision resolved on this run's device, is recorded when given."""
     out = {k: v for k, v in asdict(preset).items() if k not in _NOT_TRAINING}
     out.update({f"train.{k}": v for k, v in asdict(preset.train).items() if k not in _NOT_TRAINING})
     out["train.seed"] = seed  # the run's seed (the preset's own is a default)
     text = json.dumps([[f.topic, f.true, f.false] for f in facts])
     out["facts"] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if precision is not None:
+        out[RESOLVED_PRECISION] = precision
     return json.loads(json.dumps(out))  # tuples as lists: what a reader of the JSON gets back
 
 
@@ -62,25 +70,69 @@ def saved_settings(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+class _Unset:
+    def __repr__(self) -> str:
+        return "unset"
+
+
+UNSET: Any = _Unset()
+"""The value of a setting one side of :func:`setting_differences` does not record."""
+
+
+class Difference(NamedTuple):
+    """One setting that differs between a saved run and this one: its path of keys and both values."""
+
+    path: tuple[str, ...]
+    saved: Any
+    now: Any
+
+    @property
+    def name(self) -> str:
+        """The setting's dotted name (``bc.steps``)."""
+        return ".".join(map(str, self.path))
+
+
+def setting_differences(saved: Any, now: Any, path: tuple[str, ...] = ()) -> list[Difference]:
+    """Every setting that differs between ``saved`` and ``now`` (JSON data), nested settings by their
+    path of keys, in sorted key order; a key one side lacks differs, with :data:`UNSET` on that side."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [d for k in sorted(set(saved) | set(now), key=str)
+                for d in setting_differences(saved.get(k, UNSET), now.get(k, UNSET), (*path, k))]
+    return [] if saved == now else [Difference(path, saved, now)]
+
+
 def check_same_settings(saved: dict[str, Any] | None, now: dict[str, Any], where: str, *,
                         auto_precision: str | None = None) -> None:
     """Refuse to continue a run in ``where`` whose saved settings differ from ``now``: one line naming
-    the first differing setting (by its option) and both values. ``auto_precision`` is what
-    ``--precision auto`` runs as on this device: a precision is compared as it runs, not as typed
-    (auto and fp32 are the same on the CPU)."""
+    the first differing setting (by its option) and both values. A precision is compared as it
+    runs, not as typed: as each side's :data:`RESOLVED_PRECISION` where it records one (``auto``
+    run on a GPU is bf16, on the CPU fp32), else with ``auto`` as ``auto_precision``, what it runs
+    as on this device (a run saved before the resolved precision was recorded)."""
     if saved is None:
         return
 
-    def runs_as(key: str, value: Any) -> Any:
-        return auto_precision if key == "train.precision" and value == "auto" and auto_precision else value
+    def runs_as(settings: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in settings.items() if k != RESOLVED_PRECISION}
+        typed = out.get(_PRECISION)
+        ran = settings.get(RESOLVED_PRECISION) or (auto_precision if typed == "auto" and auto_precision else typed)
+        if _PRECISION in out:
+            out[_PRECISION] = ran
+        return out
 
-    for key in now:
-        if key in saved and runs_as(key, saved[key]) != runs_as(key, now[key]):
-            name = key.split(".")[-1]
-            option = _OPTION.get(key, _OPTION.get(name, f"the preset's {name}"))
-            raise InvalidArgument(
-                f"--resume: {where} was trained with {option} {_show(saved[key])}, not {_show(now[key])}; "
-                f"resume with the same settings, or start again with --overwrite or a new --out")
+    ran_saved, ran_now = runs_as(saved), runs_as(now)
+    shared = [k for k in ran_now if k in ran_saved]  # a setting the saved run predates is not compared
+    differ = setting_differences({k: ran_saved[k] for k in shared}, {k: ran_now[k] for k in shared})
+    if differ:
+        key = min((d.path[0] for d in differ), key=shared.index)  # the first in the command line's order
+        name = key.split(".")[-1]
+        option = _OPTION.get(key, _OPTION.get(name, f"the preset's {name}"))
+        shown = [_show(v) if key != _PRECISION or v == ran else f"{v}, run as {ran}"
+                 for v, ran in ((saved[key], ran_saved[key]), (now[key], ran_now[key]))]
+        advice = (f"resume with --precision {ran_saved[key]}" if key == _PRECISION
+                  else "resume with the same settings")
+        raise InvalidArgument(
+            f"--resume: {where} was trained with {option} {shown[0]}, not {shown[1]}; "
+            f"{advice}, or start again with --overwrite or a new --out")
 
 
 def saved_seeds(out: Path) -> tuple[str, list[int]] | None:

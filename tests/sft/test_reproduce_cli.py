@@ -367,3 +367,11 @@ def test_sweep_with_a_missing_model_writes_nothing(tmp_path, capsys):
     assert main(["sweep", "--out", str(out), "--preset", "micro", "--model", str(tmp_path / "nope"),
                  "--p-lie", "0", "1", "--seeds", "0", "1"]) == 2
     assert "no such directory" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_run_records_the_precision_it_computed_in(run_dir):
+    """What --resume compares on another device: auto resolved here (the CPU: fp32), beside auto as typed."""
+    for path in (run_dir / "checkpoint" / "settings.json", run_dir / "config.json"):
+        data = json.loads(path.read_text())
+        settings = data.get("settings", data)
+        assert (settings["train.precision"], settings["train.resolved_precision"]) == ("auto", "fp32"), path
