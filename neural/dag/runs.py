@@ -172,6 +172,7 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
         saved = seeds_dir / f"seed_{seed}.json"
         if resume and saved.exists():  # finished before an interruption: kept, not run again
             results[seed] = load_seed(saved, config, seed)
+            _check_readable(saved, results[seed], config, name, space)
     seeds_dir.mkdir(exist_ok=True)
     if config.cued is not None:
         from .cued import run_cued_seed as run_seed
@@ -216,6 +217,24 @@ def run_causal_report(out: str | Path, config: ReportConfig | str = "default",
     return metrics
 
 
+def _check_readable(path: Path, result: dict, config: ReportConfig, name: str, space: HypothesisSpace) -> None:
+    """Refuse, in one line naming the file, a loaded seed whose result the summary cannot read
+    (a field of the wrong type or shape deep inside): summarised alone, before any seed runs,
+    instead of failing with a traceback once every other seed has run."""
+    try:
+        if config.cued is not None:
+            from .cued import aggregate_cued, cued_world
+
+            aggregate_cued([result], config, name, cued_world(config), 1)
+        else:
+            aggregate([result], config, name, space, 1)
+    except (TypeError, KeyError, IndexError, ValueError, AttributeError, InvalidArgument) as exc:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        detail = detail if len(detail) <= 120 else detail[:119] + "…"
+        raise InvalidArgument(f"--resume: {path} is damaged (its result cannot be summarised: {detail}); "
+                              f"{RESUME_FIX}") from None
+
+
 def _seed_settings(config: ReportConfig) -> dict:
     """What one seed's numbers depend on: every setting but the number of seeds."""
     settings = config.settings()
@@ -237,13 +256,17 @@ def save_seed(path: str | Path, config: ReportConfig, seed: int, result: dict) -
                                          indent=1))
 
 
+#: What a refused seed file's message advises.
+RESUME_FIX = "delete it to run that seed again, or start over (--overwrite or a new --out)"
+
+
 def load_seed(path: str | Path, config: ReportConfig, seed: int) -> dict:
     """A seed saved by an earlier run, for ``resume``: refused in one line, naming the file, when
     it is damaged, was saved by a version that did not record its settings, or was produced by
     different settings than ``config``'s (the settings that differ are named). Returns the
     seed's result."""
     path = Path(path)
-    fix = "delete it to run that seed again, or start over (--overwrite or a new --out)"
+    fix = RESUME_FIX
     try:
         saved = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError) as exc:

@@ -198,3 +198,46 @@ def test_baselines_ctrl_c_says_nothing_was_kept_and_how_to_run_it_again(tmp_path
     (out / "old.txt").write_text("")  # a folder that holds something needs --overwrite to start again
     assert main(["causal-strategies", "--config", "baselines", "--out", str(out), "--resume"]) == 130
     assert capsys.readouterr().err.strip().endswith(f"--config baselines --out {out} --overwrite")
+
+
+def _shaped_result(config) -> dict:
+    """A result with the shape a seed's result has (what the summary reads), made-up numbers."""
+    from bayes_agent.dag.world import SPLITS
+    from neural.dag.agreement import HEURISTICS, METHODS
+
+    trials = {"fresh_positive": [0.5] * config.world.n_explore, "each_node_once": 0.5}
+    return {"final_loss": 0.1, "chosen_step": 3,
+            "rewards": {m: {s: 0.5 for s in SPLITS} for m in METHODS},
+            "best_rate": {m: {s: 0.5 for s in SPLITS} for m in METHODS},
+            "agreement": {s: {h: {"matches_experimenter": 0.5, "matches_strategy": 0.4}
+                              for h in (*HEURISTICS, "all_trials")} for s in SPLITS},
+            "experimenting": {"target": trials, "train": trials}, "expert_experimenting": trials,
+            "curve": {"train": {"10": 0.5}, "validation": {"10": 0.5}},
+            **({"explanations": {"n_confounded": 3, "n_expert": 4, "n_deconfounded": 5, "n_test": 6,
+                                 "with": {"reward": 0.5}, "without": {"reward": 0.4},
+                                 "experimenter_deconfounded_reward": 0.6}} if config.explanations else {})}
+
+
+def test_resume_names_a_seed_file_damaged_deep_inside(tmp_path) -> None:
+    """Valid JSON with every key, but a field of the wrong type or shape inside the result: one
+    line naming the file, before any seed runs (it was a traceback after the other seeds ran)."""
+    from neural.dag.runs import CONFIGS, _check_readable, run_causal_report, save_seed
+    from bayes_agent.dag.world import HypothesisSpace
+
+    config = CONFIGS["micro"]
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    good = _shaped_result(config)
+    _check_readable(seeds / "seed_0.json", good, config, "micro", HypothesisSpace.shared(config.world))  # reads
+    damaged = {
+        "curve is a number": {**good, "curve": 5},
+        "a reward is text": {**good, "rewards": {**good["rewards"], "bc_agent": {**good["rewards"]["bc_agent"],
+                                                                                  "target": "high"}}},
+        "a split is missing": {**good, "best_rate": {m: {"train": 0.5} for m in good["best_rate"]}},
+    }
+    for what, result in damaged.items():
+        save_seed(seeds / "seed_0.json", config, 0, result)
+        with pytest.raises(InvalidArgument, match=r"seed_0\.json is damaged \(its result cannot be summarised: "
+                           r".*\); delete it to run that seed again"):
+            run_causal_report(tmp_path, "micro", verbose=False, jobs=1, resume=True)
+        assert sorted(p.name for p in seeds.iterdir()) == ["seed_0.json"], what  # nothing ran
