@@ -106,6 +106,10 @@ def _blocked_cumsum(
     return inner.reshape(P, K * block)[:, :T], (acc, comp)
 
 
+class _NotTabulated(Exception):
+    """A slot's symbol is one only a program that is not a table knows: score it slot by slot."""
+
+
 class LogSpaceMixture:
     """A mixture in float64 log space, vectorised with numpy over programs × slots.
 
@@ -153,13 +157,15 @@ class LogSpaceMixture:
                 rows.setdefault((_CHANNELS.index(ch), _key_kind(p, ch), key), len(rows))
                 for s in row:
                     syms.setdefault(s, len(syms))
-        # NaN marks "no such row or symbol for this program"; -inf is a probability of zero.
+        # NaN marks "no such row or symbol for this program"; -inf is a probability of zero, as
+        # is a symbol of the mixture's alphabet that this program's row lacks (Mixture._factor).
         log_k = np.full((len(self.programs), max(len(rows), 1), max(len(syms), 1)), np.nan)
         used = np.zeros((len(self.programs), max(len(rows), 1)), dtype=bool)
         for i in self._tables:
             p = self.programs[i]
             for (ch, key), row in p.rows.items():
                 r = rows[(_CHANNELS.index(ch), _key_kind(p, ch), key)]
+                log_k[i, r, [syms[s] for s in self._mixture.known_symbols(ch)]] = -np.inf
                 for s, q in row.items():
                     with np.errstate(divide="ignore"):
                         log_k[i, r, syms[s]] = np.log(q)
@@ -258,17 +264,24 @@ class LogSpaceMixture:
     def _table_gather(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
         """Log factors of the table programs on the evidence slots: ((tables × evidence slots), slots)."""
         out, te = None, np.zeros(0, dtype=np.int64)
-        for pos, flat, col, te in self._group_columns(history, mode):
-            if out is None:
-                out = np.empty((len(self._tables), len(te)))
-            out[pos] = flat.take(col, axis=1)
+        try:
+            for pos, flat, col, te in self._group_columns(history, mode):
+                if out is None:
+                    out = np.empty((len(self._tables), len(te)))
+                out[pos] = flat.take(col, axis=1)
+        except _NotTabulated:
+            return self._table_factors(history, mode)
         return (out if out is not None else np.empty((0, 0))), te
 
     def _table_gather_sum(self, history: Transcript, mode: Mode) -> np.ndarray:
         """Σ over evidence slots of the table programs' log factors, gathered GATHER_ROWS programs
         at a time so each block stays in cache instead of materialising (programs × slots)."""
         out = np.zeros(len(self._tables))
-        for pos, flat, col, _ in self._group_columns(history, mode):
+        try:
+            groups = list(self._group_columns(history, mode))
+        except _NotTabulated:
+            return self._table_factors(history, mode)[0].sum(axis=1)
+        for pos, flat, col, _ in groups:
             cells = self._by_cell[id(flat)]  # (cells + 1 zero row) × programs: gathered rows are contiguous
             # slots in chunks of SUM_CHUNK (plain sums, error ~SUM_CHUNK·eps); chunk sums are then
             # added pairwise, so a 10^6-slot sum is as accurate as numpy's sum of a contiguous row
@@ -286,12 +299,19 @@ class LogSpaceMixture:
         return out
 
     def _raise_bad(self, history: Transcript, idx: np.ndarray, bad: np.ndarray) -> None:
+        """A cell the tables cannot score: the engine's own message, or, for a symbol only a
+        program that is not a table knows, :class:`_NotTabulated` (scored slot by slot instead)."""
         j, t = map(int, np.argwhere(bad)[0])
-        p, slot = self.programs[int(idx[j])], history.slots[t]
-        p.prob(slot.value, history.prefix(t), slot.channel)  # raises the engine's own message
-        raise InvalidArgument(  # pragma: no cover - prob() raises first
-            f"slot {t + 1} (h[{t}] = {slot.value!r}) cannot be scored by program {p.name!r}"
-        )
+        self._mixture._factor(self.programs[int(idx[j])], history, t)  # raises the engine's message
+        raise _NotTabulated
+
+    def _table_factors(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
+        """Log factors of the table programs on the evidence slots, slot by slot through
+        :meth:`Mixture._factor` (for a slot whose symbol the tables do not hold)."""
+        te = np.fromiter((t for t, s in enumerate(history) if is_evidence(s, mode)), np.int64)
+        out = np.array([[_log(self._mixture._factor(self.programs[i], history, int(t))) for t in te]
+                        for i in self._tables]).reshape(len(self._tables), len(te))
+        return out, te
 
     # -- log factors, likelihoods, posteriors --------------------------------------------------
     def log_factors(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> np.ndarray:
@@ -309,11 +329,10 @@ class LogSpaceMixture:
         if self._others:
             if not self._tables:
                 self._mixture.check_unscored(history, mode)
-            for t, slot in enumerate(history):  # one O(1) prefix view per slot, shared by programs
+            for t, slot in enumerate(history):
                 if is_evidence(slot, mode):
-                    h = history.prefix(t)
                     for i in self._others:
-                        F[i, t] = _log(self.programs[i].prob(slot.value, h, slot.channel))
+                        F[i, t] = _log(self._mixture._factor(self.programs[i], history, t))
         return F
 
     def sufficient_statistics(
