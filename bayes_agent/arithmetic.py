@@ -14,7 +14,10 @@ All three apply the intervention rule through :func:`bayes_agent.mixture.is_evid
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
+import functools
+import random
+from fractions import Fraction
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -24,6 +27,7 @@ from ._numbers import FLOAT
 from .errors import InvalidArgument, ZeroEvidence
 from .mixture import Mixture, is_evidence
 from .programs import KeyedTable, MarkovProgram, Program, TableProgram
+from .seeds import seeded_random
 from .symbolic import as_exact, as_symbolic, closed_form, latex, symbols
 from .transcript import Channel, Gate, Mode, Transcript
 
@@ -39,7 +43,11 @@ __all__ = [
 
 
 def as_float(mixture: Mixture) -> "LogSpaceMixture":
-    """The vectorised float64 log-space version of a mixture."""
+    """The float64 log-space version of a mixture: a :class:`LogSpaceMixture`, which answers every
+    :class:`Mixture` method (posterior, updater, act, decide, sampling, the ``*_from`` forms, ...)
+    with its posteriors vectorised over programs; ``log_likelihood`` gives a numpy array over the
+    programs rather than a dict. ``Mixture(programs, prior, arithmetic="float")`` is the unvectorised
+    float mixture."""
     expect(mixture, Mixture, "as_float's argument")
     return LogSpaceMixture(mixture.programs, mixture.prior)
 
@@ -114,8 +122,12 @@ class LogSpaceMixture:
     """A mixture in float64 log space, vectorised with numpy over programs × slots.
 
     Validation is the exact engine's (the constructor builds a float :class:`Mixture`), so bad
-    priors and kernels are refused with the same messages.
+    priors and kernels are refused with the same messages. Every other :class:`Mixture` method
+    (``updater``, ``likelihood``, ``evidence``, the ``*_from`` forms, ...) is that float
+    mixture's; ``decide`` and the samplers use this class's vectorised posterior.
     """
+
+    arithmetic: str = FLOAT
 
     def __init__(
         self, programs: Iterable[Program], prior: Mapping[str, Any] | Sequence[Any], *, normalize: bool = False
@@ -456,3 +468,39 @@ class LogSpaceMixture:
         """π(o | h, do(a), c) with float weights (``mode="obs"``: P(o | h, a))."""
         extended = expect(history, Transcript, "a history").agent(action)
         return self._mixture._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)
+
+    @property
+    def prior(self) -> dict[str, float]:
+        """w_0 as a dict of floats, keyed like :attr:`Mixture.prior`."""
+        return self._mixture.prior
+
+    def decide(self, history: Transcript, target: Hashable, *, threshold: Any = Fraction(1, 2),
+               otherwise: Hashable | None = None, mode: Mode | str = Mode.INTERVENTIONAL) -> Any:
+        """:meth:`Mixture.decide` (§4.1) on this mixture's action distribution."""
+        return self._mixture.decide_from(self.act(history, mode), target, threshold, otherwise)
+
+    def sample_program(self, history: Transcript, seed: int | random.Random,
+                       mode: Mode | str = Mode.INTERVENTIONAL) -> Program:
+        """p̄ ~ w_t(p), seeded, as :meth:`Mixture.sample_program`."""
+        rng = seeded_random(seed)
+        return self._mixture._draw_program(self.posterior(history, mode), rng)
+
+    def sample_action(self, history: Transcript, seed: int | random.Random,
+                      mode: Mode | str = Mode.INTERVENTIONAL) -> Hashable:
+        """Posterior sampling (§3.4) as :meth:`Mixture.sample_action`: p̄ ~ w_t, then a ~ ν_p̄."""
+        rng = seeded_random(seed)
+        return self._mixture._sample_from(self.posterior(history, mode), expect(history, Transcript, "a history"), rng)
+
+
+def _delegated(name: str) -> Callable[..., Any]:
+    """LogSpaceMixture.name: the same method of its float :class:`Mixture` (docstring kept)."""
+    @functools.wraps(getattr(Mixture, name))
+    def method(self: LogSpaceMixture, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._mixture, name)(*args, **kwargs)
+    return method
+
+
+for _name in ("updater", "likelihood", "evidence", "factor", "knows", "known_symbols", "check_unscored",
+              "check_agent_slot", "check_weights", "act_from", "predict_from", "decide_from", "sample_action_from"):
+    setattr(LogSpaceMixture, _name, _delegated(_name))
+del _name

@@ -466,9 +466,7 @@ class Mixture:
         self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
     ) -> Program:
         """p̄ ~ w_t(p), seeded (an ``int`` seed or a ``random.Random``)."""
-        rng = seeded_random(seed)
-        name = draw(self.posterior(history, mode), rng, "a program", self.arithmetic)
-        return self.programs[self.names.index(name)]
+        return self._draw_program(self.posterior(history, mode), seeded_random(seed))
 
     def sample_action(
         self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
@@ -486,8 +484,11 @@ class Mixture:
         ``random.Random``, as for :meth:`sample_action`."""
         return self._sample_from(self.check_weights(weights), _check_history(history), seeded_random(rng, "rng"))
 
+    def _draw_program(self, weights: Mapping[str, Any], rng: random.Random) -> Program:
+        return self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
+
     def _sample_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
-        program = self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
+        program = self._draw_program(weights, rng)
         return draw(program.distribution(history, Channel.ACTION), rng, "an action", self.arithmetic)
 
 
