@@ -17,7 +17,7 @@ below uses only that protocol and raises :class:`InvariantViolation` naming the 
    history-free kernels, permuting the world slots changes nothing.
 7. ``prior_under_do`` — before any outcome, P(p | do(a)) = P(p).
 
-A check that cannot apply to a case (1, 2 and 7 need an action symbol every program can write;
+A check that cannot apply to a case (1, 2 and 7 need an action symbol of the mixture, one some program can write;
 a mixture whose programs have only observation kernels has none) returns the reason instead of
 running; :func:`check_all` lists it under ``skipped``.
 """
