@@ -275,8 +275,10 @@ class Mixture:
         slot = history[i]
         if isinstance(program, KeyedTable):
             row = program.rows.get((slot.channel, program.key_at(history, i, slot.channel)))
-        else:
+        elif type(program).prob is Program.prob:  # scored by its row at h_<i
             row = program.distribution(history.prefix(i), slot.channel)
+        else:  # a program with its own scoring (a density, say) answers for its own alphabet
+            return program.prob(slot.value, history.prefix(i), slot.channel)
         try:
             if row is not None and slot.value in row:
                 return row[slot.value]

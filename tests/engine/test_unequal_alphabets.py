@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from bayes_agent import (
-    Channel, HistoryProgram, InvalidArgument, LogSpaceMixture, Mixture, TableProgram, Transcript,
+    Channel, HistoryProgram, InvalidArgument, LogSpaceMixture, Mixture, Program, TableProgram, Transcript,
     simulate_trajectory,
 )
 from bayes_agent.invariants import ALL_INVARIANTS, EngineRegime, check_all
@@ -115,3 +115,29 @@ def test_invariants_hold_with_unequal_action_alphabets(arithmetic):
         assert check_all(regime, mixture, h, seed=len(h)) == ALL_INVARIANTS
 
     run()
+
+
+class _Density(Program):
+    """A program whose world channel is a density: it scores through its own ``prob``, and its
+    ``distribution`` has no table to give (as the causal-DAG programs)."""
+
+    def __init__(self, name, rate):
+        self.name, self.rate = name, rate
+
+    def distribution(self, history, channel):
+        if Channel(channel) is Channel.OBSERVATION:
+            raise InvalidArgument("a density, not a table")
+        return {"A": F(1, 2), "B": F(1, 2)}
+
+    def convert(self, kind):
+        return self  # exact numbers throughout (as DagProgram keeps its floats)
+
+    def prob(self, value, history, channel):
+        if Channel(channel) is Channel.ACTION:
+            return self.distribution(history, channel)[value]
+        return self.rate * value  # a density on [0, 1] when rate and value allow
+
+
+def test_a_program_with_its_own_scoring_is_scored_by_its_prob():
+    m = Mixture([_Density("low", F(1, 2)), _Density("high", F(3, 2))], [F(1, 2), F(1, 2)])
+    assert m.posterior(H.agent("A").world(F(1, 2))) == {"low": F(1, 4), "high": F(3, 4)}
