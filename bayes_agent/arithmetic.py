@@ -14,7 +14,10 @@ All three apply the intervention rule through :func:`bayes_agent.mixture.is_evid
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
+import functools
+import random
+from fractions import Fraction
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -24,6 +27,7 @@ from ._numbers import FLOAT
 from .errors import InvalidArgument, ZeroEvidence
 from .mixture import Mixture, is_evidence
 from .programs import KeyedTable, MarkovProgram, Program, TableProgram
+from .seeds import seeded_random
 from .symbolic import as_exact, as_symbolic, closed_form, latex, symbols
 from .transcript import Channel, Gate, Mode, Transcript
 
@@ -39,7 +43,11 @@ __all__ = [
 
 
 def as_float(mixture: Mixture) -> "LogSpaceMixture":
-    """The vectorised float64 log-space version of a mixture."""
+    """The float64 log-space version of a mixture: a :class:`LogSpaceMixture`, which answers every
+    :class:`Mixture` method (posterior, updater, act, decide, sampling, the ``*_from`` forms, ...)
+    with its posteriors vectorised over programs; ``log_likelihood`` gives a numpy array over the
+    programs rather than a dict. ``Mixture(programs, prior, arithmetic="float")`` is the unvectorised
+    float mixture."""
     expect(mixture, Mixture, "as_float's argument")
     return LogSpaceMixture(mixture.programs, mixture.prior)
 
@@ -106,12 +114,20 @@ def _blocked_cumsum(
     return inner.reshape(P, K * block)[:, :T], (acc, comp)
 
 
+class _NotTabulated(Exception):
+    """A slot's symbol is one only a program that is not a table knows: score it slot by slot."""
+
+
 class LogSpaceMixture:
     """A mixture in float64 log space, vectorised with numpy over programs × slots.
 
     Validation is the exact engine's (the constructor builds a float :class:`Mixture`), so bad
-    priors and kernels are refused with the same messages.
+    priors and kernels are refused with the same messages. Every other :class:`Mixture` method
+    (``updater``, ``likelihood``, ``evidence``, the ``*_from`` forms, ...) is that float
+    mixture's; ``decide`` and the samplers use this class's vectorised posterior.
     """
+
+    arithmetic: str = FLOAT
 
     def __init__(
         self, programs: Iterable[Program], prior: Mapping[str, Any] | Sequence[Any], *, normalize: bool = False
@@ -153,13 +169,15 @@ class LogSpaceMixture:
                 rows.setdefault((_CHANNELS.index(ch), _key_kind(p, ch), key), len(rows))
                 for s in row:
                     syms.setdefault(s, len(syms))
-        # NaN marks "no such row or symbol for this program"; -inf is a probability of zero.
+        # NaN marks "no such row or symbol for this program"; -inf is a probability of zero, as
+        # is a symbol of the mixture's alphabet that this program's row lacks (Mixture._factor).
         log_k = np.full((len(self.programs), max(len(rows), 1), max(len(syms), 1)), np.nan)
         used = np.zeros((len(self.programs), max(len(rows), 1)), dtype=bool)
         for i in self._tables:
             p = self.programs[i]
             for (ch, key), row in p.rows.items():
                 r = rows[(_CHANNELS.index(ch), _key_kind(p, ch), key)]
+                log_k[i, r, [syms[s] for s in self._mixture.known_symbols(ch)]] = -np.inf
                 for s, q in row.items():
                     with np.errstate(divide="ignore"):
                         log_k[i, r, syms[s]] = np.log(q)
@@ -257,17 +275,24 @@ class LogSpaceMixture:
     def _table_gather(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
         """Log factors of the table programs on the evidence slots: ((tables × evidence slots), slots)."""
         out, te = None, np.zeros(0, dtype=np.int64)
-        for pos, flat, col, te in self._group_columns(history, mode):
-            if out is None:
-                out = np.empty((len(self._tables), len(te)))
-            out[pos] = flat.take(col, axis=1)
+        try:
+            for pos, flat, col, te in self._group_columns(history, mode):
+                if out is None:
+                    out = np.empty((len(self._tables), len(te)))
+                out[pos] = flat.take(col, axis=1)
+        except _NotTabulated:
+            return self._table_factors(history, mode)
         return (out if out is not None else np.empty((0, 0))), te
 
     def _table_gather_sum(self, history: Transcript, mode: Mode) -> np.ndarray:
         """Σ over evidence slots of the table programs' log factors, gathered GATHER_ROWS programs
         at a time so each block stays in cache instead of materialising (programs × slots)."""
         out = np.zeros(len(self._tables))
-        for pos, flat, col, _ in self._group_columns(history, mode):
+        try:
+            groups = list(self._group_columns(history, mode))
+        except _NotTabulated:
+            return self._table_factors(history, mode)[0].sum(axis=1)
+        for pos, flat, col, _ in groups:
             cells = self._by_cell[id(flat)]  # (cells + 1 zero row) × programs: gathered rows are contiguous
             # slots in chunks of SUM_CHUNK (plain sums, error ~SUM_CHUNK·eps); chunk sums are then
             # added pairwise, so a 10^6-slot sum is as accurate as numpy's sum of a contiguous row
@@ -285,12 +310,19 @@ class LogSpaceMixture:
         return out
 
     def _raise_bad(self, history: Transcript, idx: np.ndarray, bad: np.ndarray) -> None:
+        """A cell the tables cannot score: the engine's own message, or, for a symbol only a
+        program that is not a table knows, :class:`_NotTabulated` (scored slot by slot instead)."""
         j, t = map(int, np.argwhere(bad)[0])
-        p, slot = self.programs[int(idx[j])], history.slots[t]
-        p.prob(slot.value, history.prefix(t), slot.channel)  # raises the engine's own message
-        raise InvalidArgument(  # pragma: no cover - prob() raises first
-            f"slot {t + 1} (h[{t}] = {slot.value!r}) cannot be scored by program {p.name!r}"
-        )
+        self._mixture._factor(self.programs[int(idx[j])], history, t)  # raises the engine's message
+        raise _NotTabulated
+
+    def _table_factors(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
+        """Log factors of the table programs on the evidence slots, slot by slot through
+        :meth:`Mixture._factor` (for a slot whose symbol the tables do not hold)."""
+        te = np.fromiter((t for t, s in enumerate(history) if is_evidence(s, mode)), np.int64)
+        out = np.array([[_log(self._mixture._factor(self.programs[i], history, int(t))) for t in te]
+                        for i in self._tables]).reshape(len(self._tables), len(te))
+        return out, te
 
     # -- log factors, likelihoods, posteriors --------------------------------------------------
     def log_factors(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> np.ndarray:
@@ -308,11 +340,10 @@ class LogSpaceMixture:
         if self._others:
             if not self._tables:
                 self._mixture.check_unscored(history, mode)
-            for t, slot in enumerate(history):  # one O(1) prefix view per slot, shared by programs
+            for t, slot in enumerate(history):
                 if is_evidence(slot, mode):
-                    h = history.prefix(t)
                     for i in self._others:
-                        F[i, t] = _log(self.programs[i].prob(slot.value, h, slot.channel))
+                        F[i, t] = _log(self._mixture._factor(self.programs[i], history, t))
         return F
 
     def sufficient_statistics(
@@ -436,3 +467,39 @@ class LogSpaceMixture:
         """π(o | h, do(a), c) with float weights (``mode="obs"``: P(o | h, a))."""
         extended = expect_history(history).agent(action)
         return self._mixture._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)
+
+    @property
+    def prior(self) -> dict[str, float]:
+        """w_0 as a dict of floats, keyed like :attr:`Mixture.prior`."""
+        return self._mixture.prior
+
+    def decide(self, history: Transcript, target: Hashable, *, threshold: Any = Fraction(1, 2),
+               otherwise: Hashable | None = None, mode: Mode | str = Mode.INTERVENTIONAL) -> Any:
+        """:meth:`Mixture.decide` (§4.1) on this mixture's action distribution."""
+        return self._mixture.decide_from(self.act(history, mode), target, threshold, otherwise)
+
+    def sample_program(self, history: Transcript, seed: int | random.Random,
+                       mode: Mode | str = Mode.INTERVENTIONAL) -> Program:
+        """p̄ ~ w_t(p), seeded, as :meth:`Mixture.sample_program`."""
+        rng = seeded_random(seed)
+        return self._mixture._draw_program(self.posterior(history, mode), rng)
+
+    def sample_action(self, history: Transcript, seed: int | random.Random,
+                      mode: Mode | str = Mode.INTERVENTIONAL) -> Hashable:
+        """Posterior sampling (§3.4) as :meth:`Mixture.sample_action`: p̄ ~ w_t, then a ~ ν_p̄."""
+        rng = seeded_random(seed)
+        return self._mixture._sample_from(self.posterior(history, mode), expect(history, Transcript, "a history"), rng)
+
+
+def _delegated(name: str) -> Callable[..., Any]:
+    """LogSpaceMixture.name: the same method of its float :class:`Mixture` (docstring kept)."""
+    @functools.wraps(getattr(Mixture, name))
+    def method(self: LogSpaceMixture, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._mixture, name)(*args, **kwargs)
+    return method
+
+
+for _name in ("updater", "likelihood", "evidence", "factor", "knows", "known_symbols", "check_unscored",
+              "check_agent_slot", "check_weights", "act_from", "predict_from", "decide_from", "sample_action_from"):
+    setattr(LogSpaceMixture, _name, _delegated(_name))
+del _name

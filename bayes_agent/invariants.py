@@ -17,7 +17,7 @@ below uses only that protocol and raises :class:`InvariantViolation` naming the 
    history-free kernels, permuting the world slots changes nothing.
 7. ``prior_under_do`` — before any outcome, P(p | do(a)) = P(p).
 
-A check that cannot apply to a case (1, 2 and 7 need an action symbol every program can write;
+A check that cannot apply to a case (1, 2 and 7 need an action symbol of the mixture, one some program can write;
 a mixture whose programs have only observation kernels has none) returns the reason instead of
 running; :func:`check_all` lists it under ``skipped``.
 """
@@ -430,22 +430,20 @@ class EngineRegime:
         return Mixture(programs, case.prior, arithmetic=EXACT)
 
     def symbols(self, case: Any, channel: Channel, history: Transcript | None = None) -> Sequence[Hashable]:
-        """The symbols every program can score on ``channel`` (empty if one has no such kernel).
+        """The symbols of the mixture on ``channel``: those some program can score (a program
+        lacking one gives it probability 0 inside the mixture, :meth:`Mixture.knows`).
 
         A table program's alphabet is read from its rows; any other program's is its row at
         ``history`` (the empty transcript if none is given)."""
         from .programs import KeyedTable
 
-        common: dict[Hashable, None] | None = None
+        known: dict[Hashable, None] = {}
         for p in self._case(case).programs:
             if isinstance(p, KeyedTable):
-                own = p.alphabet(channel)
-            elif not p.has_kernel(channel):
-                own = ()
-            else:
-                own = tuple(p.distribution(history if history is not None else Transcript(), channel))
-            common = dict.fromkeys(own) if common is None else {s: None for s in common if s in own}
-        return tuple(common or ())
+                known.update(dict.fromkeys(p.alphabet(channel)))
+            elif p.has_kernel(channel):
+                known.update(dict.fromkeys(p.distribution(history if history is not None else Transcript(), channel)))
+        return tuple(known)
 
     def actions(self, case: Any, transcript: Transcript) -> Sequence[Hashable]:
         """The action symbols every program can score after ``transcript`` (see :meth:`symbols`)."""
@@ -457,7 +455,8 @@ class EngineRegime:
             w = m.posterior(transcript)
         except ZeroEvidence:
             return False
-        qs = {p.name: p.prob(value, transcript, channel) for p in m.programs}
+        longer, i = transcript.world(value, channel=channel), len(transcript)
+        qs = {p.name: m.factor(p, longer, i) for p in m.programs}  # the mixture's scoring of the slot
         held = {qs[n] for n in m.names if w[n] != 0}
         return len(held) > 1 or held == {0}  # disagreement, or the slot makes the evidence zero
 

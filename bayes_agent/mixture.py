@@ -191,14 +191,40 @@ class Mixture:
         return f"Mixture({list(self.names)}, arithmetic={self.arithmetic!r})"
 
     # -- the likelihood: the one place the intervention rule is applied ------------------------
-    def known_symbols(self, channel: Channel) -> frozenset:
-        """Symbols every table program with a ``channel`` kernel can score (cached)."""
+    def known_symbols(self, channel: Channel) -> frozenset | None:
+        """Symbols some table program's ``channel`` kernel can score (cached); ``None`` when no
+        table program has such a kernel. The union: inside a mixture a symbol one program knows
+        is a symbol of the mixture, and a program whose table lacks it gives it probability 0."""
         cache = self.__dict__.setdefault("_known_cache", {})
         if channel not in cache:
             sets = [frozenset(p.alphabet(channel)) for p in self.programs
                     if isinstance(p, KeyedTable) and any(ch is channel for ch, _ in p.rows)]
-            cache[channel] = frozenset.intersection(*sets) if sets else None
+            cache[channel] = frozenset.union(*sets) if sets else None
         return cache[channel]
+
+    def knows(self, history: Transcript, i: int) -> bool:
+        """Is slot ``i``'s value a symbol of this mixture at that slot: one some program's kernel on
+        the slot's channel can score (a table's alphabet; any other program's row at h_<i)?
+        True as well when no program has a kernel on that channel (nothing could object)."""
+        slot = history[i]
+        known = self.known_symbols(slot.channel)
+        try:
+            if known is not None and slot.value in known:
+                return True
+        except TypeError:
+            return False  # unhashable: no program can know it
+        general = [p for p in self._general() if p.has_kernel(slot.channel)]
+        if known is None and not general:
+            return True
+        prefix = history.prefix(i) if general else None
+        return any(slot.value in p.distribution(prefix, slot.channel) for p in general)
+
+    def _general(self) -> list[Program]:
+        """The programs that are not tables: their alphabet may depend on the history (cached)."""
+        general = self.__dict__.get("_general_cache")
+        if general is None:
+            general = self.__dict__["_general_cache"] = [p for p in self.programs if not isinstance(p, KeyedTable)]
+        return general
 
     def check_unscored(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> None:
         """Refuse an agent slot whose value no program could have written (§3.3).
@@ -215,39 +241,46 @@ class Mixture:
 
     def check_agent_slot(self, history: Transcript, i: int) -> None:
         """Refuse agent slot ``i`` if no program could write its value (under do it is not
-        scored, but it must still be a symbol of the programs' alphabet)."""
+        scored, but it must still be a symbol of the mixture: :meth:`knows`)."""
+        if self.knows(history, i):
+            return
         slot = history[i]
-        known = self.known_symbols(slot.channel)
-        if known is not None and slot.value not in known:
-            for p in self.programs:
-                if isinstance(p, KeyedTable) and any(ch is slot.channel for ch, _ in p.rows):
-                    alphabet = p.alphabet(slot.channel)
-                    if slot.value not in alphabet:
-                        _outside(i, slot, p, alphabet)
-        general = self.__dict__.get("_general")
-        if general is None:  # programs that are not tables: their alphabet depends on the history
-            general = self.__dict__["_general"] = [p for p in self.programs if not isinstance(p, KeyedTable)]
-        for p in general:
-            if not p.has_kernel(slot.channel):
-                continue  # a program without this kernel cannot object
-            row = p.distribution(history.prefix(i), slot.channel)
-            if slot.value not in row:
-                _outside(i, slot, p, tuple(row))
+        for p in self.programs:  # name the first program with a kernel on the slot's channel
+            if isinstance(p, KeyedTable):
+                if any(ch is slot.channel for ch, _ in p.rows):
+                    _outside(i, slot, p, p.alphabet(slot.channel))
+            elif p.has_kernel(slot.channel):
+                _outside(i, slot, p, tuple(p.distribution(history.prefix(i), slot.channel)))
 
     def factor(self, program: Program, history: Transcript, i: int) -> Any:
-        """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted)."""
+        """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted).
+
+        Inside a mixture a value some other program knows but ``program``'s kernel lacks scores 0;
+        a value no program knows is refused (:meth:`knows`)."""
         expect(program, Program, "factor's program")
         expect_history(history)
         i = expect_index(i, "factor's slot index")
         if not -len(history) <= i < len(history):
             raise InvalidArgument(f"slot index {i} is outside this transcript of {len(history)} slots")
-        return self._factor(program, history, i)
+        return self._factor(program, history, i + len(history) if i < 0 else i)
 
     def _factor(self, program: Program, history: Transcript, i: int) -> Any:
-        if isinstance(program, KeyedTable):
-            return program.prob_at(history, i)
+        """The one place a program is scored at a slot inside this mixture (see :meth:`factor`)."""
         slot = history[i]
-        return program.prob(slot.value, history.prefix(i), slot.channel)
+        if isinstance(program, KeyedTable):
+            row = program.rows.get((slot.channel, program.key_at(history, i, slot.channel)))
+        elif type(program).prob is Program.prob:  # scored by its row at h_<i
+            row = program.distribution(history.prefix(i), slot.channel)
+        else:  # a program with its own scoring (a density, say) answers for its own alphabet
+            return program.prob(slot.value, history.prefix(i), slot.channel)
+        try:
+            if row is not None and slot.value in row:
+                return row[slot.value]
+        except TypeError:
+            pass  # unhashable: prob() below names it
+        if row is not None and self.knows(history, i):
+            return self._zero()  # a symbol of the mixture this program never writes
+        return program.prob(slot.value, history.prefix(i), slot.channel)  # raises the message
 
     def _factors(self, history: Transcript, mode: Mode) -> dict[str, list]:
         """ν_p(z_i | h_<i, c) for every program and evidence slot, each computed once."""
@@ -429,9 +462,7 @@ class Mixture:
         self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
     ) -> Program:
         """p̄ ~ w_t(p), seeded (an ``int`` seed or a ``random.Random``)."""
-        rng = seeded_random(seed)
-        name = draw(self.posterior(history, mode), rng, "a program", self.arithmetic)
-        return self.programs[self.names.index(name)]
+        return self._draw_program(self.posterior(history, mode), seeded_random(seed))
 
     def sample_action(
         self, history: Transcript, seed: int | random.Random, mode: Mode | str = Mode.INTERVENTIONAL
@@ -449,8 +480,11 @@ class Mixture:
         ``random.Random``, as for :meth:`sample_action`."""
         return self._sample_from(self.check_weights(weights), expect_history(history), seeded_random(rng, "rng"))
 
+    def _draw_program(self, weights: Mapping[str, Any], rng: random.Random) -> Program:
+        return self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
+
     def _sample_from(self, weights: Mapping[str, Any], history: Transcript, rng: random.Random) -> Hashable:
-        program = self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
+        program = self._draw_program(weights, rng)
         return draw(program.distribution(history, Channel.ACTION), rng, "an action", self.arithmetic)
 
 

@@ -11,6 +11,7 @@ multiplies and reduces only the entries that are read.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from typing import Any, Iterator
@@ -110,6 +111,11 @@ class PosteriorTrace(Sequence):
     def __getitem__(self, i: int | slice) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
+        if not isinstance(i, int):
+            try:  # numpy integers and other __index__ types index as in a list
+                i = operator.index(i)
+            except TypeError:
+                raise TypeError(f"trace indices must be integers or slices, not {type(i).__name__}") from None
         if self._entries is not None:
             return self._entries[i]
         n = len(self)

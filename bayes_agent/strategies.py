@@ -71,13 +71,16 @@ def table_programs(
     *,
     conditioned: bool | None = None,
     allow_zero: bool = True,
+    action_subset: bool = False,
 ) -> TableProgram:
     """A :class:`TableProgram`; ``conditioned`` (drawn when None) makes the world kernel depend
-    on the latest action (with a row for "no action yet", key ``None``)."""
+    on the latest action (with a row for "no action yet", key ``None``). ``action_subset`` draws
+    the action kernel over a non-empty part of ``actions`` (the world kernel keeps a row for each)."""
     if conditioned is None:
         conditioned = draw(st.booleans())
     rows = lambda syms: probability_rows(syms, allow_zero=allow_zero)  # noqa: E731
-    action = draw(rows(actions))
+    written = draw(st.lists(st.sampled_from(list(actions)), min_size=1, unique=True)) if action_subset else actions
+    action = draw(rows(written))
     if conditioned:
         given = {a: draw(rows(observations)) for a in (None, *actions)}
         return TableProgram(name, action=action, observation_given_action=given)
@@ -114,11 +117,14 @@ def mixtures(
     observations: Sequence[Hashable] = OBSERVATIONS,
     kinds: Sequence[str] = ("table", "conditioned", "markov"),
     allow_zero: bool = True,
+    shared_alphabet: bool = True,
 ) -> Mixture:
     """A :class:`Mixture` in ``arithmetic`` ("exact", "symbolic" or "float").
 
     ``kinds`` picks the program families: "table" (history-free), "conditioned" (world kernel
     given the latest action) and "markov" (rows chosen by the previous slot).
+    ``shared_alphabet=False`` lets each table program write only part of ``actions``, so the
+    programs' action alphabets differ (a program gives a symbol it lacks probability 0).
     """
     n = draw(st.integers(min_programs, max_programs))
     programs = []
@@ -128,8 +134,8 @@ def mixtures(
         if kind == "markov":
             programs.append(draw(markov_programs(name, actions, observations, allow_zero=allow_zero)))
         else:
-            programs.append(draw(table_programs(name, actions, observations,
-                                                conditioned=(kind == "conditioned"), allow_zero=allow_zero)))
+            programs.append(draw(table_programs(name, actions, observations, conditioned=(kind == "conditioned"),
+                                                allow_zero=allow_zero, action_subset=not shared_alphabet)))
     prior = draw(probability_rows([p.name for p in programs], allow_zero=allow_zero))
     if arithmetic not in (EXACT, SYMBOLIC, FLOAT):
         raise InvalidArgument(f"arithmetic must be exact, symbolic or float, got {arithmetic!r}")

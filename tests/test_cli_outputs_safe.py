@@ -58,6 +58,9 @@ def test_ctrl_c_before_any_figure_removes_the_new_folder(tmp_path, capsys, monke
     assert main([*SMALL, "--out", str(out)]) == 130
     err = capsys.readouterr().err
     assert "nothing was kept" in err and not out.exists()
+    # the line names the phase Ctrl-C came in: the simulation, not the figures (none was written)
+    assert "interrupted while simulating; it had written no new file;" in err, err
+    assert "writing the figures" not in err and "removed the files" not in err
 
 
 def test_ctrl_c_after_some_figures_leaves_none_of_them(tmp_path, capsys, monkeypatch):
@@ -67,7 +70,8 @@ def test_ctrl_c_after_some_figures_leaves_none_of_them(tmp_path, capsys, monkeyp
     out = tmp_path / "new"
     assert main([*SMALL, "--out", str(out)]) == 130
     err = capsys.readouterr().err
-    assert "removed the files this run had written" in err and "rerun needs no --overwrite" in err
+    assert "interrupted while writing the figures; removed the files this run had written" in err, err
+    assert "rerun needs no --overwrite" in err
     assert not out.exists()  # the two figures written before Ctrl-C and the new folder are gone
     monkeypatch.undo()
     assert main([*SMALL, "--out", str(out)]) == 0  # so a rerun is not refused

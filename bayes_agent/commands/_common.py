@@ -16,6 +16,7 @@ import shlex
 import sys
 import tempfile
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -24,6 +25,7 @@ from ..errors import BayesAgentError, InvalidArgument
 
 __all__ = [
     "Interrupted",
+    "Phase",
     "add_overwrite_argument",
     "caused_by_ctrl_c",
     "check_output_file",
@@ -260,26 +262,38 @@ def save_on_interrupt(save: Callable[[], str], resume: Callable[[], str]) -> Ite
         raise Interrupted(f"interrupted: saved {saved}; resume with: {resume()}") from None
 
 
+@dataclass
+class Phase:
+    """What a command is doing inside :func:`nothing_new_left` ("simulating", "writing the
+    figures"), so a Ctrl-C line names the phase it came in."""
+
+    doing: str
+
+
 @contextmanager
-def nothing_new_left(out: str | os.PathLike, names: Iterable[str], what: str) -> Iterator[None]:
+def nothing_new_left(out: str | os.PathLike, names: Iterable[str], what: str) -> Iterator[Phase]:
     """Create ``out`` and write ``names`` into it inside the block: all of them, or none left by
     this run.
 
     If the block fails or is stopped, each of ``names`` that this run created is removed, and
     ``out`` too if this run created it (files there before stay), so a rerun is not refused as
-    "already holds results". Ctrl-C becomes :class:`Interrupted`, whose line says what was removed
-    and what was kept."""
+    "already holds results". Ctrl-C becomes :class:`Interrupted`, whose line says what the command
+    was doing (the :class:`Phase` yielded, "writing ``what``" unless the block sets another), what
+    was removed and what was kept."""
     out = Path(out)
     names = list(names)
     existed = out.exists()
     before = [n for n in names if (out / n).exists()]
+    phase = Phase(f"writing {what}")
     try:
         out.mkdir(parents=True, exist_ok=True)  # checked by prepare_out_dir(..., create=False) before
-        yield
+        yield phase
     except BaseException as exc:
+        removed = False
         for n in names:
             if n not in before:
                 with suppress(OSError):
+                    removed |= (out / n).exists()
                     (out / n).unlink(missing_ok=True)
         with suppress(OSError):
             if not existed and out.is_dir() and not any(out.iterdir()):
@@ -288,8 +302,8 @@ def nothing_new_left(out: str | os.PathLike, names: Iterable[str], what: str) ->
             raise
         kept = (f"; {', '.join(before)} in {str(out)!r} predate this run or were replaced part-way: "
                 f"rerun with --overwrite" if before else "; nothing was kept, so a rerun needs no --overwrite")
-        raise Interrupted(f"interrupted while writing {what}; removed the files this run had "
-                          f"written{kept}") from None
+        done = "removed the files this run had written" if removed else "it had written no new file"
+        raise Interrupted(f"interrupted while {phase.doing}; {done}{kept}") from None
 
 
 def caused_by_ctrl_c(exc: BaseException) -> bool:

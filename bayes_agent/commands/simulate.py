@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InvalidArgument
 from ._arguments import nonnegative_int
-from ._common import add_overwrite_argument, nothing_new_left, prepare_out_dir
+from ._common import Phase, add_overwrite_argument, nothing_new_left, prepare_out_dir
 
 #: Above this many steps an --exact run warns that its cost grows with steps² (one run of 10,000
 #: steps took about 20 s and 190 MB on the 2-core development machine; 2,000 steps about 2 s).
@@ -65,13 +65,16 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, None)
     # checked before any work (only our own three figures count as a clash), created once it starts
     out = prepare_out_dir(args.out, overwrite=args.overwrite, writes=_FIGURES, create=False)
-    with nothing_new_left(out, _FIGURES, "the figures"):  # all three figures, or none left by this run
-        return _run(args, out)
+    with nothing_new_left(out, _FIGURES, "the figures") as phase:  # all three figures, or none left by this run
+        return _run(args, out, phase)
 
 
-def _run(args: argparse.Namespace, out: Path | None) -> int:
+def _run(args: argparse.Namespace, out: Path | None, phase: Phase | None = None) -> int:
     from ..simulate import plot_ensemble, plot_trajectory, simulate_many, simulate_trajectory
     from ..worked import two_action_mixture
+
+    if phase is not None:  # a Ctrl-C line names what was going on
+        phase.doing = "simulating"
 
     m = two_action_mixture()
 
@@ -99,6 +102,8 @@ def _run(args: argparse.Namespace, out: Path | None) -> int:
     }
     figures: list[str] = []
     if out is not None:
+        if phase is not None:
+            phase.doing = "writing the figures"
         for actor, e in ensembles.items():
             figures.append(str(plot_ensemble(e, out / f"delusion_ensemble_actor_{actor}.png")))
         locked = [t for t in ensembles["obs"].trajectories if t.locked("obs")]

@@ -147,8 +147,16 @@ def two_action_lesson(fields: Mapping[str, str] | None = None,
                       slots: Sequence[tuple[Hashable, Any]] = DEFAULT_SLOTS) -> TwoActionLesson:
     """Parse the §4 fields, build the mixture and score the gated history with both updaters.
 
-    Raises :class:`FieldProblem` (several, joined) naming every field that cannot be used.
+    Raises :class:`FieldProblem` (several, joined) naming every field that cannot be used, and
+    :class:`InvalidArgument` for a field name that is not one of :data:`DEFAULT_FIELDS`' (it would
+    otherwise be ignored silently and the default used in its place).
     """
+    if fields is not None and not isinstance(fields, Mapping):
+        raise InvalidArgument(f"fields must be a mapping from field names to typed numbers, got {type(fields).__name__}")
+    unknown = [k for k in (fields or {}) if k not in DEFAULT_FIELDS]
+    if unknown:
+        raise InvalidArgument(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                              f"the fields are {', '.join(map(repr, DEFAULT_FIELDS))}")
     fields = {**DEFAULT_FIELDS, **(fields or {})}
     problems: list[FieldProblem] = []
     prior = _row(fields, [(n, f"w0({n})") for n in _HYPOTHESES], "prior", problems)

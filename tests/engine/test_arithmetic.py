@@ -174,3 +174,34 @@ def test_symbolic_posteriors_with_radicals_are_simplified():
     assert sympy.simplify(w["b"] - (1 + 2 * sympy.sqrt(2)) / 7) == 0
     assert str(w["a"]) == "(6 - 2*sqrt(2))/7"  # in lowest terms, not a nest of the raw product
     assert all(len(str(v)) < 30 for v in (*w.values(), *m.act(h).values()))
+
+
+def test_as_float_answers_every_mixture_method_as_the_float_mixture_does():
+    """as_float(m), like as_exact/as_symbolic, gives the whole Mixture API (issue: it lacked
+    updater, likelihood, evidence, decide and the samplers); each agrees with Mixture(..., "float")."""
+    from bayes_agent import LogSpaceMixture, Mixture, TableProgram, Transcript
+
+    m = Mixture([TableProgram("p_B", action={"A": F(1, 5), "B": F(4, 5)}, observation_given_action={
+                     "A": {"x": F(1, 3), "y": F(2, 3)}, "B": {"x": F(3, 4), "y": F(1, 4)}}),
+                 TableProgram("p_A", action={"A": F(9, 10), "B": F(1, 10)}, observation={"x": F(1, 2), "y": F(1, 2)})],
+                [F(7, 20), F(13, 20)])
+    lf, fm = as_float(m), Mixture(m.programs, m.prior, arithmetic="float")
+    assert isinstance(lf, LogSpaceMixture)  # the return type callers rely on is kept
+    instance = lambda x: {n for n in dir(x) if not n.startswith("_")}  # noqa: E731
+    assert instance(fm) <= instance(lf), instance(fm) - instance(lf)
+    h = Transcript(context="c").agent("A").world("B", channel="action").agent("B")
+    w = fm.posterior(h)
+    close = lambda a, b: a.keys() == b.keys() and all(abs(a[k] - b[k]) <= 1e-12 for k in a)  # noqa: E731
+    assert lf.arithmetic == "float" and lf.prior == fm.prior
+    for mode in ("do", "obs"):
+        assert close(lf.updater(mode, context="c").extend(h), fm.posterior(h, mode))
+        assert close(lf.likelihood(h, mode), fm.likelihood(h, mode))
+        assert abs(lf.evidence(h, mode) - fm.evidence(h, mode)) <= 1e-12
+        assert lf.decide(h, "B", mode=mode) == fm.decide(h, "B", mode=mode)
+        for seed in range(20):
+            assert lf.sample_action(h, seed, mode) == fm.sample_action(h, seed, mode)
+            assert lf.sample_program(h, seed, mode).name == fm.sample_program(h, seed, mode).name
+    assert close(lf.act_from(w, h), fm.act_from(w, h)) and close(lf.predict_from(w, h), fm.predict_from(w, h))
+    assert lf.decide_from(lf.act(h), "A") == fm.decide_from(fm.act(h), "A")
+    assert [lf.sample_action_from(w, h, s) for s in range(10)] == [fm.sample_action_from(w, h, s) for s in range(10)]
+    assert lf.factor(lf.programs[0], h, 1) == fm.factor(fm.programs[0], h, 1) == 0.8

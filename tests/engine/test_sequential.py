@@ -203,6 +203,23 @@ def test_trace_equals_a_list_both_ways_and_slices_to_lists():
         assert trace[::-5] == as_list[::-5] and trace[-2:] == as_list[-2:]
 
 
+def test_a_trace_index_that_is_not_an_integer_is_a_clear_type_error():
+    """As a list: ``trace["1"]`` and ``trace[1.0]`` raise TypeError naming what indices may be;
+    numpy integers and bools index as they do in a list."""
+    import numpy as np
+
+    _, exact, floats = _traces()
+    for trace in (exact, floats):
+        as_list = list(trace)
+        for bad in ("1", 1.0, None, (1,)):
+            with pytest.raises(TypeError, match=rf"trace indices must be integers or slices, not {type(bad).__name__}$"):
+                trace[bad]
+        assert trace[np.int64(2)] == as_list[2] and trace[np.int8(-1)] == as_list[-1]
+        assert trace[True] == as_list[True]
+        with pytest.raises(IndexError):
+            trace[np.int64(len(as_list))]
+
+
 def test_json_dumps_of_a_float_trace_is_the_list_of_dicts():
     import json
 

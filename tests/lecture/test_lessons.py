@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from bayes_agent import (CLIMATES, Gate, derive_fire_engine, derive_two_action,
+from bayes_agent import (CLIMATES, Gate, InvalidArgument, derive_fire_engine, derive_two_action,
                          ice_cream_model, simulate_trajectory, two_action_mixture)
 from bayes_agent.lecture import (DEFAULT_FIELDS, FieldProblem, delusion_lesson, lock_moment, parse_probability,
                                  see_do_lesson, two_action_lesson)
@@ -136,3 +136,16 @@ def test_the_lock_moment_is_where_the_naive_updater_stays_on_the_wrong_program()
 def test_a_run_locked_from_the_prior_locks_at_slot_zero():
     tr = simulate_trajectory(two_action_mixture({"p_B": "1/50", "p_A": "49/50"}), "p_B", steps=20, actor="obs", seed=6)
     assert lock_moment(tr) == 0 and tr.weights_obs[0]["p_A"] >= Fraction(95, 100)
+
+
+def test_an_unknown_field_name_is_refused_not_ignored():
+    """{"w0_p_B": ...} used to be dropped silently and the default 56/69 returned."""
+    with pytest.raises(InvalidArgument, match=r"^unknown fields 'w0_p_B', 'w0_p_A'; the fields are 'w0\(p_B\)', "
+                                              r"'w0\(p_A\)', 'nu_p_B\(A\)', 'nu_p_B\(B\)', 'nu_p_A\(A\)', 'nu_p_A\(B\)'$"):
+        two_action_lesson({"w0_p_B": "1/2", "w0_p_A": "1/2"})
+    with pytest.raises(InvalidArgument, match=r"^unknown field 'nu_p_B\(C\)';"):
+        two_action_lesson({"w0(p_B)": "1/2", "w0(p_A)": "1/2", "nu_p_B(C)": "0"})
+    with pytest.raises(InvalidArgument, match="fields must be a mapping"):
+        two_action_lesson([("w0(p_B)", "1/2")])
+    # the real names still work, and change the answer
+    assert two_action_lesson({"w0(p_B)": "1/2", "w0(p_A)": "1/2"}).final("do")["p_B"] == Fraction(8, 9)
