@@ -130,7 +130,7 @@ def _actions(regime: Regime, case: Any, h: Transcript) -> list[Hashable]:
     return list(actions(case, h) if actions is not None else regime.symbols(case, Channel.ACTION))
 
 
-_NO_ACTIONS = ("no program has an action kernel (a mixture of observation-only "
+_NO_ACTIONS = ("no action symbol: no program has an action kernel (a mixture of observation-only "
                "programs, say), so no agent slot can be written")
 
 
