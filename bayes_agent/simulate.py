@@ -281,10 +281,9 @@ def simulate_trajectory(
             # the sequential weights equal the batch posterior (invariant 6), so each step costs
             # O(programs) instead of re-scoring the whole history
             if policy == "threshold":
-                dist = mixture._mix(acting.weights, history, Channel.ACTION)  # weights checked by the updater
-                value = mixture.decide_from(dist, target, threshold, otherwise).action
+                value = mixture.decide_from(acting.act(), target, threshold, otherwise).action
             else:
-                value = mixture._sample_from(acting.weights, history, rng)
+                value = acting.sample_action(rng)
             slot = shared_slot(value, Gate.AGENT)
         else:
             value = _draw(world_program.distribution(history, channel), rng)

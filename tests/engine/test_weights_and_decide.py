@@ -70,3 +70,22 @@ def test_symbolic_log_likelihood_names_the_free_symbol():
     with pytest.raises(InvalidArgument, match="free symbols x"):
         m.log_likelihood(h)
     assert m.likelihood(h)["a"] == 1 - x  # the closed form is still there
+
+
+@pytest.mark.parametrize("arithmetic", ["exact", "float"])
+def test_an_updater_acts_and_samples_from_its_own_weights(arithmetic):
+    """Updater.act / sample_action (what simulate uses instead of reaching into the mixture) equal
+    the batch act of the same history and mode, and sample_action_from with the same seed."""
+    from bayes_agent import two_action_mixture
+
+    m = two_action_mixture()
+    if arithmetic == "float":
+        m = Mixture(m.programs, m.prior, arithmetic="float")
+    h = Transcript(context="c").agent("A").world("B", channel="action").agent("B")
+    for mode in ("do", "obs"):
+        u = m.updater(mode, context="c")
+        u.extend(h)
+        assert u.act() == pytest.approx(m.act(h, mode)) if arithmetic == "float" else u.act() == m.act(h, mode)
+        assert [u.sample_action(s) for s in range(20)] == [m.sample_action_from(u.weights, h, s) for s in range(20)]
+    # the two modes' weights differ here, so a mix-up of modes would show
+    assert m.updater("do", context="c").extend(h) != m.updater("obs", context="c").extend(h)
