@@ -36,6 +36,7 @@ from .settings import SETTINGS_FILE, check_same_settings, run_settings, saved_se
 from .metrics import probe_metrics
 from .probes import ProbeResult, probe_facts
 from .stats import ci95, paired_ci95
+from .checkpoints import STATE_FILE, read_state, steps_trained
 from .train import PairResult, train_lockstep, train_sequential
 
 __all__ = [
@@ -352,6 +353,32 @@ def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *
             places = [seed_dir / "config.json", seed_dir / "checkpoint" / SETTINGS_FILE]
         for path in places:
             check_same_settings(saved_settings(path), now, f"the run in {path.parent}", auto_precision=auto)
+        ckpts = [Path(resume)] if resume is not None else sorted((Path(out_dir) / f"seed_{s}").glob("checkpoint*"))
+        for ckpt in ckpts:
+            _check_not_past_max_steps(preset, ckpt)
+
+
+def _short_of_asked(preset: Preset, seed_dir: Path) -> bool:
+    """Whether a finished seed trained fewer steps than ``preset`` asks (a later, larger --max-steps):
+    it then trains on from its checkpoint, as a single seed does, so seeds keep one training length."""
+    ckpt = seed_dir / "checkpoint"
+    if preset.ablate_order or not (ckpt / STATE_FILE).exists():
+        return False
+    state = read_state(ckpt)
+    asked = len(state["order"]) if preset.max_steps is None else min(len(state["order"]), preset.max_steps)
+    return steps_trained(state) < asked
+
+
+def _check_not_past_max_steps(preset: Preset, checkpoint: Path) -> None:
+    """Refuse a ``--max-steps`` below the steps ``checkpoint`` has trained: the run would keep the
+    longer run's weights under the shorter count (and a later resume would train steps twice)."""
+    if preset.max_steps is None or not (checkpoint / STATE_FILE).exists():
+        return
+    done = steps_trained(read_state(checkpoint))
+    if done > preset.max_steps:
+        raise InvalidArgument(
+            f"--resume: {checkpoint} has trained {done} steps, more than --max-steps {preset.max_steps}; "
+            f"resume with --max-steps {done} or more, or start again with --overwrite or a new --out")
 
 
 run_experiment = run  # the name under which ``neural`` exports :func:`run`
@@ -388,12 +415,17 @@ def run_seeds(
     per_seed = []
     for s in seeds:
         seed_dir = out / f"seed_{s}"
-        if not fresh and (seed_dir / "metrics.json").exists():
+        if not fresh and (seed_dir / "metrics.json").exists() and not _short_of_asked(preset, seed_dir):
             per_seed.append(json.loads((seed_dir / "metrics.json").read_text()))
             continue
         ckpt = seed_dir / "checkpoint"
         resume = ckpt if not fresh and not preset.ablate_order and (ckpt / "state.json").exists() else None
         per_seed.append(run(preset, seed_dir, seed=s, resume=resume, progress=progress, **run_options))
+    lengths = {m.get("seed"): m.get("steps") for m in per_seed}
+    if len(set(lengths.values())) > 1:  # one CI over seeds trained for different lengths would mislead
+        raise InvalidArgument(f"the seeds in {out} were trained for different numbers of steps "
+                              f"({', '.join(f'seed {s}: {n}' for s, n in lengths.items())}); "
+                              f"start again with --overwrite or a new --out")
     probe_rows = {s: json.loads((out / f"seed_{s}" / "probes.json").read_text()) for s in seeds}
     topics = [r["topic"] for r in probe_rows[seeds[0]]["base"] if not r.get("held_out")]
     held = {s: {n: [r for r in rows if r.get("held_out")] for n, rows in probe_rows[s].items()} for s in seeds}
