@@ -34,7 +34,7 @@ from ..masking import MaskAccounting, MaskedExample, mask_transcript
 from .presets import Preset
 from .settings import SETTINGS_FILE, check_same_settings, run_settings, saved_settings
 from .metrics import probe_metrics
-from .probes import ProbeResult, probe_facts
+from .probes import ProbeResult, check_probes_fit, probe_facts
 from .stats import ci95, paired_ci95
 from .checkpoints import STATE_FILE, read_state, steps_trained
 from .train import PairResult, train_lockstep, train_sequential
@@ -247,6 +247,7 @@ def run(
     if preset.probe_facts:
         facts, held_out = facts[: preset.probe_facts], held_out[: preset.probe_facts]  # trained on all
     max_len = getattr(model.config, "max_position_embeddings", None)
+    check_probes_fit(tokenizer, facts + held_out, max_len)  # before any training, with --out as it was
     examples, accounting = make_examples(dialogues, tokenizer, max_len)
     t_data = time.perf_counter()
     train_cfg = preset.train if preset.train.seed == seed else preset.with_(seed=seed).train
