@@ -158,7 +158,8 @@ def load_pretrained(name_or_path: str, *, dtype: str = "float32", device: str = 
     """Load a causal LM and its tokenizer from a local directory or the local hub cache only.
 
     Nothing is downloaded; a missing model raises a :class:`BayesAgentError` that says how to
-    supply the weights, and so do weights that are damaged or do not fit the folder's config.json.
+    supply the weights, and so do weights that are damaged or do not fit the folder's config.json
+    (a model that would start from random weights is refused, not fine-tuned as if pretrained).
     """
     import torch
     from transformers import AutoModelForCausalLM
@@ -184,6 +185,7 @@ def load_pretrained(name_or_path: str, *, dtype: str = "float32", device: str = 
                               f"file, or weights of another model than its config.json") from None
     finally:
         hf_logging.set_verbosity(verbosity)
+    _check_weights_loaded(model, info.get("missing_keys", ()), name_or_path)
     check_tokenizer_fits(tokenizer, model.get_input_embeddings().num_embeddings, name_or_path)
     model.to(device)
     model.eval()
@@ -205,3 +207,16 @@ def load_tokenizer(name_or_path: str) -> Any:
             f"the tokenizer of {name_or_path!r} is not a fast tokenizer; masks need its offset mapping"
         )
     return tokenizer
+
+
+def _check_weights_loaded(model: Any, missing: Iterable[str], name_or_path: str) -> None:
+    """Refuse a model some of whose weights the folder does not hold (transformers initialises them
+    at random): e.g. a config.json of another architecture beside the weights."""
+    missing = sorted(missing)
+    if missing:
+        raise InvalidArgument(
+            f"{name_or_path!r}: {len(missing)} of the {len(model.state_dict())} weight tensors of its "
+            f"{type(model).__name__} (config.json model_type {getattr(model.config, 'model_type', '?')!r}) are "
+            f"not in its weights file (e.g. {missing[0]}); they would start at random: is config.json the "
+            f"weights' own?"
+        )

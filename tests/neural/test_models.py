@@ -149,6 +149,15 @@ def test_damaged_or_misshapen_weights_are_one_line_naming_the_folder(good_folder
         load_pretrained(str(good_folder))
 
 
+def test_weights_that_do_not_fit_the_config_are_refused_not_trained_as_random(good_folder):
+    """config.json {"model_type": "bert"} beside Qwen2 weights loaded a BertLMHeadModel with every
+    weight initialised at random, and reproduce fine-tuned it as if it were pretrained."""
+    _edit_config(good_folder, _keep=False, model_type="bert")
+    with pytest.raises(InvalidArgument, match=r"of its BertLMHeadModel \(config.json model_type 'bert'\) are not in "
+                                              r"its weights file"):
+        load_pretrained(str(good_folder))
+
+
 def test_masks_reads_the_tokenizer_without_loading_the_weights(good_folder, capsys):
     from bayes_agent.cli import main
 
