@@ -356,7 +356,7 @@ def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *
             check_same_settings(saved_settings(path), now, f"the run in {path.parent}", auto_precision=auto)
         ckpts = [Path(resume)] if resume is not None else sorted((Path(out_dir) / f"seed_{s}").glob("checkpoint*"))
         for ckpt in ckpts:
-            _check_not_past_max_steps(preset, ckpt)
+            _check_checkpoint_schedule(preset, ckpt)
 
 
 def _short_of_asked(preset: Preset, seed_dir: Path) -> bool:
@@ -370,13 +370,20 @@ def _short_of_asked(preset: Preset, seed_dir: Path) -> bool:
     return steps_trained(state) < asked
 
 
-def _check_not_past_max_steps(preset: Preset, checkpoint: Path) -> None:
-    """Refuse a ``--max-steps`` below the steps ``checkpoint`` has trained: the run would keep the
-    longer run's weights under the shorter count (and a later resume would train steps twice)."""
-    if preset.max_steps is None or not (checkpoint / STATE_FILE).exists():
+def _check_checkpoint_schedule(preset: Preset, checkpoint: Path) -> None:
+    """Refuse what the settings check cannot see in a checkpoint: a switch of ``--sequential-arms``
+    (its checkpoint files differ), and a ``--max-steps`` below the steps it has trained (the run would
+    keep the longer run's weights under the shorter count, and a later resume would train steps twice)."""
+    if not (checkpoint / STATE_FILE).exists():
         return
-    done = steps_trained(read_state(checkpoint))
-    if done > preset.max_steps:
+    state = read_state(checkpoint)
+    if bool(state.get("sequential", False)) != preset.sequential_arms:
+        was, now = ("on", "off") if state.get("sequential") else ("off", "on")
+        raise InvalidArgument(
+            f"--resume: {checkpoint} was trained with --sequential-arms {was}, not {now}; resume with the same "
+            f"settings, or start again with --overwrite or a new --out")
+    done = steps_trained(state)
+    if preset.max_steps is not None and done > preset.max_steps:
         raise InvalidArgument(
             f"--resume: {checkpoint} has trained {done} steps, more than --max-steps {preset.max_steps}; "
             f"resume with --max-steps {done} or more, or start again with --overwrite or a new --out")

@@ -68,3 +68,15 @@ def test_an_aggregate_over_seeds_of_different_lengths_is_refused(tmp_path, capsy
                  "--resume"])
     err = capsys.readouterr().err
     assert code == 2 and "different numbers of steps (seed 0: 2, seed 1: 2, seed 2: 4)" in err, err
+
+
+@pytest.mark.parametrize("first, then", [([], ["--sequential-arms"]), (["--sequential-arms"], [])])
+def test_switching_sequential_arms_on_resume_is_refused_early_naming_the_flag(tmp_path, capsys, first, then):
+    out = tmp_path / "r"
+    assert main(["reproduce", "--out", str(out), *MICRO, "--max-steps", "2", "--arms", "obs", "do", *first]) == 0
+    capsys.readouterr()
+    assert main(["reproduce", "--out", str(out), *MICRO, "--max-steps", "2", "--arms", "obs", "do", "--resume",
+                 *then]) == 2
+    err = capsys.readouterr().err
+    was, now = ("on", "off") if first else ("off", "on")
+    assert f"was trained with --sequential-arms {was}, not {now}" in err and "model:" not in err, err
