@@ -196,11 +196,7 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
             ("ao", "mean_delta_assistant_only")) if m.get(key) is not None)
         print(f"mean Δ: {means}; {m['seconds_total']:.0f} s; report: {args.out}/report.md")
     else:
-        def finished() -> str:
-            n = sum((out / f"seed_{s}" / "metrics.json").exists() for s in seeds)
-            return f"{n} of {len(seeds)} seeds in {out}"
-
-        with save_on_interrupt(finished, lambda: again):
+        with save_on_interrupt(lambda: _saved_seeds(out, seeds), lambda: again):
             a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
                                      compare_to=args.compare_to, fresh=args.overwrite, **options)
         _save_worked(worked, out)
@@ -209,6 +205,16 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
         gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
         print(f"{len(seeds)} seeds: {gap}report: {args.out}/report.md")
     return 0
+
+
+def _saved_seeds(out: Path, seeds: list[int]) -> str:
+    """What an interrupted multi-seed run left: its finished seeds, and the checkpoint of each
+    unfinished seed that reached one (what --resume continues from)."""
+    n = sum((out / f"seed_{s}" / "metrics.json").exists() for s in seeds)
+    unfinished = [out / f"seed_{s}" for s in seeds if not (out / f"seed_{s}" / "metrics.json").exists()]
+    ckpts = [d / "checkpoint" for d in unfinished if (d / "checkpoint" / "state.json").exists()]
+    kept = f" and the checkpoint{'s' if len(ckpts) > 1 else ''} {', '.join(map(str, ckpts))}" if ckpts else ""
+    return f"{n} of {len(seeds)} seeds in {out}{kept}"
 
 
 # what transformers loads a model's weights from (one file, or the index of shards)

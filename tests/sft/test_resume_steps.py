@@ -80,3 +80,18 @@ def test_switching_sequential_arms_on_resume_is_refused_early_naming_the_flag(tm
     err = capsys.readouterr().err
     was, now = ("on", "off") if first else ("off", "on")
     assert f"was trained with --sequential-arms {was}, not {now}" in err and "model:" not in err, err
+
+
+def test_an_interrupted_multi_seed_run_names_the_checkpoints_it_keeps(tmp_path):
+    """It said "saved 0 of 2 seeds" though seed_0/checkpoint held 150 steps to resume from."""
+    from neural.commands.reproduce import _saved_seeds
+
+    out = tmp_path / "ms"
+    assert _saved_seeds(out, [0, 1]) == f"0 of 2 seeds in {out}"
+    (out / "seed_0" / "checkpoint").mkdir(parents=True)
+    (out / "seed_0" / "checkpoint" / "state.json").write_text("{}")
+    assert _saved_seeds(out, [0, 1]) == f"0 of 2 seeds in {out} and the checkpoint {out / 'seed_0' / 'checkpoint'}"
+    (out / "seed_0" / "metrics.json").write_text("{}")  # finished: counted, its checkpoint not named again
+    (out / "seed_1" / "checkpoint").mkdir(parents=True)
+    (out / "seed_1" / "checkpoint" / "state.json").write_text("{}")
+    assert _saved_seeds(out, [0, 1]) == f"1 of 2 seeds in {out} and the checkpoint {out / 'seed_1' / 'checkpoint'}"
