@@ -33,14 +33,15 @@ def register(subparsers: Any) -> None:
                    "random weights instead of loading or pretraining it (paper: the Qwen2.5-0.5B shape; "
                    "tiny and micro: no pretrained base; timing and memory only, the results mean nothing)")
     p.add_argument("--lora", type=int, default=None, metavar="R", help="train rank-R LoRA adapters "
-                   "(peft) in every arm instead of all weights (what fits a laptop)")
+                   "(peft) in every arm instead of all weights (what fits a laptop); 0: off, all weights")
     p.add_argument("--sequential-arms", action="store_true", help="train the arms one after another "
                    "from the same saved initial weights (one training copy in memory; paper: on)")
     p.add_argument("--max-steps", type=int, default=None, help="stop each arm after N steps (smoke runs)")
     p.add_argument("--probe-facts", type=int, default=None, metavar="N",
                    help="probe only the first N training facts (and N held-out ones)")
     p.add_argument("--checkpoint-every", type=int, default=None,
-                   help="also checkpoint every N steps (default: at the end; paper preset: every epoch)")
+                   help="also checkpoint every N steps (default: at the end; paper preset: every epoch); "
+                   "0: only at the end")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="DIR",
                    help="continue an interrupted run in --out: finished seeds are kept and a seed's "
                    "checkpoint is resumed; with DIR, resume one seed from that checkpoint directory")
@@ -102,6 +103,12 @@ def resolve_preset(args: argparse.Namespace) -> tuple[Any, Any]:
         value = getattr(args, option, None)
         overrides[field] = None if value is False else value  # a flag not given: keep the preset
     changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if args.from_scratch and getattr(args, "random_init", False):
+        raise BayesAgentError("--from-scratch and --random-init both start from random weights (the ablation's "
+                              "settings vs the preset's shape for timing); give one of them")
+    if args.from_scratch and getattr(args, "lora", None):
+        raise BayesAgentError(f"--lora {args.lora} trains adapters on top of pretrained weights, and --from-scratch "
+                              f"has none; drop --lora (or give --lora 0) to train all weights")
     if args.p_lie is not None and not 0.0 <= args.p_lie <= 1.0:
         raise BayesAgentError(f"--p-lie must be a probability in [0, 1], got {args.p_lie}")
     if changes:
