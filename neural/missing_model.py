@@ -26,6 +26,9 @@ def missing_model_message(name_or_path: str, exc: Exception) -> str:
     path = os.path.expanduser(name_or_path)
     if os.path.isdir(path):
         return f"{name_or_path!r} is a directory but {_NOT_LOADABLE} {detail}"
+    if os.path.isfile(path):
+        return (f"--model {name_or_path!r} is a file, not a model folder; give the directory that holds the "
+                f"model's config.json, weights and tokenizer files")
     if not is_hub_id(name_or_path) or os.path.exists(path):
         return (f"--model {name_or_path!r}: no such directory; give the directory that holds the "
                 f"model's config.json, weights and tokenizer files, or run without --model to use "

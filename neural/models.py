@@ -17,7 +17,7 @@ from .missing_model import check_tokenizer_encodes, missing_model_message
 
 __all__ = [
     "EOS", "QWEN25_05B", "RANDOM_INIT_TOKENIZER_VOCAB", "TinyModelConfig", "build_tiny_model",
-    "check_tokenizer_fits", "count_parameters", "load_pretrained", "train_tokenizer",
+    "check_tokenizer_fits", "count_parameters", "load_pretrained", "load_tokenizer", "train_tokenizer",
 ]
 
 EOS = "<|endoftext|>"
@@ -158,30 +158,65 @@ def load_pretrained(name_or_path: str, *, dtype: str = "float32", device: str = 
     """Load a causal LM and its tokenizer from a local directory or the local hub cache only.
 
     Nothing is downloaded; a missing model raises a :class:`BayesAgentError` that says how to
-    supply the weights.
+    supply the weights, and so do weights that are damaged or do not fit the folder's config.json
+    (a model that would start from random weights is refused, not fine-tuned as if pretrained).
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(dtype)
     if torch_dtype is None:
         raise InvalidArgument(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    tokenizer = load_tokenizer(name_or_path)  # before the weights: an empty tokenizer loads silently
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its table of missing/mismatched tensors: the refusal below says it in a line
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise BayesAgentError(missing_model_message(name_or_path, exc)) from None
-    check_tokenizer_encodes(tokenizer, name_or_path)  # before the weights: an empty tokenizer loads silently
-    if not getattr(tokenizer, "is_fast", False):
-        raise BayesAgentError(
-            f"the tokenizer of {name_or_path!r} is not a fast tokenizer; masks need its offset mapping"
-        )
-    try:
-        model = AutoModelForCausalLM.from_pretrained(
-            name_or_path, local_files_only=True, dtype=torch_dtype
+        model, info = AutoModelForCausalLM.from_pretrained(
+            name_or_path, local_files_only=True, dtype=torch_dtype, output_loading_info=True
         )
     except (OSError, ValueError) as exc:
         raise BayesAgentError(missing_model_message(name_or_path, exc)) from None
+    except Exception as exc:  # safetensors' own error (a cut file), RuntimeError (shapes unlike config.json)
+        why = ("tensor shapes differ from its config.json" if "mismatched" in str(exc)
+               else f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+        raise BayesAgentError(f"{name_or_path!r}: its weights could not be loaded ({why}); a damaged weights "
+                              f"file, or weights of another model than its config.json") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    _check_weights_loaded(model, info.get("missing_keys", ()), name_or_path)
     check_tokenizer_fits(tokenizer, model.get_input_embeddings().num_embeddings, name_or_path)
     model.to(device)
     model.eval()
     return model, tokenizer
+
+
+def load_tokenizer(name_or_path: str) -> Any:
+    """The fast tokenizer of a local model folder or cached hub id, refused in one line when it cannot
+    load, encodes a plain word to nothing, or has no offset mapping (what the masks need)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise BayesAgentError(missing_model_message(name_or_path, exc)) from None
+    check_tokenizer_encodes(tokenizer, name_or_path)
+    if not getattr(tokenizer, "is_fast", False):
+        raise BayesAgentError(
+            f"the tokenizer of {name_or_path!r} is not a fast tokenizer; masks need its offset mapping"
+        )
+    return tokenizer
+
+
+def _check_weights_loaded(model: Any, missing: Iterable[str], name_or_path: str) -> None:
+    """Refuse a model some of whose weights the folder does not hold (transformers initialises them
+    at random): e.g. a config.json of another architecture beside the weights."""
+    missing = sorted(missing)
+    if missing:
+        raise InvalidArgument(
+            f"{name_or_path!r}: {len(missing)} of the {len(model.state_dict())} weight tensors of its "
+            f"{type(model).__name__} (config.json model_type {getattr(model.config, 'model_type', '?')!r}) are "
+            f"not in its weights file (e.g. {missing[0]}); they would start at random: is config.json the "
+            f"weights' own?"
+        )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir, resume_command, save_on_interrupt
 from bayes_agent.errors import InvalidArgument
@@ -51,12 +53,14 @@ def _handler(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InvalidArgument(f"--jobs must be a positive integer, got {args.jobs}")
     out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)  # before the work, not after
+    if args.resume:
+        _check_same_config(out, args.config)
 
     if args.config == "baselines":  # it keeps nothing until it finishes: Ctrl-C means run it again
         from bayes_agent.dag.evaluation import run_baselines
 
-        def again() -> str:  # --resume has nothing to keep; a folder that holds files needs --overwrite
-            return resume_command(args.argv, drop=("--resume",), add=["--overwrite"] if any(out.iterdir()) else [])
+        def again() -> str:  # with --resume, baselines starts over in the same folder (nothing to keep)
+            return resume_command(args.argv, add=["--resume"])
 
         with save_on_interrupt(lambda: "nothing: the baselines configuration writes its results only when it "
                                        "finishes, so it runs again from the start", again):
@@ -72,3 +76,24 @@ def _handler(args: argparse.Namespace) -> int:
     written = {"baselines": "", "cued-micro": " and the training curve", "cued": " and the training curve"}
     args.saved = f"report.md, metrics.json{written.get(args.config, ' and the figures')} in {args.out}"
     return 0
+
+
+def _check_same_config(out: Path, config: str) -> None:
+    """``--resume`` continues only a run of the same ``--config``: the finished run's metrics.json
+    names its configuration, and saved seeds mark a learning one. Another configuration would write
+    its report beside the first one's figures and seeds; refused before any work, naming both."""
+    metrics = out / "metrics.json"
+    try:
+        made = json.loads(metrics.read_text()).get("config")
+    except FileNotFoundError:
+        made = None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise InvalidArgument(f"--resume: cannot read {metrics} ({type(exc).__name__}), so the configuration "
+                              f"of the run there is unknown; start again with --overwrite or a new --out") from None
+    seeds = sorted((out / "seeds").glob("seed_*.json"))
+    if made is None and seeds and config == "baselines":
+        made = "a learning configuration (it saved " + seeds[0].name + ")"
+    if isinstance(made, str) and made != config and not (made == "custom" and config != "baselines"):
+        shown = made if made.startswith("a ") else f"--config {made}"
+        raise InvalidArgument(f"--resume: {out} was made with {shown}, not --config {config}; resume with "
+                              f"the configuration it was made with, or start again with --overwrite or a new --out")

@@ -50,8 +50,12 @@ def _handle(args: argparse.Namespace) -> int:
     dialogues = make_dialogues(facts, preset.n_dialogues, seed=args.seed, p_lie=preset.p_lie, p_tail=preset.p_tail)
     if not 0 <= args.index < len(dialogues):
         raise BayesAgentError(f"--index must be between 0 and {len(dialogues) - 1}, got {args.index}")
-    model, tokenizer = experiment.build_model(preset, dialogues, facts + held, args.seed)
-    examples, total = experiment.make_examples(dialogues, tokenizer, getattr(model.config, "max_position_embeddings", None))
+    if preset.model is not None:  # the masks need the tokenizer and the context length, not the weights
+        tokenizer, max_len = _tokenizer_and_context(preset.model)
+    else:
+        model, tokenizer = experiment.build_model(preset, dialogues, facts + held, args.seed)
+        max_len = getattr(model.config, "max_position_embeddings", None)
+    examples, total = experiment.make_examples(dialogues, tokenizer, max_len)
     if args.json:
         out = {"total": asdict(total)}
         if args.per_dialogue:
@@ -71,3 +75,21 @@ def _handle(args: argparse.Namespace) -> int:
         f"{total.truncated_tokens} truncated"
     )
     return 0
+
+
+def _tokenizer_and_context(model: str) -> tuple[Any, int | None]:
+    """``--model``'s tokenizer (checked as reproduce checks it) and its context length, read from
+    config.json without loading the weights."""
+    from transformers import AutoConfig
+
+    from ..missing_model import missing_model_message
+    from ..models import check_tokenizer_fits, load_tokenizer
+
+    tokenizer = load_tokenizer(model)
+    try:
+        config = AutoConfig.from_pretrained(model, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise BayesAgentError(missing_model_message(model, exc)) from None
+    if isinstance(getattr(config, "vocab_size", None), int):
+        check_tokenizer_fits(tokenizer, config.vocab_size, model)
+    return tokenizer, getattr(config, "max_position_embeddings", None)

@@ -33,14 +33,15 @@ def register(subparsers: Any) -> None:
                    "random weights instead of loading or pretraining it (paper: the Qwen2.5-0.5B shape; "
                    "tiny and micro: no pretrained base; timing and memory only, the results mean nothing)")
     p.add_argument("--lora", type=int, default=None, metavar="R", help="train rank-R LoRA adapters "
-                   "(peft) in every arm instead of all weights (what fits a laptop)")
+                   "(peft) in every arm instead of all weights (what fits a laptop); 0: off, all weights")
     p.add_argument("--sequential-arms", action="store_true", help="train the arms one after another "
                    "from the same saved initial weights (one training copy in memory; paper: on)")
     p.add_argument("--max-steps", type=int, default=None, help="stop each arm after N steps (smoke runs)")
     p.add_argument("--probe-facts", type=int, default=None, metavar="N",
                    help="probe only the first N training facts (and N held-out ones)")
     p.add_argument("--checkpoint-every", type=int, default=None,
-                   help="also checkpoint every N steps (default: at the end; paper preset: every epoch)")
+                   help="also checkpoint every N steps (default: at the end; paper preset: every epoch); "
+                   "0: only at the end")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="DIR",
                    help="continue an interrupted run in --out: finished seeds are kept and a seed's "
                    "checkpoint is resumed; with DIR, resume one seed from that checkpoint directory")
@@ -102,6 +103,12 @@ def resolve_preset(args: argparse.Namespace) -> tuple[Any, Any]:
         value = getattr(args, option, None)
         overrides[field] = None if value is False else value  # a flag not given: keep the preset
     changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if args.from_scratch and getattr(args, "random_init", False):
+        raise BayesAgentError("--from-scratch and --random-init both start from random weights (the ablation's "
+                              "settings vs the preset's shape for timing); give one of them")
+    if args.from_scratch and getattr(args, "lora", None):
+        raise BayesAgentError(f"--lora {args.lora} trains adapters on top of pretrained weights, and --from-scratch "
+                              f"has none; drop --lora (or give --lora 0) to train all weights")
     if args.p_lie is not None and not 0.0 <= args.p_lie <= 1.0:
         raise BayesAgentError(f"--p-lie must be a probability in [0, 1], got {args.p_lie}")
     if changes:
@@ -199,11 +206,7 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
             ("ao", "mean_delta_assistant_only")) if m.get(key) is not None)
         print(f"mean Δ: {means}; {m['seconds_total']:.0f} s; report: {args.out}/report.md")
     else:
-        def finished() -> str:
-            n = sum((out / f"seed_{s}" / "metrics.json").exists() for s in seeds)
-            return f"{n} of {len(seeds)} seeds in {out}"
-
-        with save_on_interrupt(finished, lambda: again):
+        with save_on_interrupt(lambda: _saved_seeds(out, seeds), lambda: again):
             a = experiment.run_seeds(preset, args.out, seeds, progress=progress, extra_sections=sections,
                                      compare_to=args.compare_to, compared=compared, fresh=args.overwrite,
                                      **options)
@@ -213,6 +216,16 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
         gap = f"Δ_do − Δ_obs {g['mean']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]; " if g else ""
         print(f"{len(seeds)} seeds: {gap}report: {args.out}/report.md")
     return 0
+
+
+def _saved_seeds(out: Path, seeds: list[int]) -> str:
+    """What an interrupted multi-seed run left: its finished seeds, and the checkpoint of each
+    unfinished seed that reached one (what --resume continues from)."""
+    n = sum((out / f"seed_{s}" / "metrics.json").exists() for s in seeds)
+    unfinished = [out / f"seed_{s}" for s in seeds if not (out / f"seed_{s}" / "metrics.json").exists()]
+    ckpts = [d / "checkpoint" for d in unfinished if (d / "checkpoint" / "state.json").exists()]
+    kept = f" and the checkpoint{'s' if len(ckpts) > 1 else ''} {', '.join(map(str, ckpts))}" if ckpts else ""
+    return f"{n} of {len(seeds)} seeds in {out}{kept}"
 
 
 # what transformers loads a model's weights from (one file, or the index of shards)

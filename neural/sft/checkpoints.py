@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from bayes_agent.errors import BayesAgentError
 
-__all__ = ["INIT_FILE", "STATE_FILE", "load_checkpoint", "read_state", "save_checkpoint"]
+__all__ = ["INIT_FILE", "STATE_FILE", "load_checkpoint", "read_state", "save_checkpoint", "steps_trained"]
 
 STATE_FILE = "state.json"
 INIT_FILE = "init.safetensors"  # the arms' common start, written by sequential training
@@ -131,3 +131,10 @@ def read_state(d: Path) -> dict:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BayesAgentError(f"checkpoint state {state_path} is corrupted: {exc}") from None
     return state
+
+
+def steps_trained(state: dict) -> int:
+    """How many steps the furthest arm of a checkpoint has trained (``state.json``'s ``step``, or with
+    sequential arms the largest of ``arm_steps``): what a resumed run must not count back below."""
+    steps = state.get("arm_steps") if state.get("sequential") else None
+    return max(map(int, steps.values()), default=0) if isinstance(steps, dict) else int(state["step"])

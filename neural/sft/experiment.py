@@ -34,8 +34,9 @@ from ..masking import MaskAccounting, MaskedExample, mask_transcript
 from .presets import Preset
 from .settings import SETTINGS_FILE, check_same_settings, run_settings, saved_settings
 from .metrics import probe_metrics
-from .probes import ProbeResult, probe_facts
+from .probes import ProbeResult, check_probes_fit, probe_facts
 from .stats import ci95, paired_ci95
+from .checkpoints import STATE_FILE, read_state, steps_trained
 from .train import PairResult, train_lockstep, train_sequential
 
 __all__ = [
@@ -249,6 +250,7 @@ def run(
     if preset.probe_facts:
         facts, held_out = facts[: preset.probe_facts], held_out[: preset.probe_facts]  # trained on all
     max_len = getattr(model.config, "max_position_embeddings", None)
+    check_probes_fit(tokenizer, facts + held_out, max_len)  # before any training, with --out as it was
     examples, accounting = make_examples(dialogues, tokenizer, max_len)
     t_data = time.perf_counter()
     train_cfg = preset.train if preset.train.seed == seed else preset.with_(seed=seed).train
@@ -356,6 +358,39 @@ def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *
             places = [seed_dir / "config.json", seed_dir / "checkpoint" / SETTINGS_FILE]
         for path in places:
             check_same_settings(saved_settings(path), now, f"the run in {path.parent}", auto_precision=auto)
+        ckpts = [Path(resume)] if resume is not None else sorted((Path(out_dir) / f"seed_{s}").glob("checkpoint*"))
+        for ckpt in ckpts:
+            _check_checkpoint_schedule(preset, ckpt)
+
+
+def _short_of_asked(preset: Preset, seed_dir: Path) -> bool:
+    """Whether a finished seed trained fewer steps than ``preset`` asks (a later, larger --max-steps):
+    it then trains on from its checkpoint, as a single seed does, so seeds keep one training length."""
+    ckpt = seed_dir / "checkpoint"
+    if preset.ablate_order or not (ckpt / STATE_FILE).exists():
+        return False
+    state = read_state(ckpt)
+    asked = len(state["order"]) if preset.max_steps is None else min(len(state["order"]), preset.max_steps)
+    return steps_trained(state) < asked
+
+
+def _check_checkpoint_schedule(preset: Preset, checkpoint: Path) -> None:
+    """Refuse what the settings check cannot see in a checkpoint: a switch of ``--sequential-arms``
+    (its checkpoint files differ), and a ``--max-steps`` below the steps it has trained (the run would
+    keep the longer run's weights under the shorter count, and a later resume would train steps twice)."""
+    if not (checkpoint / STATE_FILE).exists():
+        return
+    state = read_state(checkpoint)
+    if bool(state.get("sequential", False)) != preset.sequential_arms:
+        was, now = ("on", "off") if state.get("sequential") else ("off", "on")
+        raise InvalidArgument(
+            f"--resume: {checkpoint} was trained with --sequential-arms {was}, not {now}; resume with the same "
+            f"settings, or start again with --overwrite or a new --out")
+    done = steps_trained(state)
+    if preset.max_steps is not None and done > preset.max_steps:
+        raise InvalidArgument(
+            f"--resume: {checkpoint} has trained {done} steps, more than --max-steps {preset.max_steps}; "
+            f"resume with --max-steps {done} or more, or start again with --overwrite or a new --out")
 
 
 run_experiment = run  # the name under which ``neural`` exports :func:`run`
@@ -398,13 +433,18 @@ def run_seeds(
     per_seed = []
     for s in seeds:
         seed_dir = out / f"seed_{s}"
-        if not fresh and (seed_dir / "metrics.json").exists():
+        if not fresh and (seed_dir / "metrics.json").exists() and not _short_of_asked(preset, seed_dir):
             per_seed.append(json.loads((seed_dir / "metrics.json").read_text()))
             continue
         ckpt = seed_dir / "checkpoint"
         resume = ckpt if not fresh and not preset.ablate_order and (ckpt / "state.json").exists() else None
         per_seed.append(run(preset, seed_dir, seed=s, resume=resume, progress=progress,
                             settings_checked=True, **run_options))  # checked above (or fresh: no resume)
+    lengths = {m.get("seed"): m.get("steps") for m in per_seed}
+    if len(set(lengths.values())) > 1:  # one CI over seeds trained for different lengths would mislead
+        raise InvalidArgument(f"the seeds in {out} were trained for different numbers of steps "
+                              f"({', '.join(f'seed {s}: {n}' for s, n in lengths.items())}); "
+                              f"start again with --overwrite or a new --out")
     probe_rows = {s: json.loads((out / f"seed_{s}" / "probes.json").read_text()) for s in seeds}
     topics = [r["topic"] for r in probe_rows[seeds[0]]["base"] if not r.get("held_out")]
     held = {s: {n: [r for r in rows if r.get("held_out")] for n, rows in probe_rows[s].items()} for s in seeds}

@@ -29,6 +29,7 @@ __all__ = [
     "PROBE_QUESTION",
     "Margin",
     "ProbeResult",
+    "check_probes_fit",
     "classify_reply",
     "completion_logprobs",
     "greedy_reply",
@@ -74,11 +75,7 @@ def completion_logprobs(model: Any, tokenizer: Any, transcript: Any) -> list[flo
     c_start = last[0].start
     enc = tokenizer(rendering.text, return_offsets_mapping=True, add_special_tokens=False)
     ids, offsets = enc["input_ids"], enc["offset_mapping"]
-    max_len = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-    if max_len is not None and len(ids) > max_len:
-        raise InvalidArgument(
-            f"probe text is {len(ids)} tokens, longer than the model's context ({max_len})"
-        )
+    _check_fits(len(ids), getattr(getattr(model, "config", None), "max_position_embeddings", None))
     scored = [t for t, (s, e) in enumerate(offsets) if e > c_start]
     if not scored or scored[0] == 0:
         raise InvalidArgument("the completion starts the text; there is no prompt to condition on")
@@ -87,6 +84,26 @@ def completion_logprobs(model: Any, tokenizer: Any, transcript: Any) -> list[flo
         logits = model(input_ids=torch.tensor([ids], device=device)).logits[0].float()
     logp = torch.log_softmax(logits, dim=-1)
     return [float(logp[t - 1, ids[t]]) for t in scored]
+
+
+def _check_fits(n_tokens: int, max_len: int | None) -> None:
+    if max_len is not None and n_tokens > max_len:
+        raise InvalidArgument(
+            f"probe text is {n_tokens} tokens, longer than the model's context ({max_len}); probe fewer "
+            f"facts (--probe-facts, --facts) or use a model with a longer context"
+        )
+
+
+def check_probes_fit(tokenizer: Any, facts: Sequence[Fact], max_len: int | None, *, context: str = CONTEXT) -> None:
+    """Refuse, before any training, facts whose question-probe texts (both completions, both
+    wordings) are longer than the model's context: found only after training they waste the run."""
+    from .dialogues import QUESTIONS
+
+    for fact in facts:
+        for template in (PROBE_QUESTION, QUESTIONS[0]):
+            for claim in (fact.true, fact.false):
+                text = render(question_prompt(fact, claim, context=context, template=template)).text
+                _check_fits(len(tokenizer(text, add_special_tokens=False)["input_ids"]), max_len)
 
 
 def question_margin(

@@ -24,7 +24,8 @@ from bayes_agent.seeds import check_seed
 
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample
 from .arms import ALL_ARMS
-from .checkpoints import INIT_FILE, STATE_FILE, load_checkpoint, read_state as _read_state, save_checkpoint  # noqa: F401
+from .checkpoints import (INIT_FILE, STATE_FILE, load_checkpoint, read_state as _read_state,  # noqa: F401
+                          save_checkpoint, steps_trained)
 
 __all__ = [
     "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms", "TrainConfig", "check_arms", "epoch_order",
@@ -401,6 +402,12 @@ class _Run:
         if state["order"] != self.order:
             raise BayesAgentError(
                 f"checkpoint {resume} was written for a different data set or seed (example order differs)"
+            )
+        done = steps_trained(state)
+        if done > self.total:  # counting back would keep the weights of the longer run under a shorter count
+            raise BayesAgentError(
+                f"checkpoint {resume} has trained {done} steps, more than this run's {self.total} "
+                f"(--max-steps/stop_after); resume with at least {done} steps, or start again with --overwrite"
             )
 
     def lockstep(self, resume: Any) -> PairResult:

@@ -194,10 +194,42 @@ def test_baselines_ctrl_c_says_nothing_was_kept_and_how_to_run_it_again(tmp_path
     assert "seeds" not in err and "finished seed" not in err
     assert err.endswith("interrupted: saved nothing: the baselines configuration writes its results only when "
                         f"it finishes, so it runs again from the start; resume with: bayes-agent "
-                        f"causal-strategies --config baselines --out {out}")
-    (out / "old.txt").write_text("")  # a folder that holds something needs --overwrite to start again
+                        f"causal-strategies --config baselines --out {out} --resume")  # "resume with" and --resume agree
+    (out / "old.txt").write_text("")  # --resume starts baselines over in a folder that holds something too
     assert main(["causal-strategies", "--config", "baselines", "--out", str(out), "--resume"]) == 130
-    assert capsys.readouterr().err.strip().endswith(f"--config baselines --out {out} --overwrite")
+    assert capsys.readouterr().err.strip().endswith(f"--config baselines --out {out} --resume")
+
+
+def test_resume_with_another_config_is_refused_before_any_work(tmp_path, monkeypatch, capsys) -> None:
+    """A micro folder resumed with --config baselines ran baselines to the end and left its report
+    beside micro's figures and seeds; now refused in one line naming both configurations."""
+    import bayes_agent.dag.evaluation as evaluation
+    import neural.dag.report as dag_report
+    from bayes_agent.cli import main
+
+    ran = []
+    monkeypatch.setattr(evaluation, "run_baselines", lambda *a, **k: ran.append("baselines"))
+    monkeypatch.setattr(dag_report, "run_causal_report", lambda *a, **k: ran.append("learner"))
+    out = tmp_path / "D"
+    (out / "seeds").mkdir(parents=True)
+    _saved_micro_seed(out)  # an interrupted micro run: one seed saved, no metrics.json yet
+    seed_file = (out / "seeds" / "seed_0.json").read_text()
+    assert main(["causal-strategies", "--config", "baselines", "--out", str(out), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "was made with a learning configuration (it saved seed_0.json), not --config baselines" in err, err
+    (out / "metrics.json").write_text(json.dumps({"config": "micro"}))  # the micro run finished
+    for config in ("baselines", "cued-micro"):
+        assert main(["causal-strategies", "--config", config, "--out", str(out), "--resume", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"was made with --config micro, not --config {config}" in err and len(err.strip().splitlines()) == 1
+    assert (out / "seeds" / "seed_0.json").read_text() == seed_file and ran == []  # nothing ran or changed
+    (out / "seeds" / "seed_0.json").unlink()
+    (out / "metrics.json").write_text(json.dumps({"config": "baselines"}))
+    assert main(["causal-strategies", "--config", "micro", "--out", str(out), "--resume", "--quiet"]) == 2
+    assert "was made with --config baselines, not --config micro" in capsys.readouterr().err
+    assert ran == []  # nothing ran
+    assert main(["causal-strategies", "--config", "baselines", "--out", str(out), "--resume", "--quiet"]) == 0
+    assert ran == ["baselines"]  # the same configuration resumes
 
 
 def _shaped_result(config) -> dict:

@@ -121,3 +121,47 @@ def test_tokenizer_larger_than_the_models_vocabulary_is_refused_naming_both_size
     with pytest.raises(InvalidArgument, match=f"its tokenizer has {n} tokens but the model's vocabulary "
                                               r"\(vocab_size\) has 100"):
         load_pretrained(str(folder))
+
+
+@pytest.fixture
+def good_folder(tmp_path):
+    return _saved_qwen2(tmp_path / "lm", 400, train_tokenizer(TEXTS * 20, 400))
+
+
+def _edit_config(folder, **changes):
+    import json
+
+    path = folder / "config.json"
+    keep = changes.pop("_keep", True)
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes} if keep else changes))
+
+
+def test_damaged_or_misshapen_weights_are_one_line_naming_the_folder(good_folder):
+    load_pretrained(str(good_folder))  # the folder as saved loads
+    weights = good_folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BayesAgentError, match=r"lm': its weights could not be loaded \(SafetensorError"):
+        load_pretrained(str(good_folder))
+    weights.write_bytes(data)
+    _edit_config(good_folder, hidden_size=64)
+    with pytest.raises(BayesAgentError, match=r"lm': its weights could not be loaded \(tensor shapes differ"):
+        load_pretrained(str(good_folder))
+
+
+def test_weights_that_do_not_fit_the_config_are_refused_not_trained_as_random(good_folder):
+    """config.json {"model_type": "bert"} beside Qwen2 weights loaded a BertLMHeadModel with every
+    weight initialised at random, and reproduce fine-tuned it as if it were pretrained."""
+    _edit_config(good_folder, _keep=False, model_type="bert")
+    with pytest.raises(InvalidArgument, match=r"of its BertLMHeadModel \(config.json model_type 'bert'\) are not in "
+                                              r"its weights file"):
+        load_pretrained(str(good_folder))
+
+
+def test_masks_reads_the_tokenizer_without_loading_the_weights(good_folder, capsys):
+    from bayes_agent.cli import main
+
+    weights = good_folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # unloadable: masks must not need it
+    assert main(["masks", "--preset", "micro", "--model", str(good_folder), "--json"]) == 0
+    assert '"total"' in capsys.readouterr().out
