@@ -24,7 +24,7 @@ def _gpu_checkpoint(out, typed="auto", ran="bf16"):
     ckpt = out / "checkpoint"
     ckpt.mkdir(parents=True)
     (ckpt / SETTINGS_FILE).write_text(json.dumps(settings))
-    (ckpt / "state.json").write_text("{}")
+    (ckpt / "state.json").write_text(json.dumps({"step": 0, "losses": {}}))  # a checkpoint at step 0
     return ckpt
 
 
