@@ -413,12 +413,16 @@ class SCM:
         def row(entries: tuple) -> tuple:
             symbols = set().union(*(x.free_symbols for x in entries if is_symbolic(x)))
             if symbols:
-                raise InvalidArgument(
-                    f"cannot convert this model to exact rationals: it holds the symbol(s) "
-                    f"{', '.join(sorted(map(str, symbols)))}; substitute values for them first")
+                raise InvalidArgument(f"it holds the symbol(s) {', '.join(sorted(map(str, symbols)))}; "
+                                      f"substitute values for them first")
             return tuple(convert_row(dict(enumerate(entries)), EXACT).values())
 
-        return self._map_entries(row, rows=True)
+        try:
+            return self._map_entries(row, rows=True)
+        except InvalidArgument as e:  # say where: the message names only the number
+            where = next(f"variable {v.name!r}, row {format_row(v, k)}" for v in self.variables
+                         for k, r in self._tables[v.name].items() if _fails(row, r))
+            raise InvalidArgument(f"cannot convert this model to exact rationals: {where}: {e}") from None
 
     def to_float(self) -> "SCM":
         """The same model with every CPT entry as a float (symbols must be substituted first)."""
@@ -529,3 +533,12 @@ def _values_array(np: Any, domain: tuple) -> Any:
 def _fmt_number(x: Number) -> str:
     """A mechanism entry as text: exact unless its digits would flood the line (then ≈ 6 digits)."""
     return short(x, 40)
+
+
+def _fails(fn: Callable[[tuple], Any], row: tuple) -> bool:
+    """Does ``fn`` refuse ``row``? (Finds the row a conversion's error came from.)"""
+    try:
+        fn(row)
+    except InvalidArgument:
+        return True
+    return False

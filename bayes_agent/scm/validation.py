@@ -97,17 +97,8 @@ class Variable:
         if self.name in parents:
             raise InvalidArgument(f"variable {self.name!r} lists itself as a parent (a cycle)")
         if not isinstance(self.cpt, Mapping) and not is_named_rows(self.cpt):
-            odd = next((item for item in self.cpt if not (isinstance(item, tuple) and len(item) == 2
-                                                          and isinstance(item[0], Mapping))), None) \
-                if isinstance(self.cpt, (list, tuple)) and self.cpt else None
-            raise InvalidArgument(
-                f"variable {self.name!r}: the CPT must be a mapping, or a list of "
-                f"({{parent: value}}, row) pairs, got "
-                + (f"a list with the item {short(repr(odd), 60)}, which is not such a pair (positional "
-                   f"keys go in a mapping {{key: row}}; do not mix the two forms)"
-                   if odd is not None else type(self.cpt).__name__ if not isinstance(self.cpt, (list, tuple))
-                   else "an empty list")
-            )
+            raise InvalidArgument(f"variable {self.name!r}: the CPT must be a mapping, or a list of "
+                                  f"({{parent: value}}, row) pairs, got {_cpt_shape(self.cpt)}")
         object.__setattr__(self, "domain", domain)
         object.__setattr__(self, "parents", parents)
 
@@ -242,6 +233,22 @@ def _check_row(var: Variable, parent_values: tuple, row: Any) -> tuple[Number, .
     if tol > FLOAT_SUM_TOL and kind_of(probs) == "float":  # float32 entries, widened: sum to 1 in float64
         probs = [p / total for p in probs]
     return tuple(probs)
+
+
+def _cpt_shape(cpt: Any) -> str:
+    """What an unusable CPT is, for its refusal: which item of a list is not a named row, and
+    whether named and positional rows were mixed."""
+    if not isinstance(cpt, (list, tuple)):
+        return type(cpt).__name__
+    kind = type(cpt).__name__
+    if not cpt:
+        return f"an empty {kind}"
+    named = [isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Mapping) for item in cpt]
+    odd = cpt[named.index(False)]
+    hint = ("do not mix the two forms" if any(named) else
+            "positional keys go in a mapping {key: row}" if isinstance(odd, tuple) and len(odd) == 2 else
+            "a root's CPT is one row {value: probability}")
+    return f"a {kind} whose item {short(repr(odd), 60)} is not such a pair ({hint})"
 
 
 def is_named_rows(cpt: Any) -> bool:

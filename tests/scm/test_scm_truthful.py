@@ -179,5 +179,29 @@ def test_substitute_names_the_value_that_made_a_row_invalid():
 
 
 def test_a_cpt_list_mixing_named_and_positional_rows_names_the_odd_item():
-    with pytest.raises(InvalidArgument, match=r"the item \(1, \{0: 1\}\), which is not such a pair"):
+    with pytest.raises(InvalidArgument, match=r"item \(1, \{0: 1\}\) is not such a pair \(do not mix the two forms\)"):
         SCM([Variable("a", (0, 1)), Variable("b", (0, 1), ("a",), [({"a": 0}, {0: 1}), (1, {0: 1})])])
+
+
+def test_cpt_list_refusals_say_what_is_wrong_with_the_list():
+    parent = Variable("a", (0, 1), cpt={0: F(1, 2), 1: F(1, 2)})
+    cases = {
+        "a list whose item \\(0, \\{0: 1\\}\\) is not such a pair \\(positional keys go in a mapping": [(0, {0: 1}), (1, {0: 1})],
+        "a tuple whose item \\(0, \\{0: 1\\}\\)": ((0, {0: 1}), (1, {0: 1})),
+        "\\(1, \\{0: 1\\}\\) is not such a pair \\(do not mix the two forms\\)": [({"a": 0}, {0: 1}), (1, {0: 1})],
+        "an empty list": [],
+    }
+    for message, cpt in cases.items():
+        with pytest.raises(InvalidArgument, match=message):
+            SCM([parent, Variable("b", (0, 1), ("a",), cpt)])
+    with pytest.raises(InvalidArgument, match=r"item 0\.5 is not such a pair \(a root's CPT is one row"):
+        SCM([Variable("r", (0, 1), cpt=[0.5, 0.5])])
+
+
+def test_to_exact_names_the_row_it_cannot_convert():
+    import sympy
+
+    m = SCM([Variable("q", (0, 1), cpt={0: 0.5, 1: 0.5}),
+             Variable("w", (0, 1), ("q",), {0: {0: sympy.sqrt(2) / 2, 1: 1 - sympy.sqrt(2) / 2}, 1: {0: 1}})])
+    with pytest.raises(InvalidArgument, match=r"exact rationals: variable 'w', row q=0: sqrt\(2\)/2 is not an exact rational"):
+        m.to_exact()
