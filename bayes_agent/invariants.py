@@ -130,8 +130,8 @@ def _actions(regime: Regime, case: Any, h: Transcript) -> list[Hashable]:
     return list(actions(case, h) if actions is not None else regime.symbols(case, Channel.ACTION))
 
 
-_NO_ACTIONS = ("no action symbol: no program has an action kernel (a mixture of observation-only "
-               "programs, say), so no agent slot can be written")
+_NO_ACTIONS = ("no action symbol: some program has no action kernel (an observation-only program, "
+               "say), so an agent slot could not be scored for it under obs")
 
 
 def check_agent_slots_inert(regime: Regime, case: Any, h: Transcript, seed: int = 0) -> str | None:
@@ -446,7 +446,11 @@ class EngineRegime:
         return tuple(known)
 
     def actions(self, case: Any, transcript: Transcript) -> Sequence[Hashable]:
-        """The action symbols every program can score after ``transcript`` (see :meth:`symbols`)."""
+        """The action symbols an agent slot after ``transcript`` may hold (see :meth:`symbols`);
+        none when some program has no action kernel at all, since the observational update could
+        not score such a slot for it (the checks that append agent slots are then skipped)."""
+        if not all(p.has_kernel(Channel.ACTION) for p in self._case(case).programs):
+            return ()
         return self.symbols(case, Channel.ACTION, history=transcript)
 
     def discriminates(self, case: Any, transcript: Transcript, value: Hashable, channel: Channel) -> bool:

@@ -221,12 +221,29 @@ class Mixture(Acting):
         if self.knows(history, i):
             return
         slot = history[i]
-        for p in self.programs:  # name the first program with a kernel on the slot's channel
-            if isinstance(p, KeyedTable):
-                if any(ch is slot.channel for ch, _ in p.rows):
-                    _outside(i, slot, p, p.alphabet(slot.channel))
-            elif p.has_kernel(slot.channel):
-                _outside(i, slot, p, tuple(p.distribution(history.prefix(i), slot.channel)))
+        try:
+            for p in self.programs:  # name the first program with a kernel on the slot's channel
+                if isinstance(p, KeyedTable):
+                    if p.has_kernel(slot.channel):
+                        _outside(i, slot, p, p.alphabet(slot.channel))
+                elif p.has_kernel(slot.channel):
+                    _outside(i, slot, p, tuple(p.distribution(history.prefix(i), slot.channel)))
+        except InvalidArgument as e:
+            raise InvalidArgument(f"{e}{self._whole_alphabet(history, i)}") from None
+
+    def _whole_alphabet(self, history: Transcript, i: int) -> str:
+        """``; the mixture's action alphabet is {…}``, for a refusal that names one program's
+        alphabet when the programs' alphabets differ (empty when they are all the same)."""
+        slot, alphabets = history[i], []
+        for p in self.programs:
+            if p.has_kernel(slot.channel):
+                alphabets.append(p.alphabet(slot.channel) if isinstance(p, KeyedTable)
+                                 else tuple(p.distribution(history.prefix(i), slot.channel)))
+        union = set().union(*map(set, alphabets)) if alphabets else set()
+        if all(set(a) == union for a in alphabets):
+            return ""
+        return (f"; the mixture's {slot.channel.value} alphabet is {{{', '.join(sorted(map(repr, union)))}}} "
+                f"and no program writes {slot.value!r}")
 
     def factor(self, program: Program, history: Transcript, i: int) -> Any:
         """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted).
@@ -245,7 +262,7 @@ class Mixture(Acting):
         slot = history[i]
         if isinstance(program, KeyedTable):
             row = program.rows.get((slot.channel, program.key_at(history, i, slot.channel)))
-        elif type(program).prob is Program.prob:  # scored by its row at h_<i
+        elif not program.scores_itself:  # scored by its row at h_<i
             row = program.distribution(history.prefix(i), slot.channel)
         else:  # a program with its own scoring (a density, say) answers for its own alphabet
             return program.prob(slot.value, history.prefix(i), slot.channel)
@@ -256,7 +273,10 @@ class Mixture(Acting):
             pass  # unhashable: prob() below names it
         if row is not None and self.knows(history, i):
             return self._zero()  # a symbol of the mixture this program never writes
-        return program.prob(slot.value, history.prefix(i), slot.channel)  # raises the message
+        try:
+            return program.prob(slot.value, history.prefix(i), slot.channel)  # raises the message
+        except InvalidArgument as e:
+            raise InvalidArgument(f"{e}{self._whole_alphabet(history, i) if row is not None else ''}") from None
 
     def _factors(self, history: Transcript, mode: Mode) -> dict[str, list]:
         """ν_p(z_i | h_<i, c) for every program and evidence slot, each computed once."""

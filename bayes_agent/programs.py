@@ -18,8 +18,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Hashable, Mapping
 
-from ._checks import expect, expect_history
-from ._numbers import check_distribution, convert_row, kind_of
+from ._checks import expect_history
+from ._numbers import check_distribution, convert, convert_row, kind_of, parse_number
 from .errors import InvalidArgument
 from .transcript import Channel, Transcript
 
@@ -77,6 +77,12 @@ class Program(ABC):
         return _Converted(self, kind)
 
     @property
+    def scores_itself(self) -> bool:
+        """Does this program score a value with its own :meth:`prob` (a density, say) instead of
+        reading its row :meth:`distribution`? A mixture then asks its ``prob`` for every slot."""
+        return type(self).prob is not Program.prob
+
+    @property
     def history_free(self) -> bool:
         """True when no kernel looks at the history, so world-slot order cannot matter (invariant 6)."""
         return False
@@ -122,7 +128,7 @@ class KeyedTable(Program):
         try:
             return self.rows[(channel, key)]
         except KeyError:
-            if not any(ch is channel for ch, _ in self.rows):
+            if not self.has_kernel(channel):
                 raise InvalidArgument(
                     f"program {self.name!r} has no {channel.value} kernel"
                 ) from None
@@ -132,6 +138,15 @@ class KeyedTable(Program):
 
     def prob(self, value: Hashable, history: Transcript, channel: Channel) -> Any:
         return Program.prob(self, value, history, channel)
+
+    def has_kernel(self, channel: Channel | str) -> bool:
+        """Was any row given for ``channel``? (An observation-only table has no action kernel.)"""
+        channel = _channel(channel)
+        return any(ch is channel for ch, _ in self.rows)
+
+    @property
+    def scores_itself(self) -> bool:
+        return False  # its prob reads its rows
 
     @property
     def kind(self) -> str:
@@ -314,6 +329,16 @@ class _Converted(Program):
 
     def distribution(self, history: Transcript, channel: Channel) -> dict[Hashable, Any]:
         return convert_row(self.inner.distribution(history, channel), self.kind)
+
+    def prob(self, value: Hashable, history: Transcript, channel: Channel) -> Any:
+        if self.inner.scores_itself:  # the wrapped program's own scoring, in this arithmetic
+            return convert(parse_number(self.inner.prob(value, history, channel), f"program {self.name!r}'s prob"),
+                           self.kind)
+        return Program.prob(self, value, history, channel)
+
+    @property
+    def scores_itself(self) -> bool:
+        return self.inner.scores_itself
 
     @property
     def history_free(self) -> bool:

@@ -116,11 +116,11 @@ class PosteriorTrace(Sequence):
                 i = operator.index(i)
             except TypeError:
                 raise TypeError(f"trace indices must be integers or slices, not {type(i).__name__}") from None
+        n = len(self)
+        if not -n <= i < n:  # one message whatever the arithmetic
+            raise IndexError(f"trace index {i} out of range for {n} slots")
         if self._entries is not None:
             return self._entries[i]
-        n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"trace index {i} out of range for {n} slots")
         return normalised(self.names, self.numerators((i + n if i < 0 else i) + 1))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

@@ -141,3 +141,59 @@ class _Density(Program):
 def test_a_program_with_its_own_scoring_is_scored_by_its_prob():
     m = Mixture([_Density("low", F(1, 2)), _Density("high", F(3, 2))], [F(1, 2), F(1, 2)])
     assert m.posterior(H.agent("A").world(F(1, 2))) == {"low": F(1, 4), "high": F(3, 4)}
+
+
+@pytest.mark.parametrize("arithmetic", ["exact", "float"])
+def test_the_invariants_skip_the_agent_slot_checks_when_a_program_has_no_action_kernel(arithmetic):
+    """An observation-only program cannot score an agent slot under obs: the checks that append
+    one are skipped with a reason, never crashed (a table and a history program alike)."""
+    obs_only = [TableProgram("c", observation={"x": F(1, 2), "y": F(1, 2)}),
+                HistoryProgram("c", observation=lambda h: {"x": F(1, 2), "y": F(1, 2)})]
+    for c in obs_only:
+        assert not c.has_kernel("action") and c.has_kernel("observation")
+        out = check_all(EngineRegime(arithmetic), Mixture([A, c], {"a": F(1, 2), "c": F(1, 2)}),
+                        H.world("x"))
+        assert "decomposition" in out and set(out.skipped) >= {"agent_slots_inert", "provenance", "prior_under_do"}
+        assert all("some program has no action kernel" in why for why in out.skipped.values())
+
+
+class _TenthEverywhere(Program):
+    """A program that scores values with its own prob (1/10 for anything), not its rows."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def distribution(self, history, channel):
+        return {"A": F(1, 2), "B": F(1, 2)}
+
+    def prob(self, value, history, channel):
+        return F(1, 10)
+
+
+@pytest.mark.parametrize("arithmetic", ["exact", "float", "symbolic"])
+def test_a_user_program_with_its_own_prob_is_scored_by_it_in_every_arithmetic(arithmetic):
+    """The mixture converts a user program into its arithmetic; the wrapper must still ask the
+    program's own prob: d = (1/10 · 1/2) / (1/10 · 1/2 + 1/2 · 1/2) = 1/6."""
+    e = TableProgram("e", action={"A": F(1, 2), "B": F(1, 2)})
+    m = Mixture([_TenthEverywhere("d"), e], {"d": F(1, 2), "e": F(1, 2)}, arithmetic=arithmetic)
+    got = m.posterior(H.world("A", channel="action"))["d"]
+    assert float(got) == pytest.approx(1 / 6, rel=1e-12)
+    if arithmetic == "exact":
+        assert got == F(1, 6)
+
+
+def test_a_refusal_names_the_whole_mixtures_alphabet_when_the_programs_differ():
+    m = Mixture([TableProgram("p0", action={"A": 1}), TableProgram("p1", action={"C": 1})], [F(1, 2)] * 2)
+    whole = r"; the mixture's action alphabet is \{'A', 'C'\} and no program writes 'B'"
+    with pytest.raises(InvalidArgument, match=r"outside program 'p0''s action alphabet \{'A'\}.*" + whole):
+        m.posterior(H.agent("B"))
+    with pytest.raises(InvalidArgument, match=r"outside program 'p0''s action alphabet \{'A'\}" + whole):
+        m.posterior(H.world("B", channel="action"))
+
+
+@pytest.mark.parametrize("arithmetic", ["exact", "float", "symbolic"])
+def test_a_trace_index_out_of_range_says_so_in_every_arithmetic(arithmetic):
+    m = Mixture([A, B], PRIOR, arithmetic=arithmetic)
+    trace = m.updater("obs", context="c").trace(H.world("x").world("x").world("x"))
+    with pytest.raises(IndexError, match="trace index 3 out of range for 3 slots"):
+        trace[3]
