@@ -3,6 +3,10 @@
 Pure math (fractions, sympy, numpy); importing it never imports torch.
 """
 
+from ._ctrl_c import quiet_start as _quiet_start
+
+_quiet_start()  # first: in the bayes-agent command, Ctrl-C during the imports below is one line
+
 from .errors import BayesAgentError, FloatUnderflow, InvalidArgument, TableTooLarge, ZeroEvidence
 from .seeds import check_seed, seeded_random
 from .transcript import Channel, Gate, Mode, Part, Rendering, Slot, Span, Transcript, render

@@ -12,7 +12,7 @@ from .errors import InvalidArgument
 if TYPE_CHECKING:
     from .transcript import Transcript
 
-__all__ = ["expect", "expect_history", "expect_index", "expect_path"]
+__all__ = ["expect", "expect_count", "expect_history", "expect_index", "expect_path", "integer_or_none"]
 
 
 def expect(value: Any, kind: type | tuple[type, ...], what: str, hint: str = "") -> Any:
@@ -32,14 +32,35 @@ def expect_history(value: Any, what: str = "a history") -> "Transcript":
     return value
 
 
-def expect_index(value: Any, what: str) -> int:
-    """An integer position (ints and numpy integers; not bool, float or text)."""
+def integer_or_none(value: Any) -> int | None:
+    """``value`` as a Python int if it is an integer (an int or a numpy integer, anything with
+    ``__index__``), else None; bool is not an integer here (True is no count, seed or position)."""
     if isinstance(value, bool):
-        raise InvalidArgument(f"{what} must be an int, got bool")
+        return None
     try:
         return operator.index(value)
     except TypeError:
-        raise InvalidArgument(f"{what} must be an int, got {type(value).__name__} {value!r}") from None
+        return None
+
+
+def expect_index(value: Any, what: str) -> int:
+    """An integer position (ints and numpy integers; not bool, float or text)."""
+    i = integer_or_none(value)
+    if i is None:
+        got = "bool" if isinstance(value, bool) else f"{type(value).__name__} {value!r}"
+        raise InvalidArgument(f"{what} must be an int, got {got}")
+    return i
+
+
+def expect_count(value: Any, what: str, least: int = 1, most: int | None = None) -> int:
+    """A count, size or seed: an integer (int or numpy integer; not bool, float or text) from
+    ``least`` to ``most`` (no upper bound when None), returned as a Python int."""
+    n = integer_or_none(value)
+    if n is None or n < least or (most is not None and n > most):
+        kind = (f"an int from {least} to {most}" if most is not None else
+                "a positive int" if least == 1 else "a non-negative int" if least == 0 else f"an int ≥ {least}")
+        raise InvalidArgument(f"{what} must be {kind}, got {repr(value) if n is None else n}")
+    return n
 
 
 def expect_path(value: Any, what: str) -> Any:

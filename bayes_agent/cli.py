@@ -14,6 +14,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
+from ._ctrl_c import command_finished, command_starts
 from .errors import BayesAgentError
 
 __all__ = ["main", "build_parser"]
@@ -54,7 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        command_starts()  # a Ctrl-C from here on is the command's to report
         status = int(args.func(args) or 0)
+        args.finished = True
+        if argv is None:  # the console command: nothing but the exit follows
+            command_finished(_interrupted(args))
     except BayesAgentError as exc:
         status = getattr(exc, "exit_status", 2)  # 130 for commands/_common.Interrupted
         label = "" if status == 130 else "error: "
@@ -70,37 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _os_error(args.command, exc)
         print(_interrupted(args), file=sys.stderr)
         return 130
-    if argv is None:  # the console command: nothing but the exit follows
-        _report_late_interrupts(args)
     return status
 
 
 def _interrupted(args: argparse.Namespace) -> str:
-    """The Ctrl-C line: what the command had saved when it came (``args.saved``, set by a command
-    once its outputs are written), so a Ctrl-C after the last line still says where they are."""
+    """The Ctrl-C line: whether the command had finished and what it had saved (``args.saved``, set
+    by a command once its outputs are written), so a Ctrl-C after the last line says where they are."""
     saved = getattr(args, "saved", None)
-    return f"bayes-agent {args.command}: interrupted" + (f" after the run finished; saved {saved}" if saved else "")
-
-
-def _report_late_interrupts(args: argparse.Namespace) -> None:
-    """From here to the exit (interpreter shutdown, worker teardown) Ctrl-C prints the same line."""
-    import os
-    import signal
-
-    def late(signum: int, frame: object) -> None:
-        try:
-            sys.stdout.flush()  # os._exit skips it: what the command printed must still arrive
-        except (OSError, ValueError):
-            pass
-        sys.stderr.write(_interrupted(args) + ("" if getattr(args, "saved", None) else
-                                               " after the run finished") + "\n")
-        sys.stderr.flush()
-        os._exit(130)
-
-    try:
-        signal.signal(signal.SIGINT, late)
-    except ValueError:  # not the main thread (main() called from a thread): keep the default
-        pass
+    finished = saved or getattr(args, "finished", False)
+    return (f"bayes-agent {args.command}: interrupted" + (" after the run finished" if finished else "")
+            + (f"; saved {saved}" if saved else ""))
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:

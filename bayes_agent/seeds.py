@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ._checks import integer_or_none
 from .errors import InvalidArgument
 
 __all__ = ["check_seed", "seeded_random"]
@@ -18,12 +19,14 @@ NEGATIVE_SEED_REASON = "a negative seed would repeat another seed's data"
 
 
 def check_seed(seed: Any, name: str = "seed") -> int:
-    """``seed`` itself if it is an int ≥ 0; otherwise :class:`InvalidArgument` naming ``name``."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    """``seed`` as an int if it is an integer ≥ 0 (an int or a numpy integer; not bool, float or
+    text); otherwise :class:`InvalidArgument` naming ``name``."""
+    n = integer_or_none(seed)
+    if n is None:
         raise InvalidArgument(f"{name} must be an int ≥ 0, got {seed!r}")
-    if seed < 0:
-        raise InvalidArgument(f"{name} must be ≥ 0, got {seed} ({NEGATIVE_SEED_REASON})")
-    return seed
+    if n < 0:
+        raise InvalidArgument(f"{name} must be ≥ 0, got {n} ({NEGATIVE_SEED_REASON})")
+    return n
 
 
 def seeded_random(seed: int | random.Random, name: str = "seed") -> random.Random:

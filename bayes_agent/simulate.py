@@ -35,7 +35,7 @@ from statistics import median
 from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 from ._numbers import EXACT, FLOAT, check_probability, convert, is_symbolic, short
-from ._checks import expect, expect_path
+from ._checks import expect, expect_count, expect_path
 from .errors import InvalidArgument
 from .figures import offscreen_figure, save_figure
 from .mixture import Mixture
@@ -203,12 +203,6 @@ def _resolve_world(mixture: Mixture, world: str | Program) -> tuple[str, Program
     return name, program
 
 
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgument(f"{what} must be a positive int, got {value!r}")
-    return value
-
-
 def _schedule(schedule: Iterable[Any]) -> tuple[Gate, ...]:
     if isinstance(schedule, (str, bytes)) or not isinstance(schedule, Iterable):
         raise InvalidArgument(f"the schedule must be a sequence of gates such as (1, 0), got {schedule!r}")
@@ -258,7 +252,7 @@ def simulate_trajectory(
     if not isinstance(mixture, Mixture):
         raise InvalidArgument(f"simulate_trajectory needs a Mixture, got {type(mixture).__name__}")
     truth, world_program = _resolve_world(mixture, world)
-    steps = _positive_int(steps, "steps")
+    steps = expect_count(steps, "steps")
     if policy not in POLICIES:
         raise InvalidArgument(f"policy must be one of {POLICIES}, got {policy!r}")
     actor = Mode.of(actor)
@@ -270,6 +264,8 @@ def simulate_trajectory(
             f"world_channel must be 'action' or 'observation', got {world_channel!r}"
         ) from None
     rng = seeded_random(seed)
+    if not isinstance(seed, random.Random):  # the trajectory records a Python int (also for np.int64)
+        seed = check_seed(seed)
 
     do = mixture.updater(Mode.INTERVENTIONAL, context=context)
     obs = mixture.updater(Mode.OBSERVATIONAL, context=context)
@@ -316,8 +312,8 @@ def simulate_many(
     if unknown:
         raise InvalidArgument(f"simulate_many got unknown keyword arguments {unknown}; it passes on "
                               f"{sorted(passed_on)} to simulate_trajectory")
-    runs = _positive_int(runs, "runs")
-    check_seed(seed)
+    runs, steps = expect_count(runs, "runs"), expect_count(steps, "steps")
+    seed = check_seed(seed)
     if arithmetic is not None:
         if arithmetic not in (EXACT, FLOAT):
             raise InvalidArgument(f"arithmetic must be 'exact' or 'float', got {arithmetic!r}")
@@ -390,7 +386,7 @@ def plot_trajectory(trajectory: Trajectory, path: Any, *, slots: int | None = No
     shaded and, up to 40 slots, every symbol printed. PNG at ``path``."""
     expect(trajectory, Trajectory, "plot_trajectory's trajectory")
     expect_path(path, "plot_trajectory's path")
-    n = len(trajectory.history) if slots is None else min(_positive_int(slots, "slots"),
+    n = len(trajectory.history) if slots is None else min(expect_count(slots, "slots"),
                                                           len(trajectory.history))
     fig, ax = offscreen_figure(figsize=(max(7.0, min(14.0, 0.32 * n + 4)), 4.6), constrained_layout=True)
     for i, slot in enumerate(trajectory.history.slots[:n], start=1):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence, overload
 
-from ._checks import expect, expect_history, expect_index
+from ._checks import expect, expect_history, expect_index, integer_or_none
 from .errors import InvalidArgument
 
 __all__ = [
@@ -358,8 +358,10 @@ class Transcript:
 
     def relabel(self, i: int, gate: Any) -> "Transcript":
         """The same transcript with slot ``i``'s provenance changed (value and channel kept)."""
-        if isinstance(i, bool) or not isinstance(i, int) or not -self._n <= i < self._n:
+        index = integer_or_none(i)
+        if index is None or not -self._n <= index < self._n:
             raise InvalidArgument(f"relabel: slot index {i!r} is outside this transcript of {self._n} slots")
+        i = index
         s = self.slots[i]
         slots = list(self.slots)
         slots[i] = Slot(s.value, Gate.of(gate), s.channel, s.speaker)

@@ -40,6 +40,7 @@ from .experimenter import (BayesianExperimenter, EpisodeContext, TranscriptView,
                            log_posterior)
 from .world import (A_INDEX, C_INDEX, D_INDEX, E_INDEX, N_NODES, EpisodeBatch, HypothesisSpace, Policy,
                     action_node, action_sign, allowed_actions, check_actions, propagate)
+from .._checks import expect_count
 from ..errors import InvalidArgument
 from ..transcript import Channel, Gate, Transcript
 
@@ -187,8 +188,7 @@ def sample_cued_tasks(world: CuedSpace, split: str, n: int, rng: np.random.Gener
     """``n`` tasks of a split: a cue uniformly among the split's cues, a graph uniformly among its
     members for that cue, and the goal: for ``train`` a cued variable that has an ancestor, for
     the held-out splits their goal (E for ``target``, A for ``validation``)."""
-    if isinstance(n, bool) or not (isinstance(n, int) and n >= 1):
-        raise InvalidArgument(f"the number of tasks must be a positive int, got {n!r}")
+    n = expect_count(n, "the number of tasks")
     cues = world.cues(split)
     tasks = []
     for k in rng.integers(len(cues), size=n):
@@ -276,8 +276,7 @@ def cued_transcript(batch: EpisodeBatch, n: int, upto: int, *, actor: Gate = Gat
     if batch.cues is None:
         raise InvalidArgument("cued_transcript needs a cued batch (batch.cues is None)")
     config, view = batch.config, TranscriptView(view)
-    if not (isinstance(upto, int) and 0 <= upto <= config.n_trials):
-        raise InvalidArgument(f"upto must be an int in 0..{config.n_trials}, got {upto!r}")
+    upto = expect_count(upto, "upto", least=0, most=config.n_trials)
     cue = np.flatnonzero(batch.cues[n])
     local = {int(v): i for i, v in enumerate(cue)}
     goal = int(batch.goals[n, min(upto, config.n_trials - 1)])

@@ -23,6 +23,7 @@ from .experimenter import BayesianExperimenter, ObservationOnlyPolicy
 from .studies import bystander_study, delusion_study
 from .world import SPLITS, DagConfig, EpisodeBatch, HypothesisSpace, Policy, run_episodes, sample_tasks
 from ..commands._common import prepare_out_dir
+from .._checks import expect_count
 from ..errors import InvalidArgument
 from ..seeds import check_seed
 
@@ -159,10 +160,8 @@ def run_baselines(out: str | Path, seeds: int = 4, n_eval: int = 200, n_info_gai
     the same episodes), the bystander and delusion studies; writes ``metrics.json``
     (``metrics[split]["reward"][agent]["mean"]``) and ``report.md`` to ``out``. Every argument
     is checked, and the world's splits too, before ``out`` is created."""
-    for name, v in (("seeds", seeds), ("n_eval", n_eval), ("n_info_gain", n_info_gain),
-                    ("n_studies", n_studies)):
-        if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
-            raise InvalidArgument(f"{name} must be a positive int, got {v!r}")
+    seeds, n_eval, n_info_gain, n_studies = (expect_count(v, name) for name, v in (
+        ("seeds", seeds), ("n_eval", n_eval), ("n_info_gain", n_info_gain), ("n_studies", n_studies)))
     start = time.time()
     say = print if verbose else (lambda *a, **k: None)
     space = HypothesisSpace.shared(world)

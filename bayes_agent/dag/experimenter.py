@@ -40,6 +40,7 @@ from .world import (
     log_likelihood,
     propagate,
 )
+from .._checks import integer_or_none
 from ..errors import InvalidArgument, ZeroEvidence
 from ..seeds import check_seed
 from ..mixture import Mixture, is_evidence
@@ -251,10 +252,11 @@ def episode_transcript(batch: EpisodeBatch, n: int, upto: int | None = None, *,
         view = _view_from_flags(outcomes, actions, samples)
     view = TranscriptView(view)
     config = batch.config
-    upto = config.n_trials if upto is None else upto
-    if not (isinstance(upto, int) and 0 <= first_trial <= upto <= config.n_trials):
-        raise InvalidArgument(f"trials {first_trial}..{upto} are not a range of a "
+    last = config.n_trials if upto is None else integer_or_none(upto)
+    if last is None or not 0 <= first_trial <= last <= config.n_trials:
+        raise InvalidArgument(f"trials {first_trial}..{upto if last is None else last} are not a range of a "
                               f"{config.n_trials}-trial episode")
+    upto = last
     goal = int(batch.goals[n, min(upto, config.n_trials - 1)])  # -1 while experimenting
     h = Transcript(context=EpisodeContext(None if goal < 0 else goal, first_trial))
     gate = Gate.of(actor)

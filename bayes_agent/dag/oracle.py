@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .world import N_NODES, EpisodeBatch, HypothesisSpace, Task, run_episodes
-from ..errors import InvalidArgument
+from .._checks import expect_count
 
 __all__ = ["oracle_episodes", "oracle_tasks"]
 
@@ -19,8 +19,7 @@ __all__ = ["oracle_episodes", "oracle_tasks"]
 def oracle_tasks(space: HypothesisSpace, n: int, rng: np.random.Generator) -> list[Task]:
     """``n`` training tasks drawn at once: a ``train``-split graph uniformly, then a goal uniformly
     among its nodes that have an ancestor (the distribution of :func:`~.world.sample_tasks`)."""
-    if isinstance(n, bool) or not (isinstance(n, int) and n >= 1):
-        raise InvalidArgument(f"the number of oracle episodes must be a positive int, got {n!r}")
+    n = expect_count(n, "the number of oracle episodes")
     graphs = rng.choice(space.split_members("train"), size=n)
     influenced = space.ancestors[graphs].any(axis=1)  # (n, 5): node has an ancestor
     keys = np.where(influenced, rng.random((n, N_NODES)), -1.0)

@@ -23,6 +23,7 @@ from .experimenter import (
     teacher_action_probs,
     TranscriptView,
 )
+from .._checks import expect_count
 from ..errors import InvalidArgument
 from ..seeds import check_seed
 from ..transcript import Gate, Mode
@@ -36,11 +37,6 @@ BYSTANDER_CASES: dict[str, tuple[str, Gate, Mode]] = {
     "self_agent_gated": ("self", Gate.AGENT, Mode.INTERVENTIONAL),  # own choices: interventions
     "self_scored_obs": ("self", Gate.AGENT, Mode.OBSERVATIONAL),  # own choices as evidence
 }
-
-
-def _check_count(n: int, what: str) -> None:
-    if isinstance(n, bool) or not (isinstance(n, int) and n >= 1):
-        raise InvalidArgument(f"{what} must be a positive int, got {n!r}")
 
 
 def _choice(space: HypothesisSpace, graphs: np.ndarray, logw: np.ndarray, goal: int) -> tuple[int, float]:
@@ -62,8 +58,8 @@ def bystander_study(space: HypothesisSpace, n_episodes: int, seed: int = 0,
     Returned per case: the mean posterior mass on the true graph and the rate at which the
     learner's next choice is the true best action; ``prior_true_graph_mass`` is 1 / |space|.
     """
-    _check_count(n_episodes, "n_episodes")
-    _check_count(n_exploit, "n_exploit")
+    n_episodes = expect_count(n_episodes, "n_episodes")
+    n_exploit = expect_count(n_exploit, "n_exploit")
     world = space.with_phases(space.config.n_explore, n_exploit)
     config = world.config
     rng = np.random.default_rng(check_seed(seed))
@@ -107,10 +103,9 @@ def delusion_study(space: HypothesisSpace, n_episodes: int, seed: int = 0, n_exp
     (``n_explore``) and many exploitation trials. Per mode: mean exploitation reward, best-action
     rate, mean confidence (posterior mass on the chosen action being best), the calibration gap
     (confidence minus best-action rate) and the mean posterior mass on the true graph."""
-    _check_count(n_episodes, "n_episodes")
-    _check_count(n_exploit, "n_exploit")
-    if isinstance(n_explore, bool) or not (isinstance(n_explore, int) and n_explore >= 0):
-        raise InvalidArgument(f"n_explore must be a non-negative int, got {n_explore!r}")
+    n_episodes = expect_count(n_episodes, "n_episodes")
+    n_exploit = expect_count(n_exploit, "n_exploit")
+    n_explore = expect_count(n_explore, "n_explore", least=0)
     world = space.with_phases(n_explore, n_exploit)
     tasks = sample_tasks(world, "target", n_episodes, np.random.default_rng(check_seed(seed)))
     best = world.best_actions([t.graph for t in tasks], E_INDEX)

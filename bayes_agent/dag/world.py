@@ -50,6 +50,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from .._checks import expect_count
 from ..errors import InvalidArgument
 
 __all__ = [
@@ -480,8 +481,7 @@ class Task:
 def sample_tasks(space: HypothesisSpace, split: str, n: int, rng: np.random.Generator) -> list[Task]:
     """``n`` tasks drawn uniformly from a split; training goals are nodes that have an ancestor,
     evaluation goals are the split's held-out goal (E, or A for ``validation``)."""
-    if not (isinstance(n, int) and n >= 1):
-        raise InvalidArgument(f"the number of tasks must be a positive int, got {n!r}")
+    n = expect_count(n, "the number of tasks")
     members = space.split_members(split)
     if len(members) == 0:
         raise InvalidArgument(f"split {split!r} is empty for max_edges={space.config.max_edges}")
