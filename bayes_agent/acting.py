@@ -175,6 +175,11 @@ class Acting:
         ``random.Random``, as for :meth:`sample_action`."""
         return self._sample_from(self.check_weights(weights), expect_history(history), seeded_random(rng, "rng"))
 
+    def sample_program_from(self, weights: Mapping[str, Any], rng: int | random.Random) -> "Program":
+        """p̄ ~ weights already computed (checked, :meth:`check_weights`); ``rng`` is an ``int``
+        seed or a ``random.Random``, as for :meth:`sample_program`."""
+        return self._draw_program(self.check_weights(weights), seeded_random(rng, "rng"))
+
     def _draw_program(self, weights: Mapping[str, Any], rng: random.Random) -> Program:
         return self.programs[self.names.index(draw(weights, rng, "a program", self.arithmetic))]
 

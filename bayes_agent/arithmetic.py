@@ -170,7 +170,7 @@ class LogSpaceMixture:
                 for s in row:
                     syms.setdefault(s, len(syms))
         # NaN marks "no such row or symbol for this program"; -inf is a probability of zero, as
-        # is a symbol of the mixture's alphabet that this program's row lacks (Mixture._factor).
+        # is a symbol of the mixture's alphabet that this program's row lacks (Mixture.factor).
         log_k = np.full((len(self.programs), max(len(rows), 1), max(len(syms), 1)), np.nan)
         used = np.zeros((len(self.programs), max(len(rows), 1)), dtype=bool)
         for i in self._tables:
@@ -313,14 +313,14 @@ class LogSpaceMixture:
         """A cell the tables cannot score: the engine's own message, or, for a symbol only a
         program that is not a table knows, :class:`_NotTabulated` (scored slot by slot instead)."""
         j, t = map(int, np.argwhere(bad)[0])
-        self._mixture._factor(self.programs[int(idx[j])], history, t)  # raises the engine's message
+        self._mixture.factor(self.programs[int(idx[j])], history, t)  # raises the engine's message
         raise _NotTabulated
 
     def _table_factors(self, history: Transcript, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
         """Log factors of the table programs on the evidence slots, slot by slot through
-        :meth:`Mixture._factor` (for a slot whose symbol the tables do not hold)."""
+        :meth:`Mixture.factor` (for a slot whose symbol the tables do not hold)."""
         te = np.fromiter((t for t, s in enumerate(history) if is_evidence(s, mode)), np.int64)
-        out = np.array([[_log(self._mixture._factor(self.programs[i], history, int(t))) for t in te]
+        out = np.array([[_log(self._mixture.factor(self.programs[i], history, int(t))) for t in te]
                         for i in self._tables]).reshape(len(self._tables), len(te))
         return out, te
 
@@ -343,7 +343,7 @@ class LogSpaceMixture:
             for t, slot in enumerate(history):
                 if is_evidence(slot, mode):
                     for i in self._others:
-                        F[i, t] = _log(self._mixture._factor(self.programs[i], history, t))
+                        F[i, t] = _log(self._mixture.factor(self.programs[i], history, t))
         return F
 
     def sufficient_statistics(
@@ -461,12 +461,12 @@ class LogSpaceMixture:
 
     def act(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(a | h, c) with float weights."""
-        return self._mixture._mix(self.posterior(history, mode), history, Channel.ACTION)  # weights just computed
+        return self._mixture.act_from(self.posterior(history, mode), history)
 
     def predict(self, history: Transcript, action: Hashable, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[Hashable, float]:
         """π(o | h, do(a), c) with float weights (``mode="obs"``: P(o | h, a))."""
         extended = expect_history(history).agent(action)
-        return self._mixture._mix(self.posterior(extended, mode), extended, Channel.OBSERVATION)
+        return self._mixture.predict_from(self.posterior(extended, mode), extended)
 
     @property
     def prior(self) -> dict[str, float]:
@@ -481,14 +481,12 @@ class LogSpaceMixture:
     def sample_program(self, history: Transcript, seed: int | random.Random,
                        mode: Mode | str = Mode.INTERVENTIONAL) -> Program:
         """p̄ ~ w_t(p), seeded, as :meth:`Mixture.sample_program`."""
-        rng = seeded_random(seed)
-        return self._mixture._draw_program(self.posterior(history, mode), rng)
+        return self._mixture.sample_program_from(self.posterior(history, mode), seeded_random(seed))
 
     def sample_action(self, history: Transcript, seed: int | random.Random,
                       mode: Mode | str = Mode.INTERVENTIONAL) -> Hashable:
         """Posterior sampling (§3.4) as :meth:`Mixture.sample_action`: p̄ ~ w_t, then a ~ ν_p̄."""
-        rng = seeded_random(seed)
-        return self._mixture._sample_from(self.posterior(history, mode), expect(history, Transcript, "a history"), rng)
+        return self._mixture.sample_action_from(self.posterior(history, mode), history, seeded_random(seed))
 
 
 def _delegated(name: str) -> Callable[..., Any]:
@@ -500,6 +498,7 @@ def _delegated(name: str) -> Callable[..., Any]:
 
 
 for _name in ("updater", "likelihood", "evidence", "factor", "knows", "known_symbols", "check_unscored",
-              "check_agent_slot", "check_weights", "act_from", "predict_from", "decide_from", "sample_action_from"):
+              "check_agent_slot", "check_weights", "act_from", "predict_from", "decide_from", "sample_action_from",
+              "sample_program_from"):
     setattr(LogSpaceMixture, _name, _delegated(_name))
 del _name

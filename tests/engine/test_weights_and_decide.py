@@ -89,3 +89,17 @@ def test_an_updater_acts_and_samples_from_its_own_weights(arithmetic):
         assert [u.sample_action(s) for s in range(20)] == [m.sample_action_from(u.weights, h, s) for s in range(20)]
     # the two modes' weights differ here, so a mix-up of modes would show
     assert m.updater("do", context="c").extend(h) != m.updater("obs", context="c").extend(h)
+
+
+def test_sample_program_from_draws_as_sample_program_and_checks_its_weights():
+    from bayes_agent import two_action_mixture
+
+    m = two_action_mixture()
+    h = Transcript(context="c").agent("A").world("B", channel="action")
+    w = m.posterior(h)
+    assert [m.sample_program_from(w, s).name for s in range(30)] == [m.sample_program(h, s).name for s in range(30)]
+    assert {m.sample_program_from(w, s).name for s in range(30)} == set(m.names)  # both programs drawn
+    with pytest.raises(InvalidArgument, match="weight vector"):
+        m.sample_program_from({"p_B": F(1, 2), "p_A": F(3, 4)}, 0)
+    lsm = as_float(m)  # the log-space mixture samples through the same public rule
+    assert [lsm.sample_program(h, s).name for s in range(30)] == [m.sample_program(h, s).name for s in range(30)]
