@@ -498,7 +498,7 @@ def _delegated(name: str) -> Callable[..., Any]:
 
 
 for _name in ("updater", "likelihood", "evidence", "factor", "knows", "known_symbols", "check_unscored",
-              "check_agent_slot", "check_weights", "act_from", "predict_from", "decide_from", "sample_action_from",
+              "check_agent_slot", "check_weights", "act_from", "predict_from", "decide_from", "sample_action_from", "alphabet",
               "sample_program_from"):
     setattr(LogSpaceMixture, _name, _delegated(_name))
 del _name

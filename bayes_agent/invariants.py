@@ -434,16 +434,8 @@ class EngineRegime:
         lacking one gives it probability 0 inside the mixture, :meth:`Mixture.knows`).
 
         A table program's alphabet is read from its rows; any other program's is its row at
-        ``history`` (the empty transcript if none is given)."""
-        from .programs import KeyedTable
-
-        known: dict[Hashable, None] = {}
-        for p in self._case(case).programs:
-            if isinstance(p, KeyedTable):
-                known.update(dict.fromkeys(p.alphabet(channel)))
-            elif p.has_kernel(channel):
-                known.update(dict.fromkeys(p.distribution(history if history is not None else Transcript(), channel)))
-        return tuple(known)
+        ``history`` (the empty transcript if none is given): :meth:`Mixture.alphabet`."""
+        return self._case(case).alphabet(channel, history)
 
     def actions(self, case: Any, transcript: Transcript) -> Sequence[Hashable]:
         """The action symbols an agent slot after ``transcript`` may hold (see :meth:`symbols`);

@@ -95,6 +95,14 @@ def _outside(i: int, slot: Slot, program: Program, alphabet: Iterable[Hashable])
     )
 
 
+def _alphabet_of(program: Program, prefix: Transcript, channel: Channel) -> tuple[Hashable, ...]:
+    """The symbols ``program``'s kernel on ``channel`` can score after ``prefix``: a table's
+    alphabet (every row), any other program's row there."""
+    if isinstance(program, KeyedTable):
+        return tuple(program.alphabet(channel))
+    return tuple(program.distribution(prefix, channel))
+
+
 class Mixture(Acting):
     """Programs with a prior w_0; ``normalize=True`` rescales a prior that does not sum to one.
 
@@ -174,7 +182,7 @@ class Mixture(Acting):
         cache = self.__dict__.setdefault("_known_cache", {})
         if channel not in cache:
             sets = [frozenset(p.alphabet(channel)) for p in self.programs
-                    if isinstance(p, KeyedTable) and any(ch is channel for ch, _ in p.rows)]
+                    if isinstance(p, KeyedTable) and p.has_kernel(channel)]
             cache[channel] = frozenset.union(*sets) if sets else None
         return cache[channel]
 
@@ -220,27 +228,32 @@ class Mixture(Acting):
         scored, but it must still be a symbol of the mixture: :meth:`knows`)."""
         if self.knows(history, i):
             return
-        slot = history[i]
-        try:
-            for p in self.programs:  # name the first program with a kernel on the slot's channel
-                if isinstance(p, KeyedTable):
-                    if p.has_kernel(slot.channel):
-                        _outside(i, slot, p, p.alphabet(slot.channel))
-                elif p.has_kernel(slot.channel):
-                    _outside(i, slot, p, tuple(p.distribution(history.prefix(i), slot.channel)))
-        except InvalidArgument as e:
-            raise InvalidArgument(f"{e}{self._whole_alphabet(history, i)}") from None
+        slot, prefix = history[i], history.prefix(i)
+        for p in self.programs:  # name the first program with a kernel on the slot's channel
+            if p.has_kernel(slot.channel):
+                try:
+                    _outside(i, slot, p, _alphabet_of(p, prefix, slot.channel))
+                except InvalidArgument as e:
+                    raise InvalidArgument(f"{e}{self._whole_alphabet(history, i)}") from None
+
+    def alphabet(self, channel: Channel, history: Transcript | None = None) -> tuple[Hashable, ...]:
+        """The symbols of the mixture on ``channel`` after ``history`` (the empty transcript if
+        none is given), in first-seen order: every symbol some program's kernel there can score
+        (a table's alphabet; any other program's row at ``history``)."""
+        prefix = Transcript() if history is None else history
+        known: dict[Hashable, None] = {}
+        for p in self.programs:
+            if p.has_kernel(channel):
+                known.update(dict.fromkeys(_alphabet_of(p, prefix, channel)))
+        return tuple(known)
 
     def _whole_alphabet(self, history: Transcript, i: int) -> str:
         """``; the mixture's action alphabet is {…}``, for a refusal that names one program's
         alphabet when the programs' alphabets differ (empty when they are all the same)."""
-        slot, alphabets = history[i], []
-        for p in self.programs:
-            if p.has_kernel(slot.channel):
-                alphabets.append(p.alphabet(slot.channel) if isinstance(p, KeyedTable)
-                                 else tuple(p.distribution(history.prefix(i), slot.channel)))
-        union = set().union(*map(set, alphabets)) if alphabets else set()
-        if all(set(a) == union for a in alphabets):
+        slot, prefix = history[i], history.prefix(i)
+        union = set(self.alphabet(slot.channel, prefix))
+        if all(set(_alphabet_of(p, prefix, slot.channel)) == union
+               for p in self.programs if p.has_kernel(slot.channel)):
             return ""
         return (f"; the mixture's {slot.channel.value} alphabet is {{{', '.join(sorted(map(repr, union)))}}} "
                 f"and no program writes {slot.value!r}")
