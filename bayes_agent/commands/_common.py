@@ -173,9 +173,15 @@ def nothing_left_if_rejected(path: str | os.PathLike) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        _drop_if_new_and_empty(out, existed)
+        raise
+
+
+def _drop_if_new_and_empty(out: Path, existed: bool) -> None:
+    """Remove ``out`` if this run created it (``existed`` is False) and left it empty."""
+    with suppress(OSError):
         if not existed and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
-        raise
 
 
 def output_dir(path: str) -> Path:
@@ -295,9 +301,7 @@ def nothing_new_left(out: str | os.PathLike, names: Iterable[str], what: str) ->
                 with suppress(OSError):
                     removed |= (out / n).exists()
                     (out / n).unlink(missing_ok=True)
-        with suppress(OSError):
-            if not existed and out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
+        _drop_if_new_and_empty(out, existed)
         if not caused_by_ctrl_c(exc):
             raise
         kept = (f"; {', '.join(before)} in {str(out)!r} predate this run or were replaced part-way: "
