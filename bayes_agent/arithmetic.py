@@ -21,7 +21,7 @@ from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequenc
 
 import numpy as np
 
-from ._logspace import log as _log, logsumexp as _logsumexp
+from ._logspace import log as _log, log_total as _log_total, logsumexp as _logsumexp
 from ._checks import expect, expect_history
 from ._numbers import FLOAT
 from .errors import InvalidArgument, ZeroEvidence
@@ -429,10 +429,7 @@ class LogSpaceMixture:
     @staticmethod
     def _check_evidence(total: np.ndarray, mode: Mode) -> None:
         if np.any(~np.isfinite(total)):
-            raise ZeroEvidence(
-                f"every program gives this history probability zero under the "
-                f"{mode.name.lower()} likelihood, so the posterior is undefined (0/0)"
-            )
+            raise ZeroEvidence.everywhere(mode)
 
     def log_posterior(
         self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto"
@@ -440,6 +437,11 @@ class LogSpaceMixture:
         """log w_t(p) (or log w_t^obs(p)) as a float64 array over programs."""
         mode = Mode.of(mode)
         return self._normalise(self.log_prior + self.log_likelihood(history, mode, path=path), mode)
+
+    def log_evidence(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto") -> float:
+        """log Σ_p w_0(p) L_t(p): log-sum-exp of log w_0 + log L over the programs (no underflow;
+        -inf when the evidence is zero), as :meth:`Mixture.log_evidence`."""
+        return _log_total(self.log_prior + self.log_likelihood(history, Mode.of(mode), path=path))
 
     def posterior(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto") -> dict[str, float]:
         """w_t(p) as a dict of floats, keyed like :meth:`Mixture.posterior`."""
