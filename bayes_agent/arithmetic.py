@@ -232,6 +232,8 @@ class LogSpaceMixture:
         row = np.stack([lookup(_NONE, np.full(T, -1, dtype=np.int64)), lookup(_LATEST_ACTION, latest),
                         lookup(_PREVIOUS, previous)]) if T else np.full((3, 0), -1, dtype=np.int64)
 
+        if None in codes:  # None read as a key would pick the "no action yet" or start row
+            self._refuse_none_key(history, ch, ev, (latest, previous), codes[None])
         if not everything:  # agent slots: their value must be one the programs could write
             agent = np.flatnonzero(~ev)
             for c, channel in ((0, Channel.ACTION), (1, Channel.OBSERVATION)):
@@ -245,6 +247,18 @@ class LogSpaceMixture:
                 for t in agent:
                     self._mixture.check_agent_slot(history, int(t))
         return ch, sym, row, ev
+
+    def _refuse_none_key(self, history: Transcript, ch: np.ndarray, ev: np.ndarray,
+                         keys: tuple[np.ndarray, np.ndarray], none: int) -> None:
+        """An evidence slot whose table key (latest action, previous value) is a slot holding None:
+        the engine's refusal (:meth:`TableProgram.key_at`, :meth:`MarkovProgram.key_at`)."""
+        for i in self._tables:
+            for c in (0, 1):
+                kind = int(self._kinds[i, c])
+                if kind != _NONE:
+                    hit = np.flatnonzero(ev & (ch == c) & (keys[kind - 1] == none))
+                    if len(hit):
+                        self._mixture.factor(self.programs[i], history, int(hit[0]))  # raises
 
     def _group_columns(self, history: Transcript, mode: Mode) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per group of table programs: (positions among the tables, flat table, column per slot).

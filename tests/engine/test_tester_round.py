@@ -9,8 +9,9 @@ from fractions import Fraction as F
 
 import pytest
 
-from bayes_agent import (FloatUnderflow, InvalidArgument,
-                         Mixture, TableProgram, Transcript, ZeroEvidence, as_float, symbols)
+from bayes_agent import (FloatUnderflow, HistoryProgram, InvalidArgument, MarkovProgram, Mixture,
+                         TableProgram, Transcript, ZeroEvidence, as_float, latest_action, symbols,
+                         two_action_mixture)
 
 
 # -- 4: the float evidence is summed in log space -------------------------------------------------
@@ -65,6 +66,49 @@ def test_log_evidence_of_a_symbolic_mixture_needs_numbers():
     assert numeric.log_evidence(Transcript().world("x")) == pytest.approx(math.log(F(11, 24)))
 
 
+# -- 5: None is reserved for "no action yet" and "the start" --------------------------------------
+def _conditioned() -> Mixture:
+    p = TableProgram("p", observation_given_action={None: {"x": 1, "y": 0}, "a": {"x": 0, "y": 1}})
+    q = TableProgram("q", observation_given_action={None: {"x": 0, "y": 1}, "a": {"x": 1, "y": 0}})
+    return Mixture([p, q], [F(1, 2), F(1, 2)])
+
+
+def _markov() -> Mixture:
+    m = MarkovProgram("m", observation={None: {"x": 1, "y": 0}, "x": {"x": F(1, 2), "y": F(1, 2)}})
+    n = MarkovProgram("n", observation={None: {"x": 0, "y": 1}, "x": {"x": F(1, 2), "y": F(1, 2)}})
+    return Mixture([m, n], [F(1, 2), F(1, 2)])
+
+
+def test_none_is_refused_as_an_action_symbol_and_a_markov_symbol():
+    with pytest.raises(InvalidArgument, match=r"program 'p' action kernel has the symbol None; None is reserved "
+                                              r"for \"no action yet\""):
+        TableProgram("p", action={None: F(1, 2), "a": F(1, 2)})
+    with pytest.raises(InvalidArgument, match=r"row after 'x' has the symbol None; None is reserved for \"the start\""):
+        MarkovProgram("m", action={"x": {None: 1}})
+    # None as the *key* of the row before any action / of the start row is what it is for
+    assert _conditioned().posterior(Transcript().world("x")) == {"p": 1, "q": 0}
+    assert _markov().posterior(Transcript().world("x")) == {"m": 1, "n": 0}
+
+
+@pytest.mark.parametrize("build, match", [
+    (_conditioned, r"action slot 1 \(h\[0\]\) holds None, read by the observation kernel of program 'p'; "
+                   r"None is reserved for \"no action yet\""),
+    (_markov, r"slot 1 \(h\[0\]\) holds None, read by program 'm' as the previous value; None is reserved "
+              r"for \"the start\""),
+], ids=["latest-action", "markov"])
+def test_a_slot_holding_none_that_a_table_reads_as_its_key_is_refused(build, match):
+    m = build()
+    h = Transcript().agent(None).world("x")  # before: scored with the "no action yet" / start row
+    assert latest_action(h) is None  # the ambiguity itself: public, kept
+    calls = [lambda: m.posterior(h), lambda: m.updater().extend(h), lambda: m.predict(Transcript(), None),
+             lambda: Mixture(m.programs, m.prior, arithmetic="float").posterior(h),
+             lambda: as_float(m).posterior(h), lambda: as_float(m).posterior(h, path="general"),
+             lambda: as_float(m).log_posterior_trace(h), lambda: as_float(m).log_evidence(h)]
+    for call in calls:
+        with pytest.raises(InvalidArgument, match=match):
+            call()
+
+
 # -- 6: ZeroEvidence names the programs holding weight --------------------------------------------
 def test_zero_evidence_message_speaks_of_the_programs_holding_prior_weight():
     p = TableProgram("p", observation={"x": 1, "y": 0})
@@ -76,3 +120,19 @@ def test_zero_evidence_message_speaks_of_the_programs_holding_prior_weight():
         with pytest.raises(ZeroEvidence, match=r"^every program holding prior weight gives this history "
                                                r"probability zero under the interventional likelihood"):
             mm.posterior(h)
+
+
+# -- 8: a world-written action-like symbol points to channel="action" -----------------------------
+def test_missing_observation_kernel_suggests_the_action_channel():
+    h = Transcript(context="c").agent("A")
+    with pytest.raises(InvalidArgument, match=r"program 'p_B' has no observation kernel; it has an action kernel: "
+                                              r"for an action-like symbol the world writes, use "
+                                              r"Transcript.world\(value, channel=\"action\"\)"):
+        two_action_mixture().posterior(h.world("B"))
+    assert two_action_mixture().posterior(h.world("B", channel="action"))["p_B"] == F(56, 69)
+    hp = HistoryProgram("hp", action=lambda h: {"A": 1})
+    with pytest.raises(InvalidArgument, match=r"no observation kernel; it has an action kernel"):
+        hp.prob("B", Transcript(), "observation")
+    obs_only = TableProgram("o", observation={"x": 1})
+    with pytest.raises(InvalidArgument, match=r"^program 'o' has no action kernel$"):  # no hint: none applies
+        obs_only.prob("A", Transcript(), "action")
