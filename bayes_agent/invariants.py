@@ -322,10 +322,21 @@ class EngineRegime:
     # conversions
     @staticmethod
     def _case(case: Any) -> Any:
+        """The case, a Mixture with numbers: every regime is checked against exact rationals, so a
+        prior or table kernel holding free symbols (:func:`symbols`) is refused, naming them."""
         from .mixture import Mixture
+        from .programs import KeyedTable
 
         if not isinstance(case, Mixture):
             raise InvalidArgument(f"the engine's case must be a Mixture, got {type(case).__name__}")
+        values = [*case.prior.values()] + [v for p in case.programs if isinstance(p, KeyedTable)
+                                           for row in p.rows.values() for v in row.values()]
+        free = sorted({str(x) for v in values for x in getattr(v, "free_symbols", ())})
+        if free:
+            raise InvalidArgument(
+                f"the invariant checks need a mixture of numbers (even EngineRegime('symbolic'), which "
+                f"computes with sympy numbers and compares with exact rationals), but this one holds the "
+                f"symbol(s) {', '.join(free)}: substitute values for them first")
         return case
 
     def _engine(self, case: Any) -> Any:

@@ -9,9 +9,9 @@ from fractions import Fraction as F
 
 import pytest
 
-from bayes_agent import (FloatUnderflow, HistoryProgram, InvalidArgument, MarkovProgram, Mixture,
-                         TableProgram, Transcript, ZeroEvidence, as_float, latest_action, symbols,
-                         two_action_mixture)
+from bayes_agent import (Channel, FloatUnderflow, HistoryProgram, InvalidArgument, MarkovProgram,
+                         Mixture, TableProgram, Transcript, ZeroEvidence, as_float, check_all,
+                         engine_regimes, latest_action, symbols, two_action_mixture)
 
 
 # -- 4: the float evidence is summed in log space -------------------------------------------------
@@ -120,6 +120,25 @@ def test_zero_evidence_message_speaks_of_the_programs_holding_prior_weight():
         with pytest.raises(ZeroEvidence, match=r"^every program holding prior weight gives this history "
                                                r"probability zero under the interventional likelihood"):
             mm.posterior(h)
+
+
+# -- 7: the invariant suite says it needs numbers ---------------------------------------------------
+def test_invariant_checks_refuse_free_symbols_saying_what_they_need():
+    w, a, b = symbols("w a b")
+    p = TableProgram("p", observation={"x": a, "y": 1 - a})
+    q = TableProgram("q", observation={"x": b, "y": 1 - b})
+    m = Mixture([p, q], {"p": w, "q": 1 - w})
+    assert len(engine_regimes()) == 3
+    for regime in engine_regimes():
+        with pytest.raises(InvalidArgument, match=r"need a mixture of numbers \(even EngineRegime\('symbolic'\).*"
+                                                  r"symbol\(s\) a, b, w: substitute values"):
+            check_all(regime, m, Transcript().world("x"))
+    sub = {a: F(1, 3), b: F(1, 2), w: F(1, 4)}  # substituted, the same mixture passes every regime
+    p2, q2 = (TableProgram(t.name, observation={k: v.subs(sub) for k, v in t.rows[(Channel.OBSERVATION, None)].items()})
+              for t in (p, q))
+    numeric = Mixture([p2, q2], {"p": w.subs(sub), "q": (1 - w).subs(sub)})
+    for regime in engine_regimes():
+        assert check_all(regime, numeric, Transcript().world("x"))
 
 
 # -- 8: a world-written action-like symbol points to channel="action" -----------------------------
