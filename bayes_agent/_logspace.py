@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import InvalidArgument
 
-__all__ = ["compensated_add", "log", "log_sum", "log_total", "logsumexp", "normalise_logs", "numbers_only"]
+__all__ = ["compensated_add", "free_symbol_names", "log", "log_sum", "log_total", "logsumexp", "normalise_logs", "numbers_only"]
 
 
 def log(x: float) -> float:
@@ -72,9 +72,14 @@ def normalise_logs(log_joint: Sequence[float], error: Exception) -> list[float]:
     return np.exp(arr - logsumexp(arr)).tolist()
 
 
+def free_symbol_names(values: Iterable[Any]) -> list[str]:
+    """The sorted names of the free sympy symbols among ``values`` (numbers have none)."""
+    return sorted({str(x) for v in values for x in getattr(v, "free_symbols", ())})
+
+
 def numbers_only(values: Iterable[Any], what: str, call: str, closed: str) -> None:
     """Refuse symbolic values with free symbols where ``call`` is to give their float logs."""
-    free = sorted({str(x) for v in values for x in getattr(v, "free_symbols", ())})
+    free = free_symbol_names(values)
     if free:
         raise InvalidArgument(f"the {what} is symbolic (free symbols {', '.join(free)}); {call} gives floats "
                               f"and needs numbers: use {closed}() for the closed form, or substitute values")
