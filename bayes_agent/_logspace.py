@@ -7,16 +7,24 @@ hundred slots, so float posteriors are kept as log joints and normalised with lo
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["compensated_add", "log", "log_sum", "logsumexp", "normalise_logs"]
+from .errors import InvalidArgument
+
+__all__ = ["compensated_add", "free_symbol_names", "log", "log_sum", "log_total", "logsumexp", "normalise_logs", "numbers_only"]
 
 
 def log(x: float) -> float:
-    """log x, with log 0 = -inf (a true zero) instead of an error."""
-    return math.log(x) if x > 0 else -math.inf
+    """log x, with log 0 = -inf (a true zero) instead of an error; an exact rational below the
+    float64 range (a Fraction such as 2^-2000) is taken as log(numerator) - log(denominator)."""
+    if not x > 0:
+        return -math.inf
+    f = float(x)
+    if f == 0.0 and hasattr(x, "numerator"):
+        return math.log(x.numerator) - math.log(x.denominator)
+    return math.log(f)
 
 
 def log_sum(factors: Sequence[Any]) -> float:
@@ -50,9 +58,28 @@ def logsumexp(x: np.ndarray, axis: int = 0) -> np.ndarray:
         return logsumexp(x, axis=axis)
 
 
+def log_total(log_terms: Sequence[float]) -> float:
+    """log Σ exp(l) over the terms (log-sum-exp): the log evidence from log joints, -inf when every
+    term is a true zero."""
+    return float(logsumexp(np.asarray(log_terms, dtype=np.float64)))
+
+
 def normalise_logs(log_joint: Sequence[float], error: Exception) -> list[float]:
     """exp(l - log Σ exp l): the posterior from log joints; all -inf is a true zero → ``error``."""
     arr = np.asarray(log_joint, dtype=np.float64)
     if not np.isfinite(arr).any():
         raise error
     return np.exp(arr - logsumexp(arr)).tolist()
+
+
+def free_symbol_names(values: Iterable[Any]) -> list[str]:
+    """The sorted names of the free sympy symbols among ``values`` (numbers have none)."""
+    return sorted({str(x) for v in values for x in getattr(v, "free_symbols", ())})
+
+
+def numbers_only(values: Iterable[Any], what: str, call: str, closed: str) -> None:
+    """Refuse symbolic values with free symbols where ``call`` is to give their float logs."""
+    free = free_symbol_names(values)
+    if free:
+        raise InvalidArgument(f"the {what} is symbolic (free symbols {', '.join(free)}); {call} gives floats "
+                              f"and needs numbers: use {closed}() for the closed form, or substitute values")

@@ -21,7 +21,7 @@ from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequenc
 
 import numpy as np
 
-from ._logspace import log as _log, logsumexp as _logsumexp
+from ._logspace import log as _log, log_total as _log_total, logsumexp as _logsumexp
 from ._checks import expect, expect_history
 from ._numbers import FLOAT
 from .errors import InvalidArgument, ZeroEvidence
@@ -232,6 +232,8 @@ class LogSpaceMixture:
         row = np.stack([lookup(_NONE, np.full(T, -1, dtype=np.int64)), lookup(_LATEST_ACTION, latest),
                         lookup(_PREVIOUS, previous)]) if T else np.full((3, 0), -1, dtype=np.int64)
 
+        if None in codes:  # None read as a key would pick the "no action yet" or start row
+            self._refuse_none_key(history, ch, ev, (latest, previous), codes[None])
         if not everything:  # agent slots: their value must be one the programs could write
             agent = np.flatnonzero(~ev)
             for c, channel in ((0, Channel.ACTION), (1, Channel.OBSERVATION)):
@@ -245,6 +247,18 @@ class LogSpaceMixture:
                 for t in agent:
                     self._mixture.check_agent_slot(history, int(t))
         return ch, sym, row, ev
+
+    def _refuse_none_key(self, history: Transcript, ch: np.ndarray, ev: np.ndarray,
+                         keys: tuple[np.ndarray, np.ndarray], none: int) -> None:
+        """An evidence slot whose table key (latest action, previous value) is a slot holding None:
+        the engine's refusal (:meth:`TableProgram.key_at`, :meth:`MarkovProgram.key_at`)."""
+        for i in self._tables:
+            for c in (0, 1):
+                kind = int(self._kinds[i, c])
+                if kind != _NONE:
+                    hit = np.flatnonzero(ev & (ch == c) & (keys[kind - 1] == none))
+                    if len(hit):
+                        self._mixture.factor(self.programs[i], history, int(hit[0]))  # raises
 
     def _group_columns(self, history: Transcript, mode: Mode) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per group of table programs: (positions among the tables, flat table, column per slot).
@@ -429,10 +443,7 @@ class LogSpaceMixture:
     @staticmethod
     def _check_evidence(total: np.ndarray, mode: Mode) -> None:
         if np.any(~np.isfinite(total)):
-            raise ZeroEvidence(
-                f"every program gives this history probability zero under the "
-                f"{mode.name.lower()} likelihood, so the posterior is undefined (0/0)"
-            )
+            raise ZeroEvidence.everywhere(mode)
 
     def log_posterior(
         self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto"
@@ -440,6 +451,11 @@ class LogSpaceMixture:
         """log w_t(p) (or log w_t^obs(p)) as a float64 array over programs."""
         mode = Mode.of(mode)
         return self._normalise(self.log_prior + self.log_likelihood(history, mode, path=path), mode)
+
+    def log_evidence(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto") -> float:
+        """log Σ_p w_0(p) L_t(p): log-sum-exp of log w_0 + log L over the programs (no underflow;
+        -inf when the evidence is zero), as :meth:`Mixture.log_evidence`."""
+        return _log_total(self.log_prior + self.log_likelihood(history, Mode.of(mode), path=path))
 
     def posterior(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL, *, path: str = "auto") -> dict[str, float]:
         """w_t(p) as a dict of floats, keyed like :meth:`Mixture.posterior`."""

@@ -22,6 +22,14 @@ class ZeroEvidence(BayesAgentError, ValueError):
         return cls(f"slot {i + 1} (h[{i}] = {value!r}) has probability zero under every program still "
                    f"holding weight; the posterior is undefined")
 
+    @classmethod
+    def everywhere(cls, mode: object) -> "ZeroEvidence":
+        """The error for a whole history: every program with prior weight above zero gives it
+        probability zero (a program at prior 0 may give it any probability; it is not named)."""
+        mode_name = str(getattr(mode, "name", mode)).lower()  # a Mode, or its name
+        return cls(f"every program holding prior weight gives this history probability zero under the "
+                   f"{mode_name} likelihood, so the posterior is undefined (0/0)")
+
 
 class FloatUnderflow(BayesAgentError, ArithmeticError):
     """A positive probability fell below the smallest float64 (about 1e-308) and became 0.0.

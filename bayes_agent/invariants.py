@@ -322,10 +322,22 @@ class EngineRegime:
     # conversions
     @staticmethod
     def _case(case: Any) -> Any:
+        """The case, a Mixture with numbers: every regime is checked against exact rationals, so a
+        prior or table kernel holding free symbols (:func:`symbols`) is refused, naming them."""
+        from ._logspace import free_symbol_names
         from .mixture import Mixture
+        from .programs import KeyedTable
 
         if not isinstance(case, Mixture):
             raise InvalidArgument(f"the engine's case must be a Mixture, got {type(case).__name__}")
+        values = [*case.prior.values()] + [v for p in case.programs if isinstance(p, KeyedTable)
+                                           for row in p.rows.values() for v in row.values()]
+        free = free_symbol_names(values)
+        if free:
+            raise InvalidArgument(
+                f"the invariant checks need a mixture of numbers (even EngineRegime('symbolic'), which "
+                f"computes with sympy numbers and compares with exact rationals), but this one holds the "
+                f"symbol(s) {', '.join(free)}: substitute values for them first")
         return case
 
     def _engine(self, case: Any) -> Any:
@@ -409,6 +421,7 @@ class EngineRegime:
 
     # case surgery
     def replace_action_channels(self, case: Any, seed: int) -> Any:
+        from ._logspace import free_symbol_names
         from .mixture import Mixture
         from .programs import KeyedTable
 

@@ -33,6 +33,7 @@ Fraction(14, 131)
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
 
@@ -52,7 +53,8 @@ from .acting import Acting, Decision
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .seeds import seeded_random
 from .programs import HistoryProgram, KeyedTable, Program, TableProgram  # noqa: F401 (doctest)
-from ._logspace import compensated_add, log as _log, log_sum as _log_sum, normalise_logs as _normalise_logs
+from ._logspace import compensated_add, log as _log, log_sum as _log_sum, log_total as _log_total
+from ._logspace import normalise_logs as _normalise_logs, numbers_only as _numbers_only
 from .sequential import PosteriorTrace, common_numerators, normalised
 from .transcript import Channel, Gate, Mode, Slot, Transcript
 
@@ -74,13 +76,6 @@ def evidence_slots(history: Transcript, mode: Mode | str) -> Iterator[int]:
     expect_history(history)
     mode = Mode.of(mode)
     return (i for i, s in enumerate(history.slots) if is_evidence(s, mode))
-
-
-def _zero_evidence(mode: Mode) -> ZeroEvidence:
-    return ZeroEvidence(
-        f"every program gives this history probability zero under the {mode.name.lower()} "
-        f"likelihood, so the posterior is undefined (0/0)"
-    )
 
 
 def _zero_slot(i: int, slot: Slot) -> ZeroEvidence:
@@ -312,8 +307,8 @@ class Mixture(Acting):
             if self.arithmetic == FLOAT and value == 0 and all(f > 0 for f in factors):
                 raise FloatUnderflow(
                     f"L({name}) = exp({_log_sum(factors):.6g}) is positive but below the float64 range "
-                    f"(underflow); use log_likelihood() or posterior(), which work in log space, or "
-                    f"exact arithmetic"
+                    f"(underflow); use log_likelihood(), log_evidence() or posterior(), which work in log "
+                    f"space, or exact arithmetic"
                 )
             out[name] = value
         return out
@@ -322,19 +317,32 @@ class Mixture(Acting):
         """log L_t(p) as floats, summed in log space (no underflow; -inf for a zero factor)."""
         history, mode = expect_history(history), Mode.of(mode)
         factors = self._factors(history, mode)
-        if self.arithmetic == SYMBOLIC:
-            free = sorted({str(s) for fs in factors.values() for f in fs for s in f.free_symbols})
-            if free:
-                raise InvalidArgument(
-                    f"the likelihood is symbolic (free symbols {', '.join(free)}); log_likelihood gives "
-                    f"floats and needs numbers: use likelihood() for the closed form, or substitute values"
-                )
+        _numbers_only([f for fs in factors.values() for f in fs], "likelihood", "log_likelihood", "likelihood")
         return {name: _log_sum(fs) for name, fs in factors.items()}
 
     def evidence(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> Any:
-        """Σ_p w_0(p) L_t(p), the normaliser of the posterior."""
+        """Σ_p w_0(p) L_t(p), the normaliser of the posterior. Float mixtures sum in log space
+        (:meth:`log_evidence`), so one program's underflowing L does not stop an evidence that
+        fits in float64; an evidence itself below that range raises FloatUnderflow."""
+        if self.arithmetic == FLOAT:
+            log_ev = self.log_evidence(history, mode)
+            value = math.exp(log_ev)
+            if value == 0.0 and log_ev > -math.inf:
+                raise FloatUnderflow(f"the evidence exp({log_ev:.6g}) is positive but below the float64 range "
+                                     f"(underflow); use log_evidence(), which works in log space, or exact arithmetic")
+            return value
         lik = self.likelihood(history, mode)
         return sum((self.prior[n] * lik[n] for n in self.names), self._zero())
+
+    def log_evidence(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> float:
+        """log Σ_p w_0(p) L_t(p) as a float: log-sum-exp of log w_0 + log L in float arithmetic (no
+        underflow), the log of the exact evidence otherwise; -inf when the evidence is zero."""
+        if self.arithmetic != FLOAT:
+            ev = self.evidence(history, mode)
+            _numbers_only([ev], "evidence", "log_evidence", "evidence")
+            return _log(ev)
+        log_lik = self.log_likelihood(history, mode)
+        return _log_total([_log(self.prior[n]) + log_lik[n] for n in self.names])
 
     def posterior(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
         """w_t(p) (interventional, default) or w_t^obs(p) (observational): w_0 L / Σ w_0 L."""
@@ -342,12 +350,12 @@ class Mixture(Acting):
         if self.arithmetic == FLOAT:  # log space: a long history cannot underflow to a false zero
             log_lik = self.log_likelihood(history, mode)
             log_joint = [_log(self.prior[n]) + log_lik[n] for n in self.names]
-            return dict(zip(self.names, _normalise_logs(log_joint, _zero_evidence(mode))))
+            return dict(zip(self.names, _normalise_logs(log_joint, ZeroEvidence.everywhere(mode))))
         lik = self.likelihood(history, mode)
         joint = {n: self.prior[n] * lik[n] for n in self.names}
         total = sum(joint.values(), self._zero())
         if is_zero(total):
-            raise _zero_evidence(mode)
+            raise ZeroEvidence.everywhere(mode)
         return {n: self._tidy(v / total) for n, v in joint.items()}
 
     def _tidy(self, x: Any) -> Any:

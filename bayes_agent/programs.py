@@ -41,6 +41,32 @@ def latest_action(history: Transcript) -> Hashable | None:
     return None
 
 
+def _reserved(what: str, meaning: str) -> InvalidArgument:
+    """The refusal of None where a table would read it as its own marker (the row before any action,
+    or the start row), so two different histories would be scored alike."""
+    return InvalidArgument(f"{what}; None is reserved for {meaning}: use another symbol")
+
+
+def _no_none_symbol(row: Row, where: str, meaning: str) -> Row:
+    if isinstance(row, Mapping) and any(k is None for k in row):
+        raise _reserved(f"{where} has the symbol None", meaning)
+    return row
+
+
+_NO_ACTION_YET = '"no action yet" (latest_action returns None before any action slot)'
+_THE_START = '"the start" (a MarkovProgram\'s row keyed None scores the first slot)'
+
+
+def _no_kernel(program: "Program", channel: Channel) -> InvalidArgument:
+    """A program without a kernel on ``channel``; a world-written action-like symbol (a demonstration,
+    §4) is scored by the action kernel, which ``.world(value, channel="action")`` selects."""
+    hint = ""
+    if channel is Channel.OBSERVATION and program.has_kernel(Channel.ACTION):
+        hint = ('; it has an action kernel: for an action-like symbol the world writes, use '
+                'Transcript.world(value, channel="action")')
+    return InvalidArgument(f"program {program.name!r} has no {channel.value} kernel{hint}")
+
+
 def _channel(channel: Any) -> Channel:
     if isinstance(channel, Channel):
         return channel
@@ -129,9 +155,7 @@ class KeyedTable(Program):
             return self.rows[(channel, key)]
         except KeyError:
             if not self.has_kernel(channel):
-                raise InvalidArgument(
-                    f"program {self.name!r} has no {channel.value} kernel"
-                ) from None
+                raise _no_kernel(self, channel) from None
             raise InvalidArgument(
                 f"program {self.name!r} has no {channel.value} row for condition {key!r}"
             ) from None
@@ -200,7 +224,8 @@ class TableProgram(KeyedTable):
         rows: dict[tuple[Channel, Hashable], dict[Hashable, Any]] = {}
         if action is not None:
             rows[(Channel.ACTION, None)] = check_distribution(
-                action, f"program {name!r} action kernel", normalize=normalize
+                _no_none_symbol(action, f"program {name!r} action kernel", _NO_ACTION_YET),
+                f"program {name!r} action kernel", normalize=normalize
             )
         if observation is not None:
             rows[(Channel.OBSERVATION, None)] = check_distribution(
@@ -219,15 +244,18 @@ class TableProgram(KeyedTable):
         self.rows = rows
 
     def key(self, history: Transcript, channel: Channel) -> Hashable:
-        if channel is Channel.OBSERVATION and self.conditioned:
-            return latest_action(history)
-        return None
+        return self.key_at(history, len(history), channel)
 
     def key_at(self, history: Transcript, i: int, channel: Channel) -> Hashable:
+        """The latest action before slot ``i`` (None before any); an action slot holding None is
+        refused, since its row would be the one for "no action yet"."""
         if channel is Channel.OBSERVATION and self.conditioned:
             for j in range(i - 1, -1, -1):
                 slot = history[j]
                 if slot.channel is Channel.ACTION:
+                    if slot.value is None:
+                        raise _reserved(f"action slot {j + 1} (h[{j}]) holds None, read by the observation "
+                                        f"kernel of program {self.name!r}", _NO_ACTION_YET)
                     return slot.value
         return None
 
@@ -239,7 +267,8 @@ class TableProgram(KeyedTable):
 class MarkovProgram(KeyedTable):
     """History-dependent tables: each channel's row is chosen by the previous slot's value.
 
-    ``action[prev]`` and ``observation[prev]`` are rows; ``prev`` is ``None`` for the first slot.
+    ``action[prev]`` and ``observation[prev]`` are rows; ``prev`` is ``None`` for the first slot,
+    so None is refused as a symbol (a slot holding it would select the start row).
     """
 
     def __init__(
@@ -260,18 +289,26 @@ class MarkovProgram(KeyedTable):
                     f"program {name!r}: the {channel.value} table must map previous values to rows"
                 )
             for prev, row in table.items():
+                where = f"program {name!r} {channel.value} row after {prev!r}"
                 rows[(channel, prev)] = check_distribution(
-                    row, f"program {name!r} {channel.value} row after {prev!r}", normalize=normalize
+                    _no_none_symbol(row, where, _THE_START), where, normalize=normalize
                 )
         if not rows:
             raise InvalidArgument(f"program {name!r} needs at least one kernel")
         self.rows = rows
 
     def key(self, history: Transcript, channel: Channel) -> Hashable:
-        return history[-1].value if len(history) else None
+        return self.key_at(history, len(history), channel)
 
     def key_at(self, history: Transcript, i: int, channel: Channel) -> Hashable:
-        return history[i - 1].value if i > 0 else None
+        """The previous slot's value (None for the first slot); a previous slot holding None is
+        refused, since its row would be the start row."""
+        if i == 0:
+            return None
+        if history[i - 1].value is None:
+            raise _reserved(f"slot {i} (h[{i - 1}]) holds None, read by program {self.name!r} as the previous "
+                            f"value", _THE_START)
+        return history[i - 1].value
 
 
 class HistoryProgram(Program):
@@ -303,7 +340,7 @@ class HistoryProgram(Program):
         channel = _channel(channel)
         fn = self._fns[channel]
         if fn is None:
-            raise InvalidArgument(f"program {self.name!r} has no {channel.value} kernel")
+            raise _no_kernel(self, channel)
         return check_distribution(
             fn(history),
             f"program {self.name!r} {channel.value} kernel after {len(history)} slots",
