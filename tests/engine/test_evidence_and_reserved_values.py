@@ -1,6 +1,6 @@
-"""An outside tester's findings on the engine (items 4-8 of their report), each with the answer or
-the message that was wrong before; every test here was checked to fail with the old code restored.
-"""
+"""Float evidence beside an underflowing likelihood (log_evidence), None reserved for "no action
+yet" and a Markov program's start, and the messages for zero evidence, free symbols in the
+invariant checks and a missing observation kernel: each test fails with the old behaviour."""
 
 from __future__ import annotations
 
