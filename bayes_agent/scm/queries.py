@@ -287,11 +287,9 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
         elif plan.kind == EXACT:  # Python integers: one Fraction per entry, nothing else
             total = sum(values)
             out[name] = {v: Fraction(x, total) for v, x in zip(domain, values)}
-        elif given:
+        else:
             total = sum(values, 0 * values[0])
             out[name] = {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values)}
-        else:  # symbolic without evidence: every mechanism sums to 1, so the entries already do
-            out[name] = {v: tidy(x) for v, x in zip(domain, values)}
     return out
 
 
