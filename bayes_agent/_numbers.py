@@ -203,9 +203,50 @@ def is_zero(x: Any) -> bool:
     return x == 0
 
 
-#: A float typed as a rational with a denominator up to this is read as that rational (0.333…
-#: as 1/3) when a float row is brought into exact or symbolic arithmetic (:func:`convert_row`).
+#: A float is read as the rational it was typed as (0.333… as 1/3) only when that rational's
+#: denominator is at most this, when a float row is brought into exact or symbolic arithmetic
+#: (:func:`convert_row`).
 TYPED_DENOMINATOR = 10 ** 6
+
+
+def _simplest_between(ln: int, ld: int, hn: int, hd: int, most: int) -> Fraction | None:
+    """The rational of smallest denominator strictly between ``ln/ld`` < ``hn/hd`` (both ≥ 0,
+    positive denominators), by continued fractions in integers; ``None`` when its denominator
+    would exceed ``most``."""
+    # q = a0 + 1/(a1 + 1/(a2 + ...)): take whole parts while both ends share them; the answer's
+    # denominator is at least that of every convergent of the shared terms, so stop past ``most``
+    terms: list[int] = []
+    before, last = 0, 1  # denominators of the last two convergents
+    while True:
+        whole, rest = divmod(ln, ld)
+        if (whole + 1) * hd < hn:  # an integer lies strictly inside: the smallest above lo
+            terms.append(whole + 1)
+            break
+        if rest == 0:  # (whole, hi): whole + 1/x with x > 1/(hi - whole)
+            terms += [whole, hd // (hn - whole * hd) + 1]
+            break
+        terms.append(whole)
+        before, last = last, whole * last + before
+        if last > most:
+            return None
+        ln, ld, hn, hd = hd, hn - whole * hd, ld, rest  # 1/(hi - whole) < 1/(lo - whole)
+    num, den = terms[-1], 1
+    for t in reversed(terms[:-1]):
+        num, den = t * num + den, num
+    return Fraction(num, den) if den <= most else None
+
+
+def typed_rational(x: float) -> Fraction | None:
+    """The rational of smallest denominator, at most :data:`TYPED_DENOMINATOR`, less than one unit
+    in the last place away from ``x`` (strictly between its neighbouring floats): 1/3 for
+    0.3333333333333333, 2/3 for both 0.6666666666666666 and ``1 - 1/3`` (0.6666666666666667, one
+    rounding off), 1/10 for 0.1; ``None`` when there is none."""
+    if not 0 <= x < math.inf:
+        return None
+    if x == 0:
+        return Fraction(0)
+    lo, hi = Fraction(math.nextafter(x, 0)), Fraction(math.nextafter(x, math.inf))
+    return _simplest_between(lo.numerator, lo.denominator, hi.numerator, hi.denominator, TYPED_DENOMINATOR)
 
 
 def float_tolerance(values: list[Any]) -> float:
@@ -222,31 +263,35 @@ def float_tolerance(values: list[Any]) -> float:
 
 
 def convert_row(row: Mapping[Hashable, Any], kind: str, tol: float = FLOAT_SUM_TOL) -> dict[Hashable, Any]:
-    """A probability row in arithmetic ``kind``. A float row brought into exact or symbolic
-    arithmetic becomes the rationals it was typed as (0.333… and 0.666… are 1/3 and 2/3, the
-    nearest rational with denominator ≤ :data:`TYPED_DENOMINATOR` whose float is the entry) when
-    those sum to exactly 1; otherwise its floats' exact values divided by their exact sum, which
-    moves no entry by more than the float tolerance ``tol`` the row passed. Either way the exact
-    row sums to 1, as every exact identity (§3.2, §3.3) needs."""
+    """A probability row in arithmetic ``kind``. A row with float entries brought into exact or
+    symbolic arithmetic is read by the first of these that sums to exactly 1, as every exact
+    identity (§3.2, §3.3) needs:
+
+    1. each float as the rational it was typed as (:func:`typed_rational`): the one of smallest
+       denominator, at most :data:`TYPED_DENOMINATOR`, less than one unit in the last place from
+       the float (0.333… and 0.666… are 1/3 and 2/3, and so is ``1 - 1/3``; 0.1 is 1/10);
+    2. each float as its shortest decimal (0.1234567891 is 1234567891/10**10);
+    3. the floats' exact binary values divided by their exact sum, when that sum is within the float
+       tolerance ``tol`` of 1 (which moves no entry by more than ``tol``).
+
+    Entries that are not floats are kept as they are. A row that none of these makes a
+    distribution comes back as its shortest decimals, for the caller's row check to refuse.
+    A row holding symbols or irrationals has no exact sum: its floats are their shortest decimals."""
     out = {k: convert(v, kind) for k, v in row.items()}
     if kind == FLOAT or not any(isinstance(v, float) for v in row.values()):
         return out
     if any(is_symbolic(v) and not v.is_Rational for v in row.values()):  # symbols, sqrt(2)/4: no exact sum
         return out
     exact = {k: convert(v, EXACT) for k, v in row.items()}
-    total = sum(exact.values(), Fraction(0))
-    if total == 1:
-        return out
-    typed = {}
-    for k, v in row.items():
-        q = Fraction(v).limit_denominator(TYPED_DENOMINATOR) if isinstance(v, float) else exact[k]
-        typed[k] = q if not isinstance(v, float) or float(q) == v else None
+    typed = {k: typed_rational(float(v)) if isinstance(v, float) else exact[k] for k, v in row.items()}
     if None not in typed.values() and sum(typed.values(), Fraction(0)) == 1:
         exact = typed
-    elif total > 0 and abs(total - 1) <= tol:
-        exact = {k: v / total for k, v in exact.items()}
-    else:  # not a distribution: left for the caller's check to refuse
-        return out
+    elif sum(exact.values(), Fraction(0)) != 1:
+        values = {k: Fraction(float(v)) if isinstance(v, float) else exact[k] for k, v in row.items()}
+        total = sum(values.values(), Fraction(0))
+        if not (total > 0 and abs(total - 1) <= tol):  # not a distribution: left for the caller's check
+            return out
+        exact = {k: v / total for k, v in values.items()}
     return {k: convert(v, kind) for k, v in exact.items()}
 
 

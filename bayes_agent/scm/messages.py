@@ -21,7 +21,7 @@ import numpy as np
 
 from .._numbers import EXACT, FLOAT
 from .factors import FactorView
-from .plans import (best_order, check_size, contraction_path, dtype_of, mechanism_factors, reduce_factors,
+from .plans import (best_order, check_size, contraction_path, dtype_of, mechanism_factors, own_size, reduce_factors,
                     remember, subscripts_of)
 
 __all__ = ["TINY_CLIQUE", "BigContraction", "LevelSchedule", "MarginalsPlan", "SmallContraction", "marginals_plan"]
@@ -90,7 +90,7 @@ class MarginalsPlan:
     values (only proportional: constant factors are dropped along the way).
     """
 
-    __slots__ = ("kind", "dtype", "factors", "schedule", "ones", "n_slots", "variables", "largest", "width",
+    __slots__ = ("kind", "dtype", "factors", "schedule", "ones", "n_slots", "variables", "largest", "width", "own",
                  "levels")
 
     def __init__(self, view: FactorView, fixed: frozenset[str], do: frozenset[str], kind: str,
@@ -133,6 +133,7 @@ class MarginalsPlan:
         self.variables = tuple(order)
         self.largest = max((int(np.prod([sizes[u] for u in c])) for c in cliques), default=1)
         self.width = max((len(c) - 1 for c in cliques), default=0)
+        self.own = own_size(view, scopes)
 
         check_size([self], max_table_size, kind)
 

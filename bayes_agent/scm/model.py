@@ -12,8 +12,10 @@ One implementation serves every number type: CPT entries may be exact ``Fraction
 strings such as ``"3/10"`` are parsed into Fractions), floats, or sympy expressions (symbols give
 closed forms; results are simplified). A model's number kind is decided once, by all its
 entries, as Python's arithmetic would mix them: Fraction with float gives float, anything with
-sympy gives sympy. Every answer comes in that kind (``queries.in_kind``), also one whose query
-touches only exact entries or only the point masses of ``do``.
+sympy gives sympy; a symbolic model reads its float entries as the rationals they were typed as
+(0.3 is 3/10, by the rule of ``to_exact``), so no float noise enters its closed forms. Every
+answer comes in that kind (``queries.in_kind``), also one whose query touches only exact entries
+or only the point masses of ``do``.
 
 The fire-engine story of §2.1 with two nodes (the teaching module uses a three-node chain):
 
@@ -34,16 +36,15 @@ Fraction(1, 1000)
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
-from .._numbers import EXACT, convert_row, is_symbolic, kind_of, parse_number, short, sympy_module
-from ..errors import InvalidArgument, TableTooLarge
+from .._numbers import (EXACT, SYMBOLIC, convert_row, is_symbolic, kind_of, parse_number, short, sympy_module,
+                        typed_rational)
+from ..errors import InvalidArgument
 from .factors import FactorView
-from .plans import MAX_TABLE_SIZE
-from .queries import ENGINES, all_marginals, evidence_mass, in_kind, tidy, weighted, zero
-from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass,
+from .queries import ENGINES, all_marginals, check_walk, evidence_mass, in_kind, tidy, weighted, zero
+from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass, shown_name,
                          topological_order)
 
 if TYPE_CHECKING:  # sympy is imported only when a model actually holds sympy expressions
@@ -107,6 +108,9 @@ class SCM:
         #: the number kind of every answer (queries.in_kind): decided once by all the mechanisms,
         #: and kept by do(), whose point masses do not change it
         self._kind = kind_of(x for table in self._tables.values() for row in table.values() for x in row)
+        if self._kind == SYMBOLIC:  # floats read as in exact arithmetic: one kind, no float noise
+            self._tables = {n: {k: _symbolic_row(row) for k, row in table.items()}
+                            for n, table in self._tables.items()}
         self._intervened: dict[str, Hashable] = {}
         self.max_table_size = max_table_size
 
@@ -283,16 +287,8 @@ class SCM:
     def _check_enumeration(self, what: str) -> None:
         """joint() and expectation() walk every assignment: refuse (TableTooLarge) before any work
         when there are more than ``max_table_size`` of them (the query's kind's default if None)."""
-        size = math.prod(len(v.domain) for v in self._vars.values())
-        bound = self.max_table_size
-        if bound is None:
-            bound = MAX_TABLE_SIZE[self.factor_view.kind(())]
-        if size > bound:
-            raise TableTooLarge(
-                f"{what} walks all {size:.3g} assignments of the {len(self._vars)} variables, above "
-                f"max_table_size={bound:.3g}; ask probability(), distribution() or marginals() instead "
-                f"(they eliminate variables rather than enumerate), or raise max_table_size",
-                size=size, width=len(self._vars) - 1)
+        check_walk(self, self._names, (), what, "ask probability(), distribution() or marginals() "
+                   "instead (they eliminate variables rather than enumerate), or raise max_table_size")
 
     # queries ----------------------------------------------------------------------------------
     def probability(self, event: Assignment, *, given: Assignment | None = None,
@@ -302,7 +298,9 @@ class SCM:
         ``method="elimination"`` (default) sums by variable elimination with the event's variables
         fixed (a compiled plan, cached per query shape); ``"enumeration"`` walks every assignment
         of the ancestors (exponential; kept as the reference the tests check elimination against).
-        Both give the same numbers and the same errors.
+        Both give the same numbers and the same errors; each refuses (TableTooLarge) before any
+        arithmetic a query above ``max_table_size``: elimination by its largest table, enumeration
+        by the number of assignments it walks.
         """
         if event is None:
             raise InvalidArgument("the event must be a mapping {variable: value}, got None")
@@ -407,9 +405,11 @@ class SCM:
 
     def to_exact(self) -> "SCM":
         """The same model in exact rationals. A float row becomes the rationals it was typed as
-        (0.333… and 0.666… are 1/3 and 2/3) when those sum to 1, otherwise its floats' exact values
-        rescaled to sum to exactly 1 (:func:`~bayes_agent._numbers.convert_row`, the rule
-        ``as_exact`` applies to a Mixture's rows); symbols must be substituted first."""
+        (0.333… and 0.666… are 1/3 and 2/3) when those sum to 1, else its shortest decimals when
+        those do, else its floats' exact values rescaled to sum to exactly 1
+        (:func:`~bayes_agent._numbers.convert_row`, the rule ``as_exact`` applies to a Mixture's
+        rows), so ``to_exact(to_float(m))`` is ``m`` for rows of small-denominator rationals;
+        symbols must be substituted first."""
         def row(entries: tuple) -> tuple:
             symbols = set().union(*(x.free_symbols for x in entries if is_symbolic(x)))
             if symbols:
@@ -482,25 +482,26 @@ class SCM:
 
     # display ----------------------------------------------------------------------------------
     def describe(self) -> str:
-        """The graph and every mechanism as text; intervened variables are marked do(...)."""
+        """The graph and every mechanism as text; intervened variables are marked do(...). Names
+        that are not plain identifiers are quoted (``'my var'``)."""
         lines = []
         for name in self._order:
-            var = self._vars[name]
-            head = f"{name} in {list(var.domain)!r}"
+            var, shown = self._vars[name], shown_name(name)
+            head = f"{shown} in {list(var.domain)!r}"
             if name in self._intervened:
-                head += f"  [do({name}={self._intervened[name]!r}): mechanism replaced by a point mass]"
+                head += f"  [do({shown}={self._intervened[name]!r}): mechanism replaced by a point mass]"
             elif var.parents:
-                head += f"  <- {', '.join(var.parents)}"
+                head += f"  <- {', '.join(map(shown_name, var.parents))}"
             lines.append(head)
             for key, row in self._tables[name].items():
                 cond = f" | {format_row(var, key)}" if var.parents else ""
                 entries = ", ".join(f"{v!r}: {_fmt_number(p)}" for v, p in zip(var.domain, row))
-                lines.append(f"    P({name}{cond}) = {{{entries}}}")
+                lines.append(f"    P({shown}{cond}) = {{{entries}}}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        parts = [f"{n}<-({','.join(self._vars[n].parents)})" if self._vars[n].parents else n
-                 for n in self._order]
+        parts = [f"{shown_name(n)}<-({','.join(map(shown_name, self._vars[n].parents))})"
+                 if self._vars[n].parents else shown_name(n) for n in self._order]
         surgery = f", do={self._intervened!r}" if self._intervened else ""
         return f"SCM([{', '.join(parts)}]{surgery})"
 
@@ -533,6 +534,24 @@ def _values_array(np: Any, domain: tuple) -> Any:
 def _fmt_number(x: Number) -> str:
     """A mechanism entry as text: exact unless its digits would flood the line (then ≈ 6 digits)."""
     return short(x, 40)
+
+
+def _symbolic_row(row: tuple) -> tuple:
+    """A CPT row of a symbolic model with its floats as sympy rationals: a Python float by
+    :func:`~bayes_agent._numbers.convert_row` (0.3 is 3/10, as in exact arithmetic), and each float
+    inside an expression (0.3*a) by the same typed-rational reading, kept only if the row then
+    sums to exactly 1."""
+    sympy = sympy_module()
+
+    def rational(f: Any) -> Any:
+        q = typed_rational(float(f))
+        return sympy.Rational(str(q if q is not None else Fraction(repr(float(f)))))
+
+    entries = {i: x.xreplace({f: rational(f) for f in x.atoms(sympy.Float)}) if is_symbolic(x) else x
+               for i, x in enumerate(row)}
+    if entries != dict(enumerate(row)) and sympy.simplify(sum(entries.values()) - 1) != 0:
+        entries = dict(enumerate(row))
+    return tuple(convert_row(entries, SYMBOLIC).values())
 
 
 def _fails(fn: Callable[[tuple], Any], row: tuple) -> bool:

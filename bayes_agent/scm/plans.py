@@ -31,7 +31,7 @@ from .elimination import HEURISTICS, elimination_order
 from .factors import FactorView
 
 __all__ = ["FOLD", "MAX_OPERANDS", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
-           "dtype_of", "fold_einsum", "mechanism_factors", "optimal_path", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
+           "dtype_of", "fold_einsum", "mechanism_factors", "optimal_path", "own_size", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
            "table_plan"]
 
 #: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
@@ -73,13 +73,16 @@ class Block:
     the product of the block's mechanisms with the fixed variables at the positions ``pos``.
     """
 
-    __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "scale", "known", "all_positive")
+    __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "own", "scale", "known",
+                 "all_positive")
 
     def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
                  keep: tuple[str, ...], kind: str, support: bool) -> None:
         self.names, self.keep = names, keep
         self.dtype = dtype_of(kind, support)
         self.factors, scopes, self.scale = mechanism_factors(view, names, fixed, kind, support)
+        #: the entries of the largest mechanism once the fixed variables are indexed out
+        self.own = own_size(view, scopes)
         numeric = kind != SYMBOLIC and not support
         #: every entry of every mechanism positive: so is any sum of their products, whatever is fixed
         self.all_positive = numeric and all((values > 0).all() for values, _, _ in self.factors)
@@ -358,20 +361,30 @@ def _components(view: FactorView, names: tuple[str, ...], fixed: frozenset[str])
     return [tuple(g) for g in groups.values()]
 
 
+def own_size(view: FactorView, scopes: Iterable[tuple[str, ...]]) -> int:
+    """The entries of the largest of the mechanisms over ``scopes`` (their unfixed variables)."""
+    return max((math.prod(view.size(v) for v in s) for s in scopes), default=1)
+
+
 def check_size(blocks: Iterable[Any], max_table_size: float | None, kind: str) -> None:
     """Refuse (:class:`TableTooLarge`) a plan whose largest table exceeds the bound; ``None`` is
-    the default bound of the plan's number kind (:data:`MAX_TABLE_SIZE`)."""
+    the default bound of the plan's number kind (:data:`MAX_TABLE_SIZE`). The message blames the
+    graph's density only when elimination itself grows a table past every mechanism's own size."""
     if max_table_size is None:
         max_table_size = MAX_TABLE_SIZE[kind]
     blocks = list(blocks)
     largest = max((b.largest for b in blocks), default=1)
     if largest > max_table_size or largest > UNHOLDABLE:
         width = max(b.width for b in blocks)
+        if largest > max(b.own for b in blocks):
+            why = ("the graph is too densely connected for exact elimination here "
+                   "(fix more variables, or raise max_table_size on the model)")
+        else:
+            why = "a mechanism's own table is that large (raise max_table_size on the model)"
         raise TableTooLarge(
             f"this query would build a table of about {largest:.3g} entries (elimination width "
-            f"{width}, i.e. a table over {width + 1} variables), above max_table_size="
-            f"{max_table_size:.3g}; the graph is too densely connected for exact elimination here "
-            f"(fix more variables, or raise max_table_size on the model)", size=largest, width=width)
+            f"{width}, i.e. a table over {width + 1} variable{'' if width == 0 else 's'}), above "
+            f"max_table_size={max_table_size:.3g}; {why}", size=largest, width=width)
 
 
 class TablePlan:

@@ -13,22 +13,22 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Hashable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from .._numbers import EXACT, FLOAT, convert, is_symbolic, is_zero, sympy_module
-from ..errors import FloatUnderflow, ZeroEvidence
+from ..errors import FloatUnderflow, TableTooLarge, ZeroEvidence
 from .factors import FactorView
 from .messages import marginals_plan
-from .plans import ratio_plan, table_plan
+from .plans import MAX_TABLE_SIZE, ratio_plan, table_plan
 
 if TYPE_CHECKING:
     from .model import SCM
 
-__all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence",
+__all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence", "check_walk",
            "describe_event", "evidence_mass", "exact_ratio", "in_kind", "mass", "no_false_zero", "possible", "tidy", "unit",
-           "weighted", "zero"]
+           "walk_size", "weighted", "zero"]
 
 Assignment = Mapping[str, Hashable]
 
@@ -137,6 +137,26 @@ def evidence_mass(model: "SCM", given: Assignment, do: Assignment = {}) -> Any:
 
 def _clashes(event: Assignment, fixed: Assignment) -> bool:
     return any(k in fixed and fixed[k] != v for k, v in event.items())
+
+
+def walk_size(model: "SCM", names: Iterable[str], fixed: Iterable[str]) -> tuple[int, int]:
+    """(assignments, variables) of a walk over every joint value of ``names`` outside ``fixed``."""
+    fixed = set(fixed)
+    walked = [n for n in names if n not in fixed]
+    return math.prod(model.factor_view.size(n) for n in walked), len(walked)
+
+
+def check_walk(model: "SCM", names: Iterable[str], fixed: Iterable[str], what: str, advice: str) -> None:
+    """Refuse (:class:`TableTooLarge`) before any work a walk (:func:`walk_size`) over more
+    assignments than the model's ``max_table_size`` (its kind's :data:`~.plans.MAX_TABLE_SIZE` if None)."""
+    size, count = walk_size(model, names, fixed)
+    bound = model.max_table_size
+    if bound is None:
+        bound = MAX_TABLE_SIZE[model.factor_view.kind(())]
+    if size > bound:
+        raise TableTooLarge(
+            f"{what} walks all {size:.3g} assignments of the {count} variable{'' if count == 1 else 's'} "
+            f"it sums over, above max_table_size={bound:.3g}; {advice}", size=size, width=max(count - 1, 0))
 
 
 def weighted(view: FactorView, names: tuple[str, ...], fixed: Assignment) -> Iterator[tuple[dict, Any]]:
@@ -274,7 +294,17 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
 
 
 class Enumeration:
-    """Every assignment of the ancestors of the query, after ``SCM.do``: the reference."""
+    """Every assignment of the ancestors of the query, after ``SCM.do``: the reference. A walk over
+    more assignments than ``max_table_size`` is refused before it starts, as elimination's tables are."""
+
+    def _check(self, model: "SCM", *walks: tuple[Iterable[str], Assignment]) -> None:
+        """Refuse the largest of the walks, each over the ancestors of some variables with others
+        fixed, before any runs; an intervened variable's point mass leaves one value to walk."""
+        view = model.factor_view
+        walks = tuple((view.ancestral_set(names), [*fixed, *model.intervened]) for names, fixed in walks)
+        names, fixed = max(walks, key=lambda w: walk_size(model, *w)[0])
+        check_walk(model, names, fixed, "method='enumeration'",
+                   "use method='elimination' (the default), or raise max_table_size on the model")
 
     def _mass(self, model: "SCM", event: Assignment) -> Any:
         view = model.factor_view
@@ -292,6 +322,8 @@ class Enumeration:
 
     def _probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
         model = model.do(do) if do else model
+        both = {**given, **event}
+        self._check(model, (given, given), (both, both))
         den = self._evidence(model, given)
         if _clashes(event, given):
             return zero(model)
@@ -300,6 +332,7 @@ class Enumeration:
 
     def distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
         model = model.do(do) if do else model
+        self._check(model, ([name, *given], given))
         den = self._evidence(model, given)
         view = model.factor_view
         acc: dict[Hashable, Any] = {v: zero(model) for v in view.domains[name]}

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import sympy
 
 __all__ = ["Variable", "bernoulli", "format_row", "is_named_rows", "normalise_cpt", "order_that_fits",
-           "parent_product", "point_mass", "topological_order"]
+           "parent_product", "point_mass", "shown_name", "topological_order"]
 
 Number = Union[Fraction, float, "sympy.Expr"]
 
@@ -205,11 +205,17 @@ def _row_key(var: Variable, key: Any, parent_domains: list[tuple]) -> tuple:
             )
     return tuple(key)
 
+def shown_name(name: str) -> str:
+    """A variable's name as text: as it is when a plain identifier (``rain``), else quoted as
+    ``repr`` quotes it (``'my var'``, ``'1'``), so it cannot be read as several names or a value."""
+    return name if isinstance(name, str) and name.isidentifier() else repr(name)
+
+
 def format_row(var: Variable, parent_values: tuple) -> str:
     """The parent assignment of a CPT row as text: ``rain=True, sprinkler=False``."""
     if not var.parents:
         return "(no parents)"
-    return ", ".join(f"{p}={v!r}" for p, v in zip(var.parents, parent_values))
+    return ", ".join(f"{shown_name(p)}={v!r}" for p, v in zip(var.parents, parent_values))
 
 def _check_row(var: Variable, parent_values: tuple, row: Any) -> tuple[Number, ...]:
     where = f"variable {var.name!r}, row {format_row(var, parent_values)}"
