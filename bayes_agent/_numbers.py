@@ -209,44 +209,19 @@ def is_zero(x: Any) -> bool:
 TYPED_DENOMINATOR = 10 ** 6
 
 
-def _simplest_between(ln: int, ld: int, hn: int, hd: int, most: int) -> Fraction | None:
-    """The rational of smallest denominator strictly between ``ln/ld`` < ``hn/hd`` (both ≥ 0,
-    positive denominators), by continued fractions in integers; ``None`` when its denominator
-    would exceed ``most``."""
-    # q = a0 + 1/(a1 + 1/(a2 + ...)): take whole parts while both ends share them; the answer's
-    # denominator is at least that of every convergent of the shared terms, so stop past ``most``
-    terms: list[int] = []
-    before, last = 0, 1  # denominators of the last two convergents
-    while True:
-        whole, rest = divmod(ln, ld)
-        if (whole + 1) * hd < hn:  # an integer lies strictly inside: the smallest above lo
-            terms.append(whole + 1)
-            break
-        if rest == 0:  # (whole, hi): whole + 1/x with x > 1/(hi - whole)
-            terms += [whole, hd // (hn - whole * hd) + 1]
-            break
-        terms.append(whole)
-        before, last = last, whole * last + before
-        if last > most:
-            return None
-        ln, ld, hn, hd = hd, hn - whole * hd, ld, rest  # 1/(hi - whole) < 1/(lo - whole)
-    num, den = terms[-1], 1
-    for t in reversed(terms[:-1]):
-        num, den = t * num + den, num
-    return Fraction(num, den) if den <= most else None
-
-
 def typed_rational(x: float) -> Fraction | None:
     """The rational of smallest denominator, at most :data:`TYPED_DENOMINATOR`, less than one unit
     in the last place away from ``x`` (strictly between its neighbouring floats): 1/3 for
     0.3333333333333333, 2/3 for both 0.6666666666666666 and ``1 - 1/3`` (0.6666666666666667, one
-    rounding off), 1/10 for 0.1; ``None`` when there is none."""
-    if not 0 <= x < math.inf:
+    rounding off), 1/10 for 0.1; ``None`` when there is none, or ``x`` is negative or ≥ 4096.
+    Below 4096 the neighbours are less than 2**-39 apart and two rationals of such denominators at
+    least 10**-12, so at most one lies between them: the nearest, which ``limit_denominator`` finds."""
+    if not 0 <= x < 4096:
         return None
     if x == 0:
         return Fraction(0)
-    lo, hi = Fraction(math.nextafter(x, 0)), Fraction(math.nextafter(x, math.inf))
-    return _simplest_between(lo.numerator, lo.denominator, hi.numerator, hi.denominator, TYPED_DENOMINATOR)
+    q = Fraction(x).limit_denominator(TYPED_DENOMINATOR)
+    return q if Fraction(math.nextafter(x, 0)) < q < Fraction(math.nextafter(x, math.inf)) else None
 
 
 def float_tolerance(values: list[Any]) -> float:
