@@ -1,6 +1,6 @@
-"""An outside tester's findings on the SCM: enumeration's size bound, float rows read as typed,
-one number kind in a symbolic model with a float row, and the wording of describe()/repr and of
-TableTooLarge."""
+"""Enumeration held to max_table_size, float rows read as typed rationals (to_exact undoes
+to_float; one number kind in a symbolic model with a float row), and the wording of
+describe()/repr and of TableTooLarge."""
 
 from __future__ import annotations
 
