@@ -198,3 +198,28 @@ def test_the_handout_toggles_offline(browser, tmp_path):
         shot(pg, "handout", tmp_path)
     finally:
         pg.close()
+
+
+def test_the_handout_player_reaches_the_last_slot(browser, tmp_path):
+    """Every t the live player shows, 0..40, is in the handout: "last" lands on t = 40 with the
+    lock message, and no page error is raised on the way (Panel's Player records end - 1 only)."""
+    from playwright.sync_api import expect
+
+    from bayes_agent.lecture import export_handout
+
+    _, page_file = export_handout(tmp_path, pages=["delusion"])
+    pg = browser.new_page(viewport={"width": 1200, "height": 1000})
+    pg.set_default_timeout(10_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        pg.goto(page_file.as_uri())
+        assert text(pg, "#t", "0") == "0"
+        pg.locator(".player button.last").click()
+        assert text(pg, "#t", "40") == "40"
+        expect(pg.locator(".lock-news")).to_contain_text("the naive updater locks onto the wrong program p_A")
+        pg.locator(".player button.previous").click()
+        assert text(pg, "#t", "39") == "39"
+        assert errors == []
+    finally:
+        pg.close()
