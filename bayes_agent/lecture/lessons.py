@@ -16,12 +16,12 @@ to one, is reported by name and nothing is renormalised.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Hashable, Mapping, Sequence
 
 from .. import (CLIMATES, SCM, Gate, InvalidArgument, Mode, Trajectory, Transcript,
-                fire_engine_model, ice_cream_model, simulate_trajectory, two_action_mixture)
+                ZeroEvidence, fire_engine_model, ice_cream_model, simulate_trajectory, two_action_mixture)
 
 __all__ = [
     "DEFAULT_FIELDS",
@@ -106,10 +106,15 @@ class TwoActionLesson:
     history: Transcript
     policy: Fraction                       # π(B | h_0, c), the agent's probability of writing B
     decision: Hashable                     # what the threshold rule (1/2) writes at h_0
-    weights: dict[str, list[dict[str, Any]]]  # "do" / "obs" -> posterior after 0..n slots
+    weights: dict[str, list[dict[str, Any] | None]]  # "do" / "obs" -> posterior after 0..n slots (None: 0/0)
+    #: An updater that cannot condition on the history ("do" / "obs" -> why); the other still answers.
+    undefined: Mapping[str, ZeroEvidence] = field(default_factory=dict)
 
     def final(self, mode: str) -> dict[str, Any]:
-        """The posterior after the whole history, ``"do"`` (interventional) or ``"obs"`` (naive)."""
+        """The posterior after the whole history, ``"do"`` (interventional) or ``"obs"`` (naive);
+        raises :class:`ZeroEvidence` for an updater that cannot condition on it."""
+        if mode in self.undefined:
+            raise self.undefined[mode]
         return self.weights[mode][-1]
 
     def latex(self) -> str:
@@ -125,6 +130,9 @@ class TwoActionLesson:
                 before, after = self.weights[mode][i - 1], self.weights[mode][i]
                 for n in names:
                     lhs = rf"w_{i}{tag}({sub[n]})"
+                    if after is None:
+                        rows.append(rf"{lhs} &= \text{{undefined}} && \text{{probability zero under every program (0/0)}}")
+                        continue
                     if mode == "do" and slot.gate is Gate.AGENT:
                         rows.append(rf"{lhs} &= w_{i - 1}({sub[n]}) = {_tex(after[n])}"
                                     rf" && \text{{do}}({x}) \text{{ is not evidence}}")
@@ -170,9 +178,20 @@ def two_action_lesson(fields: Mapping[str, str] | None = None,
     for value, gate in slots:
         history = history.append(value, Gate.of(gate), channel="action")
     decision = mixture.decide(h0, "B", threshold=Fraction(1, 2))
-    weights = {mode: [mixture.posterior(history.prefix(i), m) for i in range(len(history) + 1)]
-               for mode, m in (("do", Mode.INTERVENTIONAL), ("obs", Mode.OBSERVATIONAL))}
-    return TwoActionLesson(prior, kernels, history, decision.probability, decision.action, weights)
+    weights: dict[str, list] = {}
+    undefined: dict[str, ZeroEvidence] = {}
+    for mode, m in (("do", Mode.INTERVENTIONAL), ("obs", Mode.OBSERVATIONAL)):
+        weights[mode] = []
+        for i in range(len(history) + 1):
+            try:
+                weights[mode].append(mixture.posterior(history.prefix(i), m))
+            except ZeroEvidence as exc:  # 0/0 from here on for this updater only; the other may still answer
+                undefined[mode] = exc
+                weights[mode] += [None] * (len(history) + 1 - i)
+                break
+    if len(undefined) == 2:
+        raise undefined["do"]
+    return TwoActionLesson(prior, kernels, history, decision.probability, decision.action, weights, undefined)
 
 
 def _joined(problems: list[FieldProblem]) -> FieldProblem:

@@ -149,3 +149,34 @@ def test_an_unknown_field_name_is_refused_not_ignored():
         two_action_lesson([("w0(p_B)", "1/2")])
     # the real names still work, and change the answer
     assert two_action_lesson({"w0(p_B)": "1/2", "w0(p_A)": "1/2"}).final("do")["p_B"] == Fraction(8, 9)
+
+
+_ONLY_NAIVE_FAILS = {"nu_p_B(A)": "0", "nu_p_B(B)": "1", "nu_p_A(A)": "1", "nu_p_A(B)": "0"}
+
+
+def test_when_only_the_naive_updater_hits_zero_over_zero_the_interventional_answer_stays():
+    """Agent A, world B: every program gives (A, B) probability zero when A counts as evidence,
+    but under do only B is scored, and w_2(p_B) = 1 is well defined."""
+    from bayes_agent import ZeroEvidence
+
+    t = two_action_lesson(_ONLY_NAIVE_FAILS)
+    assert t.final("do") == {"p_B": 1, "p_A": 0}
+    assert set(t.undefined) == {"obs"} and t.weights["obs"][2] is None
+    assert t.weights["obs"][1]["p_B"] == 0          # slot 1 alone is still defined for the naive updater
+    with pytest.raises(ZeroEvidence):
+        t.final("obs")
+    body, tex = _two_action_html({**DEFAULT_FIELDS, **_ONLY_NAIVE_FAILS}, [("A", 1), ("B", 0)])
+    assert "Cannot use this input" not in body
+    assert '<span class="frac" id="w-do-p_B" title="1">1</span>' in body
+    assert "The naive (observational) updater cannot condition on this history" in body
+    assert 'id="w-obs-p_B">undefined (0/0)' in body and r"w_2^{\mathrm{naive}}(p_{B}) &= \text{undefined}" in tex
+
+
+def test_when_both_updaters_hit_zero_over_zero_the_page_says_so():
+    fields = {"nu_p_B(A)": "1", "nu_p_B(B)": "0", "nu_p_A(A)": "1", "nu_p_A(B)": "0"}  # nobody writes B
+    from bayes_agent import ZeroEvidence
+
+    with pytest.raises(ZeroEvidence, match="interventional likelihood"):
+        two_action_lesson(fields)
+    body, _ = _two_action_html({**DEFAULT_FIELDS, **fields}, [("A", 1), ("B", 0)])
+    assert "Cannot use this input" in body
