@@ -223,3 +223,23 @@ def test_the_handout_player_reaches_the_last_slot(browser, tmp_path):
         assert errors == []
     finally:
         pg.close()
+
+
+def test_a_seed_out_of_range_is_named_and_the_box_keeps_what_was_typed(page):
+    """The box has no bounds of its own (Bokeh put an out-of-range seed back silently, once
+    showing 10000000 beside seed 0's run): the page names the field and the range instead."""
+    from playwright.sync_api import expect
+
+    page.locator(".bk-tab").get_by_text("delusion simulator").click()
+    box = page.locator(".seed input")
+    result = page.locator(".delusion-result")
+    for typed in ("-1", "10000000"):
+        box.fill(typed)
+        box.press("Enter")
+        expect(result).to_contain_text(f"seed: {typed} is not a whole number from 0 to 1,000,000")
+        expect(box).to_have_value(typed)
+        assert page.locator(".delusion-result .strip").count() == 0
+    box.fill("6")
+    box.press("Enter")
+    page.locator(".delusion-result .lock-news").wait_for()
+    expect(box).to_have_value("6")

@@ -180,3 +180,22 @@ def test_when_both_updaters_hit_zero_over_zero_the_page_says_so():
         two_action_lesson(fields)
     body, _ = _two_action_html({**DEFAULT_FIELDS, **fields}, [("A", 1), ("B", 0)])
     assert "Cannot use this input" in body
+
+
+@pytest.mark.parametrize("seed, words", [(-1, "seed: -1 is not a whole number from 0 to 1,000,000"),
+                                         (10**7, "seed: 10000000 is not a whole number from 0 to 1,000,000"),
+                                         (None, "seed: is empty; type a whole number from 0 to 1,000,000")])
+def test_a_seed_out_of_range_is_named_with_its_range_and_no_run_is_shown(seed, words):
+    from bayes_agent.lecture.app import _delusion_html
+
+    body = _delusion_html("obs", seed, 40, "threshold", 3)
+    assert words in body and 'class="strip"' not in body   # no run shown for a seed the box does not show
+    assert 'class="strip"' in _delusion_html("obs", 10**6, 40, "threshold", 3)
+
+
+def test_a_long_typed_number_is_shortened_in_the_message():
+    with pytest.raises(FieldProblem) as err:
+        parse_probability("9" * 5000, "w0(p_B)")
+    assert len(str(err.value)) < 200 and "(5,000 characters) is not a number" in str(err.value)
+    body, _ = _two_action_html({**DEFAULT_FIELDS, "w0(p_B)": "7" * 5000}, [("A", 1), ("B", 0)])
+    assert "7" * 30 not in body and "(5,000 characters)" in body
