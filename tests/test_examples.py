@@ -53,3 +53,48 @@ def test_docs_doctests(page: str) -> None:
                               optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 5
     assert result.failed == 0
+
+
+def _example(script: str, *args: str, patch: str = "", cwd: Path) -> subprocess.CompletedProcess:
+    """Run examples/``script`` with ``args``; ``patch`` (Python) runs first, e.g. to stop it part-way."""
+    code = (f"import runpy, sys\n{patch}\nsys.argv = {[script, *args]!r}\n"
+            f"runpy.run_path({str(ROOT / 'examples' / script)!r}, run_name='__main__')")
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_an_example_checks_its_out_dir_like_the_command(tmp_path: Path) -> None:
+    """An existing file, figures already there, a stray flag: one line each, exit 2, before any work."""
+    afile = tmp_path / "x.txt"
+    afile.write_text("keep")
+    r = _example("ice_cream.py", str(afile), cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stdout == ""
+    assert r.stderr.strip() == f"examples/ice_cream.py: error: OUT_DIR: {str(afile)!r} exists and is not a directory"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ice_cream_climates.png").write_text("an earlier figure")
+    r = _example("simulate_delusion.py", str(out), cwd=tmp_path)   # no clash: other names
+    assert r.returncode == 0, r.stderr
+    r = _example("simulate_delusion.py", str(out), cwd=tmp_path)   # the second run into the same folder
+    assert r.returncode == 2 and r.stdout == "" and "already holds results (delusion_ensemble_actor_do.png" in r.stderr
+    r = _example("ice_cream.py", str(out), "--bogus", cwd=tmp_path)
+    assert r.returncode == 2 and "unexpected argument '--bogus'" in r.stderr
+    assert (out / "ice_cream_climates.png").read_text() == "an earlier figure"
+
+
+@pytest.mark.parametrize("where, said", [
+    ("passive_vs_experiment", "interrupted before writing any file; nothing was kept, so a rerun needs no --overwrite"),
+    ("plot_more_data", "interrupted while writing the figures; removed the files this run had written; "
+                       "nothing was kept, so a rerun needs no --overwrite"),
+])
+def test_ctrl_c_in_an_example_is_one_line_and_leaves_no_half_output(where, said, tmp_path: Path) -> None:
+    patch = (f"import bayes_agent\ndef stop(*a, **k):\n    raise KeyboardInterrupt\nbayes_agent.{where} = stop")
+    out = tmp_path / "out"
+    r = _example("ice_cream.py", str(out), patch=patch, cwd=tmp_path)
+    assert r.returncode == 130 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == f"examples/ice_cream.py: {said}"
+    assert not out.exists()
+    r = _example("ice_cream.py", str(out), cwd=tmp_path)   # the rerun needs no --overwrite
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["ice_cream_climates.png", "ice_cream_more_data.png"]

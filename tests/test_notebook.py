@@ -18,7 +18,10 @@ def test_notebook_is_committed_with_outputs_cleared():
 
 
 @pytest.mark.slow
-def test_notebook_executes_headless_in_under_a_minute(tmp_path):
+def test_notebook_executes_headless_in_under_a_minute(tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"   # the kernel's temporary folder: the notebook must leave nothing there
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
@@ -44,3 +47,4 @@ def test_notebook_executes_headless_in_under_a_minute(tmp_path):
                    "19/20", "locked onto p_A"):
         assert needle in joined, needle
     assert images == 3
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("lecture-figures-")] == []

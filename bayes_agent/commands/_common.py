@@ -29,6 +29,8 @@ __all__ = [
     "add_overwrite_argument",
     "caused_by_ctrl_c",
     "check_output_file",
+    "example_out_dir",
+    "example_script",
     "nothing_left_if_rejected",
     "output_dir",
     "nothing_new_left",
@@ -323,3 +325,41 @@ def caused_by_ctrl_c(exc: BaseException) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def example_out_dir(argv: Sequence[str], writes: Iterable[str], *, flags: Sequence[str] = (),
+                    default: str | os.PathLike | None = None) -> Path | None:
+    """The ``OUT_DIR [--overwrite]`` of a script in examples/, checked as a command checks ``--out``
+    before any work (None when no folder is given and there is no ``default``).
+
+    ``flags`` are the script's own switches, passed over here; anything else is refused in one line.
+    The default folder (make_doc_figures.py's docs/figures) is the one place meant to be rewritten.
+    """
+    args = [a for a in argv if a not in (*flags, "--overwrite")]
+    unknown = [a for a in args if a.startswith("-")]
+    if unknown or len(args) > 1:
+        raise InvalidArgument(f"unexpected argument {(unknown or args[1:])[0]!r}; the arguments are "
+                              f"[OUT_DIR] [--overwrite]{''.join(f' [{f}]' for f in flags)}")
+    if not args and default is None:
+        return None
+    return prepare_out_dir(args[0] if args else default, overwrite="--overwrite" in argv or not args,
+                           writes=list(writes), option="OUT_DIR", create=False)
+
+
+@contextmanager
+def example_script(name: str) -> Iterator[None]:
+    """Run an example script's body as the commands run theirs: bad input and Ctrl-C end in one
+    line on stderr (exit 2 and 130), never a traceback; files are written inside
+    :func:`nothing_new_left`, whose line says what was kept."""
+    try:
+        yield
+    except BayesAgentError as exc:
+        status = getattr(exc, "exit_status", 2)
+        print(f"{name}: {'' if status == 130 else 'error: '}{exc}", file=sys.stderr)
+        raise SystemExit(status) from None
+    except BaseException as exc:
+        if not caused_by_ctrl_c(exc):
+            raise
+        print(f"{name}: interrupted before writing any file; nothing was kept, so a rerun needs no "
+              f"--overwrite", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .._numbers import short
 from ..errors import InvalidArgument
@@ -14,6 +15,9 @@ from .fire_engine import parse_fraction
 
 FIGURES = ("ice_cream_climates.png", "ice_cream_more_data.png")
 N_MAX = 100_000  # the default --n-max
+#: The largest --n-max: each seed samples n-max rows at once (about 1 GB of memory at this bound,
+#: growing with n-max), so a larger one is refused before any work instead of filling memory.
+N_MAX_LIMIT = 10_000_000
 
 _COLUMNS = (
     ("P(sun)", "p_sun"),
@@ -44,8 +48,10 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=None,
                         help="first seed of the finite-sample figure (>= 0; default 0; with --out)")
     parser.add_argument("--n-max", type=_n_max, default=None,
-                        help=f"largest sample size in the finite-sample figure (>= {MIN_N_MAX}; "
-                        f"default {N_MAX}; with --out)")
+                        help=f"largest sample size in the finite-sample figure ({MIN_N_MAX} to {N_MAX_LIMIT:,}; "
+                        f"default {N_MAX:,}; with --out; memory grows with it, about 1 GB at the limit)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar while sampling (shown only on a terminal anyway)")
     parser.add_argument("--json", action="store_true", help="print the quantities as JSON")
     add_overwrite_argument(parser)
     parser.set_defaults(func=run)
@@ -60,18 +66,50 @@ def _n_max(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer ≥ {MIN_N_MAX}, got {text!r}") from None
     if value < MIN_N_MAX:
         raise argparse.ArgumentTypeError(f"must be ≥ {MIN_N_MAX}, got {value}")
+    if value > N_MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be ≤ {N_MAX_LIMIT:,} (each seed holds n-max samples in memory, "
+                                         f"about 1 GB at that bound), got {short(value)}")
     return value
+
+
+def _sampled(phase, out, seeds: tuple[int, ...], n_max: int, mech, no_progress: bool) -> dict:
+    """The finite-sample figure's data, one seed at a time (a progress bar on a terminal), merged
+    into the shape :func:`passive_vs_experiment` returns for all seeds at once."""
+    from ..scm.ice_cream import CLIMATES, passive_vs_experiment
+    from ._common import progress_wanted
+
+    phase.doing = f"sampling up to {n_max:,} rows per seed for the figures in {str(out)!r}"
+    bar = None
+    if progress_wanted(no_progress):
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(seeds), desc=f"ice-cream: sampling n ≤ {n_max:,}", unit="seed", leave=False)
+    result: dict = {}
+    for seed in seeds:
+        one = passive_vs_experiment({k: CLIMATES[k] for k in ("rainy", "sunny")}, CLIMATES["desert"],
+                                    n_max=n_max, seeds=(seed,), mechanisms=mech)
+        if not result:
+            result = one
+        else:
+            for key in ("seeds", "passive", "experiment"):
+                result[key] = result[key] + one[key]
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    phase.doing = "writing the figures"
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
     import sympy
 
-    from ..scm.ice_cream import (CLIMATES, IceCreamMechanisms, climate_row, passive_vs_experiment,
-                             plot_climates, plot_more_data)
+    from ..scm.ice_cream import CLIMATES, IceCreamMechanisms, climate_row, plot_climates, plot_more_data
 
     if args.out is None:
         figure_only = [flag for flag, given in (("--seed", args.seed is not None), ("--n-max", args.n_max is not None),
-                                                ("--overwrite", args.overwrite)) if given]
+                                                ("--overwrite", args.overwrite), ("--no-progress", args.no_progress))
+                       if given]
         if figure_only:
             raise InvalidArgument(f"{', '.join(figure_only)} only appl{'y' if len(figure_only) > 1 else 'ies'} "
                                   f"with --out DIR (without it no figure is drawn)")
@@ -107,16 +145,17 @@ def run(args: argparse.Namespace) -> int:
                     "mechanism_sun", "mechanism_no_sun")
     }
 
-    figures = []
-    if out is not None:
-        names = ("rainy", "sunny")
-        result = passive_vs_experiment({k: CLIMATES[k] for k in names}, CLIMATES["desert"],
-                                       n_max=n_max, seeds=(seed, seed + 1, seed + 2), mechanisms=mech)
-        with nothing_new_left(out, FIGURES, "the figures"):  # both figures, or none left by this run
+    figures: list[str] = []
+
+    def draw() -> None:  # the costly part, after the cheap exact table
+        with nothing_new_left(out, FIGURES, "the figures") as phase:  # both figures, or none left by this run
+            result = _sampled(phase, out, (seed, seed + 1, seed + 2), n_max, mech, args.no_progress)
             figures.append(str(plot_climates(out / FIGURES[0], mech)))
             figures.append(str(plot_more_data(out / FIGURES[1], result)))
 
     if args.json:
+        if out is not None:
+            draw()
         print(json.dumps({
             "structure": "sun -> shorts, sun -> ice_cream, shorts -> ice_cream",
             "mechanisms": {k: str(v) for k, v in vars(mech).items()},
@@ -149,6 +188,9 @@ def run(args: argparse.Namespace) -> int:
     print("closed forms with s = P(sun):")
     for key, text in closed_forms.items():
         print(f"  {key} = {short(text, 120)}")  # long only for a long typed number
-    for path in figures:
-        print(f"wrote {path}")
+    if out is not None:
+        sys.stdout.flush()  # the table is out before the sampling starts
+        draw()
+        for path in figures:
+            print(f"wrote {path}")
     return 0

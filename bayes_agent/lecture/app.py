@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any, Hashable, Mapping
 
 from .. import BayesAgentError, CLIMATES, Gate, Mode
-from .lessons import (DEFAULT_FIELDS, DEFAULT_SLOTS, LOCK_LEVEL, SCM_DEFAULTS,
+from .lessons import (DEFAULT_FIELDS, DEFAULT_SLOTS, LOCK_LEVEL, SCM_DEFAULTS, SEED_RANGE, check_seed,
                       delusion_lesson, lock_moment, see_do_lesson, two_action_lesson)
 
 __all__ = ["PAGES", "build_app", "build_handout_page"]
@@ -51,6 +51,13 @@ def _problems(exc: BayesAgentError) -> str:
 # Page 1: the two-action example (§4)
 # ---------------------------------------------------------------------------------------------
 
+def _weight(w: Mapping[str, Any] | None, name: str, ident: str, bar: str | None = None) -> str:
+    """One posterior weight as a fraction (and a bar), or "undefined" where its updater hit 0/0."""
+    if w is None:
+        return f'<span class="undefined" id="{ident}">undefined (0/0)</span>'
+    return _frac(w[name], ident) + (f" {_bar(w[name], bar)}" if bar else "")
+
+
 def _two_action_html(fields: Mapping[str, str], slots: list[tuple[str, int]]) -> tuple[str, str]:
     """(results HTML, LaTeX derivation) for the current inputs; problems as an inline message."""
     try:
@@ -62,15 +69,19 @@ def _two_action_html(fields: Mapping[str, str], slots: list[tuple[str, int]]) ->
                       for i, s in enumerate(t.history, start=1))
     rows = "".join(
         f"<tr><td>{name}</td><td>{_frac(t.prior[name])}</td>"
-        f"<td>{_frac(t.final('do')[name], f'w-do-{name}')} {_bar(t.final('do')[name], 'do')}</td>"
-        f"<td>{_frac(t.final('obs')[name], f'w-obs-{name}')} {_bar(t.final('obs')[name], 'obs')}</td></tr>"
-        for name in t.prior)
+        + "".join(f"<td>{_weight(t.weights[m][-1], name, f'w-{m}-{name}', m)}</td>" for m in ("do", "obs"))
+        + "</tr>" for name in t.prior)
     steps = "".join(
         f"<tr><td>after slot {i}</td>"
-        + "".join(f"<td>{_frac(t.weights[m][i]['p_B'], f'w{i}-{m}-p_B')}</td>" for m in ("do", "obs"))
+        + "".join(f"<td>{_weight(t.weights[m][i], 'p_B', f'w{i}-{m}-p_B')}</td>" for m in ("do", "obs"))
         + "</tr>" for i in range(1, n + 1))
+    notes = "".join(
+        f'<p class="problem updater-undefined" role="alert">The {who} updater cannot condition on this history: '
+        f"{html.escape(str(t.undefined[m]))}. The {other} column still holds.</p>"
+        for m, who, other in (("do", "interventional", "naive"), ("obs", "naive (observational)", "interventional"))
+        if m in t.undefined)
     out = (f'<div class="bars"><p>π(B | h<sub>0</sub>, c) = {_frac(t.policy, "policy")}: the threshold rule '
-           f'(½) has the agent write <b>{t.decision}</b>. History: {gates}.</p>'
+           f'(½) has the agent write <b>{t.decision}</b>. History: {gates}.</p>{notes}'
            f"<table><tr><th>hypothesis</th><th>prior w<sub>0</sub></th>"
            f"<th>interventional w<sub>{n}</sub> (do)</th><th>naive w<sub>{n}</sub> (obs)</th></tr>{rows}</table>"
            f"<table><tr><th>w(p_B)</th><th>interventional</th><th>naive</th></tr>{steps}</table></div>")
@@ -255,6 +266,7 @@ def _delusion_svg(tr: Any, t: int, lock: int | None) -> str:
 
 def _delusion_html(actor: str, seed: int, steps: int, policy: str, t: int) -> str:
     try:
+        seed = check_seed(seed)
         tr = delusion_lesson(actor=actor, seed=seed, steps=steps, policy=policy)
     except BayesAgentError as exc:
         return _problems(exc)
@@ -283,7 +295,10 @@ def _delusion_page(pn: Any, handout: bool = False) -> Any:
     actor = pn.widgets.RadioButtonGroup(label="the agent acts on", value="obs",
                                         options={"naive posterior": "obs", "interventional posterior": "do"})
     policy = pn.widgets.RadioButtonGroup(label="policy", options=["threshold", "sample"], value="threshold")
-    seed = pn.widgets.IntInput(label="seed", value=6, start=0, end=10**6, width=100)
+    # no bounds on the box itself: Bokeh would silently put back a seed out of range, and the box
+    # could then show one seed while the strip ran another; check_seed names the field and range
+    seed = pn.widgets.IntInput(label=f"seed ({SEED_RANGE[0]} to {SEED_RANGE[1]:,})", value=6, width=140,
+                               css_classes=["seed"])
     steps = pn.widgets.IntSlider(label="slots", start=10, end=60, value=40, width=240)
     player = pn.widgets.Player(label="t", start=0, end=40, value=0, interval=300, width=420, loop_policy="once",
                                css_classes=["player"])

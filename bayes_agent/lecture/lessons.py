@@ -16,12 +16,13 @@ to one, is reported by name and nothing is renormalised.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Hashable, Mapping, Sequence
 
+from .._numbers import short as _short
 from .. import (CLIMATES, SCM, Gate, InvalidArgument, Mode, Trajectory, Transcript,
-                fire_engine_model, ice_cream_model, simulate_trajectory, two_action_mixture)
+                ZeroEvidence, fire_engine_model, ice_cream_model, simulate_trajectory, two_action_mixture)
 
 __all__ = [
     "DEFAULT_FIELDS",
@@ -29,8 +30,10 @@ __all__ = [
     "FieldProblem",
     "LOCK_LEVEL",
     "SCM_DEFAULTS",
+    "SEED_RANGE",
     "SeeDoLesson",
     "TwoActionLesson",
+    "check_seed",
     "delusion_lesson",
     "lock_moment",
     "parse_probability",
@@ -63,6 +66,12 @@ class FieldProblem(InvalidArgument):
         self.problems: tuple[FieldProblem, ...] = (self,)
 
 
+def _typed(text: str) -> str:
+    """What was typed, quoted, shortened when long (with its length), so a message stays one line."""
+    s = text.strip()
+    return repr(s) if _short(s) == s else f"{_short(s)!r} ({len(s):,} characters)"
+
+
 def parse_probability(text: Any, field: str) -> Fraction:
     """Read ``text`` ("7/20", "0.35", "1") as an exact probability, or raise :class:`FieldProblem`.
 
@@ -73,11 +82,11 @@ def parse_probability(text: Any, field: str) -> Fraction:
     if not s.strip():
         raise FieldProblem(field, "is empty; type a probability such as 7/20 or 0.35")
     if not _RATIONAL.match(s):
-        raise FieldProblem(field, f"{s.strip()!r} is not a number; type a fraction such as 7/20 or a decimal such as 0.35")
+        raise FieldProblem(field, f"{_typed(s)} is not a number (at most 12 digits on each side of a point or slash); type a fraction such as 7/20 or a decimal such as 0.35")
     try:
         value = Fraction(s.replace(" ", ""))
     except ZeroDivisionError:
-        raise FieldProblem(field, f"{s.strip()!r} divides by zero") from None
+        raise FieldProblem(field, f"{_typed(s)} divides by zero") from None
     if not 0 <= value <= 1:
         raise FieldProblem(field, f"{value} is not a probability (it must lie between 0 and 1)")
     return value
@@ -106,10 +115,15 @@ class TwoActionLesson:
     history: Transcript
     policy: Fraction                       # π(B | h_0, c), the agent's probability of writing B
     decision: Hashable                     # what the threshold rule (1/2) writes at h_0
-    weights: dict[str, list[dict[str, Any]]]  # "do" / "obs" -> posterior after 0..n slots
+    weights: dict[str, list[dict[str, Any] | None]]  # "do" / "obs" -> posterior after 0..n slots (None: 0/0)
+    #: An updater that cannot condition on the history ("do" / "obs" -> why); the other still answers.
+    undefined: Mapping[str, ZeroEvidence] = field(default_factory=dict)
 
     def final(self, mode: str) -> dict[str, Any]:
-        """The posterior after the whole history, ``"do"`` (interventional) or ``"obs"`` (naive)."""
+        """The posterior after the whole history, ``"do"`` (interventional) or ``"obs"`` (naive);
+        raises :class:`ZeroEvidence` for an updater that cannot condition on it."""
+        if mode in self.undefined:
+            raise self.undefined[mode]
         return self.weights[mode][-1]
 
     def latex(self) -> str:
@@ -125,6 +139,9 @@ class TwoActionLesson:
                 before, after = self.weights[mode][i - 1], self.weights[mode][i]
                 for n in names:
                     lhs = rf"w_{i}{tag}({sub[n]})"
+                    if after is None:
+                        rows.append(rf"{lhs} &= \text{{undefined}} && \text{{probability zero under every program (0/0)}}")
+                        continue
                     if mode == "do" and slot.gate is Gate.AGENT:
                         rows.append(rf"{lhs} &= w_{i - 1}({sub[n]}) = {_tex(after[n])}"
                                     rf" && \text{{do}}({x}) \text{{ is not evidence}}")
@@ -170,9 +187,20 @@ def two_action_lesson(fields: Mapping[str, str] | None = None,
     for value, gate in slots:
         history = history.append(value, Gate.of(gate), channel="action")
     decision = mixture.decide(h0, "B", threshold=Fraction(1, 2))
-    weights = {mode: [mixture.posterior(history.prefix(i), m) for i in range(len(history) + 1)]
-               for mode, m in (("do", Mode.INTERVENTIONAL), ("obs", Mode.OBSERVATIONAL))}
-    return TwoActionLesson(prior, kernels, history, decision.probability, decision.action, weights)
+    weights: dict[str, list] = {}
+    undefined: dict[str, ZeroEvidence] = {}
+    for mode, m in (("do", Mode.INTERVENTIONAL), ("obs", Mode.OBSERVATIONAL)):
+        weights[mode] = []
+        for i in range(len(history) + 1):
+            try:
+                weights[mode].append(mixture.posterior(history.prefix(i), m))
+            except ZeroEvidence as exc:  # 0/0 from here on for this updater only; the other may still answer
+                undefined[mode] = exc
+                weights[mode] += [None] * (len(history) + 1 - i)
+                break
+    if len(undefined) == 2:
+        raise undefined["do"]
+    return TwoActionLesson(prior, kernels, history, decision.probability, decision.action, weights, undefined)
 
 
 def _joined(problems: list[FieldProblem]) -> FieldProblem:
@@ -231,6 +259,21 @@ def see_do_lesson(model: str = "fire engine", *, mode: str = "see", cause: str |
 # ---------------------------------------------------------------------------------------------
 # The delusion simulator
 # ---------------------------------------------------------------------------------------------
+
+#: The seeds the delusion page accepts (any one runs in well under a second).
+SEED_RANGE = (0, 10**6)
+
+
+def check_seed(seed: Any) -> int:
+    """The delusion page's seed, or :class:`FieldProblem` naming the field and its range (the page's
+    number box has no bounds of its own, so it never silently shows one seed and runs another)."""
+    lo, hi = SEED_RANGE
+    if seed is None or seed == "":
+        raise FieldProblem("seed", f"is empty; type a whole number from {lo} to {hi:,}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not lo <= seed <= hi:
+        raise FieldProblem("seed", f"{_short(seed)} is not a whole number from {lo} to {hi:,}")
+    return seed
+
 
 def delusion_lesson(*, actor: str = "obs", seed: int = 6, steps: int = 40, policy: str = "threshold") -> Trajectory:
     """One §4 trajectory against the world p_B (default seed 6: the naive updater locks on p_A)."""

@@ -79,6 +79,14 @@ def serve(host: str = "127.0.0.1", port: int | None = None, *, open_browser: boo
         server.stop()
 
 
+def _player_states(page) -> dict:
+    """Every value of each player on ``page``, its end included: Panel's own embed records
+    ``range(start, end)``, so the last slot (the run's end, with its lock message) went missing."""
+    from panel.widgets import Player
+
+    return {p: list(range(p.start, p.end + 1, p.step)) for p in page.select(Player)}
+
+
 def export_handout(directory: str | Path, pages: Sequence[str] | None = None) -> list[Path]:
     """Write the handout into ``directory``: ``index.html`` and one self-contained HTML file per page.
 
@@ -102,7 +110,7 @@ def export_handout(directory: str | Path, pages: Sequence[str] | None = None) ->
         titles.append(page.name)
         path = out / f"{name}.html"
         page.save(str(path), embed=True, resources=INLINE, title=f"{TITLE}: {page.name}", max_states=200,
-                  max_opts=64, progress=False)
+                  max_opts=64, progress=False, embed_states=_player_states(page))
         written.append(path)
     links = "".join(f'<li><a href="{p.name}">{html.escape(t)}</a></li>' for p, t in zip(written, titles))
     index = out / "index.html"

@@ -35,7 +35,8 @@ from IPython.display import Image, Markdown, display
 import bayes_agent as ba
 
 sympy.init_printing()
-FIGURES = Path(tempfile.mkdtemp(prefix="lecture-figures-"))
+_figures = tempfile.TemporaryDirectory(prefix="lecture-figures-")  # removed by the last cell (or at exit)
+FIGURES = Path(_figures.name)
 """)
 md(r"""
 ## 1. Fire engines do not cause fires (§2.1)
@@ -164,6 +165,9 @@ md(r"""
 **Take-away.** The same visible symbol moves a correct agent's beliefs only when the world wrote it.
 The neural version of this rule — masking the agent's tokens out of the SFT loss — is in
 `docs/experiment.md` and `docs/pipeline.md`.
+""")
+code(r"""
+_figures.cleanup()  # the figures above were shown inline; their temporary folder goes
 """)
 
 for k, cell in enumerate(cells):  # stable ids, so a rebuild gives the same file

@@ -78,22 +78,48 @@ def plot_curve(m: dict, path: Path) -> None:
     _save(fig, path)
 
 
+#: Fewest seeds for which the experimenting figure draws an interval: with two, Student's t
+#: (one degree of freedom, t = 12.7) gives bars far wider than the [0, 1] range of a share.
+MIN_SEEDS_FOR_INTERVAL = 3
+
+
+def _share_bars(rows: list[dict]) -> np.ndarray | None:
+    """(lower, upper) error-bar lengths of per-trial shares: the rows' 95% Student-t half-widths,
+    clipped to [0, 1]; None when fewer than :data:`MIN_SEEDS_FOR_INTERVAL` seeds stand behind them."""
+    if min(len(r["per_seed"]) for r in rows) < MIN_SEEDS_FOR_INTERVAL or any(r["ci95"] is None for r in rows):
+        return None
+    mean = np.array([r["mean"] for r in rows])
+    half = np.array([r["ci95"] for r in rows])
+    return np.vstack([np.minimum(half, mean), np.minimum(half, 1 - mean)])
+
+
 def plot_experimenting(m: dict, path: Path) -> None:
-    """Per experimentation trial, the share of do(+v) on an untried node (expert vs learner)."""
+    """Per experimentation trial, the share of do(+v) on an untried node (expert vs learner), with
+    95% Student-t intervals over seeds (clipped to [0, 1]) where there are enough seeds to mean something."""
     fig, ax = _axes((6.5, 4))
-    for who, label in (("expert", "expert (exact experimenter)"), ("bc_agent_train", "BC agent, train split"),
-                       ("bc_agent_target", "BC agent, target split")):
+    series = (("expert", "expert (exact experimenter)"), ("bc_agent_train", "BC agent, train split"),
+              ("bc_agent_target", "BC agent, target split"))
+    seeds = set()
+    drawn = False
+    for i, (who, label) in enumerate(series):
         rows = m["experimenting"][who]["fresh_positive"]
-        ts = np.arange(1, len(rows) + 1)
-        ax.errorbar(ts, [r["mean"] for r in rows], yerr=[_err(r) for r in rows], marker="o", capsize=3,
+        seeds.update(len(r["per_seed"]) for r in rows)
+        ts = np.arange(1, len(rows) + 1) + (i - 1) * 0.08   # side by side, so bars do not hide each other
+        bars = _share_bars(rows)
+        drawn |= bars is not None
+        ax.errorbar(ts, [r["mean"] for r in rows], yerr=bars, marker="o", capsize=3,
                     label=f"{label} (each node once: {m['experimenting'][who]['each_node_once']['mean']:.2f})")
+    n_trials = max(len(m["experimenting"][who]["fresh_positive"]) for who, _ in series)
+    ax.set_xticks(np.arange(1, n_trials + 1))
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("experimentation trial")
     ax.set_ylabel("share of choices: do(+v) on a node\nnot tried before in the episode")
-    ax.set_title("Experimenting behaviour: does it try each variable once?")
+    n = "/".join(str(k) for k in sorted(seeds))
+    how = (f"bars: 95% Student-t interval over {n} seeds, clipped to [0, 1]" if drawn else
+           f"means over {n} seed(s); no interval (fewer than {MIN_SEEDS_FOR_INTERVAL} seeds)")
+    ax.set_title(f"Experimenting behaviour: does it try each variable once?\n({how})", fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
     _save(fig, path)
-
 
 
 def plot_ablation(summary: dict, path: Path) -> None:

@@ -75,3 +75,23 @@ def test_console_entry_point_runs_as_module():
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["pi_B_h0"]["exact"] == "69/200"
+
+
+def test_only_the_naive_updater_failing_is_named_and_the_interventional_answer_printed(capsys):
+    """(do(A), B) with ν_p_B = (0, 1), ν_p_A = (1, 0): the naive updater meets 0/0 at slot 2, the
+    interventional one gives w_2(p_B) = 1; the line names the naive updater, stdout keeps the other."""
+    flags = ["--kernel", "p_B", "0", "1", "--kernel", "p_A", "1", "0"]
+    code, out, err = run(capsys, *flags)
+    assert code == 2 and err.count("\n") == 1
+    assert "the naive (observational) updater cannot condition on this history" in err
+    assert "w_1(p_B) = 7/20 (0.3500)" in out and "w_2(p_B) = 1 (1.0000);  w_2(p_A) = 0 (0.0000)" in out
+    code, out, err = run(capsys, *flags, "--json")
+    assert code == 2 and json.loads(out)["interventional"]["w2"]["p_B"] == {"exact": "1", "float": 1.0}
+    assert "slot 2" in json.loads(out)["naive"]["undefined"]
+    code, out, err = run(capsys, *flags, "--latex")
+    assert code == 2 and out == "" and "the naive (observational) updater" in err
+
+
+def test_both_updaters_failing_keeps_the_engines_line(capsys):
+    code, out, err = run(capsys, "--kernel", "p_B", "1", "0", "--kernel", "p_A", "1", "0")
+    assert code == 2 and out == "" and "probability zero under every program" in err and "naive" not in err

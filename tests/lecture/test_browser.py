@@ -198,3 +198,48 @@ def test_the_handout_toggles_offline(browser, tmp_path):
         shot(pg, "handout", tmp_path)
     finally:
         pg.close()
+
+
+def test_the_handout_player_reaches_the_last_slot(browser, tmp_path):
+    """Every t the live player shows, 0..40, is in the handout: "last" lands on t = 40 with the
+    lock message, and no page error is raised on the way (Panel's Player records end - 1 only)."""
+    from playwright.sync_api import expect
+
+    from bayes_agent.lecture import export_handout
+
+    _, page_file = export_handout(tmp_path, pages=["delusion"])
+    pg = browser.new_page(viewport={"width": 1200, "height": 1000})
+    pg.set_default_timeout(10_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        pg.goto(page_file.as_uri())
+        assert text(pg, "#t", "0") == "0"
+        pg.locator(".player button.last").click()
+        assert text(pg, "#t", "40") == "40"
+        expect(pg.locator(".lock-news")).to_contain_text("the naive updater locks onto the wrong program p_A")
+        pg.locator(".player button.previous").click()
+        assert text(pg, "#t", "39") == "39"
+        assert errors == []
+    finally:
+        pg.close()
+
+
+def test_a_seed_out_of_range_is_named_and_the_box_keeps_what_was_typed(page):
+    """The box has no bounds of its own (Bokeh put an out-of-range seed back silently, once
+    showing 10000000 beside seed 0's run): the page names the field and the range instead."""
+    from playwright.sync_api import expect
+
+    page.locator(".bk-tab").get_by_text("delusion simulator").click()
+    box = page.locator(".seed input")
+    result = page.locator(".delusion-result")
+    for typed in ("-1", "10000000"):
+        box.fill(typed)
+        box.press("Enter")
+        expect(result).to_contain_text(f"seed: {typed} is not a whole number from 0 to 1,000,000")
+        expect(box).to_have_value(typed)
+        assert page.locator(".delusion-result .strip").count() == 0
+    box.fill("6")
+    box.press("Enter")
+    page.locator(".delusion-result .lock-news").wait_for()
+    expect(box).to_have_value("6")

@@ -130,6 +130,9 @@ class _Page:
         _Page.built += 1
         self.name = name
 
+    def select(self, kind) -> list:  # no widgets, so no player states to list
+        return []
+
     def save(self, path: str, **options) -> None:
         Path(path).write_text("<html>new</html>", encoding="utf-8")
 

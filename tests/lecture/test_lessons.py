@@ -149,3 +149,53 @@ def test_an_unknown_field_name_is_refused_not_ignored():
         two_action_lesson([("w0(p_B)", "1/2")])
     # the real names still work, and change the answer
     assert two_action_lesson({"w0(p_B)": "1/2", "w0(p_A)": "1/2"}).final("do")["p_B"] == Fraction(8, 9)
+
+
+_ONLY_NAIVE_FAILS = {"nu_p_B(A)": "0", "nu_p_B(B)": "1", "nu_p_A(A)": "1", "nu_p_A(B)": "0"}
+
+
+def test_when_only_the_naive_updater_hits_zero_over_zero_the_interventional_answer_stays():
+    """Agent A, world B: every program gives (A, B) probability zero when A counts as evidence,
+    but under do only B is scored, and w_2(p_B) = 1 is well defined."""
+    from bayes_agent import ZeroEvidence
+
+    t = two_action_lesson(_ONLY_NAIVE_FAILS)
+    assert t.final("do") == {"p_B": 1, "p_A": 0}
+    assert set(t.undefined) == {"obs"} and t.weights["obs"][2] is None
+    assert t.weights["obs"][1]["p_B"] == 0          # slot 1 alone is still defined for the naive updater
+    with pytest.raises(ZeroEvidence):
+        t.final("obs")
+    body, tex = _two_action_html({**DEFAULT_FIELDS, **_ONLY_NAIVE_FAILS}, [("A", 1), ("B", 0)])
+    assert "Cannot use this input" not in body
+    assert '<span class="frac" id="w-do-p_B" title="1">1</span>' in body
+    assert "The naive (observational) updater cannot condition on this history" in body
+    assert 'id="w-obs-p_B">undefined (0/0)' in body and r"w_2^{\mathrm{naive}}(p_{B}) &= \text{undefined}" in tex
+
+
+def test_when_both_updaters_hit_zero_over_zero_the_page_says_so():
+    fields = {"nu_p_B(A)": "1", "nu_p_B(B)": "0", "nu_p_A(A)": "1", "nu_p_A(B)": "0"}  # nobody writes B
+    from bayes_agent import ZeroEvidence
+
+    with pytest.raises(ZeroEvidence, match="interventional likelihood"):
+        two_action_lesson(fields)
+    body, _ = _two_action_html({**DEFAULT_FIELDS, **fields}, [("A", 1), ("B", 0)])
+    assert "Cannot use this input" in body
+
+
+@pytest.mark.parametrize("seed, words", [(-1, "seed: -1 is not a whole number from 0 to 1,000,000"),
+                                         (10**7, "seed: 10000000 is not a whole number from 0 to 1,000,000"),
+                                         (None, "seed: is empty; type a whole number from 0 to 1,000,000")])
+def test_a_seed_out_of_range_is_named_with_its_range_and_no_run_is_shown(seed, words):
+    from bayes_agent.lecture.app import _delusion_html
+
+    body = _delusion_html("obs", seed, 40, "threshold", 3)
+    assert words in body and 'class="strip"' not in body   # no run shown for a seed the box does not show
+    assert 'class="strip"' in _delusion_html("obs", 10**6, 40, "threshold", 3)
+
+
+def test_a_long_typed_number_is_shortened_in_the_message():
+    with pytest.raises(FieldProblem) as err:
+        parse_probability("9" * 5000, "w0(p_B)")
+    assert len(str(err.value)) < 200 and "(5,000 characters) is not a number" in str(err.value)
+    body, _ = _two_action_html({**DEFAULT_FIELDS, "w0(p_B)": "7" * 5000}, [("A", 1), ("B", 0)])
+    assert "7" * 30 not in body and "(5,000 characters)" in body
