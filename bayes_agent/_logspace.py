@@ -18,12 +18,17 @@ __all__ = ["compensated_add", "free_symbol_names", "log", "log_sum", "log_total"
 
 def log(x: float) -> float:
     """log x, with log 0 = -inf (a true zero) instead of an error; an exact rational below the
-    float64 range (a Fraction such as 2^-2000) is taken as log(numerator) - log(denominator)."""
+    float64 range (a Fraction such as 2^-2000) is taken as log(numerator) - log(denominator), and
+    a sympy number there (π^700 / 10^700) as its log evaluated in sympy's arbitrary precision."""
     if not x > 0:
         return -math.inf
     f = float(x)
     if f == 0.0 and hasattr(x, "numerator"):
         return math.log(x.numerator) - math.log(x.denominator)
+    if f == 0.0 and hasattr(x, "evalf"):
+        import sympy
+
+        return float(sympy.log(x).evalf(30))
     return math.log(f)
 
 
