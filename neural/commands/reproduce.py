@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="stop each arm after N steps (smoke runs)")
     p.add_argument("--probe-facts", type=int, default=None, metavar="N",
                    help="probe only the first N training facts (and N held-out ones)")
-    p.add_argument("--checkpoint-every", type=int, default=None,
+    p.add_argument("--checkpoint-every", type=_steps_or_zero, default=None,
                    help="also checkpoint every N steps (default: at the end; paper preset: every epoch); "
                    "0: only at the end")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="DIR",
@@ -53,6 +53,17 @@ def register(subparsers: Any) -> None:
     add_experiment_options(p)
     add_overwrite_argument(p)
     p.set_defaults(func=_handle)
+
+
+def _steps_or_zero(text: str) -> int:
+    """An argparse ``type=`` for ``--checkpoint-every``: a number of steps ≥ 0 (0: only at the end)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    return value
 
 
 def add_experiment_options(p: Any) -> None:
@@ -140,7 +151,7 @@ def _handle(args: argparse.Namespace) -> int:
         ) from None
     from ..sft import experiment
     from ..sft.aggregate import check_compare_to
-    from ..sft.checkpoints import read_state
+    from ..sft.checkpoints import check_has_state, read_state
     from ..sft.outputs import remove_outputs
     from ..sft.settings import check_same_seed_layout
 
@@ -160,6 +171,11 @@ def _handle(args: argparse.Namespace) -> int:
         out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
         if args.resume is not None:  # one seed in --out itself, or several in seed_<k>/: not switched
             check_same_seed_layout(out, seeds)
+        if args.resume == "":  # weights without state.json: refused, not quietly started over
+            for seed_dir in [out] if len(seeds) == 1 else [out / f"seed_{s}" for s in seeds]:
+                if len(seeds) == 1 or not (seed_dir / "metrics.json").exists():
+                    for ckpt in sorted(seed_dir.glob("checkpoint*")):
+                        check_has_state(ckpt)
         resume = args.resume or None
         if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
             resume = str(out / "checkpoint")

@@ -165,6 +165,15 @@ def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_a_negative_checkpoint_interval_names_the_option_and_its_value(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--out", str(tmp_path / "r"), "--preset", "micro", "--checkpoint-every", "-1"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.strip().splitlines()[-1].endswith(
+        "error: argument --checkpoint-every: must be ≥ 0, got -1"), err
+    assert not (tmp_path / "r").exists()
+
+
 def test_masks_command_prints_the_role_table(capsys):
     assert main(["masks", "--preset", "micro", "--per-dialogue"]) == 0
     out = capsys.readouterr().out
