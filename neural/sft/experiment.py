@@ -247,6 +247,7 @@ def run(
     print(f"model: {type(model).__name__}, {n_params:,} parameters"
           f"{' (random init: timing and memory only)' if preset.random_init else ''}; "
           f"device {device}, precision {precision}", file=sys.stderr)
+    n_train_facts = len(facts)
     if preset.probe_facts:
         facts, held_out = facts[: preset.probe_facts], held_out[: preset.probe_facts]  # trained on all
     max_len = getattr(model.config, "max_position_embeddings", None)
@@ -265,6 +266,7 @@ def run(
     tail = {a: [x for x in result.losses[a] if x is not None][-50:] for a in result.losses}
     metrics: dict[str, Any] = {
         **probe_metrics(probes, probes_held, preset.arms),
+        "n_train_facts": n_train_facts,
         "whole_word_share": whole_word_share(tokenizer, facts + held_out)["share"],
         "probe_phrasings_in_base_corpus": phrasings_in_corpus(facts + held_out, base_corpus(
             all_facts, seed=seed, chit_chat=preset.base.chit_chat)) if preset.pretrains_base else None,

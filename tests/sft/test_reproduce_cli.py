@@ -222,6 +222,14 @@ def test_paper_path_options_reach_the_run(tmp_path, capsys):
     assert m["steps"] == 3 and m["n_facts"] == 2 and m["random_init"] is True
     assert m["n_params"] > 320 * 32  # the full vocabulary of the shape, not the tokenizer's
     cfg = json.loads((out / "config.json").read_text())
+    # the summary names training and probed facts apart, and the epochs --max-steps cut short as run
+    n_train, epochs, n = cfg["preset"]["n_facts"], cfg["train"]["epochs"], m["n_dialogues"]
+    assert n_train > 2 and m["n_train_facts"] == n_train
+    report_md = (out / "report.md").read_text()
+    assert (f"{n_train} training facts (2 probed), {n} dialogues" in report_md
+            and f"{3 / n:.2g} of {epochs} fine-tuning epoch{'s' if epochs > 1 else ''} (stopped by --max-steps)"
+            in report_md and "3 steps per arm" in report_md), report_md
+    assert "final loss (mean of last 3 steps)" in report_md
     assert cfg["preset"]["sequential_arms"] and cfg["train"]["lora_rank"] == 2
     env = cfg["environment"]
     assert env["device"] == "cpu" and env["precision"] == "fp32" and env["torch_threads"] == 1
