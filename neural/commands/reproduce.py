@@ -49,7 +49,8 @@ def register(subparsers: Any) -> None:
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     p.add_argument("--p-lie", dest="p_lie", type=float, default=None, help="the agent's lie rate (default 0.6)")
     p.add_argument("--compare-to", default=None, metavar="DIR", help="with --seeds: another multi-seed "
-                   "run directory (same seeds) to compare with, paired by seed (e.g. the run without an ablation)")
+                   "run directory (same seeds, same probed facts) to compare with, paired by seed (e.g. the run "
+                   "without an ablation); the settings that differ are listed in the report")
     add_experiment_options(p)
     add_overwrite_argument(p)
     p.set_defaults(func=_handle)
@@ -150,7 +151,7 @@ def _handle(args: argparse.Namespace) -> int:
             "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
         ) from None
     from ..sft import experiment
-    from ..sft.aggregate import check_compare_to
+    from ..sft.aggregate import check_compare_to, compare_settings
     from ..sft.checkpoints import check_has_state, read_state
     from ..sft.outputs import remove_outputs
     from ..sft.settings import check_same_seed_layout
@@ -164,6 +165,8 @@ def _handle(args: argparse.Namespace) -> int:
     if args.compare_to:
         _check_not_itself(args.compare_to, args.out)
         compared = check_compare_to(args.compare_to, seeds, preset.arms)
+        options["compared_settings"] = compare_settings(args.compare_to, seeds[0],
+                                                        experiment.comparable_config(preset, seeds[0], bank))
     if args.resume:
         read_state(Path(args.resume))  # a missing or broken checkpoint: refused before --out is touched
     with nothing_left_if_rejected(args.out):  # a run refused below leaves no --out it created

@@ -55,6 +55,13 @@ def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
+def _setting(value: Any) -> str:
+    """A setting's value in a table cell (JSON for lists and tables)."""
+    import json
+
+    return f"`{value if isinstance(value, str) else json.dumps(value, default=str)}`"
+
+
 def _count(n: int, noun: str) -> str:
     """``1 fact``, ``2 facts``."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
@@ -221,6 +228,16 @@ def seed_sections(agg: dict[str, Any], per_seed: Sequence[dict[str, Any]], prese
         rows += [f"| {label} | {_ci_text(c[k + '_other'])} | {_ci_text(c[k])} |" for label, k in (
             ("mean Δ, standard SFT", "mean_delta_obs"), ("mean Δ, interventional SFT", "mean_delta_do"),
             ("Δ_do − Δ_obs", "delta_do_minus_obs"))]
+        differ = c.get("settings_differ")
+        if differ is None:
+            rows += ["", "The other run's settings are not recorded (no config.json in its seed folders), so "
+                     "whether it differs from this run in more than one setting is unknown."]
+        elif differ:
+            rows += ["", "The two runs probed the same facts; these settings differ (the comparison measures their "
+                     "joint effect):", "", "| setting | other run | this run |", "|---|---|---|"]
+            rows += [f"| {d['setting']} | {_setting(d['other'])} | {_setting(d['this'])} |" for d in differ]
+        else:
+            rows += ["", "The two runs have the same settings and probed the same facts."]
         sections.append(("Compared with another run", "\n".join(rows)))
     if "per_fact_wins_do" in agg:
         win_rows = ["| fact | seeds with Δ_do > Δ_obs |", "|---|---|"] + [

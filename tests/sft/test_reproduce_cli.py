@@ -114,6 +114,16 @@ def test_seeds_are_aggregated(tmp_path, capsys):
         sum(a["mean_delta_obs"] - b["mean_delta_obs"] for a, b in zip(this, agg["per_seed"])) / 2)
     assert c["delta_do_minus_obs_other"]["mean"] == pytest.approx(agg["delta_do_minus_obs"]["mean"])
     assert "Compared with another run" in (abl / "report.md").read_text()
+    # the one setting that differs is listed; other probed facts are refused before any work
+    assert c["settings_differ"] == [{"setting": "ablate_first_token", "other": False, "this": True}]
+    assert "| ablate_first_token | `false` | `true` |" in (abl / "report.md").read_text()
+    fewer = tmp_path / "fewer"
+    capsys.readouterr()
+    assert main(["reproduce", "--out", str(fewer), "--preset", "micro", "--no-progress", "--seeds", "0", "1",
+                 "--epochs", "1", "--n-dialogues", "8", "--probe-facts", "1", "--compare-to", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"--compare-to {tmp_path} probed other facts than this run (4 probed training facts there, 1 here)"
+            in err and len(err.strip().splitlines()) == 1 and not fewer.exists()), err
 
 
 def test_compare_to_without_the_standard_or_interventional_arm_is_one_line(tmp_path, capsys):
