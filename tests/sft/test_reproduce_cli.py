@@ -329,6 +329,23 @@ def test_sweep_writes_slopes_and_resumes(tmp_path, capsys):
     assert json.loads((par / "sweep.json").read_text())["mean_delta"] == s["mean_delta"]
 
 
+def test_a_tiny_sweep_takes_max_steps_and_probe_facts_and_resume_keeps_them(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--out", str(out), "--preset", "micro", "--no-progress", "--p-lie", "0", "0.5", "1",
+            "--seeds", "0", "--max-steps", "2", "--probe-facts", "1"]
+    assert main(argv) == 0
+    for p in ("0.00", "0.50", "1.00"):
+        m = json.loads((out / f"p_{p}" / "seed_0" / "metrics.json").read_text())
+        assert m["steps"] == 2 and m["n_facts"] == 1 and m["n_train_facts"] > 1
+    assert main([*argv, "--resume"]) == 0
+    capsys.readouterr()
+    for changed, message in ((["--max-steps", "3"], "was made with --max-steps 2, not 3"),
+                             (["--probe-facts", "2"], "was made with --probe-facts 1, not 2")):
+        assert main([*argv, "--resume", *changed]) == 2
+        err = capsys.readouterr().err
+        assert f"the run in {out / 'p_0.00' / 'seed_0'} {message}" in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--p-lie", "0.5"], "at least two distinct p_lie"),
     (["--p-lie", "0", "2"], "probability"),
