@@ -120,7 +120,7 @@ def compare_settings(other_dir: str | Path, seed: int, mine: dict[str, Any]) -> 
         if there == here:
             continue
         if len(there) != len(here):
-            problem = f"{len(there)} {what}s there, {len(here)} here"
+            problem = f"{len(there)} {what}{'' if len(there) == 1 else 's'} there, {len(here)} here"
         else:
             i = next(i for i, (a, b) in enumerate(zip(there, here)) if a != b)
             a, b = there[i].get("topic"), here[i].get("topic")

@@ -185,7 +185,6 @@ def _saved_losses(out: Path, grid: dict[str, Any]) -> dict[str, dict[str, float]
 
 def _main(argv: Sequence[str] | None = None) -> int:
     import argparse
-
     import shlex
 
     from bayes_agent.commands._common import add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir
