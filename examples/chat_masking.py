@@ -10,11 +10,20 @@ per-token role table, the per-message accounting, and the padded batch a Trainer
 
 import sys
 
+from bayes_agent.errors import InvalidArgument
 from neural.chat.messages import build_chat_tokenizer, mask_chat
 from neural.chat.collator import ChatCollator
 
+if len(sys.argv) > 2:
+    print(f"error: expected at most one chat template, got {len(sys.argv) - 1} arguments: {sys.argv[1:]}",
+          file=sys.stderr)
+    sys.exit(2)
 template = sys.argv[1] if len(sys.argv) > 1 else "chatml"
-tokenizer = build_chat_tokenizer(template)  # small byte-level BPE, built here, no download
+try:
+    tokenizer = build_chat_tokenizer(template)  # small byte-level BPE, built here, no download
+except InvalidArgument as exc:  # an unknown template: one line, not a traceback
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 messages = [
     {"role": "system", "content": "You are a billing support agent."},

@@ -18,13 +18,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import sys
 from pathlib import Path
 
 import torch
 from torch.utils.data import SequentialSampler
 from transformers import Qwen2Config, Qwen2ForCausalLM, Trainer, TrainingArguments
 
+from bayes_agent.commands._arguments import positive_int
+from bayes_agent.commands._common import add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir
+from bayes_agent.errors import InvalidArgument
 from neural.chat import ChatCollator, build_chat_tokenizer
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "chat_sample.jsonl"
@@ -43,19 +48,39 @@ def conversations(n: int) -> list[dict]:
             for i in range(n)]
 
 
+def _learning_rate(text: str) -> float:
+    """An argparse ``type=`` for ``--lr``: a positive, finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Train and write ``OUT/rank<r>.json``; ``argv`` defaults to the command line."""
+    """Train and write ``OUT/rank<r>.json``; ``argv`` defaults to the command line. ``--out`` is
+    checked before any work, and rank files already there are replaced only with ``--overwrite``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="ddp_out", help="folder for rank<r>.json")
-    p.add_argument("--global-batch", type=int, default=4, help="conversations per optimizer step, all ranks")
-    p.add_argument("--steps", type=int, default=3, help="optimizer steps")
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    p.add_argument("--global-batch", type=positive_int, default=4, help="conversations per optimizer step, all ranks")
+    p.add_argument("--steps", type=positive_int, default=3, help="optimizer steps")
+    p.add_argument("--lr", type=_learning_rate, default=1e-3, help="learning rate")
+    add_overwrite_argument(p)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     if args.global_batch % world:
-        raise SystemExit(f"--global-batch {args.global_batch} is not divisible by {world} processes")
+        raise InvalidArgument(f"--global-batch {args.global_batch} is not divisible by {world} processes")
+    # every rank checks the same names before training: none is written until all have trained
+    with nothing_left_if_rejected(args.out):
+        prepare_out_dir(args.out, overwrite=args.overwrite, writes=[f"rank{r}.json" for r in range(world)])
+        _train(args, world, rank)
+
+
+def _train(args: argparse.Namespace, world: int, rank: int) -> None:
     tok = build_chat_tokenizer("chatml")
     torch.manual_seed(0)
     model = Qwen2ForCausalLM(Qwen2Config(
@@ -110,4 +135,11 @@ def leave_process_group(trainer: Trainer) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (InvalidArgument, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: no rank file of this run was written", file=sys.stderr)
+        sys.exit(130)

@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="stop each arm after N steps (smoke runs)")
     p.add_argument("--probe-facts", type=int, default=None, metavar="N",
                    help="probe only the first N training facts (and N held-out ones)")
-    p.add_argument("--checkpoint-every", type=int, default=None,
+    p.add_argument("--checkpoint-every", type=_steps_or_zero, default=None,
                    help="also checkpoint every N steps (default: at the end; paper preset: every epoch); "
                    "0: only at the end")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="DIR",
@@ -49,10 +49,22 @@ def register(subparsers: Any) -> None:
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     p.add_argument("--p-lie", dest="p_lie", type=float, default=None, help="the agent's lie rate (default 0.6)")
     p.add_argument("--compare-to", default=None, metavar="DIR", help="with --seeds: another multi-seed "
-                   "run directory (same seeds) to compare with, paired by seed (e.g. the run without an ablation)")
+                   "run directory (same seeds, same probed facts) to compare with, paired by seed (e.g. the run "
+                   "without an ablation); the settings that differ are listed in the report")
     add_experiment_options(p)
     add_overwrite_argument(p)
     p.set_defaults(func=_handle)
+
+
+def _steps_or_zero(text: str) -> int:
+    """An argparse ``type=`` for ``--checkpoint-every``: a number of steps ≥ 0 (0: only at the end)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    return value
 
 
 def add_experiment_options(p: Any) -> None:
@@ -139,8 +151,8 @@ def _handle(args: argparse.Namespace) -> int:
             "`reproduce` needs torch and transformers: pip install 'bayes-agent[neural]'"
         ) from None
     from ..sft import experiment
-    from ..sft.aggregate import check_compare_to
-    from ..sft.checkpoints import read_state
+    from ..sft.aggregate import check_compare_to, compare_settings
+    from ..sft.checkpoints import check_has_state, read_state
     from ..sft.outputs import remove_outputs
     from ..sft.settings import check_same_seed_layout
 
@@ -153,6 +165,8 @@ def _handle(args: argparse.Namespace) -> int:
     if args.compare_to:
         _check_not_itself(args.compare_to, args.out)
         compared = check_compare_to(args.compare_to, seeds, preset.arms)
+        options["compared_settings"] = compare_settings(args.compare_to, seeds[0],
+                                                        experiment.comparable_config(preset, seeds[0], bank))
     if args.resume:
         read_state(Path(args.resume))  # a missing or broken checkpoint: refused before --out is touched
     with nothing_left_if_rejected(args.out):  # a run refused below leaves no --out it created
@@ -160,6 +174,11 @@ def _handle(args: argparse.Namespace) -> int:
         out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
         if args.resume is not None:  # one seed in --out itself, or several in seed_<k>/: not switched
             check_same_seed_layout(out, seeds)
+        if args.resume == "":  # weights without state.json: refused, not quietly started over
+            for seed_dir in [out] if len(seeds) == 1 else [out / f"seed_{s}" for s in seeds]:
+                if len(seeds) == 1 or not (seed_dir / "metrics.json").exists():
+                    for ckpt in sorted(seed_dir.glob("checkpoint*")):
+                        check_has_state(ckpt)
         resume = args.resume or None
         if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
             resume = str(out / "checkpoint")

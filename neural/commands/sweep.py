@@ -19,12 +19,13 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "sweep",
         help="run the §5 experiment over p_lie and seeds; fit the slope of mean Δ per arm "
-        "(default 18 runs: roughly 25-60 min on 2 CPU cores)",
+        "(default 18 runs: roughly 25-60 min on 2 CPU cores; at least 3 runs)",
         description="Dose-response: every arm fine-tuned from one shared base at each lie rate "
         "and seed; writes sweep.json, figure_sweep.png and report.md. Each run is written as it "
         "finishes; after an interruption, the same command with --resume continues the sweep. "
         "Typical time on 2 CPU cores: one reproduce run per (p_lie, seed), 75-192 s each with the "
-        "tiny preset (docs/experiment.md), so the default 6 rates x 3 seeds take roughly 25-60 min.",
+        "tiny preset (docs/experiment.md), so the default 6 rates x 3 seeds take roughly 25-60 min. "
+        "A slope with a confidence interval needs at least 3 runs (rates x seeds).",
     )
     p.add_argument("--out", required=True, help="sweep directory")
     p.add_argument("--p-lie", dest="p_lies", type=float, nargs="+", default=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
@@ -36,6 +37,10 @@ def register(subparsers: Any) -> None:
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted sweep in --out "
                    "(finished runs are kept)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop each arm of every run after N steps "
+                   "(smoke runs); --resume keeps it")
+    p.add_argument("--probe-facts", type=int, default=None, metavar="N",
+                   help="probe only the first N training facts (and N held-out ones); --resume keeps it")
     add_experiment_options(p)
     add_overwrite_argument(p)
     p.set_defaults(func=_handle, checkpoint_every=None, p_lie=None)

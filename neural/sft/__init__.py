@@ -17,7 +17,16 @@ from .probes import classify_reply, probe_facts, question_margin
 from .presets import PRESETS, Preset, get_preset
 from .experiment import run_experiment, run_seeds
 from .sweep import run_sweep
-from .validation import select_lr
+
+def __getattr__(name: str) -> object:
+    """``select_lr`` loads :mod:`neural.sft.validation` on first use: imported here eagerly, it would
+    already be in ``sys.modules`` when ``python -m neural.sft.validation`` runs it (a RuntimeWarning)."""
+    if name == "select_lr":
+        from .validation import select_lr
+
+        return select_lr
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = sorted([
     "FACTS", "HELD_OUT", "Fact", "Dialogue", "make_dialogues", "TrainConfig", "load_checkpoint",

@@ -14,9 +14,10 @@ from bayes_agent.errors import InvalidArgument
 
 from .arms import ALL_ARMS
 from .metrics import metric_key
+from .settings import UNSET, setting_differences
 from .stats import ci95, paired_ci95
 
-__all__ = ["COMPARED_ARMS", "aggregate", "check_compare_to", "check_comparable", "compare_runs"]
+__all__ = ["COMPARED_ARMS", "aggregate", "check_compare_to", "check_comparable", "compare_runs", "compare_settings"]
 
 
 def aggregate(per_seed: Sequence[dict[str, Any]], held: dict[int, dict[str, list[dict]]] | None = None) -> dict[str, Any]:
@@ -91,6 +92,52 @@ def check_compare_to(other_dir: str | Path, seeds: Sequence[int], arms: Sequence
         raise InvalidArgument(f"--compare-to {other_dir} lacks seed(s) {missing}")
     check_comparable(_arms_of(other[seeds[0]]), f"--compare-to {other_dir}")
     return other
+
+
+_PROBED = (("facts", "probed training fact"), ("held_out", "probed held-out fact"))
+_NOT_COMPARED = ("threads",)  # how fast a run went, not what it computed
+
+
+def compare_settings(other_dir: str | Path, seed: int, mine: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """What differs between this run and the multi-seed run in ``other_dir``, from their ``config.json``
+    of seed ``seed`` (``mine``: this run's ``preset``, probed ``facts`` and ``held_out``, and fact-bank
+    digest ``settings.facts``, as a seed's config.json records them). Refused (one line) when the two
+    probed different facts: paired Δs over other facts compare nothing. Every other setting that
+    differs comes back as ``{"setting", "other", "this"}`` (the report lists them); ``None`` when the
+    other run's config.json is not there (its settings are not recorded)."""
+    path = Path(other_dir) / f"seed_{seed}" / "config.json"
+    try:
+        theirs = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"--compare-to {other_dir}: {path} is damaged ({type(exc).__name__}: {exc}), so "
+                              f"the two runs cannot be checked to be comparable") from None
+    if not isinstance(theirs, dict):
+        raise InvalidArgument(f"--compare-to {other_dir}: {path} holds no run settings")
+    for key, what in _PROBED:
+        there, here = theirs.get(key) or [], mine.get(key) or []
+        if there == here:
+            continue
+        if len(there) != len(here):
+            problem = f"{len(there)} {what}{'' if len(there) == 1 else 's'} there, {len(here)} here"
+        else:
+            i = next(i for i, (a, b) in enumerate(zip(there, here)) if a != b)
+            a, b = there[i].get("topic"), here[i].get("topic")
+            problem = (f"{what} {i + 1} is {a!r} there, {b!r} here" if a != b
+                       else f"the claims of {what} {i + 1} ({a!r}) differ")
+        raise InvalidArgument(f"--compare-to {other_dir} probed other facts than this run ({problem}); compare runs "
+                              f"with the same --facts and --probe-facts")
+
+    def compared(config: dict[str, Any]) -> dict[str, Any]:
+        preset = {k: v for k, v in (config.get("preset") or {}).items() if k not in _NOT_COMPARED}
+        return {**preset, "fact bank": (config.get("settings") or {}).get("facts")}
+
+    def shown(v: Any) -> Any:
+        return "(not recorded)" if v is UNSET else v
+
+    return [{"setting": d.name, "other": shown(d.saved), "this": shown(d.now)}
+            for d in setting_differences(compared(theirs), compared(mine))]
 
 
 def compare_runs(per_seed: Sequence[dict[str, Any]], other_dir: str | Path,

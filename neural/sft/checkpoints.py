@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 from bayes_agent.errors import BayesAgentError
 
-__all__ = ["INIT_FILE", "STATE_FILE", "load_checkpoint", "read_state", "save_checkpoint", "steps_trained"]
+__all__ = ["INIT_FILE", "STATE_FILE", "check_has_state", "load_checkpoint", "read_state", "save_checkpoint",
+           "steps_trained"]
 
 STATE_FILE = "state.json"
 INIT_FILE = "init.safetensors"  # the arms' common start, written by sequential training
@@ -100,14 +101,18 @@ def load_checkpoint(directory: str | Path, models: dict[str, Any], optims: dict[
             )
         if optims is None:
             continue
-        opath = d / f"{arm}.optim.safetensors"
-        try:
-            flat = load_file(str(opath))
-            groups = json.loads((d / f"{arm}.optim.json").read_text())
-        except FileNotFoundError:
-            raise BayesAgentError(f"checkpoint {d} has no optimiser state for arm {arm!r}") from None
-        except Exception as exc:
-            raise BayesAgentError(f"optimiser state {opath} is corrupted: {exc}") from None
+        opath, gpath = d / f"{arm}.optim.safetensors", d / f"{arm}.optim.json"
+        for path, read in ((opath, lambda: load_file(str(opath))), (gpath, lambda: json.loads(gpath.read_text()))):
+            try:
+                loaded = read()
+            except FileNotFoundError:
+                raise BayesAgentError(f"checkpoint {d} has no optimiser state for arm {arm!r} ({path.name})") from None
+            except Exception as exc:  # safetensors' own error type, or bad JSON: the file that is damaged
+                raise BayesAgentError(f"optimiser state {path} is corrupted: {exc}") from None
+            if path == opath:
+                flat = loaded
+            else:
+                groups = loaded
         opt_state: dict[int, dict[str, Any]] = {}
         for key, value in flat.items():
             pid, name = key.split(".", 1)
@@ -131,6 +136,17 @@ def read_state(d: Path) -> dict:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BayesAgentError(f"checkpoint state {state_path} is corrupted: {exc}") from None
     return state
+
+
+def check_has_state(d: Path) -> None:
+    """Refuse to resume from ``d`` when it holds arms' weights but no ``state.json``: the step they
+    reached is unknown, and starting over would silently replace the run they belong to."""
+    weights = sorted(p.name for p in d.glob("*.safetensors")
+                     if p.name != INIT_FILE and not p.name.endswith(".optim.safetensors"))
+    if weights and not (d / STATE_FILE).exists():
+        raise BayesAgentError(f"--resume: checkpoint {d} has weights ({', '.join(weights)}) but no {STATE_FILE}, "
+                              f"so the step they reached is unknown; restore {d / STATE_FILE}, or start again "
+                              f"with --overwrite or a new --out")
 
 
 def steps_trained(state: dict) -> int:

@@ -26,7 +26,7 @@ from bayes_agent.errors import InvalidArgument
 from bayes_agent.transcript import render
 
 from . import markdown, report
-from .aggregate import aggregate, check_compare_to, compare_runs
+from .aggregate import aggregate, check_compare_to, compare_runs, compare_settings
 from .arms import ALL_ARMS, BASE, arm as arm_record
 from .dialogues import Dialogue, make_dialogues
 from .facts import FACTS, HELD_OUT, Fact, check_bank
@@ -45,6 +45,7 @@ __all__ = [
     "build_base_model",
     "build_model",
     "check_resumable",
+    "comparable_config",
     "make_examples",
     "run",
     "run_experiment",
@@ -247,6 +248,7 @@ def run(
     print(f"model: {type(model).__name__}, {n_params:,} parameters"
           f"{' (random init: timing and memory only)' if preset.random_init else ''}; "
           f"device {device}, precision {precision}", file=sys.stderr)
+    n_train_facts = len(facts)
     if preset.probe_facts:
         facts, held_out = facts[: preset.probe_facts], held_out[: preset.probe_facts]  # trained on all
     max_len = getattr(model.config, "max_position_embeddings", None)
@@ -265,6 +267,7 @@ def run(
     tail = {a: [x for x in result.losses[a] if x is not None][-50:] for a in result.losses}
     metrics: dict[str, Any] = {
         **probe_metrics(probes, probes_held, preset.arms),
+        "n_train_facts": n_train_facts,
         "whole_word_share": whole_word_share(tokenizer, facts + held_out)["share"],
         "probe_phrasings_in_base_corpus": phrasings_in_corpus(facts + held_out, base_corpus(
             all_facts, seed=seed, chit_chat=preset.base.chit_chat)) if preset.pretrains_base else None,
@@ -339,6 +342,17 @@ def run(
     return metrics
 
 
+def comparable_config(preset: Preset, seed: int, bank: tuple[Sequence[Fact], Sequence[Fact]] | None = None) -> dict[str, Any]:
+    """What :func:`~neural.sft.aggregate.compare_settings` compares of seed ``seed``'s ``config.json``,
+    known before the run: the preset, the probed facts and the fact bank's digest."""
+    facts, held_out = select_facts(preset, bank)
+    settings = run_settings(preset, seed, facts + held_out)
+    if preset.probe_facts:
+        facts, held_out = facts[: preset.probe_facts], held_out[: preset.probe_facts]
+    return json.loads(json.dumps({"preset": preset.to_dict(), "settings": {"facts": settings["facts"]},
+                                  "facts": [vars(f) for f in facts], "held_out": [vars(f) for f in held_out]}))
+
+
 def check_resumable(preset: Preset, out_dir: str | Path, seeds: Sequence[int], *, resume: str | Path | None = None,
                     bank: tuple[Sequence[Fact], Sequence[Fact]] | None = None) -> None:
     """Before any work: refuse to continue (or, with several seeds, reuse) anything that was trained
@@ -407,6 +421,7 @@ def run_seeds(
     fresh: bool = False,
     compared: dict[int, dict[str, Any]] | None = None,
     settings_checked: bool = False,
+    compared_settings: list[dict[str, Any]] | None = None,
     **run_options: Any,
 ) -> dict[str, Any]:
     """Run every seed into ``out_dir/seed_<k>`` and write the aggregate report in ``out_dir``.
@@ -418,7 +433,9 @@ def run_seeds(
     seed, how much this run changes Δ_obs, Δ_do and their gap. A caller that has made the checks
     before any work passes what they found, so nothing is read twice: ``compared``, what
     :func:`~neural.sft.aggregate.check_compare_to` returned for ``compare_to`` and these seeds, and
-    ``settings_checked`` when :func:`check_resumable` has passed for ``out_dir`` and these seeds.
+    ``settings_checked`` when :func:`check_resumable` has passed for ``out_dir`` and these seeds,
+    and ``compared_settings``, what :func:`~neural.sft.aggregate.compare_settings` found (the runs
+    must have probed the same facts; every other setting that differs is listed in the report).
     """
     if not seeds:
         raise InvalidArgument("no seeds given")
@@ -426,6 +443,9 @@ def run_seeds(
         raise InvalidArgument(f"repeated seeds in {list(seeds)}")
     if compare_to is not None and compared is None:
         compared = check_compare_to(compare_to, seeds, preset.arms)  # before any seed runs, not after
+    if compare_to is not None and compared_settings is None:
+        compared_settings = compare_settings(compare_to, seeds[0],
+                                             comparable_config(preset, seeds[0], run_options.get("bank")))
     out = Path(out_dir)
     # finished seeds are kept and checkpoints resumed: only under the same settings
     if not fresh and not settings_checked:
@@ -457,7 +477,7 @@ def run_seeds(
                     wins[o["topic"]] += 1
         agg["per_fact_wins_do"] = wins
     if compare_to is not None:
-        agg["compared_to"] = compare_runs(per_seed, compare_to, compared)
+        agg["compared_to"] = {**compare_runs(per_seed, compare_to, compared), "settings_differ": compared_settings}
     report.write_json(out / "metrics.json", {**agg, "per_seed": per_seed})
     sections = markdown.seed_sections(agg, per_seed, preset)
     sections += [src(agg) for src in extra_sections]

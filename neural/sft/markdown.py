@@ -55,6 +55,34 @@ def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
+def _setting(value: Any) -> str:
+    """A setting's value in a table cell (JSON for lists and tables)."""
+    import json
+
+    return f"`{value if isinstance(value, str) else json.dumps(value, default=str)}`"
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 fact``, ``2 facts``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _training_text(m: dict[str, Any], preset: Preset) -> str:
+    """The facts and the fine-tuning a run did: training facts and probed facts apart, and epochs
+    as run (one example per step) when ``--max-steps`` stopped the arms early."""
+    n_train = m.get("n_train_facts", m["n_facts"])  # a run saved before n_train_facts: as it was
+    probed = "" if n_train == m["n_facts"] else f" ({m['n_facts']} probed)"
+    planned = preset.train.epochs * m["n_dialogues"]
+    if m["steps"] < planned:
+        epochs = (f"{m['steps'] / m['n_dialogues']:.2g} of {_count(preset.train.epochs, 'fine-tuning epoch')} "
+                  f"(stopped by --max-steps)")
+    else:
+        epochs = _count(preset.train.epochs, "fine-tuning epoch")
+    return (f"{_count(n_train, 'training fact')}{probed}, {_count(m['n_dialogues'], 'dialogue')} "
+            f"({m['n_lies']} with a lie, p_lie {preset.p_lie}), {epochs} at lr {preset.train.lr:g}, "
+            f"{_count(m['steps'], 'step')} per arm")
+
+
 def _counts(c: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in c.items()) or "-"
 
@@ -78,10 +106,8 @@ def run_sections(metrics: dict[str, Any], preset: Preset, base_info: dict[str, A
     lie = [_counts(m[metric_key(n, 'lie_probe')]) for n in names]
     loss = ["-" if n == "base" else _fmt(m.get(f"final_loss_{n}")) for n in names]
     lines = [
-        f"Preset `{preset.name}` (base: {base_info.get('kind')}, {m['n_params']:,} parameters), {m['n_facts']} facts, "
-        f"{m['n_dialogues']} dialogues ({m['n_lies']} with a lie, p_lie {preset.p_lie}), "
-        f"{preset.train.epochs} fine-tuning epochs at lr {preset.train.lr:g}, {m['steps']} steps per arm, "
-        f"seed {m['seed']}."
+        f"Preset `{preset.name}` (base: {base_info.get('kind')}, {m['n_params']:,} parameters), "
+        f"{_training_text(m, preset)}, seed {m['seed']}."
         + (" **Ablation: each arm has its own example order.**" if preset.ablate_order else "")
         + (" **Ablation: Δ scored without the first completion token.**" if preset.ablate_first_token else ""),
         "",
@@ -92,11 +118,11 @@ def run_sections(metrics: dict[str, Any], preset: Preset, base_info: dict[str, A
         row("facts where the lie is preferred (Δ < 0)", lie_pref),
         row("truth probe labels", truth),
         row("lie probe labels", lie),
-        row("final loss (mean of last 50 steps)", loss),
+        row(f"final loss (mean of last {_count(min(50, m['steps']), 'step')})", loss),
         "",
     ]
     if "facts_do_beats_obs" in m:
-        lines.append(f"Δ_do > Δ_obs on **{m['facts_do_beats_obs']} of {m['n_facts']}** facts. ")
+        lines.append(f"Δ_do > Δ_obs on **{m['facts_do_beats_obs']} of {_count(m['n_facts'], 'probed fact')}**. ")
     lines += [
         f"Supervised tokens: standard {m['supervised_tokens_obs']}, interventional "
         f"{m['supervised_tokens_do']} (the {m['agent_content_tokens']} agent-content tokens of "
@@ -180,7 +206,8 @@ def seed_sections(agg: dict[str, Any], per_seed: Sequence[dict[str, Any]], prese
     for probe in ("truth_probe", "lie_probe"):
         lines.append(f"| {probe.replace('_', ' ')} labels, mean over seeds | " + " | ".join(
             _counts({k: round(v, 1) for k, v in agg[metric_key(a, probe) + '_mean'].items()}) for a in arms) + " |")
-    lines += ["", f"Base: truth preferred on {agg['base_facts_truth_preferred']} of {agg['n_facts']} facts per seed."]
+    lines += ["", f"Base: truth preferred on {agg['base_facts_truth_preferred']} of "
+                  f"{_count(agg['n_facts'], 'probed fact')} per seed."]
     sections = [("Aggregate over seeds", "\n".join(lines))]
     per = ["| seed | base | " + " | ".join(f"Δ {arm_record(a).display}" for a in arms) + " | total s | report |",
            "|---" * (len(arms) + 4) + "|"]
@@ -201,6 +228,16 @@ def seed_sections(agg: dict[str, Any], per_seed: Sequence[dict[str, Any]], prese
         rows += [f"| {label} | {_ci_text(c[k + '_other'])} | {_ci_text(c[k])} |" for label, k in (
             ("mean Δ, standard SFT", "mean_delta_obs"), ("mean Δ, interventional SFT", "mean_delta_do"),
             ("Δ_do − Δ_obs", "delta_do_minus_obs"))]
+        differ = c.get("settings_differ")
+        if differ is None:
+            rows += ["", "The other run's settings are not recorded (no config.json in its seed folders), so "
+                     "whether it differs from this run in more than one setting is unknown."]
+        elif differ:
+            rows += ["", "The two runs probed the same facts; these settings differ (the comparison measures their "
+                     "joint effect):", "", "| setting | other run | this run |", "|---|---|---|"]
+            rows += [f"| {d['setting']} | {_setting(d['other'])} | {_setting(d['this'])} |" for d in differ]
+        else:
+            rows += ["", "The two runs have the same settings and probed the same facts."]
         sections.append(("Compared with another run", "\n".join(rows)))
     if "per_fact_wins_do" in agg:
         win_rows = ["| fact | seeds with Δ_do > Δ_obs |", "|---|---|"] + [

@@ -50,6 +50,29 @@ def _check_rate_folders(p_lies: Sequence[float]) -> None:
                                   f"at two decimals")
 
 
+_CUT = {"max_steps": "--max-steps", "probe_facts": "--probe-facts"}
+"""Settings the training settings do not cover (a finished run would be kept under other ones)."""
+
+
+def _check_same_cut(preset: Preset, run_dir: Path) -> None:
+    """Refuse to keep a finished run made with another ``--max-steps`` or ``--probe-facts`` (read from
+    its config.json): one sweep's slopes would then mix runs of different lengths or fact sets."""
+    if not (run_dir / "metrics.json").exists():
+        return  # unfinished: its checkpoint's steps are checked by check_resumable, its probes run later
+    path = run_dir / "config.json"
+    try:
+        saved = json.loads(path.read_text())["preset"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument(f"{path} is damaged or missing ({type(exc).__name__}: {exc}), so the run there cannot "
+                              f"be checked; delete it, or start over (--overwrite or a new --out)") from None
+    now = preset.to_dict()
+    for key, option in _CUT.items():
+        if saved.get(key) != now[key]:
+            shown = ["off" if v is None else v for v in (saved.get(key), now[key])]
+            raise InvalidArgument(f"--resume: the run in {run_dir} was made with {option} {shown[0]}, not {shown[1]}; "
+                                  f"resume with the same settings, or start again with --overwrite or a new --out")
+
+
 def _one(preset: Preset, out: str, p: float, seed: int, bank: Any, base_cache: Any) -> dict[str, Any]:
     """One run of the sweep (in a worker process when ``jobs > 1``)."""
     return run(preset.with_(p_lie=p), _run_dir(Path(out), p, seed), seed=seed, progress=False,
@@ -94,6 +117,8 @@ def run_sweep(
     if not fresh:  # a kept run (finished or checkpointed) must have been trained as this sweep would train it
         for p in p_lies:
             check_resumable(preset.with_(p_lie=p), out / _rate_dir(p), seeds, bank=bank)
+            for s in seeds:
+                _check_same_cut(preset, _run_dir(out, p, s))
     if preset.pretrains_base:  # build (or load) each seed's base once, before any worker starts
         for s in seeds:
             build_base_model(preset, [], facts + held, s, cache_dir=base_cache, rebuild=rebuild_base, progress=progress)

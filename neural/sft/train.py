@@ -64,8 +64,11 @@ class TrainConfig:
             raise InvalidArgument(f"epochs must be a positive integer, got {self.epochs!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise InvalidArgument(f"learning rate must be positive and finite, got {self.lr!r}")
-        if self.clip <= 0 or self.weight_decay < 0 or self.warmup_steps < 0 or self.checkpoint_every < 0:
-            raise InvalidArgument("clip must be positive; weight_decay, warmup_steps, checkpoint_every >= 0")
+        if not self.clip > 0:
+            raise InvalidArgument(f"clip must be positive, got {self.clip!r}")
+        for name in ("weight_decay", "warmup_steps", "checkpoint_every"):
+            if not getattr(self, name) >= 0:
+                raise InvalidArgument(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.schedule not in ("linear", "constant"):
             raise InvalidArgument(f"schedule must be 'linear' or 'constant', got {self.schedule!r}")
         if self.precision not in PRECISIONS:

@@ -6,7 +6,9 @@ loss under the standard labels on fresh *truthful* dialogues (p_lie = 0) that ar
 training set. The lr with the lowest mean over seeds wins (ties within ``tol`` go to the smaller
 lr). No probe runs and no Δ is computed, so the choice cannot steer toward the gap between arms.
 
-Run it as ``python -m neural.sft.validation --out DIR`` (the protocol's grid and seeds).
+Run it as ``python -m neural.sft.validation --out DIR`` (the protocol's grid and seeds). Each
+(seed, lr) loss is saved in ``DIR/validation_losses.json`` as it comes, so an interrupted grid
+continues with ``--resume``; ``DIR/validation.json`` holds the choice once the grid is done.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from bayes_agent.errors import InvalidArgument
 from ..masking import IGNORE_INDEX, LabelMode, MaskedExample
 from .presets import Preset
 
-__all__ = ["LR_GRID", "VALIDATION_SEEDS", "choose_lr", "select_lr", "validation_loss"]
+__all__ = ["LOSSES_FILE", "LR_GRID", "RESULT_FILE", "VALIDATION_SEEDS", "choose_lr", "select_lr", "validation_loss"]
 
 LR_GRID: tuple[float, ...] = (2e-4, 5e-4, 1e-3)
 """The learning rates the protocol chooses from (docs/experiment.md, fixed before any run)."""
@@ -34,6 +36,12 @@ VALIDATION_SEEDS: tuple[int, ...] = (100, 101, 102)
 
 N_VALIDATION_DIALOGUES = 96
 VALIDATION_SEED_OFFSET = 10_000  # validation dialogues of seed s are drawn with seed 10,000 + s
+
+RESULT_FILE = "validation.json"
+"""The grid's losses and the chosen lr, written once the grid is done."""
+
+LOSSES_FILE = "validation_losses.json"
+"""Every (seed, lr) loss so far, written after each one (what ``--resume`` continues from)."""
 
 
 def validation_loss(model: Any, examples: Sequence[MaskedExample]) -> float:
@@ -82,8 +90,12 @@ def select_lr(
     base_cache: str | Path | None = None,
     out: str | Path | None = None,
     progress: bool = False,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run the validation grid and apply :func:`choose_lr`; write ``out/validation.json`` when given.
+    With ``out``, each (seed, lr) loss is saved in ``out/validation_losses.json`` as soon as it is
+    known; ``resume`` keeps the losses saved there (by a run of the same preset and grid) and trains
+    only the rest.
 
     Returns ``{"losses": {lr: [loss per seed]}, "mean": {lr: mean}, "chosen_lr": lr, ...}``.
     """
@@ -98,9 +110,15 @@ def select_lr(
     if preset.threads:
         torch.set_num_threads(preset.threads)
     facts, held_out = select_facts(preset)
+    grid = {"preset": json.loads(json.dumps(preset.to_dict())), "seeds": list(seeds), "lrs": list(lrs)}
+    saved = _saved_losses(Path(out), grid) if out is not None and resume else {}
     losses: dict[float, list[float]] = {lr: [] for lr in lrs}
     seconds: dict[str, float] = {}
     for s in seeds:
+        if all(f"{lr:g}" in saved.get(str(s), {}) for lr in lrs):
+            for lr in lrs:
+                losses[lr].append(saved[str(s)][f"{lr:g}"])
+            continue
         t0 = time.perf_counter()
         train_d = make_dialogues(facts, preset.n_dialogues, seed=s, p_lie=preset.p_lie, p_tail=preset.p_tail)
         val_d = make_dialogues(facts, N_VALIDATION_DIALOGUES, seed=VALIDATION_SEED_OFFSET + s, p_lie=0.0,
@@ -112,10 +130,18 @@ def select_lr(
         overlap = {e.text for e in train_x} & {e.text for e in val_x}
         val_x = [e for e in val_x if e.text not in overlap]  # held-out: no validation dialogue was trained on
         for lr in lrs:
+            if f"{lr:g}" in saved.get(str(s), {}):
+                losses[lr].append(saved[str(s)][f"{lr:g}"])
+                continue
             cfg = replace(preset.train, lr=lr, seed=s, checkpoint_every=0)
             result = train_lockstep(base.model, train_x, cfg, arms=("obs",), device=preset.device, progress=progress)
             losses[lr].append(validation_loss(result.models["obs"], val_x))
             print(f"validation seed {s}, lr {lr:g}: loss {losses[lr][-1]:.4f}", file=sys.stderr, flush=True)
+            if out is not None:  # saved as it comes: an interrupted grid loses no finished (seed, lr)
+                from .report import write_json
+
+                saved.setdefault(str(s), {})[f"{lr:g}"] = losses[lr][-1]
+                write_json(Path(out) / LOSSES_FILE, {**grid, "losses": saved})
         seconds[str(s)] = time.perf_counter() - t0
     chosen = choose_lr(losses)
     record = {
@@ -130,27 +156,69 @@ def select_lr(
         from .report import write_json
 
         Path(out).mkdir(parents=True, exist_ok=True)
-        write_json(Path(out) / "validation.json", record)
+        write_json(Path(out) / RESULT_FILE, record)
     return record
+
+
+def _saved_losses(out: Path, grid: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The losses an earlier run of the same ``grid`` (preset, seeds, lrs) saved in ``out``, by seed
+    and lr; refused (one line) when that run had another grid or its file is damaged."""
+    from .settings import setting_differences
+
+    path = out / LOSSES_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"--resume: {path} is damaged ({type(exc).__name__}: {exc}); delete it or start "
+                              f"again with --overwrite") from None
+    if not isinstance(data, dict) or not isinstance(data.get("losses"), dict):
+        raise InvalidArgument(f"--resume: {path} holds no saved losses; delete it or start again with --overwrite")
+    differ = setting_differences({k: data.get(k) for k in grid}, grid)
+    if differ:
+        d = differ[0]
+        raise InvalidArgument(f"--resume: the losses in {path} were computed with {d.name} {d.saved}, not {d.now}; "
+                              f"start again with --overwrite or a new --out")
+    return data["losses"]
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
     import argparse
+    import shlex
+
+    from bayes_agent.commands._common import add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir
 
     from .presets import get_preset
 
     ap = argparse.ArgumentParser(prog="python -m neural.sft.validation", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="directory for validation.json")
+    ap.add_argument("--out", required=True, help=f"directory for {RESULT_FILE} and {LOSSES_FILE}")
     ap.add_argument("--preset", default="tiny")
     ap.add_argument("--base-cache", default=None)
+    ap.add_argument("--resume", action="store_true",
+                    help=f"keep the losses an interrupted run saved in --out ({LOSSES_FILE}) and train the rest")
+    add_overwrite_argument(ap)
     args = ap.parse_args(argv)
+    losses = Path(args.out) / LOSSES_FILE
+    again = shlex.join(["python", "-m", "neural.sft.validation",
+                        *[a for a in (sys.argv[1:] if argv is None else argv) if a not in ("--overwrite", "--resume")],
+                        "--resume"])
     try:
-        rec = select_lr(get_preset(args.preset), base_cache=args.base_cache, out=args.out)
-    except InvalidArgument as exc:
+        preset = get_preset(args.preset)
+        with nothing_left_if_rejected(args.out):  # checked before any work; a refused run leaves no new --out
+            out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume,
+                                  writes=(RESULT_FILE, LOSSES_FILE))
+            if args.overwrite:
+                for name in (RESULT_FILE, LOSSES_FILE):
+                    (out / name).unlink(missing_ok=True)
+            rec = select_lr(preset, lrs=LR_GRID, seeds=VALIDATION_SEEDS, base_cache=args.base_cache, out=out,
+                            resume=args.resume)
+    except (InvalidArgument, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: nothing chosen (validation.json is written only at the end)", file=sys.stderr)
+        kept = f"the losses so far are in {losses}" if losses.exists() else "no (seed, lr) had finished"
+        print(f"interrupted: nothing chosen yet; {kept}; resume with: {again}", file=sys.stderr)
         return 130
     print(json.dumps({"mean": rec["mean"], "chosen_lr": rec["chosen_lr"]}))
     return 0

@@ -116,3 +116,18 @@ def test_sweep_report_shows_no_interval_for_one_seed(tmp_path, monkeypatch):
     assert bands == []
     figure_sweep(_sweep([0, 1]), tmp_path / "two.png")
     assert len(bands) == 3
+
+
+def test_summary_counts_training_and_probed_facts_apart_in_the_right_number():
+    from neural.sft.markdown import _training_text
+    from neural.sft.presets import get_preset
+
+    one = get_preset("micro").with_(epochs=1)
+    m = {"n_facts": 1, "n_train_facts": 1, "n_dialogues": 2, "n_lies": 1, "steps": 2}
+    text = _training_text(m, one)
+    assert text.startswith("1 training fact, 2 dialogues (1 with a lie") and "1 fine-tuning epoch at" in text
+    assert text.endswith("2 steps per arm") and "probed" not in text and "stopped" not in text
+    m.update(n_train_facts=33, steps=1)
+    text = _training_text(m, one.with_(epochs=4))
+    assert text.startswith("33 training facts (1 probed), 2 dialogues")
+    assert "0.5 of 4 fine-tuning epochs (stopped by --max-steps)" in text and text.endswith("1 step per arm")

@@ -114,6 +114,16 @@ def test_seeds_are_aggregated(tmp_path, capsys):
         sum(a["mean_delta_obs"] - b["mean_delta_obs"] for a, b in zip(this, agg["per_seed"])) / 2)
     assert c["delta_do_minus_obs_other"]["mean"] == pytest.approx(agg["delta_do_minus_obs"]["mean"])
     assert "Compared with another run" in (abl / "report.md").read_text()
+    # the one setting that differs is listed; other probed facts are refused before any work
+    assert c["settings_differ"] == [{"setting": "ablate_first_token", "other": False, "this": True}]
+    assert "| ablate_first_token | `false` | `true` |" in (abl / "report.md").read_text()
+    fewer = tmp_path / "fewer"
+    capsys.readouterr()
+    assert main(["reproduce", "--out", str(fewer), "--preset", "micro", "--no-progress", "--seeds", "0", "1",
+                 "--epochs", "1", "--n-dialogues", "8", "--probe-facts", "1", "--compare-to", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert (f"--compare-to {tmp_path} probed other facts than this run (4 probed training facts there, 1 here)"
+            in err and len(err.strip().splitlines()) == 1 and not fewer.exists()), err
 
 
 def test_compare_to_without_the_standard_or_interventional_arm_is_one_line(tmp_path, capsys):
@@ -165,6 +175,15 @@ def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_a_negative_checkpoint_interval_names_the_option_and_its_value(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--out", str(tmp_path / "r"), "--preset", "micro", "--checkpoint-every", "-1"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.strip().splitlines()[-1].endswith(
+        "error: argument --checkpoint-every: must be ≥ 0, got -1"), err
+    assert not (tmp_path / "r").exists()
+
+
 def test_masks_command_prints_the_role_table(capsys):
     assert main(["masks", "--preset", "micro", "--per-dialogue"]) == 0
     out = capsys.readouterr().out
@@ -213,6 +232,14 @@ def test_paper_path_options_reach_the_run(tmp_path, capsys):
     assert m["steps"] == 3 and m["n_facts"] == 2 and m["random_init"] is True
     assert m["n_params"] > 320 * 32  # the full vocabulary of the shape, not the tokenizer's
     cfg = json.loads((out / "config.json").read_text())
+    # the summary names training and probed facts apart, and the epochs --max-steps cut short as run
+    n_train, epochs, n = cfg["preset"]["n_facts"], cfg["train"]["epochs"], m["n_dialogues"]
+    assert n_train > 2 and m["n_train_facts"] == n_train
+    report_md = (out / "report.md").read_text()
+    assert (f"{n_train} training facts (2 probed), {n} dialogues" in report_md
+            and f"{3 / n:.2g} of {epochs} fine-tuning epoch{'s' if epochs > 1 else ''} (stopped by --max-steps)"
+            in report_md and "3 steps per arm" in report_md), report_md
+    assert "final loss (mean of last 3 steps)" in report_md
     assert cfg["preset"]["sequential_arms"] and cfg["train"]["lora_rank"] == 2
     env = cfg["environment"]
     assert env["device"] == "cpu" and env["precision"] == "fp32" and env["torch_threads"] == 1
@@ -300,6 +327,23 @@ def test_sweep_writes_slopes_and_resumes(tmp_path, capsys):
     par = tmp_path / "par"
     assert main(["sweep", "--out", str(par), *argv[3:], "--jobs", "2"]) == 0
     assert json.loads((par / "sweep.json").read_text())["mean_delta"] == s["mean_delta"]
+
+
+def test_a_tiny_sweep_takes_max_steps_and_probe_facts_and_resume_keeps_them(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--out", str(out), "--preset", "micro", "--no-progress", "--p-lie", "0", "0.5", "1",
+            "--seeds", "0", "--max-steps", "2", "--probe-facts", "1"]
+    assert main(argv) == 0
+    for p in ("0.00", "0.50", "1.00"):
+        m = json.loads((out / f"p_{p}" / "seed_0" / "metrics.json").read_text())
+        assert m["steps"] == 2 and m["n_facts"] == 1 and m["n_train_facts"] > 1
+    assert main([*argv, "--resume"]) == 0
+    capsys.readouterr()
+    for changed, message in ((["--max-steps", "3"], "was made with --max-steps 2, not 3"),
+                             (["--probe-facts", "2"], "was made with --probe-facts 1, not 2")):
+        assert main([*argv, "--resume", *changed]) == 2
+        err = capsys.readouterr().err
+        assert f"the run in {out / 'p_0.00' / 'seed_0'} {message}" in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.parametrize("argv,message", [

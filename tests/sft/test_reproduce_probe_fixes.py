@@ -222,3 +222,19 @@ def test_a_damaged_settings_file_is_refused_not_skipped(tmp_path):
         saved_settings(tmp_path / "config.json")
     (tmp_path / "settings.json").write_text('{"lr": 0.1}')
     assert saved_settings(tmp_path / "settings.json") == {"lr": 0.1}
+
+
+@pytest.mark.parametrize("seeds", [[], ["--seeds", "0", "1"]])
+def test_resume_with_weights_but_no_state_json_is_refused_not_started_over(tmp_path, capsys, seeds):
+    """A checkpoint whose state.json was lost used to be ignored by --resume: the run started over
+    and replaced the finished run's report.md and config.json."""
+    out = tmp_path / "out"
+    ckpt = out / ("seed_1/checkpoint" if seeds else "checkpoint")
+    ckpt.mkdir(parents=True)
+    (ckpt / "obs.safetensors").write_bytes(b"weights")
+    (out / "report.md").write_text("the finished run")
+    before = _snapshot(out)
+    assert main(["reproduce", "--out", str(out), *SMOKE, *seeds, "--resume"]) == 2
+    captured = capsys.readouterr()
+    assert f"checkpoint {ckpt} has weights (obs.safetensors) but no state.json" in captured.err, captured.err
+    assert len(captured.err.strip().splitlines()) == 1 and captured.out == "" and _snapshot(out) == before

@@ -112,6 +112,15 @@ def test_corrupted_or_missing_checkpoint(setup, tmp_path):
         load_checkpoint(tmp_path, {"obs": model})
 
 
+def test_a_cut_optimiser_json_is_named_not_its_safetensors(setup, tmp_path):
+    model, exs = setup
+    train_pair(model, exs, CFG, checkpoint_dir=tmp_path, stop_after=2, progress=False)
+    text = (tmp_path / "obs.optim.json").read_text()
+    (tmp_path / "obs.optim.json").write_text(text[: len(text) // 2])
+    with pytest.raises(BayesAgentError, match=r"optimiser state \S*obs\.optim\.json is corrupted"):
+        train_pair(model, exs, CFG, resume=tmp_path, progress=False)
+
+
 def test_decomposition_of_the_summed_losses(setup):
     """Invariant 3, neural: NLL_obs = NLL_do + NLL over agent-content tokens (sum reduction)."""
     model, exs = setup
@@ -228,3 +237,10 @@ def test_each_checkpoint_is_written_once(setup, tmp_path, monkeypatch, sequentia
     else:
         assert saved == [(("obs", "do"), len(exs)), (("obs", "do"), n)]
     assert json.loads((tmp_path / "state.json").read_text())["step"] == n
+
+
+@pytest.mark.parametrize("field,value", [("clip", 0.0), ("weight_decay", -0.1), ("warmup_steps", -1),
+                                         ("checkpoint_every", -1)])
+def test_train_config_names_the_bad_field_and_its_value(field, value):
+    with pytest.raises(InvalidArgument, match=f"^{field} must be .*, got {value}$"):
+        TrainConfig(**{field: value})
