@@ -66,6 +66,17 @@ def test_log_evidence_of_a_symbolic_mixture_needs_numbers():
     assert numeric.log_evidence(Transcript().world("x")) == pytest.approx(math.log(F(11, 24)))
 
 
+
+def test_log_evidence_below_the_float_range_holds_for_exact_and_irrational_symbolic_numbers():
+    import sympy
+
+    h = Transcript.from_values(["x"] * 700, [0] * 700)
+    exact = Mixture([TableProgram("p", observation={"x": F(1, 3), "y": F(2, 3)})], [1])
+    assert exact.log_evidence(h) == pytest.approx(700 * math.log(1 / 3), rel=1e-12)
+    pi = Mixture([TableProgram("p", observation={"x": sympy.pi / 10, "y": 1 - sympy.pi / 10})], [1],
+                 arithmetic="symbolic")
+    assert pi.log_evidence(h) == pytest.approx(700 * math.log(math.pi / 10), rel=1e-12)
+
 # -- 5: None is reserved for "no action yet" and "the start" --------------------------------------
 def _conditioned() -> Mixture:
     p = TableProgram("p", observation_given_action={None: {"x": 1, "y": 0}, "a": {"x": 0, "y": 1}})
