@@ -94,6 +94,13 @@ def test_floats_inside_a_symbolic_entry_are_read_the_same_way():
     assert not any(v.atoms(sympy.Float) for v in m.distribution("x").values())
 
 
+def test_a_plain_float_beside_a_symbol_is_read_as_typed():
+    a = sympy.Symbol("a")
+    m = SCM([Variable("x", (0, 1, 2), cpt={0: 1 / 3, 1: a, 2: sympy.Rational(2, 3) - a})])
+    assert m.cpt("x")[()] == {0: sympy.Rational(1, 3), 1: a, 2: sympy.Rational(2, 3) - a}
+    assert m.marginals()["x"] == m.cpt("x")[()]  # the row sums to exactly 1: nothing to divide by
+
+
 # --- 4. messages and names -------------------------------------------------------------------------
 
 def test_table_too_large_blames_density_only_when_elimination_grows_a_table():
