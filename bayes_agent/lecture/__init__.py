@@ -7,11 +7,11 @@ Panel, imported only when the app is built or served, so ``import bayes_agent`` 
 """
 
 from .lessons import (DEFAULT_FIELDS, DEFAULT_SLOTS, LOCK_LEVEL, SEED_RANGE, FieldProblem, SeeDoLesson,
-                      TwoActionLesson, check_seed, delusion_lesson, lock_moment, parse_probability, see_do_lesson, two_action_lesson)
+                      TwoActionLesson, check_page_seed, delusion_lesson, lock_moment, parse_probability, see_do_lesson, two_action_lesson)
 from .serve import check_port, export_handout, free_port, serve
 
 __all__ = sorted([
     "DEFAULT_FIELDS", "DEFAULT_SLOTS", "FieldProblem", "LOCK_LEVEL", "SEED_RANGE", "SeeDoLesson", "TwoActionLesson",
-    "check_port", "check_seed", "delusion_lesson", "export_handout", "free_port", "lock_moment", "parse_probability",
+    "check_port", "check_page_seed", "delusion_lesson", "export_handout", "free_port", "lock_moment", "parse_probability",
     "see_do_lesson", "serve", "two_action_lesson",
 ])

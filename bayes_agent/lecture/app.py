@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any, Hashable, Mapping
 
 from .. import BayesAgentError, CLIMATES, Gate, Mode
-from .lessons import (DEFAULT_FIELDS, DEFAULT_SLOTS, LOCK_LEVEL, SCM_DEFAULTS, SEED_RANGE, check_seed,
+from .lessons import (DEFAULT_FIELDS, DEFAULT_SLOTS, LOCK_LEVEL, SCM_DEFAULTS, SEED_RANGE, check_page_seed,
                       delusion_lesson, lock_moment, see_do_lesson, two_action_lesson)
 
 __all__ = ["PAGES", "build_app", "build_handout_page"]
@@ -266,7 +266,7 @@ def _delusion_svg(tr: Any, t: int, lock: int | None) -> str:
 
 def _delusion_html(actor: str, seed: int, steps: int, policy: str, t: int) -> str:
     try:
-        seed = check_seed(seed)
+        seed = check_page_seed(seed)
         tr = delusion_lesson(actor=actor, seed=seed, steps=steps, policy=policy)
     except BayesAgentError as exc:
         return _problems(exc)
@@ -296,7 +296,7 @@ def _delusion_page(pn: Any, handout: bool = False) -> Any:
                                         options={"naive posterior": "obs", "interventional posterior": "do"})
     policy = pn.widgets.RadioButtonGroup(label="policy", options=["threshold", "sample"], value="threshold")
     # no bounds on the box itself: Bokeh would silently put back a seed out of range, and the box
-    # could then show one seed while the strip ran another; check_seed names the field and range
+    # could then show one seed while the strip ran another; check_page_seed names the field and range
     seed = pn.widgets.IntInput(label=f"seed ({SEED_RANGE[0]} to {SEED_RANGE[1]:,})", value=6, width=140,
                                css_classes=["seed"])
     steps = pn.widgets.IntSlider(label="slots", start=10, end=60, value=40, width=240)

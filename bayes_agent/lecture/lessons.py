@@ -22,7 +22,7 @@ from typing import Any, Hashable, Mapping, Sequence
 
 from .._numbers import short as _short
 from .. import (CLIMATES, SCM, Gate, InvalidArgument, Mode, Trajectory, Transcript,
-                ZeroEvidence, fire_engine_model, ice_cream_model, simulate_trajectory, two_action_mixture)
+                ZeroEvidence, check_seed, fire_engine_model, ice_cream_model, simulate_trajectory, two_action_mixture)
 
 __all__ = [
     "DEFAULT_FIELDS",
@@ -33,7 +33,7 @@ __all__ = [
     "SEED_RANGE",
     "SeeDoLesson",
     "TwoActionLesson",
-    "check_seed",
+    "check_page_seed",
     "delusion_lesson",
     "lock_moment",
     "parse_probability",
@@ -264,15 +264,21 @@ def see_do_lesson(model: str = "fire engine", *, mode: str = "see", cause: str |
 SEED_RANGE = (0, 10**6)
 
 
-def check_seed(seed: Any) -> int:
-    """The delusion page's seed, or :class:`FieldProblem` naming the field and its range (the page's
-    number box has no bounds of its own, so it never silently shows one seed and runs another)."""
+def check_page_seed(seed: Any) -> int:
+    """The delusion page's seed (:func:`bayes_agent.check_seed`'s rule, at most ``SEED_RANGE[1]``),
+    or :class:`FieldProblem` naming the field and its range (the page's number box has no bounds
+    of its own, so it never silently shows one seed and runs another)."""
     lo, hi = SEED_RANGE
     if seed is None or seed == "":
         raise FieldProblem("seed", f"is empty; type a whole number from {lo} to {hi:,}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not lo <= seed <= hi:
-        raise FieldProblem("seed", f"{_short(seed)} is not a whole number from {lo} to {hi:,}")
-    return seed
+    try:
+        n = check_seed(seed)
+    except InvalidArgument:
+        n = None
+    if n is None or n > hi:
+        raise FieldProblem("seed", f"{_short(seed) if isinstance(seed, (int, str)) else repr(seed)} "
+                                   f"is not a whole number from {lo} to {hi:,}")
+    return n
 
 
 def delusion_lesson(*, actor: str = "obs", seed: int = 6, steps: int = 40, policy: str = "threshold") -> Trajectory:

@@ -199,3 +199,14 @@ def test_a_long_typed_number_is_shortened_in_the_message():
     assert len(str(err.value)) < 200 and "(5,000 characters) is not a number" in str(err.value)
     body, _ = _two_action_html({**DEFAULT_FIELDS, "w0(p_B)": "7" * 5000}, [("A", 1), ("B", 0)])
     assert "7" * 30 not in body and "(5,000 characters)" in body
+
+
+def test_the_page_seed_follows_the_package_seed_rule_up_to_its_range():
+    import numpy as np
+
+    from bayes_agent.lecture import FieldProblem, check_page_seed
+
+    assert check_page_seed(np.int64(5)) == 5 and type(check_page_seed(np.int64(5))) is int
+    for bad in (2.5, True, "12"):
+        with pytest.raises(FieldProblem, match="is not a whole number from 0 to 1,000,000"):
+            check_page_seed(bad)
