@@ -19,7 +19,7 @@ from typing import Any, Hashable, Mapping
 
 from ._checks import expect
 from ._numbers import EXACT
-from .errors import InvalidArgument
+from .errors import InvalidArgument, ZeroEvidence
 from .mixture import Mixture, is_evidence
 from .programs import TableProgram
 from .transcript import Channel, Gate, Mode, Transcript
@@ -93,13 +93,16 @@ class TwoActionDerivation:
     action: Hashable
     history: Transcript
     w1: dict[str, Fraction]
-    w1_naive: dict[str, Fraction]
+    w1_naive: dict[str, Fraction] | None
     w2: dict[str, Fraction]
-    w2_naive: dict[str, Fraction]
+    w2_naive: dict[str, Fraction] | None
     L2_do: dict[str, Fraction]
     L2_obs: dict[str, Fraction]
     trace_do: list[dict[str, Fraction]] = field(repr=False)
     trace_obs: list[dict[str, Fraction]] = field(repr=False)
+    #: why the naive updater has no posterior (0/0 under every program), or None. Only the naive
+    #: one can fail alone: L^obs is L^do times the agent slots' factors, so L^do = 0 forces L^obs = 0
+    naive_undefined: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -126,18 +129,20 @@ class TwoActionDerivation:
         lines.append("Step 2. Update on the agent's own slot h_1 = (do(%s)):" % a)
         lines.append(f"  {'':22}{'interventional':>26}  {'naive (observational)':>26}")
         for n in self.names:
-            lines.append(f"  w_1({n}){'':{16 - len(n)}}{_cell(self.w1[n]):>26}  {_cell(self.w1_naive[n]):>26}")
+            lines.append(f"  w_1({n}){'':{16 - len(n)}}{_cell(self.w1[n]):>26}  {_cell(_at(self.w1_naive, n)):>26}")
         lines.append(f"  interventional: w_1 = w_0 (do({a}) is not evidence);"
                      f" naive: w_0·ν({a}) / Σ = self-confirmation.")
         lines += ["", f"Step 3. The world writes {o!r} (γ_2 = 0, evidence); both updaters use it:"]
         for n in self.names:
-            lines.append(f"  w_2({n}){'':{16 - len(n)}}{_cell(self.w2[n]):>26}  {_cell(self.w2_naive[n]):>26}")
+            lines.append(f"  w_2({n}){'':{16 - len(n)}}{_cell(self.w2[n]):>26}  {_cell(_at(self.w2_naive, n)):>26}")
         lines += ["", f"Likelihoods of ĥ_2 = (do({a}), {o}), γ = (1, 0):"]
         for n in self.names:
             lines.append(f"  L_2^do({n}) = ν({o}) = {self.L2_do[n]};   "
                          f"L_2^obs({n}) = ν({a})·ν({o}) = {self.L2_obs[n]}")
         lines += ["", f"After two slots: interventional w_2({n0}) = {_cell(self.w2[n0])}, "
-                  f"naive w_2({n0}) = {_cell(self.w2_naive[n0])}."]
+                  f"naive w_2({n0}) = {_cell(_at(self.w2_naive, n0))}."]
+        if self.naive_undefined:
+            lines.append(f"The naive (observational) updater cannot condition on this history: {self.naive_undefined}.")
         return "\n".join(lines)
 
     def latex(self) -> str:
@@ -156,25 +161,31 @@ class TwoActionDerivation:
         ]
         for x in self.names:
             rows.append(rf"w_1({n[x]}) &= w_0({n[x]}) = {L(self.w1[x])}")
+        undefined = r" = \text{undefined } (0/0)"
         for x in self.names:
             den = " + ".join(f"{L(m.prior[y])} \\cdot {L(k[y][a])}" for y in self.names)
-            rows.append(rf"w_1^{{\mathrm{{naive}}}}({n[x]}) &= \frac{{{L(m.prior[x])} \cdot {L(k[x][a])}}}"
-                        rf"{{{den}}} = {L(self.w1_naive[x])} \approx {_dec(self.w1_naive[x])}")
+            rows.append(rf"w_1^{{\mathrm{{naive}}}}({n[x]}) &= \frac{{{L(m.prior[x])} \cdot {L(k[x][a])}}}{{{den}}}"
+                        + (undefined if self.w1_naive is None
+                           else rf" = {L(self.w1_naive[x])} \approx {_dec(self.w1_naive[x])}"))
         for x in self.names:
             den = " + ".join(f"{L(self.w1[y])} \\cdot {L(k[y][o])}" for y in self.names)
             rows.append(rf"w_2({n[x]}) &= \frac{{{L(self.w1[x])} \cdot {L(k[x][o])}}}{{{den}}}"
                         rf" = {L(self.w2[x])} \approx {_dec(self.w2[x])}")
         for x in self.names:
+            if self.w1_naive is None:
+                rows.append(rf"w_2^{{\mathrm{{naive}}}}({n[x]}) &" + undefined)
+                continue
             den = " + ".join(f"{L(self.w1_naive[y])} \\cdot {L(k[y][o])}" for y in self.names)
-            rows.append(rf"w_2^{{\mathrm{{naive}}}}({n[x]}) &= \frac{{{L(self.w1_naive[x])} \cdot {L(k[x][o])}}}"
-                        rf"{{{den}}} = {L(self.w2_naive[x])} \approx {_dec(self.w2_naive[x])}")
+            rows.append(rf"w_2^{{\mathrm{{naive}}}}({n[x]}) &= \frac{{{L(self.w1_naive[x])} \cdot {L(k[x][o])}}}{{{den}}}"
+                        + (undefined if self.w2_naive is None
+                           else rf" = {L(self.w2_naive[x])} \approx {_dec(self.w2_naive[x])}"))
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
     def to_dict(self) -> dict[str, Any]:
         """Every quantity, exact values as fraction strings beside floats."""
         m = self.mixture
         k = {p.name: p.distribution(Transcript(), Channel.ACTION) for p in m.programs}
-        per = lambda d: {n: _q(d[n]) for n in self.names}  # noqa: E731
+        per = lambda d: None if d is None else {n: _q(d[n]) for n in self.names}  # noqa: E731
         return {
             "example": "two-action (paper section 4)",
             "prior": per(m.prior),
@@ -191,11 +202,17 @@ class TwoActionDerivation:
             "w2_naive": per(self.w2_naive),
             "L2_do": per(self.L2_do),
             "L2_obs": per(self.L2_obs),
+            "naive_undefined": self.naive_undefined,
         }
 
 
-def _cell(x: Fraction) -> str:
-    return f"{x} ≈ {_dec(x)}"
+def _cell(x: Fraction | None) -> str:
+    return "undefined (0/0)" if x is None else f"{x} ≈ {_dec(x)}"
+
+
+def _at(weights: dict[str, Fraction] | None, name: str) -> Fraction | None:
+    """A program's weight, or None where the updater had no posterior (0/0)."""
+    return None if weights is None else weights[name]
 
 
 def derive_two_action(
@@ -207,7 +224,9 @@ def derive_two_action(
     threshold: Any = Fraction(1, 2),
     normalize: bool = False,
 ) -> TwoActionDerivation:
-    """Compute §4.3: the agent acts by the threshold rule, then the world writes ``world``."""
+    """Compute §4.3: the agent acts by the threshold rule, then the world writes ``world``. Where
+    only the naive updater meets 0/0 its weights are None and ``naive_undefined`` says why; where
+    the interventional one does too, :class:`ZeroEvidence` is raised."""
     m = two_action_mixture(prior, kernels, normalize=normalize)
     actions = {a for p in m.programs for a in p.alphabet(Channel.ACTION)}
     if len(actions) != 2:
@@ -220,16 +239,22 @@ def derive_two_action(
     decision = m.decide(h0, target, threshold=threshold)
     h1 = h0.agent(decision.action)
     h2 = h1.world(world, channel=Channel.ACTION)
-    traces = {}
-    for mode in (Mode.INTERVENTIONAL, Mode.OBSERVATIONAL):
-        traces[mode] = m.updater(mode, context="c").trace(h2)
+    trace_do = m.updater(Mode.INTERVENTIONAL, context="c").trace(h2)
+    naive = m.updater(Mode.OBSERVATIONAL, context="c")
+    trace_obs: list[dict[str, Fraction]] = []
+    undefined = None
+    try:
+        for slot in h2.slots:  # slot by slot, so the weights before a 0/0 are kept
+            trace_obs.append(dict(naive.push(slot)))
+    except ZeroEvidence as why:
+        undefined = str(why)
     return TwoActionDerivation(
         mixture=m, target=target, threshold=decision.threshold, world=world,
         policy_b=decision.probability, action=decision.action, history=h2,
-        w1=m.posterior(h1), w1_naive=m.posterior(h1, Mode.OBSERVATIONAL),
-        w2=traces[Mode.INTERVENTIONAL][1], w2_naive=traces[Mode.OBSERVATIONAL][1],
+        w1=trace_do[0], w1_naive=trace_obs[0] if trace_obs else None,
+        w2=trace_do[1], w2_naive=trace_obs[1] if len(trace_obs) > 1 else None,
         L2_do=m.likelihood(h2), L2_obs=m.likelihood(h2, Mode.OBSERVATIONAL),
-        trace_do=traces[Mode.INTERVENTIONAL], trace_obs=traces[Mode.OBSERVATIONAL],
+        trace_do=list(trace_do), trace_obs=trace_obs, naive_undefined=undefined,
     )
 
 

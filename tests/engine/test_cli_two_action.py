@@ -79,17 +79,21 @@ def test_console_entry_point_runs_as_module():
 
 def test_only_the_naive_updater_failing_is_named_and_the_interventional_answer_printed(capsys):
     """(do(A), B) with ν_p_B = (0, 1), ν_p_A = (1, 0): the naive updater meets 0/0 at slot 2, the
-    interventional one gives w_2(p_B) = 1; the line names the naive updater, stdout keeps the other."""
+    interventional one gives w_2(p_B) = 1. A result, not an error: every output keeps its shape
+    (the naive weights undefined) and says which updater could not condition."""
     flags = ["--kernel", "p_B", "0", "1", "--kernel", "p_A", "1", "0"]
     code, out, err = run(capsys, *flags)
-    assert code == 2 and err.count("\n") == 1
-    assert "the naive (observational) updater cannot condition on this history" in err
-    assert "w_1(p_B) = 7/20 (0.3500)" in out and "w_2(p_B) = 1 (1.0000);  w_2(p_A) = 0 (0.0000)" in out
+    assert code == 0 and err == ""
+    assert "w_2(p_B)                             1 ≈ 1.0000             undefined (0/0)" in out
+    assert "The naive (observational) updater cannot condition on this history: slot 2" in out
     code, out, err = run(capsys, *flags, "--json")
-    assert code == 2 and json.loads(out)["interventional"]["w2"]["p_B"] == {"exact": "1", "float": 1.0}
-    assert "slot 2" in json.loads(out)["naive"]["undefined"]
+    d = json.loads(out)
+    assert code == 0 and d["w2"]["p_B"] == {"exact": "1", "float": 1.0} and d["w2_naive"] is None
+    assert d["w1_naive"]["p_A"]["exact"] == "1" and "slot 2" in d["naive_undefined"]
+    assert "naive (observational) updater cannot condition" in err
     code, out, err = run(capsys, *flags, "--latex")
-    assert code == 2 and out == "" and "the naive (observational) updater" in err
+    assert code == 0 and r"w_2^{\mathrm{naive}}(p_{B}) &= \frac{0 \cdot 1}{0 \cdot 1 + 1 \cdot 0} = \text{undefined } (0/0)" in out
+    assert r"w_2(p_{B}) &= \frac{\frac{7}{20} \cdot 1}" in out
 
 
 def test_both_updaters_failing_keeps_the_engines_line(capsys):

@@ -4,7 +4,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from bayes_agent import Gate, InvalidArgument, derive_two_action, invoice_dialogue, invoice_updates
+from bayes_agent import Gate, InvalidArgument, ZeroEvidence, derive_two_action, invoice_dialogue, invoice_updates
 from bayes_agent.worked import TWO_ACTION_KERNELS, TWO_ACTION_PRIOR
 
 
@@ -91,3 +91,17 @@ def test_closed_form_latex_covers_every_closed_form():
     assert forms == {"pi_B_h0", "w1", "w1_naive", "w2", "w2_naive"}
     assert set(cf["latex"]) == forms
     assert all(cf["latex"][k] == sympy.latex(cf[k]) for k in forms)
+
+
+def test_only_the_naive_updater_meeting_zero_evidence_leaves_the_interventional_answer():
+    # ν(B) = 0 under both programs, threshold 0: the agent writes B anyway (π(B) = 0 ≥ 0), a symbol
+    # no program could have written, so the naive updater meets 0/0 at slot 1; the interventional
+    # one ignores that slot and conditions on the world's A
+    kernels = {"p_B": {"A": 1, "B": 0}, "p_A": {"A": 1, "B": 0}}
+    d = derive_two_action(kernels=kernels, threshold=0, world="A")
+    assert d.action == "B" and d.w1 == d.w2 == {"p_B": F(7, 20), "p_A": F(13, 20)}
+    assert d.w1_naive is None and d.w2_naive is None and d.trace_obs == []
+    assert "slot 1" in d.naive_undefined
+    assert d.to_dict()["w1_naive"] is None and "undefined (0/0)" in d.text() and r"\text{undefined" in d.latex()
+    with pytest.raises(ZeroEvidence):  # both fail: the world's B is impossible too
+        derive_two_action(kernels=kernels, threshold=0, world="B")
