@@ -12,7 +12,7 @@ import sympy
 
 from bayes_agent import (CLIMATES, climate_row, climate_table, ice_cream_model, passive_vs_experiment,
                          plot_climates, plot_more_data)
-from bayes_agent.commands._common import example_out_dir, example_script, nothing_new_left
+from bayes_agent.commands import example_out_dir, example_script, nothing_new_left
 
 FIGURES = ("ice_cream_climates.png", "ice_cream_more_data.png")
 

@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from bayes_agent import (CLIMATES, derive_fire_engine, passive_vs_experiment, plot_climates,  # noqa: E402
                          plot_ensemble, plot_more_data, plot_trajectory, simulate_many,
                          simulate_trajectory, two_action_mixture)
-from bayes_agent.commands._common import example_out_dir, example_script, nothing_new_left  # noqa: E402
+from bayes_agent.commands import example_out_dir, example_script, nothing_new_left  # noqa: E402
+from bayes_agent.figures import save_figure  # noqa: E402
 
 FIGURES = ("fire_engine.png", "ice_cream_climates.png", "ice_cream_more_data.png", "delusion_ensemble_actor_do.png",
            "delusion_ensemble_actor_obs.png", "delusion_ensemble_sample_actor_obs.png", "delusion_trajectory.png")
@@ -44,7 +45,7 @@ with example_script("examples/make_doc_figures.py"):
         ax.set_ylabel("probability of fire (log scale)")
         ax.set_title("Fire engines do not cause fires: conditioning vs intervening")
         written.append(out / "fire_engine.png")
-        fig.savefig(written[-1], dpi=120)
+        save_figure(fig, written[-1], dpi=120)  # whole or not at all
         plt.close(fig)
 
         # 2. Ice cream, shorts and sun across climates (the essay's example), from the SCM.

@@ -9,7 +9,7 @@ world slots alternating. Each trajectory is scored by both updaters of the engin
 import sys
 
 from bayes_agent import plot_ensemble, plot_trajectory, simulate_many, simulate_trajectory, two_action_mixture
-from bayes_agent.commands._common import example_out_dir, example_script, nothing_new_left
+from bayes_agent.commands import example_out_dir, example_script, nothing_new_left
 
 FIGURES = ("delusion_ensemble_actor_do.png", "delusion_ensemble_actor_obs.png", "delusion_trajectory.png")
 

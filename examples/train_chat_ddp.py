@@ -27,8 +27,7 @@ import torch
 from torch.utils.data import SequentialSampler
 from transformers import Qwen2Config, Qwen2ForCausalLM, Trainer, TrainingArguments
 
-from bayes_agent.commands._arguments import positive_int
-from bayes_agent.commands._common import add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir
+from bayes_agent.commands import add_overwrite_argument, nothing_left_if_rejected, positive_int, prepare_out_dir
 from bayes_agent.errors import InvalidArgument
 from neural.chat import ChatCollator, build_chat_tokenizer
 
