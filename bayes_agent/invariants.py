@@ -421,7 +421,6 @@ class EngineRegime:
 
     # case surgery
     def replace_action_channels(self, case: Any, seed: int) -> Any:
-        from ._logspace import free_symbol_names
         from .mixture import Mixture
         from .programs import KeyedTable
 

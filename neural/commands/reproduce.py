@@ -294,7 +294,7 @@ def _check_tokenizer(model: str, path: str) -> None:
 
     from transformers import AutoTokenizer
 
-    from ..missing_model import check_tokenizer_encodes
+    from ..missing_model import check_tokenizer_encodes, missing_model_message
     from ..models import check_tokenizer_fits
 
     try:

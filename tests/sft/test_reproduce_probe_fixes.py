@@ -210,6 +210,18 @@ def test_model_folder_without_tokenizer_files_or_with_a_too_large_tokenizer_is_r
     assert "(vocab_size) has 100" in capsys.readouterr().err
 
 
+
+def test_a_model_folder_with_a_damaged_tokenizer_is_refused_in_one_line(tmp_path, capsys):
+    """config.json, a weights file and a tokenizer.json that is not JSON: the tokenizer check named
+    a helper it had not imported, so the refusal itself was a NameError traceback."""
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "qwen2", "vocab_size": 100}')
+    (folder / "model.safetensors").write_text("x")
+    (folder / "tokenizer.json").write_text("not json")
+    (folder / "tokenizer_config.json").write_text("{}")
+    _refused_before_work([*SMOKE, "--model", str(folder)], tmp_path / "out", "holds no loadable model", capsys)
+
 def test_a_damaged_settings_file_is_refused_not_skipped(tmp_path):
     """A config.json or settings.json that cannot be read used to count as 'no settings' and the
     resume check was skipped; absent files still mean nothing to compare."""
