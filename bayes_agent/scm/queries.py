@@ -26,7 +26,7 @@ from .plans import MAX_TABLE_SIZE, ratio_plan, table_plan
 if TYPE_CHECKING:
     from .model import SCM
 
-__all__ = ["ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence", "check_walk",
+__all__ = ["MAX_WALK", "ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence", "check_walk",
            "describe_event", "evidence_mass", "exact_ratio", "in_kind", "mass", "no_false_zero", "possible", "tidy", "unit",
            "walk_size", "weighted", "zero"]
 
@@ -146,13 +146,21 @@ def walk_size(model: "SCM", names: Iterable[str], fixed: Iterable[str]) -> tuple
     return math.prod(model.factor_view.size(n) for n in walked), len(walked)
 
 
+#: The most assignments a Python walk (enumeration, joint(), expectation()) takes when the model
+#: sets no ``max_table_size``: a walk costs ~10-25 µs per assignment on a laptop core, so 2**20
+#: is under half a minute, where a table's bound (:data:`~.plans.MAX_TABLE_SIZE`, 2**24) would be
+#: several minutes.
+MAX_WALK = 2 ** 20
+
+
 def check_walk(model: "SCM", names: Iterable[str], fixed: Iterable[str], what: str, advice: str) -> None:
     """Refuse (:class:`TableTooLarge`) before any work a walk (:func:`walk_size`) over more
-    assignments than the model's ``max_table_size`` (its kind's :data:`~.plans.MAX_TABLE_SIZE` if None)."""
+    assignments than the model's ``max_table_size``, or :data:`MAX_WALK` (at most the kind's
+    table bound) when the model sets none."""
     size, count = walk_size(model, names, fixed)
     bound = model.max_table_size
     if bound is None:
-        bound = MAX_TABLE_SIZE[model.factor_view.kind(())]
+        bound = min(MAX_WALK, MAX_TABLE_SIZE[model.factor_view.kind(())])
     if size > bound:
         raise TableTooLarge(
             f"{what} walks all {size:.3g} assignments of the {count} variable{'' if count == 1 else 's'} "

@@ -19,15 +19,20 @@ YN = (0, 1)
 # --- 1. enumeration refuses a walk above max_table_size before walking --------------------------
 
 def test_enumeration_refuses_a_walk_past_the_default_bound_at_once(monkeypatch):
-    """max_table_size=None is the kind's MAX_TABLE_SIZE (2**24 exact: chain_scm(40)'s X39 would walk
-    2**40); lowered here so that a broken check walks 2**12 assignments instead of hanging."""
-    assert MAX_TABLE_SIZE["exact"] == 2 ** 24 < 2 ** 40
-    monkeypatch.setitem(MAX_TABLE_SIZE, "exact", 2 ** 11)
+    """max_table_size=None bounds a walk by MAX_WALK (2**20: chain_scm(40)'s X39 would walk 2**40);
+    lowered here so that a broken check walks 2**12 assignments instead of hanging."""
+    from bayes_agent.scm import queries
+
+    assert queries.MAX_WALK == 2 ** 20 < MAX_TABLE_SIZE["exact"]
+    monkeypatch.setattr(queries, "MAX_WALK", 2 ** 11)
     with pytest.raises(TableTooLarge, match=r"method='enumeration' walks all 4\.1e\+03 assignments of the "
                                             r"12 variables it sums over, above max_table_size=2\.05e\+03") as e:
         chain_scm(12).distribution("X11", method="enumeration")
     assert e.value.size == 2 ** 12 and e.value.width == 11
     assert chain_scm(11).distribution("X10", method="enumeration") == chain_scm(11).distribution("X10")
+    monkeypatch.undo()
+    with pytest.raises(TableTooLarge, match=r"walks all 2\.1e\+06 assignments .*max_table_size=1\.05e\+06"):
+        chain_scm(21).distribution("X20", method="enumeration")  # 2**21 walked, over 2**20
 
 
 @pytest.mark.parametrize("ask, walked", [
