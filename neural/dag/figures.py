@@ -115,8 +115,13 @@ def plot_experimenting(m: dict, path: Path) -> None:
     ax.set_xlabel("experimentation trial")
     ax.set_ylabel("share of choices: do(+v) on a node\nnot tried before in the episode")
     n = "/".join(str(k) for k in sorted(seeds))
-    how = (f"bars: 95% Student-t interval over {n} seeds, clipped to [0, 1]" if drawn else
-           f"means over {n} seed(s); no interval (fewer than {MIN_SEEDS_FOR_INTERVAL} seeds)")
+    if drawn and len(seeds) == 1:
+        how = f"bars: 95% Student-t interval over {n} seeds, clipped to [0, 1]"
+    elif drawn:  # series over different numbers of seeds: say which get bars
+        how = (f"means over {n} seeds; bars (95% Student-t, clipped to [0, 1]) only on series with "
+               f"≥ {MIN_SEEDS_FOR_INTERVAL} seeds")
+    else:
+        how = f"means over {n} seed(s); no interval (fewer than {MIN_SEEDS_FOR_INTERVAL} seeds)"
     ax.set_title(f"Experimenting behaviour: does it try each variable once?\n({how})", fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
     _save(fig, path)

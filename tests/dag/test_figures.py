@@ -56,3 +56,12 @@ def test_enough_seeds_give_clipped_t_intervals(monkeypatch, tmp_path) -> None:
     half = stats.t.ppf(0.975, 3) * stats.sem(x)
     assert any(abs(lo - (x.mean() - half)) < 1e-9 and abs(hi - (x.mean() + half)) < 1e-9 for lo, hi in spans)
     assert "95% Student-t interval over 4 seeds, clipped to [0, 1]" in ax.get_title()
+
+
+def test_series_over_different_seed_counts_say_which_get_bars(monkeypatch, tmp_path) -> None:
+    three = _metrics([[0.2, 0.5, 0.8]] * 4)["experimenting"]["expert"]
+    two = _metrics([[0.2, 0.8]] * 4)["experimenting"]["expert"]
+    m = {"experimenting": {"expert": three, "bc_agent_train": two, "bc_agent_target": two}}
+    ax = _drawn(monkeypatch, m, tmp_path)
+    assert "only on series with ≥ 3 seeds" in ax.get_title() and "over 2/3 seeds" in ax.get_title()
+    assert len(_bar_spans(ax)) == 4  # the three-seed series' four trials, no others
