@@ -75,11 +75,12 @@ def _two_action_html(fields: Mapping[str, str], slots: list[tuple[str, int]]) ->
         f"<tr><td>after slot {i}</td>"
         + "".join(f"<td>{_weight(t.weights[m][i], 'p_B', f'w{i}-{m}-p_B')}</td>" for m in ("do", "obs"))
         + "</tr>" for i in range(1, n + 1))
-    notes = "".join(
-        f'<p class="problem updater-undefined" role="alert">The {who} updater cannot condition on this history: '
-        f"{html.escape(str(t.undefined[m]))}. The {other} column still holds.</p>"
-        for m, who, other in (("do", "interventional", "naive"), ("obs", "naive (observational)", "interventional"))
-        if m in t.undefined)
+    # only the naive updater can fail alone: L^obs is L^do times the agent slots' factors, so a
+    # history the interventional updater cannot condition on stops the naive one too (one message)
+    notes = "" if "obs" not in t.undefined else (
+        f'<p class="problem updater-undefined" role="alert">The naive (observational) updater cannot '
+        f"condition on this history: {html.escape(str(t.undefined['obs']))}. The interventional column "
+        f"still holds.</p>")
     out = (f'<div class="bars"><p>π(B | h<sub>0</sub>, c) = {_frac(t.policy, "policy")}: the threshold rule '
            f'(½) has the agent write <b>{t.decision}</b>. History: {gates}.</p>{notes}'
            f"<table><tr><th>hypothesis</th><th>prior w<sub>0</sub></th>"
