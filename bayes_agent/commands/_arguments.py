@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 from ..errors import BayesAgentError
 from ..seeds import NEGATIVE_SEED_REASON
 
-__all__ = ["named_option", "nonnegative_int", "positive_int"]
+__all__ = ["named_option", "nonnegative_int", "positive_int", "zero_or_more"]
 
 T = TypeVar("T")
 
@@ -25,12 +25,18 @@ def _integer(text: str, what: str) -> int:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
 
 
-def nonnegative_int(text: str) -> int:
-    """An argparse ``type=`` for seeds: an integer ≥ 0, else a one-line error naming the value."""
+def zero_or_more(text: str, reason: str = "") -> int:
+    """An argparse ``type=`` for counts that may be 0: an integer ≥ 0, else a one-line error naming
+    the value (and ``reason``, when given)."""
     value = _integer(text, "an integer ≥ 0")
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value} ({NEGATIVE_SEED_REASON})")
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}" + (f" ({reason})" if reason else ""))
     return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An argparse ``type=`` for seeds: :func:`zero_or_more`, saying why a seed cannot be negative."""
+    return zero_or_more(text, NEGATIVE_SEED_REASON)
 
 
 def positive_int(text: str) -> int:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from bayes_agent.commands._arguments import nonnegative_int
+from bayes_agent.commands import nonnegative_int
 from bayes_agent.errors import BayesAgentError
 
 __all__ = ["register"]

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bayes_agent.commands._arguments import named_option, nonnegative_int
+from bayes_agent.commands import named_option, nonnegative_int, zero_or_more
 from bayes_agent.commands._common import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
                                           progress_wanted, resume_command, save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="stop each arm after N steps (smoke runs)")
     p.add_argument("--probe-facts", type=int, default=None, metavar="N",
                    help="probe only the first N training facts (and N held-out ones)")
-    p.add_argument("--checkpoint-every", type=_steps_or_zero, default=None,
+    p.add_argument("--checkpoint-every", type=zero_or_more, default=None,
                    help="also checkpoint every N steps (default: at the end; paper preset: every epoch); "
                    "0: only at the end")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="DIR",
@@ -54,17 +54,6 @@ def register(subparsers: Any) -> None:
     add_experiment_options(p)
     add_overwrite_argument(p)
     p.set_defaults(func=_handle)
-
-
-def _steps_or_zero(text: str) -> int:
-    """An argparse ``type=`` for ``--checkpoint-every``: a number of steps ≥ 0 (0: only at the end)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
-    return value
 
 
 def add_experiment_options(p: Any) -> None:
