@@ -14,7 +14,7 @@ from bayes_agent.errors import InvalidArgument
 
 from .arms import ALL_ARMS
 from .metrics import metric_key
-from .settings import UNSET, setting_differences
+from .settings import UNSET, read_run_json, setting_differences
 from .stats import ci95, paired_ci95
 
 __all__ = ["COMPARED_ARMS", "aggregate", "check_compare_to", "check_comparable", "compare_runs", "compare_settings"]
@@ -106,13 +106,9 @@ def compare_settings(other_dir: str | Path, seed: int, mine: dict[str, Any]) -> 
     differs comes back as ``{"setting", "other", "this"}`` (the report lists them); ``None`` when the
     other run's config.json is not there (its settings are not recorded)."""
     path = Path(other_dir) / f"seed_{seed}" / "config.json"
-    try:
-        theirs = json.loads(path.read_text())
-    except FileNotFoundError:
+    theirs = read_run_json(path, "so the two runs cannot be checked to be comparable", f"--compare-to {other_dir}: ")
+    if theirs is None:
         return None
-    except (OSError, ValueError) as exc:
-        raise InvalidArgument(f"--compare-to {other_dir}: {path} is damaged ({type(exc).__name__}: {exc}), so "
-                              f"the two runs cannot be checked to be comparable") from None
     if not isinstance(theirs, dict):
         raise InvalidArgument(f"--compare-to {other_dir}: {path} holds no run settings")
     for key, what in _PROBED:

@@ -20,7 +20,7 @@ from bayes_agent.errors import InvalidArgument
 from .facts import Fact
 from .presets import Preset
 
-__all__ = ["Difference", "RESOLVED_PRECISION", "SETTINGS_FILE", "UNSET", "check_same_seed_layout",
+__all__ = ["Difference", "read_run_json", "RESOLVED_PRECISION", "SETTINGS_FILE", "UNSET", "check_same_seed_layout",
            "check_same_settings", "run_settings", "saved_seeds", "saved_settings", "setting_differences"]
 
 SETTINGS_FILE = "settings.json"
@@ -54,17 +54,22 @@ def run_settings(preset: Preset, seed: int, facts: Sequence[Fact], precision: st
     return json.loads(json.dumps(out))  # tuples as lists: what a reader of the JSON gets back
 
 
+def read_run_json(path: Path, consequence: str, prefix: str = "") -> Any:
+    """A run's JSON file; ``None`` when it is absent. One that cannot be read is refused in one line
+    (``prefix``, the path, what went wrong, then ``consequence``), never skipped as if absent."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"{prefix}{path} is damaged ({type(exc).__name__}: {exc}), {consequence}") from None
+
 def saved_settings(path: Path) -> dict[str, Any] | None:
     """The settings in ``path`` (a ``settings.json``, or a ``config.json`` under ``"settings"``);
     ``None`` when the file is absent or predates them (nothing to compare). A file that cannot be
     read is refused, not skipped: its run's settings could not be checked."""
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise InvalidArgument(f"{path} is damaged ({type(exc).__name__}: {exc}), so the settings of the run "
-                              f"there cannot be checked; delete it, or start over (--overwrite or a new --out)") from None
+    data = read_run_json(path, "so the settings of the run there cannot be checked; delete it, or start over "
+                               "(--overwrite or a new --out)")
     if path.name != SETTINGS_FILE:
         data = data.get("settings") if isinstance(data, dict) else None
     return data if isinstance(data, dict) else None
