@@ -224,6 +224,26 @@ def typed_rational(x: float) -> Fraction | None:
     return q if Fraction(math.nextafter(x, 0)) < q < Fraction(math.nextafter(x, math.inf)) else None
 
 
+def typed_symbolic_row(row: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
+    """A row in symbolic arithmetic with each float, alone or inside an expression (0.3*a, and
+    either sign), read as the rational it was typed as (:func:`typed_rational`; else its shortest
+    decimal), when the row then sums to exactly 1; otherwise the row as it came (for the row check
+    to judge). So 1/3 beside a and 2/3 - a is 1/3, a, 2/3 - a, with no float noise."""
+    sympy = _sympy()
+
+    def rational(f: Any) -> Any:
+        x = float(f)
+        q = typed_rational(abs(x))
+        q = q if q is not None else Fraction(repr(abs(x)))
+        return sympy.Rational(q.numerator, q.denominator) * (-1 if x < 0 else 1)
+
+    out = {k: rational(v) if isinstance(v, float)
+           else v.xreplace({f: rational(f) for f in v.atoms(sympy.Float)}) if is_symbolic(v) else v
+           for k, v in row.items()}
+    if out == dict(row) or sympy.simplify(sum(map(sympy.sympify, out.values())) - 1) != 0:
+        return dict(row)
+    return out
+
 def float_tolerance(values: list[Any]) -> float:
     """How far a float row's sum may miss 1: :data:`FLOAT_SUM_TOL`, or more for numpy numbers of
     lower precision (float32 0.35 + 0.65 is 0.99999997), scaled by the row's length."""
@@ -312,6 +332,8 @@ def check_distribution(
             raise InvalidArgument(f"{what}: symbol {key!r} is not hashable") from None
         parsed[key] = parse_number(value, f"{what}[{key!r}]")
     own = kind_of(parsed.values())  # validate in the row's own arithmetic, then convert
+    if own == SYMBOLIC:  # floats beside sympy values: read as typed when that sums to 1
+        parsed = typed_symbolic_row(parsed)
     parsed = {k: convert(v, own) for k, v in parsed.items()}
     for key, value in parsed.items():
         if is_negative(value):

@@ -76,3 +76,17 @@ def test_convert_row_then_shortest_decimals_then_exact_values_over_their_sum():
 def test_as_exact_reads_a_mixtures_float_rows_by_the_same_rule():
     m = as_exact(Mixture([TableProgram("p", observation={"x": 1 / 3, "y": 1 - 1 / 3})], [1.0]))
     assert m.programs[0].distribution(Transcript(), "observation") == {"x": F(1, 3), "y": F(2, 3)}
+
+
+def test_a_symbolic_mixture_reads_floats_beside_sympy_values_as_typed():
+    import sympy
+
+    from bayes_agent import Mixture, TableProgram, Transcript, symbols
+
+    a = symbols("a")
+    m = Mixture([TableProgram("p", observation={"x": 1 / 3, "y": a, "z": 2 / 3 - a})], [1], arithmetic="symbolic")
+    got = m.predict(Transcript(), None)
+    assert got["x"] == sympy.Rational(1, 3) and sympy.simplify(got["z"] - (sympy.Rational(2, 3) - a)) == 0
+    assert not any(v.atoms(sympy.Float) for v in got.values())
+    plain = Mixture([TableProgram("p", observation={"x": 1 / 3, "y": sympy.Rational(2, 3)})], [1], arithmetic="symbolic")
+    assert plain.predict(Transcript(), None) == {"x": sympy.Rational(1, 3), "y": sympy.Rational(2, 3)}

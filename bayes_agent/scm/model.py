@@ -40,7 +40,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
 from .._numbers import (EXACT, SYMBOLIC, convert_row, is_symbolic, kind_of, parse_number, short, sympy_module,
-                        typed_rational)
+                        typed_symbolic_row)
 from ..errors import InvalidArgument
 from .factors import FactorView
 from .queries import ENGINES, all_marginals, check_walk, evidence_mass, in_kind, tidy, weighted, zero
@@ -537,21 +537,9 @@ def _fmt_number(x: Number) -> str:
 
 
 def _symbolic_row(row: tuple) -> tuple:
-    """A CPT row of a symbolic model with its floats as sympy rationals: each float, alone or
-    inside an expression (0.3*a), read as typed (0.3 is 3/10, 1/3 is 1/3, as in exact arithmetic)
-    when the row then sums to exactly 1; otherwise the row goes to
-    :func:`~bayes_agent._numbers.convert_row` as it came (decimals, or exact values over their sum)."""
-    sympy = sympy_module()
-
-    def rational(f: Any) -> Any:
-        q = typed_rational(float(f))
-        return sympy.Rational(str(q if q is not None else Fraction(repr(float(f)))))
-
-    entries = {i: x.xreplace({f: rational(f) for f in x.atoms(sympy.Float)}) if is_symbolic(x)
-               else rational(x) if isinstance(x, float) else x for i, x in enumerate(row)}
-    if entries != dict(enumerate(row)) and sympy.simplify(sum(entries.values()) - 1) != 0:
-        entries = dict(enumerate(row))
-    return tuple(convert_row(entries, SYMBOLIC).values())
+    """A CPT row of a symbolic model with its floats as sympy rationals, by the engine's rule
+    (:func:`~bayes_agent._numbers.typed_symbolic_row`, then :func:`~bayes_agent._numbers.convert_row`)."""
+    return tuple(convert_row(typed_symbolic_row(dict(enumerate(row))), SYMBOLIC).values())
 
 
 def _fails(fn: Callable[[tuple], Any], row: tuple) -> bool:

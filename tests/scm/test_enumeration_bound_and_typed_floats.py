@@ -104,6 +104,8 @@ def test_a_plain_float_beside_a_symbol_is_read_as_typed():
     m = SCM([Variable("x", (0, 1, 2), cpt={0: 1 / 3, 1: a, 2: sympy.Rational(2, 3) - a})])
     assert m.cpt("x")[()] == {0: sympy.Rational(1, 3), 1: a, 2: sympy.Rational(2, 3) - a}
     assert m.marginals()["x"] == m.cpt("x")[()]  # the row sums to exactly 1: nothing to divide by
+    third = SCM([Variable("x", YN, cpt={0: (1 / 3) * a, 1: 1 - (1 / 3) * a})])  # -0.333…*a: a negative float
+    assert third.cpt("x")[()] == {0: a / 3, 1: 1 - a / 3} and third.marginals()["x"] == {0: a / 3, 1: 1 - a / 3}
 
 
 # --- 4. messages and names -------------------------------------------------------------------------
