@@ -12,7 +12,12 @@ from typing import Any
 
 from bayes_agent.errors import InvalidArgument
 
-__all__ = ["check_tokenizer_encodes", "is_hub_id", "missing_model_message"]
+__all__ = ["LOAD_ERRORS", "check_tokenizer_encodes", "is_hub_id", "missing_model_message"]
+
+#: What transformers raises on a tokenizer or config file that is absent or damaged: OSError (no
+#: file), ValueError (not JSON), and KeyError / TypeError / AttributeError (JSON of the wrong shape,
+#: such as a tokenizer.json without its "added_tokens").
+LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError)
 
 
 def is_hub_id(name_or_path: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from bayes_agent.errors import BayesAgentError, InvalidArgument
 from bayes_agent.seeds import check_seed
 
-from .missing_model import check_tokenizer_encodes, missing_model_message
+from .missing_model import LOAD_ERRORS, check_tokenizer_encodes, missing_model_message
 
 __all__ = [
     "EOS", "QWEN25_05B", "RANDOM_INIT_TOKENIZER_VOCAB", "TinyModelConfig", "build_tiny_model",
@@ -199,7 +199,7 @@ def load_tokenizer(name_or_path: str) -> Any:
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
-    except (OSError, ValueError) as exc:
+    except LOAD_ERRORS as exc:
         raise BayesAgentError(missing_model_message(name_or_path, exc)) from None
     check_tokenizer_encodes(tokenizer, name_or_path)
     if not getattr(tokenizer, "is_fast", False):

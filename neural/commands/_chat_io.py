@@ -90,11 +90,11 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
         return tok, None, f"built-in byte-level tokenizer, {args.template or 'plain'} template"
     from transformers import AutoTokenizer
 
-    from ..missing_model import check_tokenizer_encodes, is_hub_id
+    from ..missing_model import LOAD_ERRORS, check_tokenizer_encodes, is_hub_id
 
     try:
         tok = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
-    except (OSError, ValueError) as exc:
+    except LOAD_ERRORS as exc:
         if not Path(args.tokenizer).expanduser().exists() and not is_hub_id(args.tokenizer):
             raise InvalidArgument(
                 f"no local tokenizer at {args.tokenizer!r}: no such directory (--tokenizer); give a directory with "

@@ -82,13 +82,13 @@ def _tokenizer_and_context(model: str) -> tuple[Any, int | None]:
     config.json without loading the weights."""
     from transformers import AutoConfig
 
-    from ..missing_model import missing_model_message
+    from ..missing_model import LOAD_ERRORS, missing_model_message
     from ..models import check_tokenizer_fits, load_tokenizer
 
     tokenizer = load_tokenizer(model)
     try:
         config = AutoConfig.from_pretrained(model, local_files_only=True)
-    except (OSError, ValueError) as exc:
+    except LOAD_ERRORS as exc:
         raise BayesAgentError(missing_model_message(model, exc)) from None
     if isinstance(getattr(config, "vocab_size", None), int):
         check_tokenizer_fits(tokenizer, config.vocab_size, model)

@@ -283,13 +283,13 @@ def _check_tokenizer(model: str, path: str) -> None:
 
     from transformers import AutoTokenizer
 
-    from ..missing_model import check_tokenizer_encodes, missing_model_message
+    from ..missing_model import LOAD_ERRORS, check_tokenizer_encodes, missing_model_message
     from ..models import check_tokenizer_fits
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         vocab_size = json.loads(open(os.path.join(path, "config.json"), encoding="utf-8").read()).get("vocab_size")
-    except (OSError, ValueError, AttributeError) as exc:
+    except LOAD_ERRORS as exc:
         raise BayesAgentError(missing_model_message(model, exc)) from None
     check_tokenizer_encodes(tokenizer, model)
     if isinstance(vocab_size, int):

@@ -211,14 +211,15 @@ def test_model_folder_without_tokenizer_files_or_with_a_too_large_tokenizer_is_r
 
 
 
-def test_a_model_folder_with_a_damaged_tokenizer_is_refused_in_one_line(tmp_path, capsys):
-    """config.json, a weights file and a tokenizer.json that is not JSON: the tokenizer check named
-    a helper it had not imported, so the refusal itself was a NameError traceback."""
+@pytest.mark.parametrize("tokenizer_json", ["not json", '{"version": "1.0", "model": {"type": "BPE"}}'])
+def test_a_model_folder_with_a_damaged_tokenizer_is_refused_in_one_line(tmp_path, capsys, tokenizer_json):
+    """config.json, a weights file and a tokenizer.json that is not JSON (the tokenizer check named a
+    helper it had not imported: a NameError traceback) or JSON without its parts (a KeyError)."""
     folder = tmp_path / "damaged"
     folder.mkdir()
     (folder / "config.json").write_text('{"model_type": "qwen2", "vocab_size": 100}')
     (folder / "model.safetensors").write_text("x")
-    (folder / "tokenizer.json").write_text("not json")
+    (folder / "tokenizer.json").write_text(tokenizer_json)
     (folder / "tokenizer_config.json").write_text("{}")
     _refused_before_work([*SMOKE, "--model", str(folder)], tmp_path / "out", "holds no loadable model", capsys)
 
