@@ -162,14 +162,16 @@ def select_lr(
 
 def _saved_losses(out: Path, grid: dict[str, Any]) -> dict[str, dict[str, float]]:
     """The losses an earlier run of the same ``grid`` (preset, seeds, lrs) saved in ``out``, by seed
-    and lr; refused (one line) when that run had another grid or its file is damaged."""
+    and lr; refused (one line) when there are none, that run had another grid, or its file is damaged."""
     from .settings import setting_differences
 
     path = out / LOSSES_FILE
     try:
         data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
+    except FileNotFoundError:  # nothing to continue: a finished validation.json would be overwritten
+        raise InvalidArgument(f"--resume: {path} is not there, so no interrupted run in {out} has losses to "
+                              f"continue from; run without --resume (with --overwrite to replace a finished "
+                              f"{RESULT_FILE})") from None
     except (OSError, ValueError) as exc:
         raise InvalidArgument(f"--resume: {path} is damaged ({type(exc).__name__}: {exc}); delete it or start "
                               f"again with --overwrite") from None
@@ -217,8 +219,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        kept = f"the losses so far are in {losses}" if losses.exists() else "no (seed, lr) had finished"
-        print(f"interrupted: nothing chosen yet; {kept}; resume with: {again}", file=sys.stderr)
+        if losses.exists():
+            print(f"interrupted: nothing chosen yet; the losses so far are in {losses}; resume with: {again}",
+                  file=sys.stderr)
+        else:
+            print("interrupted: nothing chosen yet; no (seed, lr) had finished, so there is nothing to resume",
+                  file=sys.stderr)
         return 130
     print(json.dumps({"mean": rec["mean"], "chosen_lr": rec["chosen_lr"]}))
     return 0

@@ -77,6 +77,11 @@ def test_cli_checks_out_before_any_work_and_never_writes_over_a_result(monkeypat
     assert _main(["--out", str(tmp_path), "--preset", "micro"]) == 2
     assert "already holds results (validation.json); pass --overwrite" in capsys.readouterr().err
     assert (tmp_path / RESULT_FILE).read_text() == "{}"
+    # --resume with no saved losses: nothing to continue, and the finished result stays as it was
+    assert _main(["--out", str(tmp_path), "--preset", "micro", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "validation_losses.json is not there" in err and "run without --resume" in err
+    assert (tmp_path / RESULT_FILE).read_text() == "{}"
 
 
 def test_losses_are_saved_as_they_come_and_resume_trains_only_the_rest(monkeypatch, tmp_path, capsys):
