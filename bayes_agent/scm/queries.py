@@ -159,12 +159,14 @@ def check_walk(model: "SCM", names: Iterable[str], fixed: Iterable[str], what: s
     table bound) when the model sets none."""
     size, count = walk_size(model, names, fixed)
     bound = model.max_table_size
+    named = f"max_table_size={bound:.3g}" if bound is not None else ""
     if bound is None:
         bound = min(MAX_WALK, MAX_TABLE_SIZE[model.factor_view.kind(())])
+        named = f"{bound:.3g}, the bound on a walk when the model sets no max_table_size"
     if size > bound:
         raise TableTooLarge(
             f"{what} walks all {size:.3g} assignments of the {count} variable{'' if count == 1 else 's'} "
-            f"it sums over, above max_table_size={bound:.3g}; {advice}", size=size, width=max(count - 1, 0))
+            f"it sums over, above {named}; {advice}", size=size, width=max(count - 1, 0))
 
 
 def weighted(view: FactorView, names: tuple[str, ...], fixed: Assignment) -> Iterator[tuple[dict, Any]]:
