@@ -341,9 +341,13 @@ class HistoryProgram(Program):
         fn = self._fns[channel]
         if fn is None:
             raise _no_kernel(self, channel)
+        where = f"program {self.name!r} {channel.value} kernel after {len(history)} slots"
+        row = fn(history)
+        if channel is Channel.ACTION:  # as for table programs: an action None would read as "no action yet"
+            _no_none_symbol(row, where, _NO_ACTION_YET)
         return check_distribution(
-            fn(history),
-            f"program {self.name!r} {channel.value} kernel after {len(history)} slots",
+            row,
+            where,
             normalize=self.normalize,
             kind=self._kind,
         )

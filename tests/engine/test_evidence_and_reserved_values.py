@@ -96,6 +96,9 @@ def test_none_is_refused_as_an_action_symbol_and_a_markov_symbol():
         TableProgram("p", action={None: F(1, 2), "a": F(1, 2)})
     with pytest.raises(InvalidArgument, match=r"row after 'x' has the symbol None; None is reserved for \"the start\""):
         MarkovProgram("m", action={"x": {None: 1}})
+    history_none = Mixture([HistoryProgram("hp", action=lambda h: {None: 1}, observation=lambda h: {"x": 1})], [1])
+    with pytest.raises(InvalidArgument, match=r"program 'hp' action kernel after 0 slots has the symbol None"):
+        history_none.sample_action(Transcript(), 0)
     # None as the *key* of the row before any action / of the start row is what it is for
     assert _conditioned().posterior(Transcript().world("x")) == {"p": 1, "q": 0}
     assert _markov().posterior(Transcript().world("x")) == {"m": 1, "n": 0}
