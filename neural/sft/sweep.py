@@ -153,6 +153,8 @@ def run_sweep(
     sweep["seconds_wall"] = time.perf_counter() - t0
     sweep["jobs"] = jobs
     sweep["preset"] = preset.name
+    sweep["kept_runs"] = len(p_lies) * len(seeds) - len(todo)
+    sweep["cut"] = {flag: getattr(preset, field) for field, flag in _CUT.items() if getattr(preset, field) is not None}
     report.write_json(out / "sweep.json", sweep)
     figure_sweep(sweep, out / "figure_sweep.png")
     report.write_report(out / "report.md", "Dose-response: mean Δ against the agent's lie rate", _sections(sweep))
@@ -243,12 +245,18 @@ def _sections(sweep: dict[str, Any]) -> list:
                f"{sweep['slope_ci_high'][a]:+.3f}] | "
                + ", ".join(f"{x:.2f}" for x in sweep["lie_endorse_share"][a]) + " |" for a in arms]
     n = len(sweep["seeds"])
+    kept = f" (this invocation only: {sweep['kept_runs']} run(s) were kept from before)" if sweep.get("kept_runs") else ""
     spread = ("Mean Δ of the one seed (no interval over seeds)" if n == 1
               else "Mean Δ and 95% Student-t intervals over seeds")
     intro = (f"{n} seed{'s' if n > 1 else ''} ({', '.join(map(str, sweep['seeds']))}) at each of "
              f"{len(sweep['p_lie'])} lie rates, every arm of a seed fine-tuned from that seed's base; each "
              f"run's report is in `p_<p_lie>/seed_<seed>/`. {spread}; slopes fitted by least squares "
              f"over all {len(sweep['runs'])} runs (scipy.stats.linregress, t with n − 2 degrees of "
-             f"freedom). Wall time {sweep.get('seconds_wall', 0):.0f} s with {sweep.get('jobs', 1)} job(s).")
+             f"freedom). Wall time {sweep.get('seconds_wall', 0):.0f} s with {sweep.get('jobs', 1)} job(s)"
+             f"{kept}.")
+    cut = sweep.get("cut") or {}
+    if cut:  # a sweep cut short is a check of the software, not the experiment: say so up front
+        intro = (f"**Cut short ({', '.join(f'{k} {v}' for k, v in cut.items())}): not the full experiment.** "
+                 + intro)
     return [("Setup", intro), ("Mean Δ by p_lie", "\n".join(rows)), ("Slopes", "\n".join(slopes)),
             ("Figure", "![sweep](figure_sweep.png)")]

@@ -337,7 +337,10 @@ def test_a_tiny_sweep_takes_max_steps_and_probe_facts_and_resume_keeps_them(tmp_
     for p in ("0.00", "0.50", "1.00"):
         m = json.loads((out / f"p_{p}" / "seed_0" / "metrics.json").read_text())
         assert m["steps"] == 2 and m["n_facts"] == 1 and m["n_train_facts"] > 1
+    assert json.loads((out / "sweep.json").read_text())["cut"] == {"--max-steps": 2, "--probe-facts": 1}
+    assert "**Cut short (--max-steps 2, --probe-facts 1): not the full experiment.**" in (out / "report.md").read_text()
     assert main([*argv, "--resume"]) == 0
+    assert "this invocation only: 3 run(s) were kept from before" in (out / "report.md").read_text()
     capsys.readouterr()
     for changed, message in ((["--max-steps", "3"], "was made with --max-steps 2, not 3"),
                              (["--probe-facts", "2"], "was made with --probe-facts 1, not 2")):
