@@ -81,6 +81,11 @@ def test_an_example_checks_its_out_dir_like_the_command(tmp_path: Path) -> None:
     r = _example("ice_cream.py", str(out), "--bogus", cwd=tmp_path)
     assert r.returncode == 2 and "unexpected argument '--bogus'" in r.stderr
     assert (out / "ice_cream_climates.png").read_text() == "an earlier figure"
+    r = _example("ice_cream.py", "--overwrite", cwd=tmp_path)   # nothing to write over
+    assert r.returncode == 2 and "--overwrite needs an OUT_DIR" in r.stderr
+    r = _example("simulate_delusion.py", "--help", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("usage: python simulate_delusion.py [OUT_DIR] [--overwrite]")
+    assert "delusion" in r.stdout.lower() and r.stderr == ""
 
 
 @pytest.mark.parametrize("where, said", [

@@ -335,11 +335,17 @@ def example_out_dir(argv: Sequence[str], writes: Iterable[str], *, flags: Sequen
     ``flags`` are the script's own switches, passed over here; anything else is refused in one line.
     The default folder (make_doc_figures.py's docs/figures) is the one place meant to be rewritten.
     """
+    usage = f"[OUT_DIR] [--overwrite]{''.join(f' [{f}]' for f in flags)}"
+    if "-h" in argv or "--help" in argv:  # the script's own docstring says what it shows
+        doc = (getattr(sys.modules.get("__main__"), "__doc__", None) or "").strip()
+        print(f"usage: python {os.path.basename(sys.argv[0])} {usage}" + (f"\n\n{doc}" if doc else ""))
+        raise SystemExit(0)
     args = [a for a in argv if a not in (*flags, "--overwrite")]
+    if "--overwrite" in argv and not args and default is None:
+        raise InvalidArgument("--overwrite needs an OUT_DIR to write over; the arguments are " + usage)
     unknown = [a for a in args if a.startswith("-")]
     if unknown or len(args) > 1:
-        raise InvalidArgument(f"unexpected argument {(unknown or args[1:])[0]!r}; the arguments are "
-                              f"[OUT_DIR] [--overwrite]{''.join(f' [{f}]' for f in flags)}")
+        raise InvalidArgument(f"unexpected argument {(unknown or args[1:])[0]!r}; the arguments are {usage}")
     if not args and default is None:
         return None
     return prepare_out_dir(args[0] if args else default, overwrite="--overwrite" in argv or not args,
