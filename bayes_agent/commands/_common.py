@@ -230,8 +230,8 @@ def progress_wanted(no_progress: bool = False, stream: object = None) -> bool:
 
 
 def resume_command(argv: Sequence[str], *, drop: Sequence[str] = ("--overwrite",),
-                   add: Sequence[str] = ()) -> str:
-    """The shell command that reruns ``argv`` (this command's arguments) with ``add`` appended.
+                   add: Sequence[str] = (), program: Sequence[str] = ("bayes-agent",)) -> str:
+    """The shell command that reruns ``argv`` (this command's arguments, after ``program``) with ``add`` appended.
 
     Options in ``drop`` (flags without values) and any earlier occurrence of an option in ``add``
     (with its value) are left out, so the result is exact and copy-pasteable.
@@ -250,7 +250,7 @@ def resume_command(argv: Sequence[str], *, drop: Sequence[str] = ("--overwrite",
             skip = "=" not in a
             continue
         kept.append(a)
-    return shlex.join(["bayes-agent", *kept, *add])
+    return shlex.join([*program, *kept, *add])
 
 
 @contextmanager

@@ -229,8 +229,8 @@ def _run(args: argparse.Namespace, preset: Any, seeds: list[int], out: Path, res
 def _saved_seeds(out: Path, seeds: list[int]) -> str:
     """What an interrupted multi-seed run left: its finished seeds, and the checkpoint of each
     unfinished seed that reached one (what --resume continues from)."""
-    n = sum((out / f"seed_{s}" / "metrics.json").exists() for s in seeds)
     unfinished = [out / f"seed_{s}" for s in seeds if not (out / f"seed_{s}" / "metrics.json").exists()]
+    n = len(seeds) - len(unfinished)
     ckpts = [d / "checkpoint" for d in unfinished if (d / "checkpoint" / "state.json").exists()]
     kept = f" and the checkpoint{'s' if len(ckpts) > 1 else ''} {', '.join(map(str, ckpts))}" if ckpts else ""
     return f"{n} of {len(seeds)} seeds in {out}{kept}"

@@ -24,6 +24,7 @@ from .experiment import build_base_model, check_resumable, run, select_facts
 from .metrics import metric_key
 from .facts import Fact
 from .presets import Preset
+from .settings import read_run_json
 from .stats import ci95, slope_ci95
 
 __all__ = ["run_sweep", "figure_sweep"]
@@ -60,11 +61,12 @@ def _check_same_cut(preset: Preset, run_dir: Path) -> None:
     if not (run_dir / "metrics.json").exists():
         return  # unfinished: its checkpoint's steps are checked by check_resumable, its probes run later
     path = run_dir / "config.json"
-    try:
-        saved = json.loads(path.read_text())["preset"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidArgument(f"{path} is damaged or missing ({type(exc).__name__}: {exc}), so the run there cannot "
-                              f"be checked; delete it, or start over (--overwrite or a new --out)") from None
+    config = read_run_json(path, "so the run there cannot be checked; delete it, or start over (--overwrite or a "
+                                 "new --out)")
+    saved = config.get("preset") if isinstance(config, dict) else None
+    if not isinstance(saved, dict):
+        raise InvalidArgument(f"{path} is missing or holds no preset, so the run there cannot be checked; delete "
+                              f"it, or start over (--overwrite or a new --out)")
     now = preset.to_dict()
     for key, option in _CUT.items():
         if saved.get(key) != now[key]:

@@ -114,10 +114,13 @@ def select_lr(
     saved = _saved_losses(Path(out), grid) if out is not None and resume else {}
     losses: dict[float, list[float]] = {lr: [] for lr in lrs}
     seconds: dict[str, float] = {}
+    from .report import write_json
+
     for s in seeds:
-        if all(f"{lr:g}" in saved.get(str(s), {}) for lr in lrs):
+        done = saved.get(str(s), {})  # this seed's losses an interrupted run saved, by lr
+        if all(f"{lr:g}" in done for lr in lrs):
             for lr in lrs:
-                losses[lr].append(saved[str(s)][f"{lr:g}"])
+                losses[lr].append(done[f"{lr:g}"])
             continue
         t0 = time.perf_counter()
         train_d = make_dialogues(facts, preset.n_dialogues, seed=s, p_lie=preset.p_lie, p_tail=preset.p_tail)
@@ -130,16 +133,14 @@ def select_lr(
         overlap = {e.text for e in train_x} & {e.text for e in val_x}
         val_x = [e for e in val_x if e.text not in overlap]  # held-out: no validation dialogue was trained on
         for lr in lrs:
-            if f"{lr:g}" in saved.get(str(s), {}):
-                losses[lr].append(saved[str(s)][f"{lr:g}"])
+            if f"{lr:g}" in done:
+                losses[lr].append(done[f"{lr:g}"])
                 continue
             cfg = replace(preset.train, lr=lr, seed=s, checkpoint_every=0)
             result = train_lockstep(base.model, train_x, cfg, arms=("obs",), device=preset.device, progress=progress)
             losses[lr].append(validation_loss(result.models["obs"], val_x))
             print(f"validation seed {s}, lr {lr:g}: loss {losses[lr][-1]:.4f}", file=sys.stderr, flush=True)
             if out is not None:  # saved as it comes: an interrupted grid loses no finished (seed, lr)
-                from .report import write_json
-
                 saved.setdefault(str(s), {})[f"{lr:g}"] = losses[lr][-1]
                 write_json(Path(out) / LOSSES_FILE, {**grid, "losses": saved})
         seconds[str(s)] = time.perf_counter() - t0
@@ -153,8 +154,6 @@ def select_lr(
         "chosen_lr": chosen, "seconds": seconds, "epochs": preset.train.epochs,
     }
     if out is not None:
-        from .report import write_json
-
         Path(out).mkdir(parents=True, exist_ok=True)
         write_json(Path(out) / RESULT_FILE, record)
     return record
@@ -163,18 +162,14 @@ def select_lr(
 def _saved_losses(out: Path, grid: dict[str, Any]) -> dict[str, dict[str, float]]:
     """The losses an earlier run of the same ``grid`` (preset, seeds, lrs) saved in ``out``, by seed
     and lr; refused (one line) when there are none, that run had another grid, or its file is damaged."""
-    from .settings import setting_differences
+    from .settings import read_run_json, setting_differences
 
     path = out / LOSSES_FILE
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:  # nothing to continue: a finished validation.json would be overwritten
+    data = read_run_json(path, "delete it or start again with --overwrite", "--resume: ")
+    if data is None:  # nothing to continue: a finished validation.json would be overwritten
         raise InvalidArgument(f"--resume: {path} is not there, so no interrupted run in {out} has losses to "
                               f"continue from; run without --resume (with --overwrite to replace a finished "
-                              f"{RESULT_FILE})") from None
-    except (OSError, ValueError) as exc:
-        raise InvalidArgument(f"--resume: {path} is damaged ({type(exc).__name__}: {exc}); delete it or start "
-                              f"again with --overwrite") from None
+                              f"{RESULT_FILE})")
     if not isinstance(data, dict) or not isinstance(data.get("losses"), dict):
         raise InvalidArgument(f"--resume: {path} holds no saved losses; delete it or start again with --overwrite")
     differ = setting_differences({k: data.get(k) for k in grid}, grid)
@@ -187,9 +182,9 @@ def _saved_losses(out: Path, grid: dict[str, Any]) -> dict[str, dict[str, float]
 
 def _main(argv: Sequence[str] | None = None) -> int:
     import argparse
-    import shlex
 
-    from bayes_agent.commands._common import add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir
+    from bayes_agent.commands._common import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
+                                              resume_command)
 
     from .presets import get_preset
 
@@ -202,9 +197,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     add_overwrite_argument(ap)
     args = ap.parse_args(argv)
     losses = Path(args.out) / LOSSES_FILE
-    again = shlex.join(["python", "-m", "neural.sft.validation",
-                        *[a for a in (sys.argv[1:] if argv is None else argv) if a not in ("--overwrite", "--resume")],
-                        "--resume"])
+    again = resume_command(sys.argv[1:] if argv is None else argv, drop=("--overwrite", "--resume"), add=["--resume"],
+                           program=("python", "-m", "neural.sft.validation"))
     try:
         preset = get_preset(args.preset)
         with nothing_left_if_rejected(args.out):  # checked before any work; a refused run leaves no new --out
