@@ -230,11 +230,13 @@ def typed_symbolic_row(row: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
     decimal), when the row then sums to exactly 1; otherwise the row as it came (for the row check
     to judge). So 1/3 beside a and 2/3 - a is 1/3, a, 2/3 - a, with no float noise."""
     sympy = _sympy()
+    if not any(isinstance(v, float) or (is_symbolic(v) and v.has(sympy.Float)) for v in row.values()):
+        return dict(row)  # the usual row: nothing to read
 
     def rational(f: Any) -> Any:
         x = float(f)
         q = typed_rational(abs(x))
-        q = q if q is not None else Fraction(repr(abs(x)))
+        q = q if q is not None else convert(abs(x), EXACT)
         return sympy.Rational(q.numerator, q.denominator) * (-1 if x < 0 else 1)
 
     out = {k: rational(v) if isinstance(v, float)
