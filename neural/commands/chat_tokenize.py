@@ -21,10 +21,6 @@ from ..masking import IGNORE_INDEX, LabelMode, trains_nothing
 from ._chat_io import Problems, add_common_arguments, load_tokenizer, masked_conversations
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "chat-tokenize",
@@ -46,6 +42,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..sft.markdown import counted  # here, not at import: neural.sft loads torch
+
     # every output is checked before any work: a wrong path costs a second, not the run
     if args.out != "-":
         check_output_file(args.out, overwrite=args.overwrite)
@@ -90,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
         args.saved = args.out + (f" and the tokenizer in {args.save_tokenizer}" if args.save_tokenizer else "")
     report = sys.stderr if args.out == "-" else sys.stdout
     print(
-        f"wrote {_count(len(rows), 'conversation')} ({args.mode} labels, tokenizer: {described}) to "
-        f"{args.out}: {_count(tokens, 'token')}, {supervised} supervised; truncated "
-        f"{_count(truncated, 'token')} in {_count(cut_conversations, 'conversation')}; skipped "
-        f"{_count(len(problems.items), 'line')}; dropped_content {dropped} (assistant texts the template "
+        f"wrote {counted(len(rows), 'conversation')} ({args.mode} labels, tokenizer: {described}) to "
+        f"{args.out}: {counted(tokens, 'token')}, {supervised} supervised; truncated "
+        f"{counted(truncated, 'token')} in {counted(cut_conversations, 'conversation')}; skipped "
+        f"{counted(len(problems.items), 'line')}; dropped_content {dropped} (assistant texts the template "
         f"leaves out beside their tool calls, which are kept)"
         + (f"; {unlabelled} of them with no supervised label (a ChatCollator batch made only of such "
            f"is refused: filter them out before training)" if unlabelled else ""),

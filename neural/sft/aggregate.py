@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from bayes_agent.errors import InvalidArgument
 
 from .arms import ALL_ARMS
+from .markdown import counted
 from .metrics import metric_key
 from .settings import UNSET, read_run_json, setting_differences
 from .stats import ci95, paired_ci95
@@ -116,7 +117,7 @@ def compare_settings(other_dir: str | Path, seed: int, mine: dict[str, Any]) -> 
         if there == here:
             continue
         if len(there) != len(here):
-            problem = f"{len(there)} {what}{'' if len(there) == 1 else 's'} there, {len(here)} here"
+            problem = f"{counted(len(there), what)} there, {len(here)} here"
         else:
             i = next(i for i, (a, b) in enumerate(zip(there, here)) if a != b)
             a, b = there[i].get("topic"), here[i].get("topic")

@@ -11,7 +11,7 @@ from .arms import arm as arm_record
 from .metrics import metric_key
 from .presets import Preset
 
-__all__ = ["REPLY_REASONS", "reply_notes", "run_sections", "seed_sections"]
+__all__ = ["REPLY_REASONS", "counted", "reply_notes", "run_sections", "seed_sections"]
 
 REPLY_REASONS = {
     "base": "Its corpus answers a user's bare statement of a fact with an affirmation that restates it, "
@@ -62,8 +62,8 @@ def _setting(value: Any) -> str:
     return f"`{value if isinstance(value, str) else json.dumps(value, default=str)}`"
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 fact``, ``2 facts``."""
+def counted(n: int, noun: str) -> str:
+    """``1 fact``, ``2 facts``: a count with its noun in the right number."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
@@ -74,13 +74,13 @@ def _training_text(m: dict[str, Any], preset: Preset) -> str:
     probed = "" if n_train == m["n_facts"] else f" ({m['n_facts']} probed)"
     planned = preset.train.epochs * m["n_dialogues"]
     if m["steps"] < planned:
-        epochs = (f"{m['steps'] / m['n_dialogues']:.2g} of {_count(preset.train.epochs, 'fine-tuning epoch')} "
+        epochs = (f"{m['steps'] / m['n_dialogues']:.2g} of {counted(preset.train.epochs, 'fine-tuning epoch')} "
                   f"(stopped by --max-steps)")
     else:
-        epochs = _count(preset.train.epochs, "fine-tuning epoch")
-    return (f"{_count(n_train, 'training fact')}{probed}, {_count(m['n_dialogues'], 'dialogue')} "
+        epochs = counted(preset.train.epochs, "fine-tuning epoch")
+    return (f"{counted(n_train, 'training fact')}{probed}, {counted(m['n_dialogues'], 'dialogue')} "
             f"({m['n_lies']} with a lie, p_lie {preset.p_lie}), {epochs} at lr {preset.train.lr:g}, "
-            f"{_count(m['steps'], 'step')} per arm")
+            f"{counted(m['steps'], 'step')} per arm")
 
 
 def _counts(c: dict[str, int]) -> str:
@@ -118,11 +118,11 @@ def run_sections(metrics: dict[str, Any], preset: Preset, base_info: dict[str, A
         row("facts where the lie is preferred (Δ < 0)", lie_pref),
         row("truth probe labels", truth),
         row("lie probe labels", lie),
-        row(f"final loss (mean of last {_count(min(50, m['steps']), 'step')})", loss),
+        row(f"final loss (mean of last {counted(min(50, m['steps']), 'step')})", loss),
         "",
     ]
     if "facts_do_beats_obs" in m:
-        lines.append(f"Δ_do > Δ_obs on **{m['facts_do_beats_obs']} of {_count(m['n_facts'], 'probed fact')}**. ")
+        lines.append(f"Δ_do > Δ_obs on **{m['facts_do_beats_obs']} of {counted(m['n_facts'], 'probed fact')}**. ")
     lines += [
         f"Supervised tokens: standard {m['supervised_tokens_obs']}, interventional "
         f"{m['supervised_tokens_do']} (the {m['agent_content_tokens']} agent-content tokens of "
@@ -207,7 +207,7 @@ def seed_sections(agg: dict[str, Any], per_seed: Sequence[dict[str, Any]], prese
         lines.append(f"| {probe.replace('_', ' ')} labels, mean over seeds | " + " | ".join(
             _counts({k: round(v, 1) for k, v in agg[metric_key(a, probe) + '_mean'].items()}) for a in arms) + " |")
     lines += ["", f"Base: truth preferred on {agg['base_facts_truth_preferred']} of "
-                  f"{_count(agg['n_facts'], 'probed fact')} per seed."]
+                  f"{counted(agg['n_facts'], 'probed fact')} per seed."]
     sections = [("Aggregate over seeds", "\n".join(lines))]
     per = ["| seed | base | " + " | ".join(f"Δ {arm_record(a).display}" for a in arms) + " | total s | report |",
            "|---" * (len(arms) + 4) + "|"]
