@@ -30,7 +30,7 @@ from ..errors import InvalidArgument, TableTooLarge
 from .elimination import HEURISTICS, elimination_order
 from .factors import FactorView
 
-__all__ = ["FOLD", "MAX_OPERANDS", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "check_size", "contraction_path",
+__all__ = ["FOLD", "MAX_OPERANDS", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "bucket_steps", "check_size", "contraction_path",
            "dtype_of", "fold_einsum", "mechanism_factors", "optimal_path", "own_size", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
            "table_plan"]
 
@@ -96,7 +96,7 @@ class Block:
     def _schedule(self, scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> None:
         """Bucket elimination, symbolically: which slots each einsum reads and what it writes.
         Each greedy heuristic proposes an order; the one whose tables are smallest in total wins."""
-        _, steps, self.largest, self.width = _buckets(scopes, sizes, keep, best_order(scopes, sizes, keep))
+        _, steps, self.largest, self.width = bucket_steps(scopes, sizes, keep, best_order(scopes, sizes, keep))
         # a bucket of three or more factors contracts pairwise along numpy's greedy path, fixed now
         self.steps = []
         for ids, subscripts, shapes in steps:
@@ -268,7 +268,7 @@ def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tu
     best = None
     for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
         order = elimination_order(scopes, keep, sizes, heuristic)
-        total, _, largest, _ = _buckets(scopes, sizes, keep, order, subscripts=False)
+        total, _, largest, _ = bucket_steps(scopes, sizes, keep, order, subscripts=False)
         if best is None or total < best[0]:
             best = (total, order)
         if largest <= SMALL_TABLE:  # small tables already: another order cannot gain much
@@ -278,13 +278,13 @@ def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tu
     rng = random.Random(0)  # fixed seed: the same model and shape always get the same plan
     for _ in range(min(MAX_RESTARTS, best[0] // RESTART_ENTRIES)):
         order = elimination_order(scopes, keep, sizes, "min-fill", rng=rng)
-        total = _buckets(scopes, sizes, keep, order, subscripts=False)[0]
+        total = bucket_steps(scopes, sizes, keep, order, subscripts=False)[0]
         if total < best[0]:
             best = (total, order)
     return best[1]
 
 
-def _buckets(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...],
+def bucket_steps(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...],
              order: list[str], subscripts: bool = True) -> tuple[int, list, int, int]:
     """The einsum steps of eliminating in ``order``: (total table entries, steps, largest, width)."""
     pool = dict(enumerate(scopes))

@@ -216,11 +216,11 @@ def test_randomised_restarts_find_a_cheaper_order_and_the_same_one_every_time():
     from bayes_agent.scm.elimination import HEURISTICS, elimination_order
 
     scopes, sizes = _shape(random_scm(100, seed=0), {"X99": 1}, {"X50": 1})
-    greedy = min(plans._buckets(scopes, sizes, (), elimination_order(scopes, (), sizes, h), subscripts=False)[0]
+    greedy = min(plans.bucket_steps(scopes, sizes, (), elimination_order(scopes, (), sizes, h), subscripts=False)[0]
                  for h in HEURISTICS)
     order = plans.best_order(scopes, sizes, ())
     assert sorted(order) == sorted(sizes)  # every variable eliminated once
-    assert plans._buckets(scopes, sizes, (), order, subscripts=False)[0] < 0.8 * greedy
+    assert plans.bucket_steps(scopes, sizes, (), order, subscripts=False)[0] < 0.8 * greedy
     assert plans.best_order(scopes, sizes, ()) == order
 
 
