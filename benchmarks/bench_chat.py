@@ -57,7 +57,7 @@ def conversation(rng: random.Random) -> dict:
 
 def run(path: str, template: str, procs: int) -> tuple[float, list[str], int]:
     """Seconds, the label rows, and the token count of masking ``path`` with ``procs`` processes."""
-    from neural.commands._chat_io import Problems, load_tokenizer, masked_conversations
+    from neural.commands import Problems, load_tokenizer, masked_conversations
 
     args = argparse.Namespace(input=path, tokenizer=None, template=template, role=[], max_length=None,
                               eot="agent", strict=True)

@@ -6,8 +6,10 @@ for scripts of your own (the examples and ``neural``'s commands use them): check
 """
 
 from ._arguments import named_option, nonnegative_int, positive_int, zero_or_more
-from ._common import (add_overwrite_argument, example_out_dir, example_script, nothing_left_if_rejected,
-                      nothing_new_left, prepare_out_dir)
+from ._common import (add_overwrite_argument, check_output_file, example_out_dir, example_script,
+                      nothing_left_if_rejected, nothing_new_left, plain_text, prepare_out_dir, progress_wanted,
+                      resume_command, save_on_interrupt)
 
-__all__ = ["add_overwrite_argument", "example_out_dir", "example_script", "named_option", "nonnegative_int",
-           "nothing_left_if_rejected", "nothing_new_left", "positive_int", "prepare_out_dir", "zero_or_more"]
+__all__ = ["add_overwrite_argument", "check_output_file", "example_out_dir", "example_script", "named_option",
+           "nonnegative_int", "nothing_left_if_rejected", "nothing_new_left", "plain_text", "positive_int",
+           "prepare_out_dir", "progress_wanted", "resume_command", "save_on_interrupt", "zero_or_more"]

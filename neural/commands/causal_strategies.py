@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bayes_agent.commands._common import add_overwrite_argument, prepare_out_dir, resume_command, save_on_interrupt
+from bayes_agent.commands import add_overwrite_argument, prepare_out_dir, resume_command, save_on_interrupt
 from bayes_agent.errors import InvalidArgument
 
 __all__ = ["CONFIG_NAMES", "register"]

@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from bayes_agent.commands._common import plain_text
+from bayes_agent.commands import plain_text
 from bayes_agent.errors import InvalidArgument
 
 from ..masking import IGNORE_INDEX, LabelMode

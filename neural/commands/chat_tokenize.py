@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from bayes_agent.commands._common import plain_text, add_overwrite_argument, check_output_file, prepare_out_dir
+from bayes_agent.commands import plain_text, add_overwrite_argument, check_output_file, prepare_out_dir
 from bayes_agent.errors import InvalidArgument
 
 from ..masking import IGNORE_INDEX, LabelMode, trains_nothing

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from bayes_agent.commands import named_option, nonnegative_int, zero_or_more
-from bayes_agent.commands._common import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
-                                          progress_wanted, resume_command, save_on_interrupt)
+from bayes_agent.commands import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
+                                  progress_wanted, resume_command, save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
 
 __all__ = ["add_experiment_options", "register", "resolve_preset"]

@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from bayes_agent.commands import named_option, nonnegative_int
-from bayes_agent.commands._common import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
-                                          progress_wanted, resume_command, save_on_interrupt)
+from bayes_agent.commands import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
+                                  progress_wanted, resume_command, save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
 
 from .reproduce import add_experiment_options, resolve_preset

@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-cells", type=int, default=None, help="run at most this many new cells")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    from bayes_agent.commands._common import prepare_out_dir  # the commands' --out check
+    from bayes_agent.commands import prepare_out_dir  # the commands' --out check
 
     try:
         prepare_out_dir(args.out, resume=True, create=False)  # the study continues what --out holds

@@ -183,8 +183,8 @@ def _saved_losses(out: Path, grid: dict[str, Any]) -> dict[str, dict[str, float]
 def _main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    from bayes_agent.commands._common import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
-                                              resume_command)
+    from bayes_agent.commands import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
+                                      resume_command)
 
     from .presets import get_preset
 
