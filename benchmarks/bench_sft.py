@@ -28,7 +28,7 @@ def main() -> None:
     from neural.sft.dialogues import make_dialogues
     from neural.sft.experiment import build_model, make_examples, select_facts
     from neural.sft.presets import get_preset
-    from neural.sft.train import ARMS, DEFAULT_ARMS, _lm_loss, _make_optimizer, epoch_order
+    from neural.sft.train import ARMS, DEFAULT_ARMS, lm_loss, make_optimizer, epoch_order
 
     torch.set_num_threads(args.threads)
     preset = get_preset(args.preset)
@@ -37,7 +37,7 @@ def main() -> None:
     model, tok = build_model(preset, dialogues, facts + held, args.seed)
     examples, _ = make_examples(dialogues, tok, model.config.max_position_embeddings)
     models = {arm: __import__("copy").deepcopy(model).train() for arm in DEFAULT_ARMS}
-    optims = {arm: _make_optimizer(m, preset.train) for arm, m in models.items()}
+    optims = {arm: make_optimizer(m, preset.train) for arm, m in models.items()}
     order = epoch_order(len(examples), 1 + args.steps // len(examples), args.seed)[: args.steps]
     times: dict[str, list[float]] = {arm: [] for arm in DEFAULT_ARMS}
     for k, i in enumerate(order):
@@ -46,7 +46,7 @@ def main() -> None:
         for arm in arms:
             lab = torch.tensor([examples[i].labels[ARMS[arm]]])
             t0 = time.perf_counter()
-            loss = _lm_loss(models[arm], ids, lab)
+            loss = lm_loss(models[arm], ids, lab)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(models[arm].parameters(), preset.train.clip)
             optims[arm].step()

@@ -29,7 +29,8 @@ from .checkpoints import (INIT_FILE, STATE_FILE, load_checkpoint, read_state as 
 
 __all__ = [
     "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms", "TrainConfig", "check_arms", "epoch_order",
-    "load_checkpoint", "save_checkpoint", "train_lockstep", "train_pair", "train_sequential",
+    "lm_loss", "load_checkpoint", "make_optimizer", "save_checkpoint", "train_lockstep", "train_pair",
+    "train_sequential",
 ]
 
 ARMS: dict[str, LabelMode] = {a.name: a.mode for a in ALL_ARMS}
@@ -134,7 +135,7 @@ class PairResult:
         return (self.seconds[masked] / n[masked]) / (self.seconds[unmasked] / n[unmasked])
 
 
-def _lm_loss(model: Any, input_ids: Any, labels: Any) -> Any:
+def lm_loss(model: Any, input_ids: Any, labels: Any) -> Any:
     """Mean next-token cross-entropy over supervised positions (Eq. 3 or Eq. 4 by the labels)."""
     import torch.nn.functional as F
 
@@ -142,7 +143,8 @@ def _lm_loss(model: Any, input_ids: Any, labels: Any) -> Any:
     return F.cross_entropy(logits.float(), labels[0, 1:], ignore_index=IGNORE_INDEX)
 
 
-def _make_optimizer(model: Any, cfg: TrainConfig) -> Any:
+def make_optimizer(model: Any, cfg: TrainConfig) -> Any:
+    """AdamW over the trainable parameters (all of them, or only the LoRA adapters), as every arm uses."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]  # all, or the LoRA adapters
@@ -212,7 +214,7 @@ class _Arm:
         if cfg.lora_rank:
             self.model = _with_lora(self.model, cfg)
         self.model.train()
-        self.optim = _make_optimizer(self.model, cfg)
+        self.optim = make_optimizer(self.model, cfg)
         self.scaler = grad_scaler(precision, device)
 
     def step(self, ids: Any, labels: Any, lr: float) -> float | None:
@@ -226,7 +228,7 @@ class _Arm:
         for group in self.optim.param_groups:
             group["lr"] = lr
         with autocast(self.precision, self.device):
-            loss = _lm_loss(self.model, ids, labels)
+            loss = lm_loss(self.model, ids, labels)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if self.scaler is None:
             loss.backward()

@@ -44,13 +44,13 @@ def test_pure_bf16_fails_the_same_check(micro_setup, monkeypatch):
 def test_bf16_autocast_runs_the_forward_in_bf16_and_keeps_state_in_fp32(micro_setup, monkeypatch):
     model, exs, _, _ = micro_setup
     seen = []
-    real = train_mod._lm_loss
+    real = train_mod.lm_loss
 
     def spy(m, ids, labels):
         seen.append(m(input_ids=ids).logits.dtype)
         return real(m, ids, labels)
 
-    monkeypatch.setattr(train_mod, "_lm_loss", spy)
+    monkeypatch.setattr(train_mod, "lm_loss", spy)
     arm = train_mod._Arm("do", model, TrainConfig(**PAPER_STEP, precision="bf16"), "cpu", "bf16")
     ex = exs[0]
     arm.step(torch.tensor([ex.input_ids]), torch.tensor([ex.labels_do]), 2e-5)

@@ -46,13 +46,13 @@ def test_epoch_order_is_seeded_and_a_permutation_per_epoch():
 def test_both_arms_see_identical_batches_in_identical_order(setup, monkeypatch):
     model, exs = setup
     calls = []  # (which model object, the input ids it was trained on)
-    real = train_mod._lm_loss
+    real = train_mod.lm_loss
 
     def spy(m, ids, labels):
         calls.append((id(m), ids[0].tolist()))
         return real(m, ids, labels)
 
-    monkeypatch.setattr(train_mod, "_lm_loss", spy)
+    monkeypatch.setattr(train_mod, "lm_loss", spy)
     r = train_pair(model, exs, CFG, progress=False)
     seen = {arm: [ids for mid, ids in calls if mid == id(m)] for arm, m in r.models.items()}
     assert seen["obs"] == seen["do"] == [exs[i].input_ids for i in r.order]
@@ -153,13 +153,13 @@ def test_empty_data_set_is_refused(setup):
 def test_three_arms_share_init_and_order_and_differ_only_in_labels(setup, monkeypatch):
     model, exs = setup
     calls = []
-    real = train_mod._lm_loss
+    real = train_mod.lm_loss
 
     def spy(m, ids, labels):
         calls.append((id(m), ids[0].tolist(), labels[0].tolist()))
         return real(m, ids, labels)
 
-    monkeypatch.setattr(train_mod, "_lm_loss", spy)
+    monkeypatch.setattr(train_mod, "lm_loss", spy)
     r0 = train_pair(model, exs, CFG, arms=("obs", "do", "ao"), stop_after=0, progress=False)
     assert r0.arms == ("obs", "do", "ao") and _same(r0.models["ao"], model) and _same(r0.models["do"], model)
     r = train_pair(model, exs, CFG, arms=("obs", "do", "ao"), progress=False)
