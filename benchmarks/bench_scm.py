@@ -39,6 +39,7 @@ import time
 import numpy as np
 
 from bayes_agent import TableTooLarge
+from bayes_agent.commands import positive_int
 from bayes_agent.scm import SCM
 from bayes_agent.scm.generate import chain_scm, polytree_scm, random_scm, windowed_scm
 
@@ -202,9 +203,9 @@ def windowed(args, have_pgmpy: bool) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 50, 100, 200])
+    ap.add_argument("--sizes", type=positive_int, nargs="+", default=[10, 20, 50, 100, 200])
     ap.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=positive_int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-pgmpy", action="store_true", help="skip pgmpy even when it is installed")
     ap.add_argument("--sections", nargs="+", default=SECTIONS, choices=SECTIONS)
@@ -213,6 +214,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--plot", help="write a PNG of query time against N here")
     args = ap.parse_args()
+    if min(args.sizes) < 4:
+        ap.error(f"--sizes must be ≥ 4 (the queries ask about X[N/4], X[N/2] and X[N-1], three distinct "
+                 f"variables), got {min(args.sizes)}")
     try:
         import pgmpy
         have_pgmpy = not args.no_pgmpy

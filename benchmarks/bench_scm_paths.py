@@ -17,6 +17,7 @@ Needs pgmpy (and opt_einsum, which pgmpy installs). Run:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import sys
 import time
@@ -28,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_scm  # noqa: E402  (the queries and the pgmpy conversion, shared with the main benchmark)
 
+from bayes_agent.commands import positive_int  # noqa: E402
 from bayes_agent.scm import plans  # noqa: E402
 from bayes_agent.scm.generate import random_scm  # noqa: E402
 
@@ -70,14 +72,18 @@ def pgmpy_path(model, event: dict, do: dict, given: dict, repeats: int) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=100, help="number of variables of the random DAG (seed 0)")
+    p.add_argument("--n", type=positive_int, default=100, help="number of variables of the random DAG (seed 0)")
     p.add_argument("--query", choices=["do", "given_after_do"], default="given_after_do")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--opt-einsum-paths", nargs="*", default=["greedy", "random-greedy", "random-greedy-128"],
                    help="opt_einsum path optimisers to run our exact integers along")
     args = p.parse_args()
+    if args.n < 4:
+        p.error(f"--n must be ≥ 4 (the queries ask about X[N/4], X[N/2] and X[N-1], three distinct variables), got {args.n}")
     warnings.filterwarnings("ignore", category=FutureWarning)  # pgmpy's own deprecation notices
-    import opt_einsum
+    if importlib.util.find_spec("pgmpy") is None:
+        sys.exit("this benchmark compares against pgmpy and needs it: pip install -e '.[bench]'")
+    import opt_einsum  # installed with pgmpy
 
     model = random_scm(args.n, seed=0, max_parents=3)
     _, event, do, given = next(q for q in bench_scm.queries(args.n) if q[0] == args.query)
@@ -121,7 +127,10 @@ def main() -> None:
     floats = [np.asarray(o, dtype=float) for o in operands]
     for optimizer in args.opt_einsum_paths:
         t0 = time.perf_counter()
-        path, info = opt_einsum.contract_path(expr, *floats, optimize=optimizer)
+        try:
+            path, info = opt_einsum.contract_path(expr, *floats, optimize=optimizer)
+        except KeyError as exc:  # an optimiser name opt_einsum does not know
+            sys.exit(f"--opt-einsum-paths: {exc.args[0]}")
         found = time.perf_counter() - t0
         t, out = best_of(lambda: opt_einsum.contract(expr, *operands, optimize=path), args.repeats)
         same = np.array_equal(np.asarray(out, dtype=object), np.asarray(ours, dtype=object))
