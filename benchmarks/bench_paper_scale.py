@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> dict:
     from neural.sft.dialogues import make_dialogues
     from neural.sft.experiment import build_model, make_examples, select_facts
     from neural.sft.presets import get_preset
-    from neural.sft.train import ARMS, TrainConfig, _Arm, epoch_order
+    from neural.sft.train import ARMS, TrainConfig, TrainingArm, epoch_order
 
     if args.steps < 1 or args.warmup < 0:
         raise InvalidArgument(f"--steps must be positive and --warmup non-negative, got {args.steps}, {args.warmup}")
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> dict:
     build_seconds = time.perf_counter() - t0
     params = count_parameters(model)
     cfg = TrainConfig(**{**preset.train.__dict__, "seed": args.seed})
-    arm = _Arm("timing", model, cfg, device, precision)  # one fp32 master copy, AdamW, autocast
+    arm = TrainingArm("timing", model, cfg, device, precision)  # one fp32 master copy, AdamW, autocast
     del model
     order = epoch_order(len(examples), 1, args.seed)
     if args.warmup + args.steps > len(order):

@@ -197,6 +197,42 @@ def test_no_module_imports_another_modules_private_names(package):
     assert offenders - PRIVATE_IMPORTS_PENDING == set()
 
 
+def _imported_modules(tree) -> set[str]:
+    """The absolute module names a parsed file imports from (relative imports skipped)."""
+    import ast
+
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+    return out
+
+
+@pytest.mark.parametrize("where", ["bayes_agent", "neural", "benchmarks", "examples"])
+def test_no_code_reaches_into_another_packages_underscore_modules(where):
+    """Helpers shared inside a package live in its underscore modules; code outside that package
+    (neural, the benchmarks, the examples) imports them from the package's public __init__."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = set()
+    for path in (root / where).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for module in _imported_modules(tree):
+            parts = module.split(".")
+            if parts[0] in ("bayes_agent", "neural") and parts[0] != where \
+                    and any(p.startswith("_") and not p.startswith("__") for p in parts):
+                offenders.add((str(path.relative_to(root)), module))
+        if where in ("benchmarks", "examples"):  # their scripts use public names only, as users would
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("bayes_agent", "neural"):
+                    offenders.update((str(path.relative_to(root)), a.name) for a in node.names
+                                     if a.name.startswith("_") and not a.name.startswith("__"))
+    assert offenders == set()
+
+
 def test_transcript_with_context_is_deprecated_but_still_works():
     from bayes_agent import Gate, Transcript
 

@@ -28,7 +28,7 @@ from .checkpoints import (INIT_FILE, STATE_FILE, load_checkpoint, read_state as 
                           save_checkpoint, steps_trained)
 
 __all__ = [
-    "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms", "TrainConfig", "check_arms", "epoch_order",
+    "ARMS", "DEFAULT_ARMS", "PairResult", "SavedArms", "TrainConfig", "TrainingArm", "check_arms", "epoch_order",
     "lm_loss", "load_checkpoint", "make_optimizer", "save_checkpoint", "train_lockstep", "train_pair",
     "train_sequential",
 ]
@@ -195,7 +195,7 @@ def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * max(0.0, (total - step) / span)
 
 
-class _Arm:
+class TrainingArm:
     """One arm in training: float32 master model (optionally LoRA), AdamW, autocast, scaler."""
 
     def __init__(self, name: str, model: Any, cfg: TrainConfig, device: str, precision: str,
@@ -382,7 +382,7 @@ class _Run:
         self.losses: dict[str, list[float | None]] = {arm: [] for arm in arms}
         self.seconds = {arm: 0.0 for arm in arms}
 
-    def _step(self, arm: _Arm, step: int) -> None:
+    def _step(self, arm: TrainingArm, step: int) -> None:
         ids, labels = self.tensors[self.order[step]]
         t0 = time.perf_counter()
         loss = arm.step(ids, labels[arm.name], _lr_at(step, len(self.order), self.cfg))
@@ -417,7 +417,7 @@ class _Run:
 
     def lockstep(self, resume: Any) -> PairResult:
         """Every arm in memory; at each step each arm trains on the same example."""
-        runs = {arm: _Arm(arm, self.model, self.cfg, self.device, self.precision) for arm in self.arms}
+        runs = {arm: TrainingArm(arm, self.model, self.cfg, self.device, self.precision) for arm in self.arms}
         models = {a: r.model for a, r in runs.items()}
         optims = {a: r.optim for a, r in runs.items()}
         start = 0
@@ -468,7 +468,7 @@ class _Run:
             if done_steps[arm] >= self.total:  # finished before the interruption
                 paths[arm] = Path(resume) / f"{arm}.safetensors"
                 continue
-            run = _Arm(arm, self.model, self.cfg, self.device, self.precision, init=init)  # same saved start
+            run = TrainingArm(arm, self.model, self.cfg, self.device, self.precision, init=init)  # same saved start
             if done_steps[arm]:
                 load_checkpoint(resume, {arm: run.model}, {arm: run.optim})
             del self.losses[arm][done_steps[arm]:]

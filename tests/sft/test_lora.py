@@ -14,7 +14,7 @@ LORA = TrainConfig(epochs=1, lr=1e-2, seed=0, lora_rank=4)
 
 
 def _lora_arm(model, name="do"):
-    return train_mod._Arm(name, model, LORA, "cpu", "fp32")
+    return train_mod.TrainingArm(name, model, LORA, "cpu", "fp32")
 
 
 def test_lora_trains_every_arm_and_only_the_adapted_layers(micro_setup):

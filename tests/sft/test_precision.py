@@ -51,7 +51,7 @@ def test_bf16_autocast_runs_the_forward_in_bf16_and_keeps_state_in_fp32(micro_se
         return real(m, ids, labels)
 
     monkeypatch.setattr(train_mod, "lm_loss", spy)
-    arm = train_mod._Arm("do", model, TrainConfig(**PAPER_STEP, precision="bf16"), "cpu", "bf16")
+    arm = train_mod.TrainingArm("do", model, TrainConfig(**PAPER_STEP, precision="bf16"), "cpu", "bf16")
     ex = exs[0]
     arm.step(torch.tensor([ex.input_ids]), torch.tensor([ex.labels_do]), 2e-5)
     assert seen == [torch.bfloat16]
@@ -75,8 +75,8 @@ def test_the_gradient_scaler_branch_unscales_before_clipping(micro_setup):
     gradients could move them. Run on the CPU with a CPU scaler; on CUDA the scaler is the same."""
     model, exs, _, _ = micro_setup
     cfg = TrainConfig(**PAPER_STEP, precision="fp32")
-    plain = train_mod._Arm("do", model, cfg, "cpu", "fp32")
-    scaled = train_mod._Arm("do", model, cfg, "cpu", "fp32")
+    plain = train_mod.TrainingArm("do", model, cfg, "cpu", "fp32")
+    scaled = train_mod.TrainingArm("do", model, cfg, "cpu", "fp32")
     scaled.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12)
     for ex in exs[:3]:
         ids, labels = torch.tensor([ex.input_ids]), torch.tensor([ex.labels_do])
@@ -110,7 +110,7 @@ def _reference_step(model, ids, labels, lr, precision):
 def _update_error(model, exs, load_dtype, precision, lr=2e-5):
     """Largest |arm weight - reference weight| after one step, in units of the learning rate."""
     start = copy.deepcopy(model).to(load_dtype)
-    arm = train_mod._Arm("do", start, TrainConfig(**PAPER_STEP, precision=precision), "cpu", precision)
+    arm = train_mod.TrainingArm("do", start, TrainConfig(**PAPER_STEP, precision=precision), "cpu", precision)
     ex = exs[0]
     ids, labels = torch.tensor([ex.input_ids]), torch.tensor([ex.labels_do])
     arm.step(ids, labels, lr)
@@ -131,7 +131,7 @@ def test_one_update_equals_the_fp32_reference_step(micro_setup, load_dtype, prec
 
 
 def _round_through_bf16_after_each_step(monkeypatch):
-    real = train_mod._Arm.step
+    real = train_mod.TrainingArm.step
 
     def step(self, ids, labels, lr):
         loss = real(self, ids, labels, lr)
@@ -140,7 +140,7 @@ def _round_through_bf16_after_each_step(monkeypatch):
                 p.copy_(p.to(torch.bfloat16).float())  # float32 dtype, bf16 values
         return loss
 
-    monkeypatch.setattr(train_mod._Arm, "step", step)
+    monkeypatch.setattr(train_mod.TrainingArm, "step", step)
 
 
 def _store_in_bf16(monkeypatch):

@@ -44,7 +44,7 @@ def test_interrupted_sequential_run_resumes_to_the_same_weights(micro_setup, tmp
     model, exs, _, _ = micro_setup
     cfg = TrainConfig(**{**CFG.__dict__, "checkpoint_every": 3})
     full = train_pair(model, exs, cfg, arms=ARMS3, progress=False)
-    real, calls = train_mod._Arm.step, []
+    real, calls = train_mod.TrainingArm.step, []
 
     def flaky(self, *a):
         calls.append(self.name)
@@ -52,10 +52,10 @@ def test_interrupted_sequential_run_resumes_to_the_same_weights(micro_setup, tmp
             raise KeyboardInterrupt
         return real(self, *a)
 
-    monkeypatch.setattr(train_mod._Arm, "step", flaky)
+    monkeypatch.setattr(train_mod.TrainingArm, "step", flaky)
     with pytest.raises(KeyboardInterrupt):
         train_pair(model, exs, cfg, arms=ARMS3, sequential=True, checkpoint_dir=tmp_path, progress=False)
-    monkeypatch.setattr(train_mod._Arm, "step", real)
+    monkeypatch.setattr(train_mod.TrainingArm, "step", real)
     with pytest.raises(BayesAgentError, match="sequential"):
         train_pair(model, exs, cfg, arms=ARMS3, resume=tmp_path, progress=False)
     resumed = train_pair(model, exs, cfg, arms=ARMS3, sequential=True, checkpoint_dir=tmp_path,
