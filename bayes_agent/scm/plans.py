@@ -30,7 +30,7 @@ from ..errors import InvalidArgument, TableTooLarge
 from .elimination import HEURISTICS, elimination_order
 from .factors import FactorView
 
-__all__ = ["FOLD", "MAX_OPERANDS", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "best_order", "bucket_steps", "check_size", "contraction_path",
+__all__ = ["FOLD", "MAX_OPERANDS", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "FLOAT_FLOOR", "IN_RANGE", "best_order", "bucket_steps", "check_size", "contraction_path",
            "dtype_of", "fold_einsum", "mechanism_factors", "optimal_path", "own_size", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
            "table_plan"]
 
@@ -74,11 +74,11 @@ class Block:
     """
 
     __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "own", "scale", "known",
-                 "all_positive")
+                 "all_positive", "support")
 
     def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
                  keep: tuple[str, ...], kind: str, support: bool) -> None:
-        self.names, self.keep = names, keep
+        self.names, self.keep, self.support = names, keep, support
         self.dtype = dtype_of(kind, support)
         self.factors, scopes, self.scale = mechanism_factors(view, names, fixed, kind, support)
         #: the entries of the largest mechanism once the fixed variables are indexed out
@@ -102,25 +102,81 @@ class Block:
         for ids, subscripts, shapes in steps:
             self.steps.append((ids, subscripts, contraction_path(subscripts, shapes)))
 
-    def run(self, pos: Mapping[str, int]) -> np.ndarray:
+    def run(self, pos: Mapping[str, int]) -> tuple[np.ndarray, int]:
+        """``(values, exp)``: the sum is ``values · 2**exp``. ``exp`` is 0 but for float
+        probabilities whose sum came out near float64's subnormals: those are summed again with
+        every table kept in range (:func:`in_range`), so a tiny likelihood gives no false zero."""
         if self.known is not None:
-            return self.known
+            return self.known, 0
         if not self.factors:  # an empty product
-            return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype)
-        slots = reduce_factors(self.factors, pos)
+            return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype), 0
+        out, exp = self._contract(reduce_factors(self.factors, pos), scaled=False)
+        # entries are sums of non-negative products: an underflow anywhere shows in the result as
+        # an entry below the floor (an exact 0.0 too: maybe true, maybe not; the rerun tells)
+        if self.dtype is np.float64 and not self.support and out.size and float(out.min()) < 2.0 ** -FLOAT_FLOOR:
+            return self._contract(reduce_factors(self.factors, pos), scaled=True)
+        return out, exp
+
+    def _contract(self, slots: list[np.ndarray], scaled: bool) -> tuple[np.ndarray, int]:
+        exp, tops = 0, []
+        if scaled:
+            for k, reduced in enumerate(slots):
+                slots[k], e, top = _scaled(reduced)
+                exp, _ = exp + e, tops.append(top)
         for ids, subscripts, path in self.steps:
-            if path is FOLD:
-                out = fold_einsum(subscripts, [slots[i] for i in ids], self.dtype)
+            ops = [slots[i] for i in ids]
+            if scaled and sum(tops[i] for i in ids) < -FLOAT_FLOOR:
+                # a product of the operands' smallest entries could leave float64: pair by pair,
+                # each partial product kept in range
+                out, e = fold_einsum(subscripts, ops, self.dtype, rescale=True)
+                exp += e
+            elif path is FOLD:
+                out = fold_einsum(subscripts, ops, self.dtype)[0]
             else:
-                out = np.einsum(subscripts, *[slots[i] for i in ids], optimize=path)
+                out = np.einsum(subscripts, *ops, optimize=path)
             if not isinstance(out, np.ndarray):  # a full sum is a bare scalar: keep it an array
                 out = np.array(out, dtype=self.dtype)
+            if scaled:
+                out, e, top = _scaled(out)
+                exp, _ = exp + e, tops.append(top)
             slots.append(out)
-        return slots[-1]
+        return slots[-1], exp
 
     def positive(self, pos: Mapping[str, int]) -> bool:
         """Is every entry of every reduced mechanism positive (so the block's sum surely is)?"""
         return self.all_positive or all((reduced > 0).all() for reduced in reduce_factors(self.factors, pos))
+
+
+#: A float table whose largest entry is below 2**-IN_RANGE is rescaled (:func:`in_range`): a step
+#: multiplies a handful of tables, so their product stays far above float64's subnormal range.
+IN_RANGE = 64
+
+
+#: A float sum with an entry below 2**-FLOAT_FLOOR is summed again kept in range; there, a step whose
+#: operands' smallest positive entries multiply to less than that is contracted pair by pair, each
+#: partial product kept in range (float64's normal range ends at 2**-1022).
+FLOAT_FLOOR = 900
+
+
+def in_range(table: np.ndarray) -> tuple[np.ndarray, int]:
+    """A float table of non-negative entries with a tiny largest entry, divided by the power of two
+    that brings that entry into [1/2, 1), and the exponent: ``table == out · 2**exp``. Scaling by a
+    power of two rounds nothing, so probabilities multiplied through many tiny likelihoods neither
+    underflow to a false 0.0 nor lose bits among the subnormals; tables in range are left alone."""
+    return _scaled(table)[:2]
+
+
+def _scaled(table: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """:func:`in_range`, and the binary exponent of the result's smallest positive entry (0 if
+    none is > 0): how far a product with this table can push an entry towards underflow."""
+    top = float(table.max()) if table.size else 0.0
+    if not top > 0.0:
+        return table, 0, 0
+    low = math.frexp(float(np.min(table, where=table > 0, initial=top)))[1]
+    e = math.frexp(top)[1]
+    if top >= 2.0 ** -IN_RANGE:
+        return table, 0, low
+    return np.ldexp(table, -e), e, low - e
 
 
 def dtype_of(kind: str, support: bool = False) -> Any:
@@ -177,21 +233,27 @@ def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
     return np.einsum_path(subscripts, *(np.empty(sh, dtype=np.int8) for sh in shapes), optimize="greedy")[0]
 
 
-def fold_einsum(subscripts: str, operands: list[np.ndarray], dtype: Any) -> np.ndarray:
+def fold_einsum(subscripts: str, operands: list[np.ndarray], dtype: Any,
+                rescale: bool = False) -> tuple[np.ndarray, int]:
     """The einsum of many operands two at a time, left to right, each letter summed as soon as no
-    later operand needs it (numpy's single loop takes at most 64 operands). In a bucket every
-    partial product is over part of the bucket's clique, so no intermediate is larger than it."""
+    later operand needs it (numpy's single loop takes at most 64 operands), and the binary exponent
+    taken out along the way: the result is ``out · 2**exp``. In a bucket every partial product is
+    over part of the bucket's clique, so no intermediate is larger than it. With ``rescale`` each
+    partial product is kept in float64's range (:func:`in_range`); otherwise ``exp`` is 0."""
     inputs, output = subscripts.split("->")
     terms = inputs.split(",")
-    acc, held = operands[0], terms[0]
+    acc, held, exp = operands[0], terms[0], 0
     for k in range(1, len(terms)):
         needed = set(output).union(*terms[k + 1:])
         merged = "".join(c for c in dict.fromkeys(held + terms[k]) if c in needed)
         acc = np.einsum(f"{held},{terms[k]}->{merged}", acc, operands[k])
         if not isinstance(acc, np.ndarray):
             acc = np.array(acc, dtype=dtype)
+        if rescale:
+            acc, e = in_range(acc)
+            exp += e
         held = merged
-    return acc if held == output else np.einsum(f"{held}->{output}", acc)
+    return (acc if held == output else np.einsum(f"{held}->{output}", acc)), exp
 
 
 def optimal_path(subscripts: str, shapes: list[tuple[int, ...]]) -> list:
@@ -412,20 +474,25 @@ class TablePlan:
         check_size([self.main, *rest], max_table_size, "float" if support else kind)
         self.denominator = 1 if support or kind != "exact" else math.prod(b.scale for b in [self.main, *rest])
 
-    def run(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any]:
-        """``(values, scale, denominator)``: the sum at each assignment of ``keep`` is
-        ``values[...] * scale / denominator``. With ``scale_sign_only`` a d-separated component
-        whose entries are all positive is not summed and counts as 1 (only the sign of ``scale``
-        then means anything)."""
+    def run(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any, int]:
+        """``(values, scale, denominator, exp)``: the sum at each assignment of ``keep`` is
+        ``values[...] * scale * 2**exp / denominator`` (``exp`` is 0 but for floats kept in range,
+        :func:`in_range`). With ``scale_sign_only`` a d-separated component whose entries are all
+        positive is not summed and counts as 1 (only the sign of ``scale`` then means anything)."""
         scale: Any = 1
+        exp = 0
         for block in self.rest:
             if scale_sign_only and self.kind != SYMBOLIC and block.positive(pos):
                 continue
-            scale = scale * block.run(pos)[()]
-        values = self.main.run(pos)
+            total, e = block.run(pos)
+            scale, exp = scale * total[()], exp + e
+            if isinstance(scale, (float, np.floating)) and scale:
+                scale, e = math.frexp(scale)  # many small totals: keep their product in range too
+                exp += e
+        values, e = self.main.run(pos)
         if self.main.dtype is np.float64:
-            return values, float(scale), 1
-        return values, scale, self.denominator
+            return values, float(scale), 1, exp + e
+        return values, scale, self.denominator, exp + e
 
 
 class RatioPlan:
@@ -460,13 +527,15 @@ class RatioPlan:
         for block in self.cancel:
             if self.kind != SYMBOLIC and block.positive(pos):
                 continue
-            total = block.run(pos)[()]
-            if total == 0:
+            if block.run(pos)[0][()] == 0:
                 return 0, 0, False
-        den = self.denominator.run(pos)[()]
-        if den == 0:
-            return 0, den, False
-        return self.numerator.run(pos)[()], den, True
+        den, den_exp = self.denominator.run(pos)
+        if den[()] == 0:
+            return 0, den[()], False
+        num, num_exp = self.numerator.run(pos)
+        if num_exp == den_exp:
+            return num[()], den[()], True
+        return math.ldexp(float(num[()]), num_exp - den_exp), den[()], True  # the ratio is in range
 
 
 def table_plan(view: FactorView, keep: tuple[str, ...], fixed: Iterable[str], do: Iterable[str] = (),

@@ -26,7 +26,7 @@ from .plans import MAX_TABLE_SIZE, ratio_plan, table_plan
 if TYPE_CHECKING:
     from .model import SCM
 
-__all__ = ["MAX_WALK", "ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "Elimination", "Enumeration", "all_marginals", "check_evidence", "check_walk",
+__all__ = ["MAX_WALK", "ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "TINY_BELIEF", "Elimination", "Enumeration", "all_marginals", "check_evidence", "check_walk",
            "describe_event", "evidence_mass", "exact_ratio", "in_kind", "mass", "no_false_zero", "possible", "tidy", "unit",
            "walk_size", "weighted", "zero"]
 
@@ -99,8 +99,8 @@ def mass(model: "SCM", event: Assignment, do: Assignment = {}) -> Any:
     """P(event) after surgery on ``do``: Σ over the event's ancestors of Π mechanisms."""
     view = model.factor_view
     plan = table_plan(view, (), event, do, max_table_size=model.max_table_size)
-    values, scale, denominator = plan.run(view.positions({**event, **do}))
-    value = exact_ratio(values[()] * scale, denominator)
+    values, scale, denominator, exp = plan.run(view.positions({**event, **do}))
+    value = exact_ratio(values[()] * scale, denominator) if not exp else math.ldexp(float(values[()] * scale), exp)
     return value * 0 if _clashes(event, do) else value
 
 
@@ -110,7 +110,7 @@ def possible(model: "SCM", event: Assignment, do: Assignment = {}) -> bool:
         return False
     view = model.factor_view
     plan = table_plan(view, (), event, do, support=True, max_table_size=model.max_table_size)
-    values, scale, _ = plan.run(view.positions({**event, **do}))
+    values, scale, _, _ = plan.run(view.positions({**event, **do}))
     return values[()] * scale > 0
 
 
@@ -245,7 +245,8 @@ class Elimination:
         else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
             view = model.factor_view
             plan = table_plan(view, (name,), given, do, max_table_size=model.max_table_size)
-            values, _, total = plan.run(view.positions(do))
+            values, _, total, exp = plan.run(view.positions(do))
+            values = np.ldexp(values, exp) if exp else values
         return {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
 
     @staticmethod
@@ -255,10 +256,15 @@ class Elimination:
         view = model.factor_view
         plan = table_plan(view, keep, given, do, max_table_size=model.max_table_size)
         # the d-separated part (scale) and the denominator cancel; scale must not be 0
-        values, scale, _ = plan.run(view.positions({**given, **do}), scale_sign_only=True)
+        values, scale, _, _ = plan.run(view.positions({**given, **do}), scale_sign_only=True)
         total = sum(values.ravel().tolist(), 0 * scale)
         check_evidence(model, given, exact_ratio(total if is_zero(total) else scale, 1), do)
         return values, total
+
+
+#: An unnormalised float marginal entry below this (a few bits above float64's subnormals, or an
+#: exact 0.0 that may be an underflow) sends its variable to :meth:`Elimination.distribution`.
+TINY_BELIEF = 2.0 ** -1000
 
 
 def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashable, Any]]:
@@ -289,7 +295,9 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
         if plan.kind == FLOAT:
             if given:  # rescale by the total; without evidence the entries sum to 1 up to rounding
                 total = sum(values)
-                if not total > 0:  # the unnormalised messages underflowed: ask this one alone
+                if not total > 0 or min(values) < TINY_BELIEF:
+                    # the messages are not rescaled: an entry that underflowed (a false 0.0) or came
+                    # near the subnormals (lost bits) is asked alone, by elimination kept in range
                     out[name] = ELIMINATION.distribution(model, name, given, do)
                     continue
                 values = [x / total for x in values]

@@ -1,0 +1,59 @@
+"""Float queries whose intermediate products leave float64's range still answer what the exact
+model answers: tables with a tiny largest entry are rescaled by powers of two (plans.in_range),
+and a marginal whose unrescaled messages came near the subnormals is asked by elimination."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from bayes_agent.errors import FloatUnderflow
+from bayes_agent.scm import SCM, Variable
+from bayes_agent.scm.plans import in_range
+
+
+def _star(children: int, low: float, high: float) -> SCM:
+    """A fair root R with ``children`` binary effects, P(E=1 | R=0) = low, P(E=1 | R=1) = high."""
+    root = Variable("R", (0, 1), cpt={0: 0.5, 1: 0.5})
+    effects = [Variable(f"E{i}", (0, 1), ("R",), {0: {0: 1 - low, 1: low}, 1: {0: 1 - high, 1: high}})
+               for i in range(1, children + 1)]
+    return SCM([root, *effects])
+
+
+def _exact_posterior(children: int, low: float, high: float) -> float:
+    """P(R=0 | every E=1), from the floats' exact binary values (Fractions), not from the engine."""
+    a, b = Fraction(low) ** children, Fraction(high) ** children
+    return float(a / (a + b))
+
+
+CASES = [(2, 1e-200, 1e-150), (108, 0.001, 0.002), (2, 3e-160, 1e-150), (3, 1e-130, 1e-120)]
+
+
+@pytest.mark.parametrize("children, low, high", CASES)
+def test_posterior_through_tiny_likelihoods_matches_exact(children, low, high):
+    model = _star(children, low, high)
+    given = {f"E{i}": 1 for i in range(1, children + 1)}
+    want = _exact_posterior(children, low, high)
+    assert 0 < want < 1
+    assert model.probability({"R": 0}, given=given) == pytest.approx(want, rel=1e-12, abs=0)
+    assert model.distribution("R", given=given)[0] == pytest.approx(want, rel=1e-12, abs=0)
+    assert model.marginals(given=given)["R"][0] == pytest.approx(want, rel=1e-12, abs=0)
+    assert model.distribution("R", given=given)[1] == pytest.approx(1 - want, rel=1e-12, abs=0)
+
+
+def test_an_answer_below_float_range_is_still_named_underflow():
+    model = _star(2, 1e-200, 1e-150)
+    with pytest.raises(FloatUnderflow, match="below the float64 range"):
+        model.probability({"E1": 1, "E2": 1, "R": 0})  # P = 0.5e-400: the answer itself underflows
+
+
+def test_tables_in_range_are_left_alone_and_tiny_ones_scaled_by_a_power_of_two():
+    normal = np.array([0.25, 1e-300, 0.5])
+    out, exp = in_range(normal)
+    assert out is normal and exp == 0  # in-range answers are bit for bit what they were
+    tiny = np.array([3e-160, 1e-150])
+    out, exp = in_range(tiny)
+    assert 0.5 <= out.max() < 1 and exp < 0
+    assert np.array_equal(np.ldexp(out, exp), tiny)  # a power of two: nothing rounded
+    zero = np.zeros(3)
+    assert in_range(zero)[1] == 0
