@@ -95,7 +95,8 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
 
 
 def _os_error(command: str, exc: Exception) -> int:
-    """One line for a file-system surprise or a closed pipe; anything else is a bug: re-raise."""
+    """One line for a file-system surprise (safetensors' I/O errors included) or a closed pipe;
+    anything else is a bug: re-raise."""
     if isinstance(exc, BrokenPipeError):  # output piped into e.g. `head`, which closed early
         import os
 
@@ -104,6 +105,10 @@ def _os_error(command: str, exc: Exception) -> int:
     if isinstance(exc, OSError):  # a file system surprise the command did not foresee: no traceback
         where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
         print(f"bayes-agent {command}: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if type(exc).__name__ == "SafetensorError" and "os error" in str(exc):  # not an OSError subclass
+        print(f"bayes-agent {command}: error: cannot write a checkpoint (safetensors): {_one_line(exc)}",
+              file=sys.stderr)
         return 2
     raise exc
 

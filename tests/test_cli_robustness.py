@@ -512,3 +512,33 @@ def test_ctrl_c_after_the_command_returned_still_says_what_was_saved(tmp_path):
     assert r.stderr.strip().splitlines()[-1] == (
         f"bayes-agent chat-tokenize: interrupted after the run finished; saved {out}")
     assert "wrote 4 conversations" in r.stdout and out.stat().st_size > 0
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line(monkeypatch, capsys):
+    """safetensors reports a failed write (ENOSPC on a full disk) as its own SafetensorError, not an
+    OSError: the command still ends with one line naming it, exit 2, not a traceback."""
+    safetensors = pytest.importorskip("safetensors")
+    from bayes_agent import cli
+    from bayes_agent.commands import two_action
+
+    def full_disk(args):
+        raise safetensors.SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(two_action, "run", full_disk)
+    assert cli.main(["two-action"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["bayes-agent two-action: error: cannot write a checkpoint (safetensors): Error while "
+                   "serializing: I/O error: No space left on device (os error 28)"]
+
+
+def test_other_safetensors_errors_are_not_hidden(monkeypatch):
+    safetensors = pytest.importorskip("safetensors")
+    from bayes_agent import cli
+    from bayes_agent.commands import two_action
+
+    def bug(args):
+        raise safetensors.SafetensorError("invalid header")  # not a file-system surprise: a bug to see
+
+    monkeypatch.setattr(two_action, "run", bug)
+    with pytest.raises(safetensors.SafetensorError):
+        cli.main(["two-action"])
