@@ -113,7 +113,8 @@ def build_base_model(
         from ..models import load_pretrained
 
         model, tokenizer = load_pretrained(preset.model, dtype=preset.dtype, device=device)
-        return BaseModel(model, tokenizer, {"kind": "pretrained", "model": preset.model, "cached": True})
+        return BaseModel(model, tokenizer, {"kind": "pretrained", "model": preset.model, "cached": False,
+                                            "architecture": type(model).__name__})
     from ..models import RANDOM_INIT_TOKENIZER_VOCAB, build_tiny_model, train_tokenizer
 
     assert preset.tiny is not None

@@ -80,7 +80,16 @@ def _training_text(m: dict[str, Any], preset: Preset) -> str:
         epochs = counted(preset.train.epochs, "fine-tuning epoch")
     return (f"{counted(n_train, 'training fact')}{probed}, {counted(m['n_dialogues'], 'dialogue')} "
             f"({m['n_lies']} with a lie, p_lie {preset.p_lie}), {epochs} at lr {preset.train.lr:g}, "
-            f"{counted(m['steps'], 'step')} per arm")
+            f"{counted(m['steps'], 'step')} per arm"
+            + (f", LoRA adapters of rank {preset.train.lora_rank} (alpha {preset.train.lora_alpha or 2 * preset.train.lora_rank:g}) "
+               f"instead of full fine-tuning" if preset.train.lora_rank else ""))
+
+
+def _base_source(base_info: dict[str, Any]) -> str:
+    """Where the base came from, for the timings line: a --model path, the cache, or built now."""
+    if base_info.get("model"):
+        return f"loaded from {base_info['model']}"
+    return "loaded from the cache" if base_info.get("cached") else "built"
 
 
 def _counts(c: dict[str, int]) -> str:
@@ -128,13 +137,16 @@ def run_sections(metrics: dict[str, Any], preset: Preset, base_info: dict[str, A
         f"{m['supervised_tokens_do']} (the {m['agent_content_tokens']} agent-content tokens of "
         f"{m['total_tokens']} are dropped).",
         "",
-        f"Timings: base {m['seconds_base']:.1f} s ({'loaded from the cache' if base_info.get('cached') else 'built'}), "
+        f"Timings: base {m['seconds_base']:.1f} s ({_base_source(base_info)}), "
         f"data {m['seconds_data'] - m['seconds_base']:.1f} s, fine-tuning {m['seconds_train']:.1f} s, probes "
         f"{m['seconds_probes']:.1f} s, total {m['seconds_total']:.1f} s; masked/unmasked step cost ratio "
         f"{_fmt(m['masked_unmasked_step_cost_ratio'])}.",
     ]
     sections = [("Summary", "\n".join(lines))]
     base_lines = [f"Kind: {base_info.get('kind')}."]
+    if base_info.get("model"):  # --model: name what was loaded
+        base_lines.append(f"Loaded from `{base_info['model']}`"
+                          + (f" ({base_info['architecture']})." if base_info.get("architecture") else "."))
     if base_info.get("documents"):
         base_lines.append(
             f"Pretrained on {base_info['documents']} generated documents ({base_info['tokens']} tokens: "

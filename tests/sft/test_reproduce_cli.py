@@ -215,7 +215,12 @@ def test_model_from_a_local_directory(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert str(local) in json.dumps(config)
     assert json.loads((out / "metrics.json").read_text())["n_facts"] == 4
-    assert "§4 worked example" in (out / "report.md").read_text()
+    report_md = (out / "report.md").read_text()
+    assert "§4 worked example" in report_md
+    # the report names the model it loaded (it said "loaded from the cache" and never named it)
+    assert f"Loaded from `{local}` (Qwen2ForCausalLM)." in report_md and f"(loaded from {local})" in report_md
+    assert "loaded from the cache" not in report_md
+    assert json.loads((out / "metrics.json").read_text())["base_cached"] is False
     worked = json.loads((out / "two_action.json").read_text())
     assert worked["w2"]["p_B"]["exact"] == "56/69" and worked["w2_naive"]["p_B"]["exact"] == "112/229"
 
@@ -240,6 +245,7 @@ def test_paper_path_options_reach_the_run(tmp_path, capsys):
             and f"{3 / n:.2g} of {epochs} fine-tuning epoch{'s' if epochs > 1 else ''} (stopped by --max-steps)"
             in report_md and "3 steps per arm" in report_md), report_md
     assert "final loss (mean of last 3 steps)" in report_md
+    assert "LoRA adapters of rank 2 (alpha 4) instead of full fine-tuning" in report_md  # not a full fine-tune
     assert cfg["preset"]["sequential_arms"] and cfg["train"]["lora_rank"] == 2
     env = cfg["environment"]
     assert env["device"] == "cpu" and env["precision"] == "fp32" and env["torch_threads"] == 1
