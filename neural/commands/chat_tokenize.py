@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     # every output is checked before any work: a wrong path costs a second, not the run
     if args.out != "-":
+        if os.path.exists(args.out) and os.path.exists(args.input) and os.path.samefile(args.out, args.input):
+            raise InvalidArgument(f"--out {args.out!r} is the input file: writing there would replace the "
+                                  f"conversations with their own token ids; choose another --out")
         check_output_file(args.out, overwrite=args.overwrite)
     if args.save_tokenizer:
         prepare_out_dir(args.save_tokenizer, overwrite=args.overwrite, option="--save-tokenizer",

@@ -240,3 +240,15 @@ def test_tokenizer_folder_without_tokenizer_files_is_refused(tmp_path, capsys) -
     err = capsys.readouterr().err
     assert "holds no loadable model and tokenizer" in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_chat_tokenize_refuses_to_write_over_its_own_input(tmp_path, capsys):
+    """--out naming the input file, even with --overwrite, would replace the conversations with
+    their token ids: refused before any work, the input left as it was."""
+    data = tmp_path / "chat.jsonl"
+    data.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    before = data.read_bytes()
+    for out in (str(data), str(tmp_path / "." / "chat.jsonl")):
+        assert main(["chat-tokenize", str(data), "--out", out, "--overwrite"]) == 2
+        assert "is the input file" in capsys.readouterr().err
+    assert data.read_bytes() == before
