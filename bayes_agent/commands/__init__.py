@@ -6,10 +6,11 @@ for scripts of your own (the examples and ``neural``'s commands use them): check
 """
 
 from ._arguments import named_option, nonnegative_int, positive_int, zero_or_more
-from ._common import (add_overwrite_argument, check_output_file, example_out_dir, example_script,
-                      nothing_left_if_rejected, nothing_new_left, plain_text, prepare_out_dir, progress_wanted,
+from ._common import (LOCK_FILE, add_overwrite_argument, check_output_file, example_out_dir, example_script,
+                      hold_out_dir, nothing_left_if_rejected, nothing_new_left, plain_text, prepare_out_dir, progress_wanted,
                       resume_command, save_on_interrupt)
 
-__all__ = ["add_overwrite_argument", "check_output_file", "example_out_dir", "example_script", "named_option",
+__all__ = ["LOCK_FILE", "add_overwrite_argument", "check_output_file", "example_out_dir", "example_script", "hold_out_dir",
+           "named_option",
            "nonnegative_int", "nothing_left_if_rejected", "nothing_new_left", "plain_text", "positive_int",
            "prepare_out_dir", "progress_wanted", "resume_command", "save_on_interrupt", "zero_or_more"]

@@ -15,6 +15,7 @@ import re
 import shlex
 import sys
 import tempfile
+import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +25,14 @@ from ..atomic import write_atomic  # re-exported: commands import it from here
 from ..errors import BayesAgentError, InvalidArgument
 
 __all__ = [
+    "LOCK_FILE",
     "Interrupted",
     "Phase",
     "add_overwrite_argument",
     "caused_by_ctrl_c",
     "check_output_file",
     "example_out_dir",
+    "hold_out_dir",
     "example_script",
     "nothing_left_if_rejected",
     "output_dir",
@@ -139,12 +142,13 @@ def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes:
         raise InvalidArgument(f"{option}: {str(out)!r} exists and is not a directory")
     if out.is_dir():
         _writable_dir(out, option)
+        _not_held(out)
         if writes is not None:
             _no_links(out, writes, option)
         elif overwrite:  # a run directory: its own subfolders are fine, links are not
             _no_links(out, sorted(p.name for p in out.iterdir() if p.is_symlink()), option)
         if not overwrite:
-            clash = sorted(p.name for p in out.iterdir()) if writes is None else \
+            clash = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) if writes is None else \
                 sorted(n for n in writes if (out / n).exists())
             if clash:
                 shown = ", ".join(clash[:3]) + (f" and {len(clash) - 3} more" if len(clash) > 3 else "")
@@ -161,6 +165,63 @@ def prepare_out_dir(path: str | os.PathLike, *, overwrite: bool = False, writes:
             except OSError as exc:
                 raise InvalidArgument(f"{option}: cannot create {str(out)!r}: {exc.strerror or exc}") from None
     return out
+
+
+#: Written into --out while a run writes there (its process id), removed when it ends.
+LOCK_FILE = ".bayes-agent.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _not_held(out: Path) -> None:
+    """Refuse a folder whose lock names another live process (:func:`hold_out_dir`)."""
+    lock = out / LOCK_FILE
+    try:
+        text = lock.read_text(encoding="utf-8").strip()
+        age = time.time() - lock.stat().st_mtime
+    except OSError:  # no lock
+        return
+    if not text.isdigit() and age < 10:  # just created by a run that has not written its id yet
+        raise BayesAgentError(f"{out} is in use by another run that is starting: choose another --out")
+    owner = int(text) if text.isdigit() else 0
+    if owner and owner != os.getpid() and _alive(owner):
+        raise BayesAgentError(
+            f"{out} is in use by another run (process {owner}): wait for it to finish, or choose another "
+            f"--out (if no such run is going on, remove {lock})")
+
+
+@contextmanager
+def hold_out_dir(out: str | os.PathLike, command: str) -> Iterator[None]:
+    """Hold ``out`` for one run: a second run into the same folder at the same time is refused
+    (their files would overwrite each other's and each report success). A lock left by a run that
+    died (its process gone) is taken over."""
+    lock = Path(out) / LOCK_FILE
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            _not_held(Path(out))
+            with suppress(FileNotFoundError):
+                lock.unlink()  # left by a run that died: take it over
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(str(os.getpid()))
+        break
+    else:
+        raise BayesAgentError(f"could not hold {out} for this run ({lock} keeps coming back); try again")
+    try:
+        yield
+    finally:
+        with suppress(FileNotFoundError):
+            lock.unlink()
 
 
 @contextmanager

@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from bayes_agent.commands import add_overwrite_argument, prepare_out_dir, resume_command, save_on_interrupt
+from bayes_agent.commands import (add_overwrite_argument, hold_out_dir, prepare_out_dir, resume_command,
+                                  save_on_interrupt)
 from bayes_agent.errors import InvalidArgument
 
 __all__ = ["CONFIG_NAMES", "register"]
@@ -53,26 +54,27 @@ def _handler(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InvalidArgument(f"--jobs must be a positive integer, got {args.jobs}")
     out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)  # before the work, not after
-    if args.resume:
-        _check_same_config(out, args.config)
+    with hold_out_dir(out, "causal-strategies"):  # a second run into this --out meanwhile is refused
+        if args.resume:
+            _check_same_config(out, args.config)
 
-    if args.config == "baselines":  # it keeps nothing until it finishes: Ctrl-C means run it again
-        from bayes_agent.dag.evaluation import run_baselines
+        if args.config == "baselines":  # it keeps nothing until it finishes: Ctrl-C means run it again
+            from bayes_agent.dag.evaluation import run_baselines
 
-        def again() -> str:  # with --resume, baselines starts over in the same folder (nothing to keep)
-            return resume_command(args.argv, add=["--resume"])
+            def again() -> str:  # with --resume, baselines starts over in the same folder (nothing to keep)
+                return resume_command(args.argv, add=["--resume"])
 
-        with save_on_interrupt(lambda: "nothing: the baselines configuration writes its results only when it "
-                                       "finishes, so it runs again from the start", again):
-            run_baselines(args.out, verbose=not args.quiet)
-    else:
-        def finished() -> str:
-            return f"{len(list((out / 'seeds').glob('seed_*.json')))} finished seed(s) in {out / 'seeds'}"
+            with save_on_interrupt(lambda: "nothing: the baselines configuration writes its results only when it "
+                                           "finishes, so it runs again from the start", again):
+                run_baselines(args.out, verbose=not args.quiet)
+        else:
+            def finished() -> str:
+                return f"{len(list((out / 'seeds').glob('seed_*.json')))} finished seed(s) in {out / 'seeds'}"
 
-        with save_on_interrupt(finished, lambda: resume_command(args.argv, add=["--resume"])):
-            from ..dag.report import run_causal_report  # torch is imported only here
+            with save_on_interrupt(finished, lambda: resume_command(args.argv, add=["--resume"])):
+                from ..dag.report import run_causal_report  # torch is imported only here
 
-            run_causal_report(args.out, args.config, verbose=not args.quiet, jobs=args.jobs, resume=args.resume)
+                run_causal_report(args.out, args.config, verbose=not args.quiet, jobs=args.jobs, resume=args.resume)
     written = {"baselines": "", "cued-micro": " and the training curve", "cued": " and the training curve"}
     args.saved = f"report.md, metrics.json{written.get(args.config, ' and the figures')} in {args.out}"
     return 0

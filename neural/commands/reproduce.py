@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bayes_agent.commands import named_option, nonnegative_int, zero_or_more
-from bayes_agent.commands import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
+from bayes_agent.commands import (add_overwrite_argument, hold_out_dir, nothing_left_if_rejected, prepare_out_dir,
                                   progress_wanted, resume_command, save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
 
@@ -161,23 +161,24 @@ def _handle(args: argparse.Namespace) -> int:
     with nothing_left_if_rejected(args.out):  # a run refused below leaves no --out it created
         # --resume continues in a directory that holds the interrupted run
         out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume is not None)
-        if args.resume is not None:  # one seed in --out itself, or several in seed_<k>/: not switched
-            check_same_seed_layout(out, seeds)
-        if args.resume == "":  # weights without state.json: refused, not quietly started over
-            for seed_dir in [out] if len(seeds) == 1 else [out / f"seed_{s}" for s in seeds]:
-                if len(seeds) == 1 or not (seed_dir / "metrics.json").exists():
-                    for ckpt in sorted(seed_dir.glob("checkpoint*")):
-                        check_has_state(ckpt)
-        resume = args.resume or None
-        if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
-            resume = str(out / "checkpoint")
-        # the settings of what is resumed (or, with several seeds, kept): checked once, here
-        checked = resume is not None or (args.resume is not None and len(seeds) > 1)
-        if checked:
-            experiment.check_resumable(preset, out, seeds, resume=resume, bank=bank)
-        if args.overwrite:
-            remove_outputs(out)  # what earlier runs of this command wrote there, and nothing else
-        return _run(args, preset, seeds, out, resume, {**options, "settings_checked": checked}, compared)
+        with hold_out_dir(out, "reproduce"):  # a second run into this --out meanwhile is refused
+            if args.resume is not None:  # one seed in --out itself, or several in seed_<k>/: not switched
+                check_same_seed_layout(out, seeds)
+            if args.resume == "":  # weights without state.json: refused, not quietly started over
+                for seed_dir in [out] if len(seeds) == 1 else [out / f"seed_{s}" for s in seeds]:
+                    if len(seeds) == 1 or not (seed_dir / "metrics.json").exists():
+                        for ckpt in sorted(seed_dir.glob("checkpoint*")):
+                            check_has_state(ckpt)
+            resume = args.resume or None
+            if args.resume == "" and len(seeds) == 1 and (out / "checkpoint" / "state.json").exists():
+                resume = str(out / "checkpoint")
+            # the settings of what is resumed (or, with several seeds, kept): checked once, here
+            checked = resume is not None or (args.resume is not None and len(seeds) > 1)
+            if checked:
+                experiment.check_resumable(preset, out, seeds, resume=resume, bank=bank)
+            if args.overwrite:
+                remove_outputs(out)  # what earlier runs of this command wrote there, and nothing else
+            return _run(args, preset, seeds, out, resume, {**options, "settings_checked": checked}, compared)
 
 
 def _check_not_itself(compare_to: str, out: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from bayes_agent.commands import named_option, nonnegative_int
-from bayes_agent.commands import (add_overwrite_argument, nothing_left_if_rejected, prepare_out_dir,
+from bayes_agent.commands import (add_overwrite_argument, hold_out_dir, nothing_left_if_rejected, prepare_out_dir,
                                   progress_wanted, resume_command, save_on_interrupt)
 from bayes_agent.errors import BayesAgentError
 
@@ -59,7 +59,8 @@ def _handle(args: argparse.Namespace) -> int:
     named_option("--device" if args.device is not None else "--device (the preset's)", resolve_device, preset.device)
     with nothing_left_if_rejected(args.out):  # a sweep refused (say, a bad --p-lie) leaves no empty --out
         out = prepare_out_dir(args.out, overwrite=args.overwrite, resume=args.resume)
-        return _sweep(args, out, preset, bank)
+        with hold_out_dir(out, "sweep"):  # a second sweep into this --out meanwhile is refused
+            return _sweep(args, out, preset, bank)
 
 
 def _check_jobs(jobs: int, threads: int | None) -> None:
