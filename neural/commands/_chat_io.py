@@ -7,7 +7,10 @@ none is dropped silently. Nothing here imports torch at module import time.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import re
+import shlex
 import warnings
 import sys
 from dataclasses import dataclass, field
@@ -118,6 +121,20 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
     return tok, template_text, f"{args.tokenizer}" + (f", {args.template} template" if args.template else "")
 
 
+_ROLES_HINT = re.compile(r"map it with roles=\{('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"): 'agent' \| 'world' \| 'context'\}")
+
+
+def command_line_hint(message: str) -> str:
+    """The library's fix for an unknown role (``roles={'User': ...}``, Python) as the command line's
+    (``--role User=world``)."""
+    found = _ROLES_HINT.search(message)
+    if not found:
+        return message
+    role = ast.literal_eval(found.group(1))  # a string literal the library wrote with repr()
+    hint = f"map it with --role {shlex.quote(role + '=world')} (or =agent, =context)"
+    return message[:found.start()] + hint + message[found.end():]
+
+
 @dataclass
 class Problems:
     """Bad lines seen so far: (line number, message). Under ``strict`` the first one raises."""
@@ -126,6 +143,7 @@ class Problems:
     items: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, line: int, message: str) -> None:
+        message = command_line_hint(message)
         if self.strict:
             raise InvalidArgument(f"line {line}: {message} (stopped by --strict)")
         self.items.append((line, message))

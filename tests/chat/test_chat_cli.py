@@ -252,3 +252,14 @@ def test_chat_tokenize_refuses_to_write_over_its_own_input(tmp_path, capsys):
         assert main(["chat-tokenize", str(data), "--out", out, "--overwrite"]) == 2
         assert "is the input file" in capsys.readouterr().err
     assert data.read_bytes() == before
+
+
+def test_an_unknown_role_is_answered_with_the_command_line_fix(tmp_path, capsys):
+    """The library suggests roles={'User': ...} (Python); on the command line the fix is --role."""
+    data = tmp_path / "role.jsonl"
+    data.write_text(json.dumps({"messages": [{"role": "User", "content": "hi"},
+                                             {"role": "assistant", "content": "hello"}]}) + "\n", encoding="utf-8")
+    assert main(["chat-masks", str(data), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown role 'User'; map it with --role User=world (or =agent, =context)" in err and "roles={" not in err
+    assert main(["chat-masks", str(data), "--role", "User=world"]) == 0  # and the fix it names works
