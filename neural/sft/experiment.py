@@ -454,7 +454,8 @@ def run_seeds(
     per_seed = []
     for s in seeds:
         seed_dir = out / f"seed_{s}"
-        if not fresh and (seed_dir / "metrics.json").exists() and not _short_of_asked(preset, seed_dir):
+        finished = all((seed_dir / name).exists() for name in ("metrics.json", "probes.json"))  # what is read back
+        if not fresh and finished and not _short_of_asked(preset, seed_dir):
             per_seed.append(json.loads((seed_dir / "metrics.json").read_text()))
             continue
         ckpt = seed_dir / "checkpoint"

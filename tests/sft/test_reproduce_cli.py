@@ -428,3 +428,17 @@ def test_a_run_records_the_precision_it_computed_in(run_dir):
         data = json.loads(path.read_text())
         settings = data.get("settings", data)
         assert (settings["train.precision"], settings["train.resolved_precision"]) == ("auto", "fp32"), path
+
+
+def test_resume_reruns_a_finished_seed_whose_probes_are_gone(tmp_path, capsys):
+    """A seed counts as finished only with every result the aggregate reads back: without its
+    probes.json it is run again (it stopped --resume with "cannot use ...probes.json" before)."""
+    out = tmp_path / "ms"
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--seeds", "0", "1", "--no-progress"]) == 0
+    before = json.loads((out / "metrics.json").read_text())
+    (out / "seed_0" / "probes.json").unlink()
+    assert main(["reproduce", "--out", str(out), "--preset", "micro", "--seeds", "0", "1", "--no-progress",
+                 "--resume"]) == 0
+    assert (out / "seed_0" / "probes.json").exists()
+    after = json.loads((out / "metrics.json").read_text())
+    assert after["delta_do_minus_obs"] == before["delta_do_minus_obs"]  # the same seed, the same numbers
