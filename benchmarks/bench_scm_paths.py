@@ -111,7 +111,7 @@ def main() -> None:
         else:
             terms = subscripts.split("->")[0].split(",")
             products += math.prod({c: k for t, sh in zip(terms, shapes) for c, k in zip(t, sh)}.values())
-    t_exact, (ours, _) = best_of(lambda: block.run(pos), args.repeats)
+    t_exact, ours = best_of(lambda: block.run(pos), args.repeats)
     float_block = plans.Block(view, block.names, fixed, block.keep, "float", False)
     t_float, _ = best_of(lambda: float_block.run(pos), args.repeats)
     print(f"ours: {len(block.names)} mechanisms, width {width}, {entries:.3g} table entries, "

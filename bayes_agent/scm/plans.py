@@ -31,7 +31,7 @@ from .elimination import HEURISTICS, elimination_order
 from .factors import FactorView
 
 __all__ = ["FOLD", "MAX_OPERANDS", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "FLOAT_FLOOR", "IN_RANGE", "best_order", "bucket_steps", "check_size", "contraction_path",
-           "dtype_of", "fold_einsum", "mechanism_factors", "optimal_path", "own_size", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
+           "dtype_of", "fold_einsum", "fold_einsum_scaled", "mechanism_factors", "optimal_path", "own_size", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
            "table_plan"]
 
 #: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
@@ -102,7 +102,12 @@ class Block:
         for ids, subscripts, shapes in steps:
             self.steps.append((ids, subscripts, contraction_path(subscripts, shapes)))
 
-    def run(self, pos: Mapping[str, int]) -> tuple[np.ndarray, int]:
+    def run(self, pos: Mapping[str, int]) -> np.ndarray:
+        """The sum over ``keep`` (:meth:`run_scaled` with its power of two multiplied back in)."""
+        values, exp = self.run_scaled(pos)
+        return np.ldexp(values, exp) if exp else values
+
+    def run_scaled(self, pos: Mapping[str, int]) -> tuple[np.ndarray, int]:
         """``(values, exp)``: the sum is ``values · 2**exp``. ``exp`` is 0 but for float
         probabilities whose sum came out near float64's subnormals: those are summed again with
         every table kept in range (:func:`in_range`), so a tiny likelihood gives no false zero."""
@@ -128,10 +133,10 @@ class Block:
             if scaled and sum(tops[i] for i in ids) < -FLOAT_FLOOR:
                 # a product of the operands' smallest entries could leave float64: pair by pair,
                 # each partial product kept in range
-                out, e = fold_einsum(subscripts, ops, self.dtype, rescale=True)
+                out, e = fold_einsum_scaled(subscripts, ops, self.dtype)
                 exp += e
             elif path is FOLD:
-                out = fold_einsum(subscripts, ops, self.dtype)[0]
+                out = fold_einsum(subscripts, ops, self.dtype)
             else:
                 out = np.einsum(subscripts, *ops, optimize=path)
             if not isinstance(out, np.ndarray):  # a full sum is a bare scalar: keep it an array
@@ -233,13 +238,20 @@ def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
     return np.einsum_path(subscripts, *(np.empty(sh, dtype=np.int8) for sh in shapes), optimize="greedy")[0]
 
 
-def fold_einsum(subscripts: str, operands: list[np.ndarray], dtype: Any,
-                rescale: bool = False) -> tuple[np.ndarray, int]:
+def fold_einsum(subscripts: str, operands: list[np.ndarray], dtype: Any) -> np.ndarray:
     """The einsum of many operands two at a time, left to right, each letter summed as soon as no
-    later operand needs it (numpy's single loop takes at most 64 operands), and the binary exponent
-    taken out along the way: the result is ``out · 2**exp``. In a bucket every partial product is
-    over part of the bucket's clique, so no intermediate is larger than it. With ``rescale`` each
-    partial product is kept in float64's range (:func:`in_range`); otherwise ``exp`` is 0."""
+    later operand needs it (numpy's single loop takes at most 64 operands). In a bucket every
+    partial product is over part of the bucket's clique, so no intermediate is larger than it."""
+    return _fold(subscripts, operands, dtype, rescale=False)[0]
+
+
+def fold_einsum_scaled(subscripts: str, operands: list[np.ndarray], dtype: Any) -> tuple[np.ndarray, int]:
+    """:func:`fold_einsum` with each partial product kept in float64's range (:func:`in_range`):
+    ``(out, exp)``, the result being ``out · 2**exp``."""
+    return _fold(subscripts, operands, dtype, rescale=True)
+
+
+def _fold(subscripts: str, operands: list[np.ndarray], dtype: Any, rescale: bool) -> tuple[np.ndarray, int]:
     inputs, output = subscripts.split("->")
     terms = inputs.split(",")
     acc, held, exp = operands[0], terms[0], 0
@@ -474,7 +486,12 @@ class TablePlan:
         check_size([self.main, *rest], max_table_size, "float" if support else kind)
         self.denominator = 1 if support or kind != "exact" else math.prod(b.scale for b in [self.main, *rest])
 
-    def run(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any, int]:
+    def run(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any]:
+        """``(values, scale, denominator)`` (:meth:`run_scaled` with its power of two multiplied back in)."""
+        values, scale, denominator, exp = self.run_scaled(pos, scale_sign_only=scale_sign_only)
+        return (np.ldexp(values, exp) if exp else values), scale, denominator
+
+    def run_scaled(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any, int]:
         """``(values, scale, denominator, exp)``: the sum at each assignment of ``keep`` is
         ``values[...] * scale * 2**exp / denominator`` (``exp`` is 0 but for floats kept in range,
         :func:`in_range`). With ``scale_sign_only`` a d-separated component whose entries are all
@@ -484,12 +501,12 @@ class TablePlan:
         for block in self.rest:
             if scale_sign_only and self.kind != SYMBOLIC and block.positive(pos):
                 continue
-            total, e = block.run(pos)
+            total, e = block.run_scaled(pos)
             scale, exp = scale * total[()], exp + e
             if isinstance(scale, (float, np.floating)) and scale:
                 scale, e = math.frexp(scale)  # many small totals: keep their product in range too
                 exp += e
-        values, e = self.main.run(pos)
+        values, e = self.main.run_scaled(pos)
         if self.main.dtype is np.float64:
             return values, float(scale), 1, exp + e
         return values, scale, self.denominator, exp + e
@@ -527,12 +544,12 @@ class RatioPlan:
         for block in self.cancel:
             if self.kind != SYMBOLIC and block.positive(pos):
                 continue
-            if block.run(pos)[0][()] == 0:
+            if block.run_scaled(pos)[0][()] == 0:  # a scaled total is 0 only when it truly is
                 return 0, 0, False
-        den, den_exp = self.denominator.run(pos)
+        den, den_exp = self.denominator.run_scaled(pos)
         if den[()] == 0:
             return 0, den[()], False
-        num, num_exp = self.numerator.run(pos)
+        num, num_exp = self.numerator.run_scaled(pos)
         if num_exp == den_exp:
             return num[()], den[()], True
         return math.ldexp(float(num[()]), num_exp - den_exp), den[()], True  # the ratio is in range

@@ -99,7 +99,7 @@ def mass(model: "SCM", event: Assignment, do: Assignment = {}) -> Any:
     """P(event) after surgery on ``do``: Σ over the event's ancestors of Π mechanisms."""
     view = model.factor_view
     plan = table_plan(view, (), event, do, max_table_size=model.max_table_size)
-    values, scale, denominator, exp = plan.run(view.positions({**event, **do}))
+    values, scale, denominator, exp = plan.run_scaled(view.positions({**event, **do}))
     value = exact_ratio(values[()] * scale, denominator) if not exp else math.ldexp(float(values[()] * scale), exp)
     return value * 0 if _clashes(event, do) else value
 
@@ -110,7 +110,7 @@ def possible(model: "SCM", event: Assignment, do: Assignment = {}) -> bool:
         return False
     view = model.factor_view
     plan = table_plan(view, (), event, do, support=True, max_table_size=model.max_table_size)
-    values, scale, _, _ = plan.run(view.positions({**event, **do}))
+    values, scale, _ = plan.run(view.positions({**event, **do}))
     return values[()] * scale > 0
 
 
@@ -245,8 +245,7 @@ class Elimination:
         else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
             view = model.factor_view
             plan = table_plan(view, (name,), given, do, max_table_size=model.max_table_size)
-            values, _, total, exp = plan.run(view.positions(do))
-            values = np.ldexp(values, exp) if exp else values
+            values, _, total = plan.run(view.positions(do))
         return {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
 
     @staticmethod
@@ -256,7 +255,7 @@ class Elimination:
         view = model.factor_view
         plan = table_plan(view, keep, given, do, max_table_size=model.max_table_size)
         # the d-separated part (scale) and the denominator cancel; scale must not be 0
-        values, scale, _, _ = plan.run(view.positions({**given, **do}), scale_sign_only=True)
+        values, scale, _, _ = plan.run_scaled(view.positions({**given, **do}), scale_sign_only=True)
         total = sum(values.ravel().tolist(), 0 * scale)
         check_evidence(model, given, exact_ratio(total if is_zero(total) else scale, 1), do)
         return values, total
