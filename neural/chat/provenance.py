@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_ROLES",
     "MessagePiece",
     "Provenance",
+    "UnknownRole",
     "check_unicode",
     "conversation_pieces",
     "is_agent_role",
@@ -163,6 +164,16 @@ def _content(index: int, message: dict) -> str:
     return check_unicode(_where(index, message), "content", content)
 
 
+class UnknownRole(InvalidArgument):
+    """A message whose role no entry of the roles table maps: ``where`` (the message), ``role``,
+    ``known`` (the roles the table has), so a command line can word its own fix (``--role``)."""
+
+    def __init__(self, where: str, role: str, known: tuple[str, ...]) -> None:
+        self.where, self.role, self.known = where, role, known
+        super().__init__(f"{where}: unknown role {role!r}; map it with roles={{{role!r}: 'agent' | 'world' | "
+                         f"'context'}} (known roles: {', '.join(known)})")
+
+
 def _own_provenance(index: int, message: dict, key: str) -> Provenance:
     """The message's own ``gate`` or ``provenance`` key, an error naming the message if it is bad."""
     try:
@@ -205,10 +216,7 @@ def message_provenance(
         elif role in table:
             out.append(table[role])
         else:
-            raise InvalidArgument(
-                f"{_where(i, m)}: unknown role {role!r}; map it with roles={{{role!r}: 'agent' | "
-                f"'world' | 'context'}} (known roles: {', '.join(sorted(table))})"
-            )
+            raise UnknownRole(_where(i, m), role, tuple(sorted(table)))
     if all(p is Provenance.CONTEXT for p in out):
         raise InvalidArgument("the conversation has only context (system) messages: nothing to learn")
     return out

@@ -7,9 +7,7 @@ none is dropped silently. Nothing here imports torch at module import time.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import re
 import shlex
 import warnings
 import sys
@@ -121,20 +119,6 @@ def load_tokenizer(args: argparse.Namespace) -> tuple[Any, str | None, str]:
     return tok, template_text, f"{args.tokenizer}" + (f", {args.template} template" if args.template else "")
 
 
-_ROLES_HINT = re.compile(r"map it with roles=\{('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"): 'agent' \| 'world' \| 'context'\}")
-
-
-def command_line_hint(message: str) -> str:
-    """The library's fix for an unknown role (``roles={'User': ...}``, Python) as the command line's
-    (``--role User=world``)."""
-    found = _ROLES_HINT.search(message)
-    if not found:
-        return message
-    role = ast.literal_eval(found.group(1))  # a string literal the library wrote with repr()
-    hint = f"map it with --role {shlex.quote(role + '=world')} (or =agent, =context)"
-    return message[:found.start()] + hint + message[found.end():]
-
-
 @dataclass
 class Problems:
     """Bad lines seen so far: (line number, message). Under ``strict`` the first one raises."""
@@ -143,7 +127,6 @@ class Problems:
     items: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, line: int, message: str) -> None:
-        message = command_line_hint(message)
         if self.strict:
             raise InvalidArgument(f"line {line}: {message} (stopped by --strict)")
         self.items.append((line, message))
@@ -199,6 +182,7 @@ class _Masking:
     def line(self, n: int, data: bytes) -> tuple[int, Any]:
         """``(n, ChatExample)``, ``(n, error message)`` or ``(n, None)`` for a blank line."""
         from ..chat.example import mask_chat
+        from ..chat.provenance import UnknownRole
 
         record = _parse_line(data, n == 1)
         if not isinstance(record, dict):
@@ -209,6 +193,9 @@ class _Masking:
                 return n, mask_chat(record["messages"], self.tokenizer, roles=self.roles,
                                     tools=record.get("tools"), chat_template=self.template,
                                     max_length=self.max_length, eot=self.eot)
+        except UnknownRole as exc:  # the library's fix is Python (roles={...}); here it is --role
+            return n, (f"{exc.where}: unknown role {exc.role!r}; map it with --role "
+                       f"{shlex.quote(exc.role + '=world')} (or =agent, =context) (known roles: {', '.join(exc.known)})")
         except InvalidArgument as exc:
             return n, str(exc)
 
