@@ -58,11 +58,23 @@ def in_kind(model: "SCM", answer: Any) -> Any:
     one place that decides it. A query touching only exact mechanisms, or only intervened ones (point masses),
     runs in exact arithmetic; a float model still answers floats, a symbolic one sympy."""
     kind = model.factor_view.kind(())
+    # already in kind (a Fraction of an exact query, a Python float of a float one): kept as it is,
+    # so the hundreds of answers of marginals() are not each converted again
+    native = Fraction if kind == EXACT else float if kind == FLOAT else None
 
     def to(x: Any) -> Any:
+        if type(x) is native:
+            return x
         return convert(x.item() if isinstance(x, np.generic) else x, kind)
+
+    def row(d: dict) -> dict:
+        # the engines build every answer's dicts afresh per call: one already in kind is handed on
+        for x in d.values():
+            if type(x) is not native:
+                return {v: to(x) for v, x in d.items()}
+        return d
     if isinstance(answer, dict):
-        return {k: ({v: to(x) for v, x in d.items()} if isinstance(d, dict) else to(d)) for k, d in answer.items()}
+        return {k: (row(d) if isinstance(d, dict) else to(d)) for k, d in answer.items()}
     return to(answer)
 
 

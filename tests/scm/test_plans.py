@@ -475,3 +475,17 @@ def test_a_positive_probability_below_the_float_range_is_named_not_zero(method):
     with pytest.raises(FloatUnderflow, match=r"and 1094 more \| X0=1\) is positive"):
         m.probability(event, given={"X0": 1}, method=method)
     assert m.probability({"X0": 0}, given={"X0": 1}, method=method) == 0.0  # a true zero stays 0.0
+
+
+def test_marginals_of_a_query_run_exactly_come_back_in_the_float_models_kind():
+    """A model with one float mechanism answers floats; a query that does() that mechanism away runs
+    in exact arithmetic, and its Fractions must still be converted (the fast path that hands on
+    answers already in kind must not hand these on)."""
+    a = Variable("a", (0, 1), cpt={0: F(1, 3), 1: F(2, 3)})
+    b = Variable("b", (0, 1), parents=("a",), cpt={0: {0: 0.25, 1: 0.75}, 1: {0: 0.5, 1: 0.5}})
+    m = SCM([a, b])
+    for query in ({"do": {"b": 1}}, {"do": {"b": 1}, "given": {"a": 1}}):
+        got = m.marginals(**query)
+        assert all(type(p) is float for row in got.values() for p in row.values()), got
+        assert got["a"] == m.distribution("a", **query)
+    assert m.marginals(do={"b": 1})["a"] == {0: 1 / 3, 1: 2 / 3}
