@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_scm  # noqa: E402  (the queries and the pgmpy conversion, shared with the main benchmark)
 
 from bayes_agent.commands import positive_int  # noqa: E402
-from bayes_agent.scm import plans  # noqa: E402
+from bayes_agent.scm import contraction, elimination, plans  # noqa: E402
 from bayes_agent.scm.generate import random_scm  # noqa: E402
 
 
@@ -101,13 +101,13 @@ def main() -> None:
     pos = view.positions({**event, **do, **given})
     factors, scopes, _ = plans.mechanism_factors(view, block.names, fixed, "exact")
     sizes = {v: view.size(v) for s in scopes for v in s}
-    order = plans.best_order(scopes, sizes, block.keep)
-    entries, steps, largest, width = plans.bucket_steps(scopes, sizes, block.keep, order)
+    order = elimination.best_order(scopes, sizes, block.keep)
+    entries, steps, largest, width = elimination.bucket_steps(scopes, sizes, block.keep, order)
     products = 0
     for _, subscripts, shapes in steps:
-        path = plans.contraction_path(subscripts, shapes)
+        path = contraction.contraction_path(subscripts, shapes)
         if isinstance(path, list):
-            products += plans.path_cost(subscripts, shapes, path)
+            products += contraction.path_cost(subscripts, shapes, path)
         else:
             terms = subscripts.split("->")[0].split(",")
             products += math.prod({c: k for t, sh in zip(terms, shapes) for c, k in zip(t, sh)}.values())

@@ -13,12 +13,13 @@ ancestors), variable elimination pushes each sum inside the product:
    d-separated from it given the evidence, so it is eliminated on its own and contributes one
    number (only the normaliser needs it);
 4. within a component, variables are summed out one at a time in a greedy order
-   (:func:`elimination_order`; the query plans of :mod:`.plans` try each heuristic of
-   :data:`HEURISTICS`, and on large tables seeded min-fill restarts with random tie-breaking,
-   and keep the order whose tables are smallest).
+   (:func:`elimination_order`; :func:`best_order` tries each heuristic of :data:`HEURISTICS`,
+   and on large tables seeded min-fill restarts with random tie-breaking, and keeps the order
+   whose tables are smallest, as :func:`bucket_steps` counts them).
 
-This module holds the order heuristics and the dense :class:`Factor` with its :func:`contract`;
-:mod:`.plans` compiles the steps above once per query shape and runs them. Factors are dense
+This module holds the order heuristics, the steps an order makes and what they cost, and the dense
+:class:`Factor` with its :func:`contract`; :mod:`.plans` compiles the steps above once per query
+shape and runs them (each einsum step as :mod:`.contraction` says). Factors are dense
 numpy arrays, one axis per variable; each bucket is one ``numpy.einsum`` (product and sum in one
 pass, the result never larger than the bucket's clique). Floats are
 float64 arrays. Exact models are made integral first: each mechanism is multiplied by the least
@@ -36,8 +37,10 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ..errors import InvalidArgument
+from .contraction import subscripts_of
 
-__all__ = ["HEURISTICS", "Factor", "contract", "elimination_order"]
+__all__ = ["HEURISTICS", "MAX_RESTARTS", "RESTART_ENTRIES", "SMALL_TABLE", "UNHOLDABLE", "Factor", "best_order",
+           "bucket_steps", "contract", "elimination_order"]
 
 
 
@@ -145,3 +148,73 @@ def elimination_order(scopes: Iterable[tuple[str, ...]], keep: Iterable[str] = (
     return order
 
 
+#: No machine holds a table this large; refused whatever max_table_size says.
+UNHOLDABLE = 1 << 52
+
+#: An order whose largest table is at most this many entries is taken without trying the others.
+SMALL_TABLE = 1 << 10
+
+#: Above this many table entries in total, the greedy orders are followed by randomised restarts
+#: (min-fill with ties broken at random, seeded): one restart per this many entries, at most
+#: :data:`MAX_RESTARTS`. Compiling then costs more, once per query shape; every later run gains.
+RESTART_ENTRIES = 1 << 15
+MAX_RESTARTS = 8
+
+
+def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> list[str]:
+    """The order, among the greedy heuristics' and (for large tables) seeded randomised min-fill
+    restarts', whose tables are smallest in total."""
+    best = None
+    for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
+        order = elimination_order(scopes, keep, sizes, heuristic)
+        total, _, largest, _ = bucket_steps(scopes, sizes, keep, order, subscripts=False)
+        if best is None or total < best[0]:
+            best = (total, order)
+        if largest <= SMALL_TABLE:  # small tables already: another order cannot gain much
+            return best[1]
+    if best[0] > UNHOLDABLE:  # refused anyway
+        return best[1]
+    rng = random.Random(0)  # fixed seed: the same model and shape always get the same plan
+    for _ in range(min(MAX_RESTARTS, best[0] // RESTART_ENTRIES)):
+        order = elimination_order(scopes, keep, sizes, "min-fill", rng=rng)
+        total = bucket_steps(scopes, sizes, keep, order, subscripts=False)[0]
+        if total < best[0]:
+            best = (total, order)
+    return best[1]
+
+
+def bucket_steps(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...],
+             order: list[str], subscripts: bool = True) -> tuple[int, list, int, int]:
+    """The einsum steps of eliminating in ``order``: (total table entries, steps, largest, width)."""
+    pool = dict(enumerate(scopes))
+    holding: dict[str, set[int]] = {}
+    for k, scope in pool.items():
+        for v in scope:
+            holding.setdefault(v, set()).add(k)
+    steps: list[tuple[tuple[int, ...], str]] = []
+    total, largest, width = 0, 1, 0
+    next_id = len(pool)
+    for v in order:
+        ids = tuple(sorted(holding.pop(v)))
+        bucket = [pool.pop(k) for k in ids]
+        clique = tuple(dict.fromkeys(u for s in bucket for u in s))
+        out = tuple(u for u in clique if u != v)
+        entries = math.prod(sizes[u] for u in clique)
+        total, largest, width = total + entries * len(bucket), max(largest, entries), max(width, len(clique) - 1)
+        for u in out:
+            holding[u].difference_update(ids)
+            holding[u].add(next_id)
+        steps.append((ids, bucket, out))
+        pool[next_id] = out
+        next_id += 1
+    ids = tuple(pool)
+    rest = [pool[k] for k in ids]
+    clique = tuple(dict.fromkeys(u for s in rest for u in s))
+    entries = math.prod(sizes[u] for u in clique)
+    total, largest, width = total + entries * len(rest), max(largest, entries), max(width, len(clique) - 1)
+    if ids and not (len(ids) == 1 and rest[0] == keep and ids[0] == next_id - 1):
+        steps.append((ids, rest, keep))
+    if not subscripts or largest > UNHOLDABLE:  # refused by check_size: do not write subscripts
+        return total, [], largest, width
+    return total, [(ids, subscripts_of(bucket, out), [tuple(sizes[u] for u in s) for s in bucket])
+                   for ids, bucket, out in steps], largest, width

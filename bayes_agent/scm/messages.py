@@ -21,8 +21,9 @@ import numpy as np
 
 from .._numbers import EXACT, FLOAT
 from .factors import FactorView
-from .plans import (best_order, check_size, contraction_path, dtype_of, mechanism_factors, own_size, reduce_factors,
-                    remember, subscripts_of)
+from .contraction import contraction_path, subscripts_of
+from .elimination import best_order
+from .plans import check_size, dtype_of, mechanism_factors, own_size, reduce_factors, remember
 
 __all__ = ["TINY_CLIQUE", "BigContraction", "LevelSchedule", "MarginalsPlan", "SmallContraction", "marginals_plan"]
 

@@ -14,25 +14,26 @@ evidence values) skips all of the bookkeeping.
 Before any arithmetic a plan knows the largest table elimination will build; above
 ``max_table_size`` entries the query is refused with :class:`~bayes_agent.errors.TableTooLarge`,
 which names the estimated size and the induced width, instead of running for minutes.
+
+The order and what it costs are :mod:`.elimination`'s (:func:`~.elimination.best_order`,
+:func:`~.elimination.bucket_steps`); how one einsum step runs is :mod:`.contraction`'s.
 """
 
 from __future__ import annotations
 
 import math
-import random
-from string import ascii_letters
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from .._numbers import SYMBOLIC
-from ..errors import InvalidArgument, TableTooLarge
-from .elimination import HEURISTICS, elimination_order
+from ..errors import TableTooLarge
+from .contraction import FOLD, contraction_path, fold_einsum, fold_einsum_scaled, rescaled
+from .elimination import UNHOLDABLE, best_order, bucket_steps
 from .factors import FactorView
 
-__all__ = ["FOLD", "MAX_OPERANDS", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "FLOAT_FLOOR", "IN_RANGE", "best_order", "bucket_steps", "check_size", "contraction_path",
-           "dtype_of", "fold_einsum", "fold_einsum_scaled", "mechanism_factors", "optimal_path", "own_size", "path_cost", "ratio_plan", "reduce_factors", "remember", "subscripts_of",
-           "table_plan"]
+__all__ = ["FLOAT_FLOOR", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "check_size", "dtype_of",
+           "mechanism_factors", "own_size", "ratio_plan", "reduce_factors", "remember", "table_plan"]
 
 #: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
 #: 2**27 float64 entries is 1 GiB; an exact entry (a Python integer behind a pointer) takes about
@@ -42,28 +43,6 @@ MAX_TABLE_SIZE = {"float": 2 ** 27, "exact": 2 ** 24, "symbolic": 2 ** 24}
 #: How many compiled query shapes a model keeps (oldest forgotten first).
 MAX_PLANS = 4096
 
-#: No machine holds a table this large; refused whatever max_table_size says.
-UNHOLDABLE = 1 << 52
-
-#: Buckets of at most this many factors get the cheapest pairwise path (:func:`optimal_path`, an
-#: exhaustive search paid once per plan); larger ones numpy's greedy path.
-MAX_OPTIMAL_PATH = 8
-
-#: A bucket of more operands than this (an event over many independent variables fixes each
-#: one's mechanism into a scalar) is contracted pairwise: einsum's single C loop takes at most 64.
-MAX_OPERANDS = 32
-
-#: The path of a step with more than :data:`MAX_OPERANDS` operands: :func:`fold_einsum`.
-FOLD = "fold"
-
-#: An order whose largest table is at most this many entries is taken without trying the others.
-SMALL_TABLE = 1 << 10
-
-#: Above this many table entries in total, the greedy orders are followed by randomised restarts
-#: (min-fill with ties broken at random, seeded): one restart per this many entries, at most
-#: :data:`MAX_RESTARTS`. Compiling then costs more, once per query shape; every later run gains.
-RESTART_ENTRIES = 1 << 15
-MAX_RESTARTS = 8
 
 
 class Block:
@@ -110,7 +89,7 @@ class Block:
     def run_scaled(self, pos: Mapping[str, int]) -> tuple[np.ndarray, int]:
         """``(values, exp)``: the sum is ``values · 2**exp``. ``exp`` is 0 but for float
         probabilities whose sum came out near float64's subnormals: those are summed again with
-        every table kept in range (:func:`in_range`), so a tiny likelihood gives no false zero."""
+        every table kept in range (:func:`.contraction.in_range`), so a tiny likelihood gives no false zero."""
         if self.known is not None:
             return self.known, 0
         if not self.factors:  # an empty product
@@ -126,7 +105,7 @@ class Block:
         exp, tops = 0, []
         if scaled:
             for k, reduced in enumerate(slots):
-                slots[k], e, top = _scaled(reduced)
+                slots[k], e, top = rescaled(reduced)
                 exp, _ = exp + e, tops.append(top)
         for ids, subscripts, path in self.steps:
             ops = [slots[i] for i in ids]
@@ -142,7 +121,7 @@ class Block:
             if not isinstance(out, np.ndarray):  # a full sum is a bare scalar: keep it an array
                 out = np.array(out, dtype=self.dtype)
             if scaled:
-                out, e, top = _scaled(out)
+                out, e, top = rescaled(out)
                 exp, _ = exp + e, tops.append(top)
             slots.append(out)
         return slots[-1], exp
@@ -152,36 +131,11 @@ class Block:
         return self.all_positive or all((reduced > 0).all() for reduced in reduce_factors(self.factors, pos))
 
 
-#: A float table whose largest entry is below 2**-IN_RANGE is rescaled (:func:`in_range`): a step
-#: multiplies a handful of tables, so their product stays far above float64's subnormal range.
-IN_RANGE = 64
-
 
 #: A float sum with an entry below 2**-FLOAT_FLOOR is summed again kept in range; there, a step whose
 #: operands' smallest positive entries multiply to less than that is contracted pair by pair, each
 #: partial product kept in range (float64's normal range ends at 2**-1022).
 FLOAT_FLOOR = 900
-
-
-def in_range(table: np.ndarray) -> tuple[np.ndarray, int]:
-    """A float table of non-negative entries with a tiny largest entry, divided by the power of two
-    that brings that entry into [1/2, 1), and the exponent: ``table == out · 2**exp``. Scaling by a
-    power of two rounds nothing, so probabilities multiplied through many tiny likelihoods neither
-    underflow to a false 0.0 nor lose bits among the subnormals; tables in range are left alone."""
-    return _scaled(table)[:2]
-
-
-def _scaled(table: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """:func:`in_range`, and the binary exponent of the result's smallest positive entry (0 if
-    none is > 0): how far a product with this table can push an entry towards underflow."""
-    top = float(table.max()) if table.size else 0.0
-    if not top > 0.0:
-        return table, 0, 0
-    low = math.frexp(float(np.min(table, where=table > 0, initial=top)))[1]
-    e = math.frexp(top)[1]
-    if top >= 2.0 ** -IN_RANGE:
-        return table, 0, low
-    return np.ldexp(table, -e), e, low - e
 
 
 def dtype_of(kind: str, support: bool = False) -> Any:
@@ -217,197 +171,6 @@ def reduce_factors(factors: list, pos: Mapping[str, int]) -> list[np.ndarray]:
                 index[i] = pos[v]
             out.append(values[tuple(index)])
     return out
-
-
-def contraction_path(subscripts: str, shapes: list[tuple[int, ...]]) -> Any:
-    """numpy's greedy pairwise path, fixed at compile time, for a bucket of two or more factors
-    whose clique is large (pairwise products through BLAS-backed tensordot; einsum's one C loop
-    over a large clique strides badly when the operands' axes disagree); ``False`` (one C loop,
-    no path search per call) otherwise."""
-    letters: dict[str, int] = {}
-    for term, shape in zip(subscripts.split("->")[0].split(","), shapes):
-        letters.update(zip(term, shape))
-    if len(shapes) > MAX_OPERANDS:
-        return FOLD
-    if len(shapes) < 2 or math.prod(letters.values()) <= 1 << 12:
-        return False
-    if len(shapes) <= MAX_OPTIMAL_PATH:
-        # the cheapest pairwise order can need half the products of numpy's greedy one in a
-        # many-factor bucket (what an exact query pays for, one Python integer at a time)
-        return optimal_path(subscripts, shapes)
-    return np.einsum_path(subscripts, *(np.empty(sh, dtype=np.int8) for sh in shapes), optimize="greedy")[0]
-
-
-def fold_einsum(subscripts: str, operands: list[np.ndarray], dtype: Any) -> np.ndarray:
-    """The einsum of many operands two at a time, left to right, each letter summed as soon as no
-    later operand needs it (numpy's single loop takes at most 64 operands). In a bucket every
-    partial product is over part of the bucket's clique, so no intermediate is larger than it."""
-    return _fold(subscripts, operands, dtype, rescale=False)[0]
-
-
-def fold_einsum_scaled(subscripts: str, operands: list[np.ndarray], dtype: Any) -> tuple[np.ndarray, int]:
-    """:func:`fold_einsum` with each partial product kept in float64's range (:func:`in_range`):
-    ``(out, exp)``, the result being ``out · 2**exp``."""
-    return _fold(subscripts, operands, dtype, rescale=True)
-
-
-def _fold(subscripts: str, operands: list[np.ndarray], dtype: Any, rescale: bool) -> tuple[np.ndarray, int]:
-    inputs, output = subscripts.split("->")
-    terms = inputs.split(",")
-    acc, held, exp = operands[0], terms[0], 0
-    for k in range(1, len(terms)):
-        needed = set(output).union(*terms[k + 1:])
-        merged = "".join(c for c in dict.fromkeys(held + terms[k]) if c in needed)
-        acc = np.einsum(f"{held},{terms[k]}->{merged}", acc, operands[k])
-        if not isinstance(acc, np.ndarray):
-            acc = np.array(acc, dtype=dtype)
-        if rescale:
-            acc, e = in_range(acc)
-            exp += e
-        held = merged
-    return (acc if held == output else np.einsum(f"{held}->{output}", acc)), exp
-
-
-def optimal_path(subscripts: str, shapes: list[tuple[int, ...]]) -> list:
-    """The pairwise order (numpy's path format) with the fewest scalar products
-    (:func:`path_cost`), by dynamic programming over subsets of operands: O(3**n), for small n."""
-    inputs, output = subscripts.split("->")
-    terms = inputs.split(",")
-    n = len(terms)
-    size = {c: k for term, shape in zip(terms, shapes) for c, k in zip(term, shape)}
-    full = (1 << n) - 1
-    letters = [set(t) for t in terms]
-
-    def union(mask: int) -> set:
-        return set().union(*(letters[i] for i in range(n) if mask >> i & 1))
-
-    # what a subset's result carries: its labels needed by the output or by another operand (an
-    # operand itself carries all of its labels until it is contracted)
-    carried = {m: union(m) & (set(output) | union(full ^ m)) for m in range(1, full + 1)}
-    carried.update({1 << i: letters[i] for i in range(n)})
-    best: dict[int, tuple[int, Any]] = {1 << i: (0, i) for i in range(n)}
-    for m in range(1, full + 1):
-        if m in best:
-            continue
-        choice = None
-        sub = (m - 1) & m
-        while sub:
-            other = m ^ sub
-            if sub < other:  # each split once
-                cost = best[sub][0] + best[other][0] + math.prod(size[c] for c in carried[sub] | carried[other])
-                if choice is None or cost < choice[0]:
-                    choice = (cost, (best[sub][1], best[other][1]))
-            sub = (sub - 1) & m
-        best[m] = choice
-    # the contraction tree in post-order, as numpy's list of positions in a shrinking operand list
-    path: list = ["einsum_path"]
-    current: list[Any] = list(range(n))
-
-    def emit(tree: Any) -> None:
-        if isinstance(tree, int):
-            return
-        emit(tree[0])
-        emit(tree[1])
-        i, j = sorted((current.index(tree[0]), current.index(tree[1])))
-        path.append((i, j))
-        current.pop(j)
-        current.pop(i)
-        current.append(tree)
-
-    emit(best[full][1])
-    return path
-
-
-def path_cost(subscripts: str, shapes: list[tuple[int, ...]], path: list) -> int:
-    """Scalar products a pairwise ``path`` (numpy's format) needs: per contraction, the entries
-    of the table over every label its operands carry."""
-    inputs, output = subscripts.split("->")
-    terms = inputs.split(",")
-    size = {c: n for term, shape in zip(terms, shapes) for c, n in zip(term, shape)}
-    cost = 0
-    for ids in path[1:]:
-        taken = [terms[i] for i in ids]
-        for i in sorted(ids, reverse=True):
-            terms.pop(i)
-        letters = set("".join(taken))
-        cost += math.prod(size[c] for c in letters)
-        needed = set(output).union(*terms)
-        terms.append("".join(c for c in dict.fromkeys("".join(taken)) if c in needed))
-    return cost
-
-
-def best_order(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...]) -> list[str]:
-    """The order, among the greedy heuristics' and (for large tables) seeded randomised min-fill
-    restarts', whose tables are smallest in total."""
-    best = None
-    for heuristic in HEURISTICS if len(scopes) > 2 else HEURISTICS[:1]:
-        order = elimination_order(scopes, keep, sizes, heuristic)
-        total, _, largest, _ = bucket_steps(scopes, sizes, keep, order, subscripts=False)
-        if best is None or total < best[0]:
-            best = (total, order)
-        if largest <= SMALL_TABLE:  # small tables already: another order cannot gain much
-            return best[1]
-    if best[0] > UNHOLDABLE:  # refused anyway
-        return best[1]
-    rng = random.Random(0)  # fixed seed: the same model and shape always get the same plan
-    for _ in range(min(MAX_RESTARTS, best[0] // RESTART_ENTRIES)):
-        order = elimination_order(scopes, keep, sizes, "min-fill", rng=rng)
-        total = bucket_steps(scopes, sizes, keep, order, subscripts=False)[0]
-        if total < best[0]:
-            best = (total, order)
-    return best[1]
-
-
-def bucket_steps(scopes: list[tuple[str, ...]], sizes: Mapping[str, int], keep: tuple[str, ...],
-             order: list[str], subscripts: bool = True) -> tuple[int, list, int, int]:
-    """The einsum steps of eliminating in ``order``: (total table entries, steps, largest, width)."""
-    pool = dict(enumerate(scopes))
-    holding: dict[str, set[int]] = {}
-    for k, scope in pool.items():
-        for v in scope:
-            holding.setdefault(v, set()).add(k)
-    steps: list[tuple[tuple[int, ...], str]] = []
-    total, largest, width = 0, 1, 0
-    next_id = len(pool)
-    for v in order:
-        ids = tuple(sorted(holding.pop(v)))
-        bucket = [pool.pop(k) for k in ids]
-        clique = tuple(dict.fromkeys(u for s in bucket for u in s))
-        out = tuple(u for u in clique if u != v)
-        entries = math.prod(sizes[u] for u in clique)
-        total, largest, width = total + entries * len(bucket), max(largest, entries), max(width, len(clique) - 1)
-        for u in out:
-            holding[u].difference_update(ids)
-            holding[u].add(next_id)
-        steps.append((ids, bucket, out))
-        pool[next_id] = out
-        next_id += 1
-    ids = tuple(pool)
-    rest = [pool[k] for k in ids]
-    clique = tuple(dict.fromkeys(u for s in rest for u in s))
-    entries = math.prod(sizes[u] for u in clique)
-    total, largest, width = total + entries * len(rest), max(largest, entries), max(width, len(clique) - 1)
-    if ids and not (len(ids) == 1 and rest[0] == keep and ids[0] == next_id - 1):
-        steps.append((ids, rest, keep))
-    if not subscripts or largest > UNHOLDABLE:  # refused by check_size: do not write subscripts
-        return total, [], largest, width
-    return total, [(ids, subscripts_of(bucket, out), [tuple(sizes[u] for u in s) for s in bucket])
-                   for ids, bucket, out in steps], largest, width
-
-
-def subscripts_of(scopes: list[tuple[str, ...]], out: tuple[str, ...]) -> str:
-    """The einsum subscripts ("ab,bc->ac") for operands over ``scopes`` summed onto ``out``."""
-    letters: dict[str, str] = {}
-    for scope in (*scopes, out):
-        for v in scope:
-            if v not in letters:
-                if len(letters) == len(ascii_letters):
-                    raise InvalidArgument(
-                        f"this query needs one table over more than {len(ascii_letters)} variables "
-                        f"(the graph is too densely connected for exact elimination)"
-                    )
-                letters[v] = ascii_letters[len(letters)]
-    return ",".join("".join(letters[v] for v in s) for s in scopes) + "->" + "".join(letters[v] for v in out)
 
 
 def _components(view: FactorView, names: tuple[str, ...], fixed: frozenset[str]) -> list[tuple[str, ...]]:
@@ -494,7 +257,7 @@ class TablePlan:
     def run_scaled(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any, int]:
         """``(values, scale, denominator, exp)``: the sum at each assignment of ``keep`` is
         ``values[...] * scale * 2**exp / denominator`` (``exp`` is 0 but for floats kept in range,
-        :func:`in_range`). With ``scale_sign_only`` a d-separated component whose entries are all
+        :func:`.contraction.in_range`). With ``scale_sign_only`` a d-separated component whose entries are all
         positive is not summed and counts as 1 (only the sign of ``scale`` then means anything)."""
         scale: Any = 1
         exp = 0

@@ -1,5 +1,5 @@
 """Float queries whose intermediate products leave float64's range still answer what the exact
-model answers: tables with a tiny largest entry are rescaled by powers of two (plans.in_range),
+model answers: tables with a tiny largest entry are rescaled by powers of two (contraction.in_range),
 and a marginal whose unrescaled messages came near the subnormals is asked by elimination."""
 
 from fractions import Fraction
@@ -9,7 +9,7 @@ import pytest
 
 from bayes_agent.errors import FloatUnderflow
 from bayes_agent.scm import SCM, Variable
-from bayes_agent.scm.plans import in_range
+from bayes_agent.scm.contraction import in_range
 
 
 def _star(children: int, low: float, high: float) -> SCM:

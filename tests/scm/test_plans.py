@@ -212,25 +212,25 @@ def _shape(model, event, do):
 def test_randomised_restarts_find_a_cheaper_order_and_the_same_one_every_time():
     """On a wide random DAG the seeded min-fill restarts beat the best greedy order by total
     table size, and the order chosen does not change from one compilation to the next."""
-    from bayes_agent.scm import plans
+    from bayes_agent.scm import elimination
     from bayes_agent.scm.elimination import HEURISTICS, elimination_order
 
     scopes, sizes = _shape(random_scm(100, seed=0), {"X99": 1}, {"X50": 1})
-    greedy = min(plans.bucket_steps(scopes, sizes, (), elimination_order(scopes, (), sizes, h), subscripts=False)[0]
+    greedy = min(elimination.bucket_steps(scopes, sizes, (), elimination_order(scopes, (), sizes, h), subscripts=False)[0]
                  for h in HEURISTICS)
-    order = plans.best_order(scopes, sizes, ())
+    order = elimination.best_order(scopes, sizes, ())
     assert sorted(order) == sorted(sizes)  # every variable eliminated once
-    assert plans.bucket_steps(scopes, sizes, (), order, subscripts=False)[0] < 0.8 * greedy
-    assert plans.best_order(scopes, sizes, ()) == order
+    assert elimination.bucket_steps(scopes, sizes, (), order, subscripts=False)[0] < 0.8 * greedy
+    assert elimination.best_order(scopes, sizes, ()) == order
 
 
 def test_a_restarted_order_gives_the_same_exact_answer(monkeypatch):
     """Another elimination order must not change an exact answer: with and without restarts."""
-    from bayes_agent.scm import plans
+    from bayes_agent.scm import elimination
 
     m = random_scm(100, seed=0)
     with_restarts = m.probability({"X99": 1}, do={"X50": 1})
-    monkeypatch.setattr(plans, "MAX_RESTARTS", 0)
+    monkeypatch.setattr(elimination, "MAX_RESTARTS", 0)
     assert random_scm(100, seed=0).probability({"X99": 1}, do={"X50": 1}) == with_restarts
     assert isinstance(with_restarts, F) and 0 < with_restarts < 1
 
@@ -254,7 +254,7 @@ def test_a_small_contraction_in_plain_python_equals_einsum(arity):
     import numpy as np
 
     from bayes_agent.scm.messages import SmallContraction
-    from bayes_agent.scm.plans import subscripts_of
+    from bayes_agent.scm.contraction import subscripts_of
 
     rng = random.Random(arity)
     sizes = {"a": 2, "b": 3, "c": 2, "d": 2}
@@ -377,7 +377,7 @@ def test_a_many_factor_bucket_takes_the_cheaper_of_the_greedy_and_optimal_paths(
     optimal one; the plan keeps the cheaper path, and an exact query pays per product."""
     import numpy as np
 
-    from bayes_agent.scm.plans import contraction_path, path_cost
+    from bayes_agent.scm.contraction import contraction_path, path_cost
 
     sub = "ab,cbda,aefcgdhijk,dhlamnkbfigejc->bcdefghijklmn"
     shapes = [(2,) * len(t) for t in sub.split("->")[0].split(",")]
@@ -398,7 +398,7 @@ def test_the_optimal_path_is_a_valid_path_no_dearer_than_numpys(seed):
 
     import numpy as np
 
-    from bayes_agent.scm.plans import optimal_path, path_cost
+    from bayes_agent.scm.contraction import optimal_path, path_cost
 
     rng = random.Random(seed)
     labels = "abcdefghij"
