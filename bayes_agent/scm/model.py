@@ -44,6 +44,7 @@ from .._numbers import (EXACT, SYMBOLIC, convert_row, is_symbolic, kind_of, pars
 from ..errors import InvalidArgument
 from .factors import FactorView
 from .queries import ENGINES, all_marginals, check_walk, evidence_mass, in_kind, tidy, weighted, zero
+from .sampling import ancestral_sample
 from .validation import (Variable, bernoulli, format_row, normalise_cpt, parent_product, point_mass, shown_name,
                          topological_order)
 
@@ -448,9 +449,8 @@ class SCM:
 
     # sampling ---------------------------------------------------------------------------------
     def sample(self, n: int, *, seed: int = 0, do: Assignment | None = None) -> dict[str, Any]:
-        """``n`` ancestral samples (numpy, seeded, deterministic): {name: array of values}."""
-        import numpy as np
-
+        """``n`` ancestral samples (numpy, seeded, deterministic): {name: array of values}
+        (:func:`.sampling.ancestral_sample`)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise InvalidArgument(f"sample(n): n must be a non-negative int, got {n!r}")
         model, _ = self._prepare(None, do)
@@ -459,26 +459,7 @@ class SCM:
                 f"cannot sample a symbolic model: substitute values for "
                 f"{sorted(map(str, model.free_symbols))} first"
             )
-        rng = np.random.default_rng(seed)
-        index: dict[str, Any] = {}
-        for name in model._order:
-            var = model._vars[name]
-            rows = list(model._tables[name])
-            cum = np.array([[float(p) for p in model._tables[name][r]] for r in rows]).cumsum(axis=1)
-            cum[:, -1] = np.inf  # rows are checked to sum to 1; guard against float round-off
-            if var.parents:
-                parent_idx = [index[p] for p in var.parents]
-                parent_doms = [model._vars[p].domain for p in var.parents]
-                keys = np.zeros(n, dtype=np.int64)
-                # mixed-radix code of the parents' value indices, matching parent_product's order
-                for idx, dom in zip(parent_idx, parent_doms):
-                    keys = keys * len(dom) + idx
-                row_idx = keys
-            else:
-                row_idx = np.zeros(n, dtype=np.int64)
-            u = rng.random(n)
-            index[name] = (u[:, None] >= cum[row_idx]).sum(axis=1)
-        return {name: _values_array(np, model._vars[name].domain)[index[name]] for name in model._names}
+        return ancestral_sample(model, n, seed)
 
     # display ----------------------------------------------------------------------------------
     def describe(self) -> str:
@@ -513,22 +494,6 @@ def _engine(method: Any) -> Any:
     if method not in METHODS:
         raise InvalidArgument(f"method must be one of {METHODS}, got {method!r}")
     return ENGINES[method]
-
-
-def _values_array(np: Any, domain: tuple) -> Any:
-    """The domain as a numpy array holding its own values: a typed array (int, bool, str) only
-    when it gives every value back with its type, else an object array (a domain such as
-    (0, "a") or (True, 2) must not come back as "0" or 1), so samples can be passed back as evidence."""
-    try:
-        typed = np.asarray(domain)
-    except (ValueError, TypeError):
-        typed = None
-    if (typed is not None and typed.dtype != object and typed.shape == (len(domain),)
-            and all(type(t) is type(d) and t == d for t, d in zip(typed.tolist(), domain))):
-        return typed
-    arr = np.empty(len(domain), dtype=object)
-    arr[:] = list(domain)
-    return arr
 
 
 def _fmt_number(x: Number) -> str:
