@@ -53,7 +53,7 @@ class Block:
     """
 
     __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "own", "scale", "known",
-                 "all_positive", "support")
+                 "all_positive", "support", "in_float_range")
 
     def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
                  keep: tuple[str, ...], kind: str, support: bool) -> None:
@@ -67,6 +67,13 @@ class Block:
         self.all_positive = numeric and all((values > 0).all() for values, _, _ in self.factors)
         #: the total, known without arithmetic when nothing is kept and no mechanism's own variable
         #: is fixed: Σ over all the variables of Π P(x | pa) is 1 (times the integer scale)
+        #: floats whose products cannot leave float64's range: a term of the sum multiplies one entry
+        #: of each mechanism, so a positive term (and every partial product on the way) is at least the
+        #: product of each mechanism's smallest positive entry (capped at 1). Above 2**-FLOAT_FLOOR a
+        #: 0.0 in the result is a true zero and nothing needs summing again.
+        self.in_float_range = self.dtype is np.float64 and not support and sum(
+            math.log2(min(1.0, float(np.min(values, where=values > 0, initial=1.0))))
+            for values, _, _ in self.factors) > -FLOAT_FLOOR
         self.known = None
         if numeric and not keep and not any(n in fixed for n in names):
             self.known = np.array(self.scale if self.dtype is object else 1.0, dtype=self.dtype)
@@ -96,8 +103,10 @@ class Block:
             return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype), 0
         out, exp = self._contract(reduce_factors(self.factors, pos), scaled=False)
         # entries are sums of non-negative products: an underflow anywhere shows in the result as
-        # an entry below the floor (an exact 0.0 too: maybe true, maybe not; the rerun tells)
-        if self.dtype is np.float64 and not self.support and out.size and float(out.min()) < 2.0 ** -FLOAT_FLOOR:
+        # an entry below the floor (an exact 0.0 too: maybe true, maybe not; the rerun tells), unless
+        # the mechanisms' smallest entries already rule it out (in_float_range)
+        if (self.dtype is np.float64 and not self.support and not self.in_float_range and out.size
+                and float(out.min()) < 2.0 ** -FLOAT_FLOOR):
             return self._contract(reduce_factors(self.factors, pos), scaled=True)
         return out, exp
 

@@ -57,3 +57,25 @@ def test_tables_in_range_are_left_alone_and_tiny_ones_scaled_by_a_power_of_two()
     assert np.array_equal(np.ldexp(out, exp), tiny)  # a power of two: nothing rounded
     zero = np.zeros(3)
     assert in_range(zero)[1] == 0
+
+
+def test_a_true_zero_within_float_range_is_summed_once(monkeypatch):
+    """A 0.0 in a float result is rerun kept in range only when an underflow could have made it:
+    with every mechanism entry far from float64's limits the zero is structural, one pass suffices.
+    Where a product can leave the range (tiny likelihoods), the rerun still happens."""
+    from bayes_agent.scm import plans
+
+    passes = []
+    contract = plans.Block._contract
+    monkeypatch.setattr(plans.Block, "_contract", lambda self, slots, scaled: passes.append(scaled) or
+                        contract(self, slots, scaled))
+    a = Variable("a", (0, 1), cpt={0: 0.25, 1: 0.75})
+    b = Variable("b", (0, 1, 2), ("a",), {0: {0: 0.5, 1: 0.5, 2: 0.0}, 1: {0: 0.0, 1: 0.4, 2: 0.6}})
+    model = SCM([a, b])
+    assert model.distribution("b", do={"a": 0}) == {0: 0.5, 1: 0.5, 2: 0.0}
+    assert model.distribution("a", given={"b": 0}) == {0: 1.0, 1: 0.0}
+    assert passes and not any(passes), passes
+    passes.clear()
+    tiny = _star(2, 1e-200, 1e-150)
+    assert tiny.distribution("R", given={"E1": 1, "E2": 1})[0] > 0
+    assert True in passes
