@@ -23,7 +23,7 @@ from .._numbers import EXACT, FLOAT
 from .factors import FactorView
 from .contraction import contraction_path, subscripts_of
 from .elimination import best_order
-from .plans import check_size, dtype_of, mechanism_factors, own_size, reduce_factors, remember
+from .plans import check_size, dtype_of, mechanism_factors, own_size, reduce_factors, remember, smallest_term_exponent
 
 __all__ = ["TINY_CLIQUE", "BigContraction", "LevelSchedule", "MarginalsPlan", "SmallContraction", "marginals_plan"]
 
@@ -92,13 +92,16 @@ class MarginalsPlan:
     """
 
     __slots__ = ("kind", "dtype", "factors", "schedule", "ones", "n_slots", "variables", "largest", "width", "own",
-                 "levels")
+                 "levels", "floor")
 
     def __init__(self, view: FactorView, fixed: frozenset[str], do: frozenset[str], kind: str,
                  max_table_size: float | None) -> None:
         names = tuple(n for n in view.order if n not in do)
         self.kind, self.dtype = kind, dtype_of(kind)
         self.factors, scopes, _ = mechanism_factors(view, names, fixed, kind)
+        #: float plans: log2 of a floor under every positive entry of every message and belief (each
+        #: a sum of products of mechanism entries), so a 0.0 above a float-safe floor is a true zero
+        self.floor = smallest_term_exponent(v for v, _, _ in self.factors) if kind == FLOAT else None
         sizes = {v: view.size(v) for s in scopes for v in s}
         # Barren variables (no evidence among their descendants) go first, leaves first: each one's
         # bucket is then its own mechanism and constant messages, so its upward message is

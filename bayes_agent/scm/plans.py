@@ -33,7 +33,8 @@ from .elimination import UNHOLDABLE, best_order, bucket_steps
 from .factors import FactorView
 
 __all__ = ["FLOAT_FLOOR", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "TablePlan", "check_size", "dtype_of",
-           "mechanism_factors", "own_size", "ratio_plan", "reduce_factors", "remember", "table_plan"]
+           "mechanism_factors", "own_size", "ratio_plan", "reduce_factors", "remember", "smallest_term_exponent",
+           "table_plan"]
 
 #: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
 #: 2**27 float64 entries is 1 GiB; an exact entry (a Python integer behind a pointer) takes about
@@ -71,9 +72,8 @@ class Block:
         #: of each mechanism, so a positive term (and every partial product on the way) is at least the
         #: product of each mechanism's smallest positive entry (capped at 1). Above 2**-FLOAT_FLOOR a
         #: 0.0 in the result is a true zero and nothing needs summing again.
-        self.in_float_range = self.dtype is np.float64 and not support and sum(
-            math.log2(min(1.0, float(np.min(values, where=values > 0, initial=1.0))))
-            for values, _, _ in self.factors) > -FLOAT_FLOOR
+        self.in_float_range = (self.dtype is np.float64 and not support
+                               and smallest_term_exponent(v for v, _, _ in self.factors) > -FLOAT_FLOOR)
         self.known = None
         if numeric and not keep and not any(n in fixed for n in names):
             self.known = np.array(self.scale if self.dtype is object else 1.0, dtype=self.dtype)
@@ -145,6 +145,14 @@ class Block:
 #: operands' smallest positive entries multiply to less than that is contracted pair by pair, each
 #: partial product kept in range (float64's normal range ends at 2**-1022).
 FLOAT_FLOOR = 900
+
+
+def smallest_term_exponent(arrays: Iterable[np.ndarray]) -> float:
+    """log2 of a floor under every positive product of at most one entry from each array: the
+    product of each array's smallest positive entry, capped at 1 (-inf never: an array with no
+    positive entry adds nothing, its products being 0). A sum of such products that comes out
+    below this floor has lost bits to float64's range; one that is 0.0 above it is a true zero."""
+    return sum(math.log2(min(1.0, float(np.min(a, where=a > 0, initial=1.0)))) for a in arrays)
 
 
 def dtype_of(kind: str, support: bool = False) -> Any:

@@ -26,7 +26,7 @@ from .plans import MAX_TABLE_SIZE, ratio_plan, table_plan
 if TYPE_CHECKING:
     from .model import SCM
 
-__all__ = ["MAX_WALK", "ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "TINY_BELIEF", "Elimination", "Enumeration", "all_marginals", "check_evidence", "check_walk",
+__all__ = ["MAX_WALK", "ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "TINY_BELIEF", "TINY_EXPONENT", "Elimination", "Enumeration", "all_marginals", "check_evidence", "check_walk",
            "describe_event", "evidence_mass", "exact_ratio", "in_kind", "mass", "no_false_zero", "possible", "tidy", "unit",
            "walk_size", "weighted", "zero"]
 
@@ -275,7 +275,8 @@ class Elimination:
 
 #: An unnormalised float marginal entry below this (a few bits above float64's subnormals, or an
 #: exact 0.0 that may be an underflow) sends its variable to :meth:`Elimination.distribution`.
-TINY_BELIEF = 2.0 ** -1000
+TINY_EXPONENT = -1000
+TINY_BELIEF = 2.0 ** TINY_EXPONENT
 
 
 def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashable, Any]]:
@@ -306,9 +307,10 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
         if plan.kind == FLOAT:
             if given:  # rescale by the total; without evidence the entries sum to 1 up to rounding
                 total = sum(values)
-                if not total > 0 or min(values) < TINY_BELIEF:
+                if not total > 0 or (plan.floor < TINY_EXPONENT and min(values) < TINY_BELIEF):
                     # the messages are not rescaled: an entry that underflowed (a false 0.0) or came
-                    # near the subnormals (lost bits) is asked alone, by elimination kept in range
+                    # near the subnormals (lost bits) is asked alone, by elimination kept in range;
+                    # not needed where the mechanisms' smallest entries rule that out (plan.floor)
                     out[name] = ELIMINATION.distribution(model, name, given, do)
                     continue
                 values = [x / total for x in values]

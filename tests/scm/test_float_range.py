@@ -79,3 +79,26 @@ def test_a_true_zero_within_float_range_is_summed_once(monkeypatch):
     tiny = _star(2, 1e-200, 1e-150)
     assert tiny.distribution("R", given={"E1": 1, "E2": 1})[0] > 0
     assert True in passes
+
+
+def test_float_marginals_ask_a_true_zero_nothing_more(monkeypatch):
+    """A 0.0 in a float marginal used to send its variable to a separate elimination query, in
+    case it was an underflow; where the mechanisms' smallest entries rule that out it is a true
+    zero and the one pass answers it. Tiny likelihoods still get the separate query."""
+    from bayes_agent.scm import queries
+
+    asked = []
+    distribution = queries.Elimination.distribution
+    monkeypatch.setattr(queries.Elimination, "distribution",
+                        lambda self, model, name, *a: asked.append(name) or distribution(self, model, name, *a))
+    a = Variable("a", (0, 1), cpt={0: 0.25, 1: 0.75})
+    b = Variable("b", (0, 1, 2), ("a",), {0: {0: 0.5, 1: 0.5, 2: 0.0}, 1: {0: 0.0, 1: 0.4, 2: 0.6}})
+    c = Variable("c", (0, 1), ("b",), {0: {0: 1.0, 1: 0.0}, 1: {0: 0.3, 1: 0.7}, 2: {0: 0.2, 1: 0.8}})
+    got = SCM([a, b, c]).marginals(given={"b": 0})
+    assert got == {"a": {0: 1.0, 1: 0.0}, "b": {0: 1.0, 1: 0.0, 2: 0.0}, "c": {0: 1.0, 1: 0.0}}
+    assert asked == []
+    children = 2
+    tiny = _star(children, 1e-200, 1e-150)
+    got = tiny.marginals(given={"E1": 1, "E2": 1})
+    assert got["R"][0] == pytest.approx(_exact_posterior(children, 1e-200, 1e-150), rel=1e-12, abs=0)
+    assert "R" in asked
