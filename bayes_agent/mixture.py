@@ -37,17 +37,7 @@ import math
 import random
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
 
-from ._numbers import (
-    EXACT,
-    FLOAT,
-    SYMBOLIC,
-    check_distribution,
-    convert,
-    float_tolerance,
-    is_zero,
-    kind_of,
-    parse_number,
-)
+from ._numbers import EXACT, FLOAT, SYMBOLIC, check_distribution, convert, float_tolerance, is_zero, kind_of, parse_number
 from ._checks import expect, expect_history, expect_index
 from .acting import Acting, Decision
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
@@ -341,16 +331,18 @@ class Mixture(Acting):
             ev = self.evidence(history, mode)
             _numbers_only([ev], "evidence", "log_evidence", "evidence")
             return _log(ev)
+        return _log_total(self._log_joint(history, mode))
+
+    def _log_joint(self, history: Transcript, mode: Mode) -> list[float]:
+        """log w_0(p) + log L(p), per program in name order (float arithmetic, log space)."""
         log_lik = self.log_likelihood(history, mode)
-        return _log_total([_log(self.prior[n]) + log_lik[n] for n in self.names])
+        return [_log(self.prior[n]) + log_lik[n] for n in self.names]
 
     def posterior(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
         """w_t(p) (interventional, default) or w_t^obs(p) (observational): w_0 L / Σ w_0 L."""
         mode = Mode.of(mode)
         if self.arithmetic == FLOAT:  # log space: a long history cannot underflow to a false zero
-            log_lik = self.log_likelihood(history, mode)
-            log_joint = [_log(self.prior[n]) + log_lik[n] for n in self.names]
-            return dict(zip(self.names, _normalise_logs(log_joint, ZeroEvidence.everywhere(mode))))
+            return dict(zip(self.names, _normalise_logs(self._log_joint(history, mode), ZeroEvidence.everywhere(mode))))
         lik = self.likelihood(history, mode)
         joint = {n: self.prior[n] * lik[n] for n in self.names}
         total = sum(joint.values(), self._zero())
