@@ -18,7 +18,7 @@ from fractions import Fraction
 from numbers import Integral, Real
 from typing import Any, Hashable, Iterable, Mapping
 
-from .errors import InvalidArgument
+from .errors import FloatUnderflow, InvalidArgument
 
 EXACT = "exact"
 SYMBOLIC = "symbolic"
@@ -157,13 +157,25 @@ def kind_of(values: Iterable[Any]) -> str:
     return kind
 
 
+def float_of(x: Any) -> float:
+    """``x`` as a float64. An exact number (Fraction, int, sympy) that is not 0 but below float64's
+    normal range (about 2.2e-308) is refused with :class:`~bayes_agent.errors.FloatUnderflow`: as a
+    float it would read 0.0, or keep only a few bits, and a probability silently 0.0 turns into a
+    wrong answer or a false ZeroEvidence later. A float is taken as it was typed."""
+    f = float(x)
+    if not isinstance(x, float) and abs(f) < sys.float_info.min and x != 0:
+        raise FloatUnderflow(f"{short(x)} is not 0 but below the float64 range (about 2.2e-308): as a float it "
+                             f"would read {f!r}; keep it in exact arithmetic (Fractions), or work in log space")
+    return f
+
+
 def convert(x: Any, kind: str) -> Any:
     """Bring a parsed number into an arithmetic. A float alone becomes the rational of its shortest
     repr; a float *row* goes through :func:`convert_row`, which keeps it summing to 1."""
     if kind == FLOAT:
         if is_symbolic(x) and x.free_symbols:
             raise InvalidArgument(f"cannot use the symbolic value {x} in float arithmetic")
-        return float(x)
+        return float_of(x)
     if kind == EXACT:
         if isinstance(x, float):  # float(x): numpy's repr is "np.float64(0.1)", not a literal
             return Fraction(repr(float(x)))
@@ -353,7 +365,10 @@ def check_distribution(
         )
     elif own == FLOAT and tol > FLOAT_SUM_TOL:  # float32 entries: widened, they sum to 1 in float64
         parsed = {k: v / total for k, v in parsed.items()}
-    return convert_row(parsed, kind or own, tol)
+    try:
+        return convert_row(parsed, kind or own, tol)
+    except FloatUnderflow as e:  # say which row: the message names only the number
+        raise FloatUnderflow(f"{what}: {e}") from None
 
 
 def _gap(total: Any) -> str:

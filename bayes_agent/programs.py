@@ -20,7 +20,7 @@ from typing import Any, Callable, Hashable, Mapping
 
 from ._checks import expect_history
 from ._numbers import check_distribution, convert, convert_row, kind_of, parse_number
-from .errors import InvalidArgument
+from .errors import FloatUnderflow, InvalidArgument
 from .transcript import Channel, Transcript
 
 __all__ = ["HistoryProgram", "MarkovProgram", "Program", "TableProgram", "latest_action"]
@@ -188,7 +188,13 @@ class KeyedTable(Program):
     def convert(self, kind: str) -> "KeyedTable":
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
-        clone.rows = {k: convert_row(row, kind) for k, row in self.rows.items()}
+        clone.rows = {}
+        for (channel, condition), row in self.rows.items():
+            try:
+                clone.rows[(channel, condition)] = convert_row(row, kind)
+            except FloatUnderflow as e:  # say where: the message names only the number
+                given = "" if condition is None else f" given {condition!r}"
+                raise FloatUnderflow(f"program {self.name!r} {channel.value} kernel{given}: {e}") from None
         return clone
 
 

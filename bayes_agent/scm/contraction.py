@@ -1,10 +1,9 @@
-"""Einsum steps of a compiled plan: subscripts, pairwise contraction paths, float range.
+"""Einsum steps of a compiled plan: subscripts and pairwise contraction paths.
 
 Variable elimination (:mod:`.elimination`) decides which mechanisms each step multiplies and what it
-sums out; this module decides how one step runs: its einsum subscripts, the pairwise path through
+sums out; this module decides how one step runs: its einsum subscripts and the pairwise path through
 a bucket of many factors (the cheapest by scalar products for small buckets, numpy's greedy one
-otherwise, a left-to-right fold past einsum's operand limit), and the power-of-two rescaling that
-keeps float products of tiny likelihoods out of float64's subnormals.
+otherwise, a left-to-right fold past einsum's operand limit).
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ import numpy as np
 
 from ..errors import InvalidArgument
 
-__all__ = ["FOLD", "IN_RANGE", "MAX_OPERANDS", "MAX_OPTIMAL_PATH", "contraction_path", "fold_einsum",
-           "fold_einsum_scaled", "in_range", "optimal_path", "path_cost", "rescaled", "subscripts_of"]
+__all__ = ["FOLD", "MAX_OPERANDS", "MAX_OPTIMAL_PATH", "contraction_path", "fold_einsum", "optimal_path", "path_cost",
+           "subscripts_of"]
 
 #: Buckets of at most this many factors get the cheapest pairwise path (:func:`optimal_path`, an
 #: exhaustive search paid once per plan); larger ones numpy's greedy path.
@@ -30,32 +29,6 @@ MAX_OPERANDS = 32
 
 #: The path of a step with more than :data:`MAX_OPERANDS` operands: :func:`fold_einsum`.
 FOLD = "fold"
-
-#: A float table whose largest entry is below 2**-IN_RANGE is rescaled (:func:`in_range`): a step
-#: multiplies a handful of tables, so their product stays far above float64's subnormal range.
-IN_RANGE = 64
-
-
-def in_range(table: np.ndarray) -> tuple[np.ndarray, int]:
-    """A float table of non-negative entries with a tiny largest entry, divided by the power of two
-    that brings that entry into [1/2, 1), and the exponent: ``table == out · 2**exp``. Scaling by a
-    power of two rounds nothing, so probabilities multiplied through many tiny likelihoods neither
-    underflow to a false 0.0 nor lose bits among the subnormals; tables in range are left alone."""
-    return rescaled(table)[:2]
-
-
-def rescaled(table: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """:func:`in_range`, and the binary exponent of the result's smallest positive entry (0 if
-    none is > 0): how far a product with this table can push an entry towards underflow."""
-    top = float(table.max()) if table.size else 0.0
-    if not top > 0.0:
-        return table, 0, 0
-    low = math.frexp(float(np.min(table, where=table > 0, initial=top)))[1]
-    e = math.frexp(top)[1]
-    if top >= 2.0 ** -IN_RANGE:
-        return table, 0, low
-    return np.ldexp(table, -e), e, low - e
-
 
 def subscripts_of(scopes: list[tuple[str, ...]], out: tuple[str, ...]) -> str:
     """The einsum subscripts ("ab,bc->ac") for operands over ``scopes`` summed onto ``out``."""
@@ -95,30 +68,17 @@ def fold_einsum(subscripts: str, operands: list[np.ndarray], dtype: Any) -> np.n
     """The einsum of many operands two at a time, left to right, each letter summed as soon as no
     later operand needs it (numpy's single loop takes at most 64 operands). In a bucket every
     partial product is over part of the bucket's clique, so no intermediate is larger than it."""
-    return _fold(subscripts, operands, dtype, rescale=False)[0]
-
-
-def fold_einsum_scaled(subscripts: str, operands: list[np.ndarray], dtype: Any) -> tuple[np.ndarray, int]:
-    """:func:`fold_einsum` with each partial product kept in float64's range (:func:`in_range`):
-    ``(out, exp)``, the result being ``out · 2**exp``."""
-    return _fold(subscripts, operands, dtype, rescale=True)
-
-
-def _fold(subscripts: str, operands: list[np.ndarray], dtype: Any, rescale: bool) -> tuple[np.ndarray, int]:
     inputs, output = subscripts.split("->")
     terms = inputs.split(",")
-    acc, held, exp = operands[0], terms[0], 0
+    acc, held = operands[0], terms[0]
     for k in range(1, len(terms)):
         needed = set(output).union(*terms[k + 1:])
         merged = "".join(c for c in dict.fromkeys(held + terms[k]) if c in needed)
         acc = np.einsum(f"{held},{terms[k]}->{merged}", acc, operands[k])
         if not isinstance(acc, np.ndarray):
             acc = np.array(acc, dtype=dtype)
-        if rescale:
-            acc, e = in_range(acc)
-            exp += e
         held = merged
-    return (acc if held == output else np.einsum(f"{held}->{output}", acc)), exp
+    return acc if held == output else np.einsum(f"{held}->{output}", acc)
 
 
 def optimal_path(subscripts: str, shapes: list[tuple[int, ...]]) -> list:

@@ -15,7 +15,8 @@ from typing import Any, Hashable, Iterable, Mapping
 
 import numpy as np
 
-from .._numbers import EXACT, FLOAT, SYMBOLIC, kind_of
+from .._numbers import EXACT, FLOAT, SYMBOLIC, float_of, kind_of
+from ..errors import FloatUnderflow
 
 __all__ = ["FactorView", "combine_kinds"]
 
@@ -105,7 +106,10 @@ class FactorView:
             flat = [[1.0 if x != 0 else 0.0 for x in row] for row in entries]
             dtype: Any = np.float64
         elif kind == FLOAT:
-            flat, dtype = [[float(x) for x in row] for row in entries], np.float64
+            try:
+                flat, dtype = [[float_of(x) for x in row] for row in entries], np.float64
+            except FloatUnderflow as e:  # an exact entry beside floats, below float64's range
+                raise FloatUnderflow(f"the mechanism of {name!r}: {e}") from None
         elif kind == EXACT:
             scale = math.lcm(*(Fraction(x).denominator for row in entries for x in row))
             flat, dtype = [[int(Fraction(x) * scale) for x in row] for row in entries], object

@@ -39,9 +39,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Union
 
-from .._numbers import (EXACT, SYMBOLIC, convert_row, is_symbolic, kind_of, parse_number, short, sympy_module,
+from .._numbers import (EXACT, SYMBOLIC, convert_row, float_of, is_symbolic, kind_of, parse_number, short, sympy_module,
                         typed_symbolic_row)
-from ..errors import InvalidArgument
+from ..errors import FloatUnderflow, InvalidArgument
 from .factors import FactorView
 from .queries import ENGINES, all_marginals, check_walk, evidence_mass, in_kind, tidy, weighted, zero
 from .sampling import ancestral_sample
@@ -432,9 +432,14 @@ class SCM:
                 raise InvalidArgument(
                     f"cannot convert {x} to float: substitute values for {sorted(map(str, x.free_symbols))} first"
                 )
-            return float(x)
+            return float_of(x)
 
-        return self._map_entries(fn)
+        try:
+            return self._map_entries(fn)
+        except FloatUnderflow as e:  # say where: the message names only the number
+            where = next(f"variable {v.name!r}, row {format_row(v, k)}" for v in self.variables
+                         for k, r in self._tables[v.name].items() if _fails(lambda row: [fn(x) for x in row], r, FloatUnderflow))
+            raise FloatUnderflow(f"cannot convert this model to floats: {where}: {e}") from None
 
     @property
     def free_symbols(self) -> frozenset:
@@ -507,10 +512,10 @@ def _symbolic_row(row: tuple) -> tuple:
     return tuple(convert_row(typed_symbolic_row(dict(enumerate(row))), SYMBOLIC).values())
 
 
-def _fails(fn: Callable[[tuple], Any], row: tuple) -> bool:
-    """Does ``fn`` refuse ``row``? (Finds the row a conversion's error came from.)"""
+def _fails(fn: Callable[[tuple], Any], row: tuple, error: type[Exception] = InvalidArgument) -> bool:
+    """Does ``fn`` refuse ``row`` (raise ``error``)? (Finds the row a conversion's error came from.)"""
     try:
         fn(row)
-    except InvalidArgument:
+    except error:
         return True
     return False

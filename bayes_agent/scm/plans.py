@@ -22,13 +22,13 @@ The order and what it costs are :mod:`.elimination`'s (:func:`~.elimination.best
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from .._numbers import SYMBOLIC
-from ..errors import TableTooLarge
-from .contraction import FOLD, contraction_path, fold_einsum, fold_einsum_scaled, rescaled
+from .._numbers import EXACT, SYMBOLIC
+from ..errors import FloatUnderflow, TableTooLarge
+from .contraction import FOLD, contraction_path, fold_einsum
 from .elimination import UNHOLDABLE, best_order, bucket_steps
 from .factors import FactorView
 
@@ -54,7 +54,7 @@ class Block:
     """
 
     __slots__ = ("names", "factors", "steps", "keep", "dtype", "largest", "width", "own", "scale", "known",
-                 "all_positive", "support", "in_float_range")
+                 "all_positive", "support", "in_float_range", "exact_twin")
 
     def __init__(self, view: FactorView, names: tuple[str, ...], fixed: frozenset[str],
                  keep: tuple[str, ...], kind: str, support: bool) -> None:
@@ -66,14 +66,19 @@ class Block:
         numeric = kind != SYMBOLIC and not support
         #: every entry of every mechanism positive: so is any sum of their products, whatever is fixed
         self.all_positive = numeric and all((values > 0).all() for values, _, _ in self.factors)
-        #: the total, known without arithmetic when nothing is kept and no mechanism's own variable
-        #: is fixed: Σ over all the variables of Π P(x | pa) is 1 (times the integer scale)
         #: floats whose products cannot leave float64's range: a term of the sum multiplies one entry
         #: of each mechanism, so a positive term (and every partial product on the way) is at least the
         #: product of each mechanism's smallest positive entry (capped at 1). Above 2**-FLOAT_FLOOR a
-        #: 0.0 in the result is a true zero and nothing needs summing again.
+        #: 0.0 in the result is a true zero and no entry has lost bits.
         self.in_float_range = (self.dtype is np.float64 and not support
                                and smallest_term_exponent(v for v, _, _ in self.factors) > -FLOAT_FLOOR)
+        #: the same block in exact arithmetic over the floats' exact binary values, built the first
+        #: time a float sum here could have left float64's range (:meth:`run_scaled`)
+        self.exact_twin: Callable[[], Block] | Block | None = None
+        if self.dtype is np.float64 and not support and not self.in_float_range:
+            self.exact_twin = lambda: Block(view, names, fixed, keep, EXACT, False)
+        #: the total, known without arithmetic when nothing is kept and no mechanism's own variable
+        #: is fixed: Σ over all the variables of Π P(x | pa) is 1 (times the integer scale)
         self.known = None
         if numeric and not keep and not any(n in fixed for n in names):
             self.known = np.array(self.scale if self.dtype is object else 1.0, dtype=self.dtype)
@@ -94,46 +99,54 @@ class Block:
         return np.ldexp(values, exp) if exp else values
 
     def run_scaled(self, pos: Mapping[str, int]) -> tuple[np.ndarray, int]:
-        """``(values, exp)``: the sum is ``values · 2**exp``. ``exp`` is 0 but for float
-        probabilities whose sum came out near float64's subnormals: those are summed again with
-        every table kept in range (:func:`.contraction.in_range`), so a tiny likelihood gives no false zero."""
+        """``(values, exp)``: the sum is ``values · 2**exp``. ``exp`` is 0 but where a float sum
+        could have left float64's range (an entry below 2**-FLOAT_FLOOR, or 0.0, where the
+        mechanisms' smallest entries do not rule that out): that sum is done again in exact
+        arithmetic over the floats' exact values and rounded once (:meth:`exactly`), so a tiny
+        likelihood gives neither a false zero nor a value that lost its bits among the subnormals."""
         if self.known is not None:
             return self.known, 0
         if not self.factors:  # an empty product
             return np.array(1 if self.dtype is object else 1.0, dtype=self.dtype), 0
-        out, exp = self._contract(reduce_factors(self.factors, pos), scaled=False)
-        # entries are sums of non-negative products: an underflow anywhere shows in the result as
-        # an entry below the floor (an exact 0.0 too: maybe true, maybe not; the rerun tells), unless
-        # the mechanisms' smallest entries already rule it out (in_float_range)
-        if (self.dtype is np.float64 and not self.support and not self.in_float_range and out.size
-                and float(out.min()) < 2.0 ** -FLOAT_FLOOR):
-            return self._contract(reduce_factors(self.factors, pos), scaled=True)
-        return out, exp
+        out = self._contract(reduce_factors(self.factors, pos))
+        # entries are sums of non-negative products of entries ≤ 1: a product that went below the
+        # normal range stays there, so it shows in the result as an entry below the floor (or 0.0)
+        if self.exact_twin is not None and out.size and float(out.min()) < 2.0 ** -FLOAT_FLOOR:
+            return self.exactly(pos)
+        return out, 0
 
-    def _contract(self, slots: list[np.ndarray], scaled: bool) -> tuple[np.ndarray, int]:
-        exp, tops = 0, []
-        if scaled:
-            for k, reduced in enumerate(slots):
-                slots[k], e, top = rescaled(reduced)
-                exp, _ = exp + e, tops.append(top)
+    def exactly(self, pos: Mapping[str, int]) -> tuple[np.ndarray, int]:
+        """A float block's sum in exact arithmetic (the mechanisms' floats read as the rationals
+        they are), rounded once to ``(values, exp)`` with the largest value in [1/2, 1): every
+        entry correctly rounded relative to the largest, zeros exactly where the sum is 0."""
+        if self.largest > MAX_TABLE_SIZE[EXACT]:
+            raise FloatUnderflow(
+                f"this float query's products leave float64's range, and summing them exactly instead "
+                f"needs a table of about {self.largest:.3g} entries, above the exact bound "
+                f"{MAX_TABLE_SIZE[EXACT]:.3g}; convert the model with to_exact() and fix more variables")
+        if callable(self.exact_twin):
+            self.exact_twin = self.exact_twin()
+        ints, _ = self.exact_twin.run_scaled(pos)
+        scale = self.exact_twin.scale  # the exact sum is ints / scale
+        flat = ints.ravel().tolist()
+        top = max(flat, default=0)
+        if top == 0:
+            return np.zeros(ints.shape), 0
+        exp = top.bit_length() - scale.bit_length() + (top << scale.bit_length() >= scale << top.bit_length())
+        den, shift = (scale << exp, 0) if exp >= 0 else (scale, -exp)
+        return np.array([(x << shift) / den for x in flat], dtype=np.float64).reshape(ints.shape), exp
+
+    def _contract(self, slots: list[np.ndarray]) -> np.ndarray:
         for ids, subscripts, path in self.steps:
             ops = [slots[i] for i in ids]
-            if scaled and sum(tops[i] for i in ids) < -FLOAT_FLOOR:
-                # a product of the operands' smallest entries could leave float64: pair by pair,
-                # each partial product kept in range
-                out, e = fold_einsum_scaled(subscripts, ops, self.dtype)
-                exp += e
-            elif path is FOLD:
+            if path is FOLD:
                 out = fold_einsum(subscripts, ops, self.dtype)
             else:
                 out = np.einsum(subscripts, *ops, optimize=path)
             if not isinstance(out, np.ndarray):  # a full sum is a bare scalar: keep it an array
                 out = np.array(out, dtype=self.dtype)
-            if scaled:
-                out, e, top = rescaled(out)
-                exp, _ = exp + e, tops.append(top)
             slots.append(out)
-        return slots[-1], exp
+        return slots[-1]
 
     def positive(self, pos: Mapping[str, int]) -> bool:
         """Is every entry of every reduced mechanism positive (so the block's sum surely is)?"""
@@ -141,9 +154,9 @@ class Block:
 
 
 
-#: A float sum with an entry below 2**-FLOAT_FLOOR is summed again kept in range; there, a step whose
-#: operands' smallest positive entries multiply to less than that is contracted pair by pair, each
-#: partial product kept in range (float64's normal range ends at 2**-1022).
+#: A float sum with an entry below 2**-FLOAT_FLOOR (or 0.0) may have lost bits to float64's range
+#: (its normal range ends at 2**-1022; the margin covers sums that grow an entry back up): unless
+#: the mechanisms rule that out, it is done again in exact arithmetic (:meth:`Block.exactly`).
 FLOAT_FLOOR = 900
 
 
@@ -266,6 +279,12 @@ class TablePlan:
         check_size([self.main, *rest], max_table_size, "float" if support else kind)
         self.denominator = 1 if support or kind != "exact" else math.prod(b.scale for b in [self.main, *rest])
 
+    @property
+    def in_float_range(self) -> bool:
+        """A float plan whose every block is in float range (:attr:`Block.in_float_range`): a 0.0 in
+        its table is a true zero."""
+        return all(b.in_float_range for b in (self.main, *self.rest))
+
     def run(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any]:
         """``(values, scale, denominator)`` (:meth:`run_scaled` with its power of two multiplied back in)."""
         values, scale, denominator, exp = self.run_scaled(pos, scale_sign_only=scale_sign_only)
@@ -273,8 +292,8 @@ class TablePlan:
 
     def run_scaled(self, pos: Mapping[str, int], *, scale_sign_only: bool = False) -> tuple[np.ndarray, Any, Any, int]:
         """``(values, scale, denominator, exp)``: the sum at each assignment of ``keep`` is
-        ``values[...] * scale * 2**exp / denominator`` (``exp`` is 0 but for floats kept in range,
-        :func:`.contraction.in_range`). With ``scale_sign_only`` a d-separated component whose entries are all
+        ``values[...] * scale * 2**exp / denominator`` (``exp`` is 0 but for float sums redone exactly,
+        :meth:`Block.exactly`). With ``scale_sign_only`` a d-separated component whose entries are all
         positive is not summed and counts as 1 (only the sign of ``scale`` then means anything)."""
         scale: Any = 1
         exp = 0

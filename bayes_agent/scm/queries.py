@@ -12,6 +12,7 @@ applies ``SCM.do`` and walks the post-surgery model, as the paper writes it.
 from __future__ import annotations
 
 import math
+import sys
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Hashable, Iterable, Iterator, Mapping
 
@@ -26,7 +27,7 @@ from .plans import MAX_TABLE_SIZE, ratio_plan, table_plan
 if TYPE_CHECKING:
     from .model import SCM
 
-__all__ = ["MAX_WALK", "ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "TINY_BELIEF", "TINY_EXPONENT", "Elimination", "Enumeration", "all_marginals", "check_evidence", "check_walk",
+__all__ = ["MAX_WALK", "ELIMINATION", "ENUMERATION", "ENGINES", "SMALL_EVENT", "TINY_BELIEF", "TINY_EXPONENT", "Elimination", "Enumeration", "all_marginals", "certain", "check_evidence", "check_walk",
            "describe_event", "evidence_mass", "exact_ratio", "in_kind", "mass", "no_false_zero", "possible", "tidy", "unit",
            "walk_size", "weighted", "zero"]
 
@@ -147,6 +148,18 @@ def evidence_mass(model: "SCM", given: Assignment, do: Assignment = {}) -> Any:
     return den
 
 
+def certain(model: "SCM", given: Assignment, do: Assignment = {}) -> Any:
+    """1 in the query's number kind, once the evidence is known to be possible (impossible evidence
+    is refused): the probability of what the evidence or ``do`` fixes. A float model only asks
+    whether the evidence is possible; its probability may be below float64's range, the answer not."""
+    if model.factor_view.kind(()) == FLOAT:
+        if given and not possible(model, given, do):
+            check_evidence(model, given, 0.0, do)
+        return 1.0
+    den = evidence_mass(model, given, do)
+    return den / den if given else den
+
+
 def _clashes(event: Assignment, fixed: Assignment) -> bool:
     return any(k in fixed and fixed[k] != v for k, v in event.items())
 
@@ -195,7 +208,13 @@ def weighted(view: FactorView, names: tuple[str, ...], fixed: Assignment) -> Ite
                 p = row[index[value]]
                 if p == 0:
                     continue
-                nxt.append(({**assignment, name: value}, weight * p))
+                w = weight * p
+                if isinstance(w, float) and w < sys.float_info.min:
+                    raise FloatUnderflow(
+                        "the probability of an assignment (a product of mechanism entries) is positive but "
+                        "below the float64 range (underflow; about 2.2e-308), where it reads 0.0 or loses its "
+                        "bits; convert the model with to_exact() and ask again")
+                nxt.append(({**assignment, name: value}, w))
         frontier = nxt
     yield from frontier
 
@@ -247,18 +266,22 @@ class Elimination:
         if name in given or name in do:
             if _clashes(given, do):
                 check_evidence(model, given, zero(model), do)
-            den = evidence_mass(model, given, do)
+            one = certain(model, given, do)
             at = given.get(name, do.get(name))
-            return {v: tidy(den / den if v == at else den * 0) for v in domain}
+            return {v: tidy(one if v == at else one * 0) for v in domain}
         if _clashes(given, do):
             check_evidence(model, given, zero(model), do)
+        view = model.factor_view
+        plan = table_plan(view, (name,), given, do, max_table_size=model.max_table_size)
         if given:
             values, total = self._given_table(model, (name,), given, do)
         else:  # no evidence: the entries sum to 1 (up to float rounding); do not rescale
-            view = model.factor_view
-            plan = table_plan(view, (name,), given, do, max_table_size=model.max_table_size)
             values, _, total = plan.run(view.positions(do))
-        return {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
+        out = {v: tidy(exact_ratio(x, total)) for v, x in zip(domain, values.tolist())}
+        if plan.kind == FLOAT and not plan.in_float_range:  # a 0.0 may stand for a positive value
+            for v, p in out.items():
+                no_false_zero(model, p, {name: v}, given, do)
+        return out
 
     @staticmethod
     def _given_table(model: "SCM", keep: tuple[str, ...], given: dict, do: dict) -> tuple[np.ndarray, Any]:
@@ -286,15 +309,9 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
     view = model.factor_view
     fixed = {**given, **do}
     plan = marginals_plan(view, frozenset(given), frozenset(do), model.max_table_size)
-    if plan.kind == FLOAT:
-        # P(given) itself may be below float64's range while every marginal is not (each table is
-        # rescaled by its own total): only refuse evidence that is impossible
-        if given and not possible(model, given, do):
-            check_evidence(model, given, 0.0, do)
-        one = 1.0
-    else:
-        den = evidence_mass(model, given, do)
-        one = unit(model) if not given else den / den
+    # P(given) itself may be below float64's range while every marginal is not (each table is
+    # rescaled by its own total): a float model only refuses evidence that is impossible
+    one = certain(model, given, do)
     tables = plan.run(view.positions(fixed))
     out: dict[str, dict[Hashable, Any]] = {}
     for name in model.names:
@@ -305,14 +322,14 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
             continue
         values = tables[name]
         if plan.kind == FLOAT:
+            if plan.floor < TINY_EXPONENT and (not sum(values) > 0 or min(values) < TINY_BELIEF):
+                # the messages are not rescaled: an entry that underflowed (a false 0.0) or came
+                # near the subnormals (lost bits) is asked alone, by elimination (which sums exactly
+                # where floats cannot); not needed where the mechanisms rule that out (plan.floor)
+                out[name] = ELIMINATION.distribution(model, name, given, do)
+                continue
             if given:  # rescale by the total; without evidence the entries sum to 1 up to rounding
                 total = sum(values)
-                if not total > 0 or (plan.floor < TINY_EXPONENT and min(values) < TINY_BELIEF):
-                    # the messages are not rescaled: an entry that underflowed (a false 0.0) or came
-                    # near the subnormals (lost bits) is asked alone, by elimination kept in range;
-                    # not needed where the mechanisms' smallest entries rule that out (plan.floor)
-                    out[name] = ELIMINATION.distribution(model, name, given, do)
-                    continue
                 values = [x / total for x in values]
             out[name] = dict(zip(domain, values))
         elif plan.kind == EXACT:  # Python integers: one Fraction per entry, nothing else
@@ -349,7 +366,13 @@ class Enumeration:
         return den
 
     def probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
-        return no_false_zero(model, self._probability(model, event, given, do), event, given, do)
+        try:
+            value = self._probability(model, event, given, do)
+        except FloatUnderflow as e:  # a product along one assignment left float64's range: name the query
+            raise FloatUnderflow(f"P({describe_event(model, event)}"
+                                 f"{' | ' + describe_event(model, given, do) if given else ''}) by enumeration: {e}; "
+                                 f"or ask by elimination (the default), which sums exactly where floats cannot") from None
+        return no_false_zero(model, value, event, given, do)
 
     def _probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
         model = model.do(do) if do else model
@@ -362,6 +385,15 @@ class Enumeration:
         return tidy(num / den if given else num)
 
     def distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
+        try:
+            return self._distribution(model, name, given, do)
+        except FloatUnderflow as e:  # a product along one assignment left float64's range: name the query
+            raise FloatUnderflow(f"the distribution of {name!r}"
+                                 f"{' given ' + describe_event(model, given, do) if given else ''} by enumeration: "
+                                 f"{e}; or ask by elimination (the default), which sums exactly where floats "
+                                 f"cannot") from None
+
+    def _distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
         model = model.do(do) if do else model
         self._check(model, ([name, *given], given))
         den = self._evidence(model, given)

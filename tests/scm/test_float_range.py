@@ -1,15 +1,14 @@
 """Float queries whose intermediate products leave float64's range still answer what the exact
-model answers: tables with a tiny largest entry are rescaled by powers of two (contraction.in_range),
-and a marginal whose unrescaled messages came near the subnormals is asked by elimination."""
+model answers: a float sum that may have lost bits to float64's range is done again exactly over the
+floats' own values (plans.Block.exactly), and a marginal whose messages came near the subnormals is
+asked by elimination. A positive probability that is itself below the range is named, never 0.0."""
 
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
-from bayes_agent.errors import FloatUnderflow
+from bayes_agent.errors import FloatUnderflow, ZeroEvidence
 from bayes_agent.scm import SCM, Variable
-from bayes_agent.scm.contraction import in_range
 
 
 def _star(children: int, low: float, high: float) -> SCM:
@@ -47,38 +46,24 @@ def test_an_answer_below_float_range_is_still_named_underflow():
         model.probability({"E1": 1, "E2": 1, "R": 0})  # P = 0.5e-400: the answer itself underflows
 
 
-def test_tables_in_range_are_left_alone_and_tiny_ones_scaled_by_a_power_of_two():
-    normal = np.array([0.25, 1e-300, 0.5])
-    out, exp = in_range(normal)
-    assert out is normal and exp == 0  # in-range answers are bit for bit what they were
-    tiny = np.array([3e-160, 1e-150])
-    out, exp = in_range(tiny)
-    assert 0.5 <= out.max() < 1 and exp < 0
-    assert np.array_equal(np.ldexp(out, exp), tiny)  # a power of two: nothing rounded
-    zero = np.zeros(3)
-    assert in_range(zero)[1] == 0
-
-
 def test_a_true_zero_within_float_range_is_summed_once(monkeypatch):
-    """A 0.0 in a float result is rerun kept in range only when an underflow could have made it:
+    """A 0.0 in a float result is summed again exactly only when an underflow could have made it:
     with every mechanism entry far from float64's limits the zero is structural, one pass suffices.
-    Where a product can leave the range (tiny likelihoods), the rerun still happens."""
+    Where a product can leave the range (tiny likelihoods), the exact sum still happens."""
     from bayes_agent.scm import plans
 
-    passes = []
-    contract = plans.Block._contract
-    monkeypatch.setattr(plans.Block, "_contract", lambda self, slots, scaled: passes.append(scaled) or
-                        contract(self, slots, scaled))
+    again = []
+    exactly = plans.Block.exactly
+    monkeypatch.setattr(plans.Block, "exactly", lambda self, pos: again.append(self.names) or exactly(self, pos))
     a = Variable("a", (0, 1), cpt={0: 0.25, 1: 0.75})
     b = Variable("b", (0, 1, 2), ("a",), {0: {0: 0.5, 1: 0.5, 2: 0.0}, 1: {0: 0.0, 1: 0.4, 2: 0.6}})
     model = SCM([a, b])
     assert model.distribution("b", do={"a": 0}) == {0: 0.5, 1: 0.5, 2: 0.0}
     assert model.distribution("a", given={"b": 0}) == {0: 1.0, 1: 0.0}
-    assert passes and not any(passes), passes
-    passes.clear()
+    assert again == []
     tiny = _star(2, 1e-200, 1e-150)
     assert tiny.distribution("R", given={"E1": 1, "E2": 1})[0] > 0
-    assert True in passes
+    assert again
 
 
 def test_float_marginals_ask_a_true_zero_nothing_more(monkeypatch):
@@ -102,3 +87,92 @@ def test_float_marginals_ask_a_true_zero_nothing_more(monkeypatch):
     got = tiny.marginals(given={"E1": 1, "E2": 1})
     assert got["R"][0] == pytest.approx(_exact_posterior(children, 1e-200, 1e-150), rel=1e-12, abs=0)
     assert "R" in asked
+
+
+def _exact_values(model: SCM, name: str, given: dict) -> dict:
+    """The exact model's answer (the floats read as the rationals they are), as floats."""
+    return {v: float(p) for v, p in model.to_exact().distribution(name, given=given).items()}
+
+
+def test_evidence_below_float_range_through_tiny_entries_answers_what_exact_does():
+    """Found from outside: P(given) ≈ 7e-403 reached through entries of 1e-200 and 5e-201; the
+    power-of-two rescaling kept each table's largest entry in range but not its small ones, and the
+    answer came back 3.5 % off (0.6638 for 0.6878) with no error."""
+    t = 1e-200
+    cells = [({"A": a, "C": c}, {0: .5, 1: .5}) for a in (0, 1, 2) for c in (0, 1)]
+    cells += [({"A": 0, "C": 2}, {0: 1.0, 1: 5e-201}), ({"A": 1, "C": 2}, {0: .5, 1: .5}),
+              ({"A": 2, "C": 2}, {0: .125, 1: .875})]
+    m = SCM([Variable("A", (0, 1, 2), cpt={0: 0.2, 1: 0.8, 2: t}),
+             Variable("B", (0, 1), ("A",), cpt={0: {0: 0.6, 1: 0.4}, 1: {0: 1.0}, 2: {0: 0.8, 1: 0.2}}),
+             Variable("C", (0, 1, 2), ("B",), cpt={0: {0: 0.5, 1: 0.25, 2: 0.25}, 1: {2: 1.0}}),
+             Variable("D", (0, 1), ("A", "C"), cpt=cells),
+             Variable("E", (0, 1), ("C",), cpt={0: {1: 1.0}, 1: {0: .5, 1: .5}, 2: {0: 1.0, 1: 4e-202}}),
+             Variable("F", (0, 1), ("D",), cpt={0: {0: 1.0, 1: 1.35e-200}, 1: {0: .6875, 1: .3125}})])
+    given = {"B": 1, "E": 1, "F": 1}
+    want = _exact_values(m, "A", given)
+    assert want[0] == pytest.approx(0.68783, abs=1e-5)
+    for got in (m.distribution("A", given=given), m.marginals(given=given)["A"],
+                {v: m.probability({"A": v}, given=given) for v in (0, 1, 2)}):
+        assert got == pytest.approx(want, rel=1e-12, abs=0)
+
+
+def test_a_positive_answer_inside_float_range_is_not_a_false_zero():
+    """Found from outside: P(Y=0 | C=0, D=1) = 6.29e-250 came back 0.0 from distribution and
+    marginals, and probability() called it below the float range."""
+    t = 1e-250
+    m = SCM([Variable("A", (0, 1), cpt={0: 1.0, 1: t}),
+             Variable("B", (0, 1), ("A",), cpt={0: {0: t, 1: 1.0}, 1: {0: .5, 1: .5}}),
+             Variable("C", (0, 1), ("B",), cpt={0: {0: .5, 1: .5}, 1: {0: t, 1: 1.0}}),
+             Variable("D", (0, 1), ("C",), cpt={0: {0: 1.0, 1: t}, 1: {0: .5, 1: .5}}),
+             Variable("Y", (0, 1), ("D", "A"), cpt={(0, 0): {0: .5, 1: .5}, (0, 1): {0: .5, 1: .5},
+                                                    (1, 0): {0: 6 * t, 1: 1.0}, (1, 1): {0: 8 * t, 1: 1.0}})])
+    given = {"C": 0, "D": 1}
+    want = _exact_values(m, "Y", given)
+    assert 6e-250 < want[0] < 7e-250
+    assert m.distribution("Y", given=given) == pytest.approx(want, rel=1e-12, abs=0)
+    assert m.marginals(given=given)["Y"] == pytest.approx(want, rel=1e-12, abs=0)
+    assert m.probability({"Y": 0}, given=given) == pytest.approx(want[0], rel=1e-12, abs=0)
+
+
+def test_evidence_below_float_range_with_a_certain_answer_answers_it():
+    """Found from outside: P(given) = 1e-400 and P(R | given) = (1, 0, 0) exactly; the float model
+    raised FloatUnderflow instead. The same for the point mass of an evidence variable itself."""
+    t = 1e-200
+    m = SCM([Variable("R", (0, 1, 2), cpt={0: t, 1: .5, 2: .5}),
+             Variable("E1", (0, 1), ("R",), cpt={0: {0: 1.0, 1: t}, 1: {0: 1.0}, 2: {0: .5, 1: .5}}),
+             Variable("E2", (0, 1), ("R",), cpt={0: {1: 1.0}, 1: {0: .5, 1: .5}, 2: {0: 1.0}})])
+    given = {"E1": 1, "E2": 1}
+    assert m.distribution("R", given=given) == {0: 1.0, 1: 0.0, 2: 0.0}
+    assert m.marginals(given=given)["R"] == {0: 1.0, 1: 0.0, 2: 0.0}
+    assert m.probability({"R": 0}, given=given) == 1.0
+    assert m.distribution("E1", given=given) == {0: 0.0, 1: 1.0}
+    assert m.distribution("E1", given=given, do={"R": 0}) == {0: 0.0, 1: 1.0}
+    with pytest.raises(ZeroEvidence):
+        m.distribution("E1", given={"E1": 1, "E2": 0}, do={"R": 0})
+
+
+def test_every_method_names_a_positive_probability_below_float_range():
+    """Found from outside: P(C=1) ≈ 1e-400 raised FloatUnderflow from probability() but came back
+    0.0 from distribution, enumeration, marginals, joint and expectation."""
+    m = SCM([Variable("R", (0, 1), cpt={1: 1e-200, 0: 1.0}),
+             Variable("C", (0, 1), ("R",), cpt={0: {0: 1.0}, 1: {1: 1e-200, 0: 1.0}})])
+    calls = [lambda: m.probability({"C": 1}), lambda: m.distribution("C"),
+             lambda: m.distribution("C", method="enumeration"), lambda: m.marginals(), lambda: m.joint(),
+             lambda: m.expectation(lambda a: a["C"])]
+    for call in calls:
+        with pytest.raises(FloatUnderflow, match="float64"):
+            call()
+    assert m.distribution("R") == {0: 1.0, 1: 1e-200}  # in range: answered
+
+
+def test_an_exact_entry_below_float_range_in_a_float_model_is_named():
+    """Found from outside: a Fraction of 1e-400 beside float rows read as a structural zero."""
+    from fractions import Fraction
+
+    t = Fraction(1, 10 ** 400)
+    m = SCM([Variable("A", (0, 1), cpt={0: 1 - t, 1: t}), Variable("B", (0, 1), cpt={0: .25, 1: .75})])
+    for call in (lambda: m.probability({"A": 1}), lambda: m.distribution("A"), lambda: m.marginals(),
+                 lambda: m.probability({"A": 1}, method="enumeration"), lambda: m.to_exact().to_float()):
+        with pytest.raises(FloatUnderflow, match="float64"):
+            call()
+    assert m.to_exact().probability({"A": 1}) == t
