@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Mapping, Un
 from .._numbers import (EXACT, SYMBOLIC, convert_row, float_of, is_symbolic, kind_of, parse_number, short, sympy_module,
                         typed_symbolic_row)
 from ..errors import FloatUnderflow, InvalidArgument
+from ..seeds import check_seed
 from .factors import FactorView
 from .queries import ENGINES, all_marginals, check_walk, evidence_mass, in_kind, tidy, weighted, zero
 from .sampling import ancestral_sample
@@ -458,13 +459,18 @@ class SCM:
         (:func:`.sampling.ancestral_sample`)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise InvalidArgument(f"sample(n): n must be a non-negative int, got {n!r}")
+        seed = check_seed(seed, "sample(seed)")
         model, _ = self._prepare(None, do)
         if model.free_symbols:
             raise InvalidArgument(
                 f"cannot sample a symbolic model: substitute values for "
                 f"{sorted(map(str, model.free_symbols))} first"
             )
-        return ancestral_sample(model, n, seed)
+        try:
+            return ancestral_sample(model, n, seed)
+        except (ValueError, MemoryError) as e:  # numpy cannot hold n draws
+            raise InvalidArgument(f"sample(n): cannot hold {n} draws of {len(model.names)} variables in memory "
+                                  f"({type(e).__name__}: {e})") from None
 
     # display ----------------------------------------------------------------------------------
     def describe(self) -> str:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 from fractions import Fraction as F
 
+import numpy as np
 import pytest
 import sympy
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bayes_agent import SCM, Variable, bernoulli, point_mass
-from bayes_agent.errors import ZeroEvidence
+from bayes_agent.errors import InvalidArgument, ZeroEvidence
 
 YN = (False, True)
 
@@ -396,3 +397,15 @@ def test_zero_probability_evidence_raises(m, data):
             m.distribution(target, given={name: value})
     else:
         assert sum(m.distribution(target, given={name: value}).values()) == 1
+
+
+def test_sample_checks_its_seed_and_size():
+    """Found from outside: seed=None drew different samples each call, -1 / 1.5 / "x" and a huge n
+    ended in numpy's bare errors."""
+    m = confounded(F(1, 3))
+    for seed in (None, -1, 1.5, "x", True):
+        with pytest.raises(InvalidArgument, match=r"sample\(seed\)"):
+            m.sample(5, seed=seed)
+    with pytest.raises(InvalidArgument, match=r"sample\(n\): cannot hold"):
+        m.sample(2 ** 70)
+    assert (m.sample(50, seed=np.int64(3))["Y"] == m.sample(50, seed=3)["Y"]).all()
