@@ -12,7 +12,7 @@ from .errors import InvalidArgument
 if TYPE_CHECKING:
     from .transcript import Transcript
 
-__all__ = ["expect", "expect_count", "expect_history", "expect_index", "expect_path", "integer_or_none"]
+__all__ = ["expect", "expect_count", "expect_history", "expect_index", "expect_path", "expect_slot", "integer_or_none"]
 
 
 def expect(value: Any, kind: type | tuple[type, ...], what: str, hint: str = "") -> Any:
@@ -50,6 +50,16 @@ def expect_index(value: Any, what: str) -> int:
         got = "bool" if isinstance(value, bool) else f"{type(value).__name__} {value!r}"
         raise InvalidArgument(f"{what} must be an int, got {got}")
     return i
+
+
+def expect_slot(history: Any, i: Any, what: str) -> tuple["Transcript", int]:
+    """A transcript and a position in it (negative counts from the end), checked: ``(history,
+    index ≥ 0)``; InvalidArgument naming ``what`` for a bad index or one outside the transcript."""
+    history = expect_history(history)
+    i = expect_index(i, what)
+    if not -len(history) <= i < len(history):
+        raise InvalidArgument(f"{what} {i} is outside this transcript of {len(history)} slots")
+    return history, i + len(history) if i < 0 else i
 
 
 def expect_count(value: Any, what: str, least: int = 1, most: int | None = None) -> int:

@@ -126,7 +126,11 @@ class Acting:
                     otherwise: Hashable | None = None) -> Decision:
         """The threshold rule of :meth:`decide` applied to an action distribution already computed.
 
-        ``target`` and ``otherwise`` must be two different symbols of the action alphabet."""
+        ``target`` and ``otherwise`` must be two different symbols of the action alphabet; ``dist``
+        must be a distribution (entries ≥ 0 summing to one, as :meth:`act` returns), never rescaled."""
+        dist = check_distribution(dist, "decide_from's action distribution", kind=self.arithmetic,
+                                  tol=float_tolerance(list(dist.values())) if isinstance(dist, Mapping) else None,
+                                  rescale_hint=False)
         _in_alphabet(dist, target, "target")
         if otherwise is None:
             others = [a for a in dist if a != target]

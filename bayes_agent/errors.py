@@ -32,7 +32,8 @@ class ZeroEvidence(BayesAgentError, ValueError):
 
 
 class FloatUnderflow(BayesAgentError, ArithmeticError):
-    """A positive probability fell below the smallest float64 (about 1e-308) and became 0.0.
+    """A positive probability fell below float64's normal range (about 2.2e-308): as a float it
+    would read 0.0, or keep only a few of its bits.
 
     Raised instead of :class:`ZeroEvidence` when the zero is an artefact of float arithmetic;
     the message names the exact or log-space arithmetic that does not underflow.

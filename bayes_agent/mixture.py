@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from typing import Any, Hashable, Iterable, Iterator, Mapping, Sequence
 
 from ._numbers import EXACT, FLOAT, SYMBOLIC, check_distribution, convert, float_tolerance, is_zero, kind_of, parse_number
-from ._checks import expect, expect_history, expect_index
+from ._checks import expect, expect_history, expect_slot
 from .acting import Acting, Decision
 from .errors import FloatUnderflow, InvalidArgument, ZeroEvidence
 from .seeds import seeded_random
@@ -175,6 +176,9 @@ class Mixture(Acting):
         """Is slot ``i``'s value a symbol of this mixture at that slot: one some program's kernel on
         the slot's channel can score (a table's alphabet; any other program's row at h_<i)?
         True as well when no program has a kernel on that channel (nothing could object)."""
+        return self._knows(*expect_slot(history, i, "knows(): slot index"))
+
+    def _knows(self, history: Transcript, i: int) -> bool:
         slot = history[i]
         known = self.known_symbols(slot.channel)
         try:
@@ -202,16 +206,20 @@ class Mixture(Acting):
         outside the action alphabet; under obs the same slot fails when it is scored. The check
         makes the two updaters refuse the same histories.
         """
+        history = expect_history(history)
         if Mode.of(mode) is Mode.OBSERVATIONAL:
             return
         for i, slot in enumerate(history):
             if slot.gate is Gate.AGENT:
-                self.check_agent_slot(history, i)
+                self._check_agent_slot(history, i)
 
     def check_agent_slot(self, history: Transcript, i: int) -> None:
         """Refuse agent slot ``i`` if no program could write its value (under do it is not
         scored, but it must still be a symbol of the mixture: :meth:`knows`)."""
-        if self.knows(history, i):
+        self._check_agent_slot(*expect_slot(history, i, "check_agent_slot(): slot index"))
+
+    def _check_agent_slot(self, history: Transcript, i: int) -> None:
+        if self._knows(history, i):
             return
         slot, prefix = history[i], history.prefix(i)
         for p in self.programs:  # name the first program with a kernel on the slot's channel
@@ -247,13 +255,12 @@ class Mixture(Acting):
         """ν_p(z_i | h_<i, c): slot i scored by the kernel its channel names (gate not consulted).
 
         Inside a mixture a value some other program knows but ``program``'s kernel lacks scores 0;
-        a value no program knows is refused (:meth:`knows`)."""
-        expect(program, Program, "factor's program")
-        expect_history(history)
-        i = expect_index(i, "factor's slot index")
-        if not -len(history) <= i < len(history):
-            raise InvalidArgument(f"slot index {i} is outside this transcript of {len(history)} slots")
-        return self._factor(program, history, i + len(history) if i < 0 else i)
+        a value no program knows is refused (:meth:`knows`). ``program`` is found by its name among
+        the mixture's own programs (converted to the mixture's arithmetic)."""
+        own = dict(zip(self.names, self.programs)).get(expect(program, Program, "factor's program").name)
+        if own is None:
+            raise InvalidArgument(f"factor(): program {program.name!r} is not in this mixture {list(self.names)}")
+        return self._factor(own, *expect_slot(history, i, "factor's slot index"))
 
     def _factor(self, program: Program, history: Transcript, i: int) -> Any:
         """The one place a program is scored at a slot inside this mixture (see :meth:`factor`)."""
@@ -269,7 +276,7 @@ class Mixture(Acting):
                 return row[slot.value]
         except TypeError:
             pass  # unhashable: prob() below names it
-        if row is not None and self.knows(history, i):
+        if row is not None and self._knows(history, i):
             return self._zero()  # a symbol of the mixture this program never writes
         try:
             return program.prob(slot.value, history.prefix(i), slot.channel)  # raises the message
@@ -285,7 +292,7 @@ class Mixture(Acting):
     def likelihood(self, history: Transcript, mode: Mode | str = Mode.INTERVENTIONAL) -> dict[str, Any]:
         """L_t^obs(p) (§3.2) or L_t^do(p) (§3.3) for every program p.
 
-        In float arithmetic a product of positive factors below about 1e-308 would read 0.0;
+        In float arithmetic a product of positive factors below about 2.2e-308 would read 0.0 or lose bits;
         that raises :class:`~bayes_agent.errors.FloatUnderflow` (use :meth:`log_likelihood`).
         """
         history, mode = expect_history(history), Mode.of(mode)
@@ -294,8 +301,8 @@ class Mixture(Acting):
             value = self._one()
             for f in factors:
                 value = value * f
-            if self.arithmetic == FLOAT and value == 0 and all(f > 0 for f in factors):
-                raise FloatUnderflow(
+            if self.arithmetic == FLOAT and value < sys.float_info.min and all(f > 0 for f in factors):
+                raise FloatUnderflow(  # 0.0, or a subnormal that kept only a few of its bits
                     f"L({name}) = exp({_log_sum(factors):.6g}) is positive but below the float64 range "
                     f"(underflow); use log_likelihood(), log_evidence() or posterior(), which work in log "
                     f"space, or exact arithmetic"
@@ -317,7 +324,7 @@ class Mixture(Acting):
         if self.arithmetic == FLOAT:
             log_ev = self.log_evidence(history, mode)
             value = math.exp(log_ev)
-            if value == 0.0 and log_ev > -math.inf:
+            if value < sys.float_info.min and log_ev > -math.inf:  # 0.0, or a subnormal that lost bits
                 raise FloatUnderflow(f"the evidence exp({log_ev:.6g}) is positive but below the float64 range "
                                      f"(underflow); use log_evidence(), which works in log space, or exact arithmetic")
             return value
@@ -407,7 +414,7 @@ class Updater:
         history = self.history.append_slot(slot)
         m, i = self.mixture, len(history) - 1
         if not is_evidence(slot, self.mode):
-            m.check_agent_slot(history, i)
+            m._check_agent_slot(history, i)
         elif self._num is not None:
             num = tuple(u * f for u, f in zip(self._num, self._step(history, i)))
             if not any(num):
@@ -480,7 +487,7 @@ class Updater:
                         raise _zero_slot(i, slot)
                     alive = now
                 else:
-                    m.check_agent_slot(history, i)
+                    m._check_agent_slot(history, i)
                     step = None
                 steps.append(step)
                 self.history = history
