@@ -50,7 +50,10 @@ class Gate(IntEnum):
         """Validate and convert 0/1/bool/Gate into a Gate; anything else is an error."""
         if isinstance(value, Gate):
             return value
-        if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        if isinstance(value, bool) or (getattr(getattr(value, "dtype", None), "kind", None) == "b"
+                                       and getattr(value, "ndim", None) == 0):
+            return cls(int(bool(value)))  # True / False, numpy's scalar ones too
+        if integer_or_none(value) in (0, 1):  # an int or a numpy integer
             return cls(int(value))
         if isinstance(value, str) and value.strip().lower() in _GATE_NAMES:
             return _GATE_NAMES[value.strip().lower()]
@@ -252,7 +255,8 @@ class Transcript:
     def from_values(
         cls, values: Sequence[Hashable], gates: Sequence[Any], context: Any = None
     ) -> "Transcript":
-        """Build from parallel sequences of values and gates."""
+        """Build from parallel sequences of values and gates (lists, tuples, or 1-D numpy arrays)."""
+        values, gates = (x.tolist() if getattr(x, "ndim", None) == 1 else x for x in (values, gates))
         expect(values, Sequence, "values", " (a list of slot values)")
         expect(gates, Sequence, "gates", " (a list of 0/1 gates)")
         if len(values) != len(gates):

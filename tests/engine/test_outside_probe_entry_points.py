@@ -82,3 +82,18 @@ def test_irrational_weights_are_sampled_exactly_as_float_draws_are():
     assert [m.sample_action(Transcript(), s) for s in range(200)] == [floats.sample_action(Transcript(), s)
                                                                       for s in range(200)]
     assert [m.sample_program(h, s).name for s in range(200)] == [floats.sample_program(h, s).name for s in range(200)]
+
+
+def test_numpy_gates_are_gates():
+    """Indices and seeds took numpy integers, gates did not (found from outside)."""
+    import numpy as np
+
+    from bayes_agent import Gate
+
+    want = Transcript().agent("A").world("x")
+    assert Transcript.from_values(["A", "x"], np.array([1, 0])) == want
+    assert Transcript.from_values(np.array(["A", "x"]), [np.int64(1), np.False_]) == want
+    assert Transcript().append("A", np.True_) == Transcript().append("A", np.int8(1)) == Transcript().agent("A")
+    for bad in (np.int64(2), np.float64(1.0), np.array([True]), np.array([1])):
+        with pytest.raises(InvalidArgument, match="a gate must be 0"):
+            Gate.of(bad)
