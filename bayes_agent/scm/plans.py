@@ -351,7 +351,8 @@ class RatioPlan:
         num, num_exp = self.numerator.run_scaled(pos)
         if num_exp == den_exp:
             return num[()], den[()], True
-        return math.ldexp(float(num[()]), num_exp - den_exp), den[()], True  # the ratio is in range
+        # divide first: either side alone may be far outside float64's range, their ratio is not
+        return math.ldexp(float(num[()]) / float(den[()]), num_exp - den_exp), 1.0, True
 
 
 def table_plan(view: FactorView, keep: tuple[str, ...], fixed: Iterable[str], do: Iterable[str] = (),

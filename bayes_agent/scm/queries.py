@@ -220,11 +220,11 @@ def weighted(view: FactorView, names: tuple[str, ...], fixed: Assignment) -> Ite
 
 
 def no_false_zero(model: "SCM", value: Any, event: Assignment, given: Assignment, do: Assignment) -> Any:
-    """``value``, unless it is a float 0.0 standing for a positive probability (underflow below
-    float64's range): then :class:`FloatUnderflow`, as for evidence. Both engines answer through it."""
-    if not (isinstance(value, float) and value == 0.0) or _clashes(event, given) or _clashes(event, do):
-        return value
-    if possible(model, {**given, **event}, do):
+    """``value``, unless it is a float 0.0 or subnormal standing for a positive probability (below
+    float64's normal range): then :class:`FloatUnderflow`, as for evidence. Both engines answer through it."""
+    if not (isinstance(value, float) and value < sys.float_info.min) or _clashes(event, given) or _clashes(event, do):
+        return value  # (a subnormal kept only a few of its bits: named too)
+    if value > 0 or possible(model, {**given, **event}, do):
         shown = describe_event(model, event)
         raise FloatUnderflow(
             f"P({shown}{' | ' + describe_event(model, given, do) if given else ''}) is positive but below "

@@ -176,3 +176,23 @@ def test_an_exact_entry_below_float_range_in_a_float_model_is_named():
         with pytest.raises(FloatUnderflow, match="float64"):
             call()
     assert m.to_exact().probability({"A": 1}) == t
+
+
+def test_a_subnormal_answer_is_named_and_a_large_event_divides_before_scaling():
+    """Found from outside (second probe): P(B=1) = 1e-310 came back as a subnormal with lost bits;
+    an event of 32 joint values given evidence of 1e-200 came back 1.1e-5 off (1e-120) or as a
+    false FloatUnderflow (1e-150), the numerator scaled back below range before the division."""
+    A = Variable("A", (0, 1), cpt={0: 1.0, 1: 1e-160})
+    B = Variable("B", (0, 1), ("A",), {(0,): {0: 1.0, 1: 0.0}, (1,): {0: 1.0, 1: 1e-150}})
+    m = SCM([A, B])
+    for call in (lambda: m.probability({"B": 1}), lambda: m.distribution("B"), lambda: m.marginals()):
+        with pytest.raises(FloatUnderflow):
+            call()
+    for p, want in ((1e-24, 1e-120), (1e-30, 1e-150)):
+        H = Variable("H", (0, 1), cpt={0: 1.0, 1: 1e-200})
+        G = Variable("G", (0, 1), ("H",), {(0,): {0: 1.0, 1: 0.0}, (1,): {0: 0.0, 1: 1.0}})
+        X = [Variable(f"X{i}", (0, 1), ("H",), {(0,): {0: 1.0, 1: 0.0}, (1,): {0: 1.0, 1: p}}) for i in range(5)]
+        exact = float(Fraction(p) ** 5)
+        assert exact == pytest.approx(want, rel=1e-9)
+        got = SCM([H, G, *X]).probability({f"X{i}": 1 for i in range(5)}, given={"G": 1})
+        assert got == pytest.approx(exact, rel=1e-12, abs=0)
