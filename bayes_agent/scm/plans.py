@@ -36,6 +36,30 @@ __all__ = ["FLOAT_FLOOR", "MAX_PLANS", "MAX_TABLE_SIZE", "Block", "RatioPlan", "
            "mechanism_factors", "own_size", "ratio_plan", "reduce_factors", "remember", "smallest_term_exponent",
            "table_plan"]
 
+#: Names this module exported before the split into .elimination and .contraction: still
+#: importable from here, with a DeprecationWarning naming their home.
+_MOVED = {name: "elimination" for name in ("best_order", "bucket_steps", "SMALL_TABLE", "RESTART_ENTRIES",
+                                             "MAX_RESTARTS", "UNHOLDABLE")}
+_MOVED.update({name: "contraction" for name in ("contraction_path", "fold_einsum", "optimal_path", "path_cost",
+                                                  "subscripts_of", "FOLD", "MAX_OPERANDS", "MAX_OPTIMAL_PATH")})
+#: Removed with the power-of-two rescaling: float sums that may lose bits are redone exactly.
+_REMOVED = ("in_range", "fold_einsum_scaled", "IN_RANGE")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        home = f"bayes_agent.scm.{_MOVED[name]}"
+        warnings.warn(f"bayes_agent.scm.plans.{name} moved to {home}.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(home), name)
+    if name in _REMOVED:
+        raise AttributeError(f"bayes_agent.scm.plans.{name} was removed: a float sum that may have lost bits to "
+                             f"float64's range is now redone in exact arithmetic (Block.exactly)")
+    raise AttributeError(f"module 'bayes_agent.scm.plans' has no attribute {name!r}")
+
+
 #: Default bound on the entries of any table a query builds, by number kind (``max_table_size=None``):
 #: 2**27 float64 entries is 1 GiB; an exact entry (a Python integer behind a pointer) takes about
 #: eight times the memory and far more time, so exact and symbolic queries stop at 2**24.

@@ -341,6 +341,15 @@ def all_marginals(model: "SCM", given: dict, do: dict) -> dict[str, dict[Hashabl
     return out
 
 
+def _named(what: str, run: Any) -> Any:
+    """``run()``; a product along one assignment that left float64's range is named with the query."""
+    try:
+        return run()
+    except FloatUnderflow as e:
+        raise FloatUnderflow(f"{what} by enumeration: {e}; or ask by elimination (the default), which sums "
+                             f"exactly where floats cannot") from None
+
+
 class Enumeration:
     """Every assignment of the ancestors of the query, after ``SCM.do``: the reference. A walk over
     more assignments than ``max_table_size`` is refused before it starts, as elimination's tables are."""
@@ -366,12 +375,8 @@ class Enumeration:
         return den
 
     def probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
-        try:
-            value = self._probability(model, event, given, do)
-        except FloatUnderflow as e:  # a product along one assignment left float64's range: name the query
-            raise FloatUnderflow(f"P({describe_event(model, event)}"
-                                 f"{' | ' + describe_event(model, given, do) if given else ''}) by enumeration: {e}; "
-                                 f"or ask by elimination (the default), which sums exactly where floats cannot") from None
+        what = f"P({describe_event(model, event)}{' | ' + describe_event(model, given, do) if given else ''})"
+        value = _named(what, lambda: self._probability(model, event, given, do))
         return no_false_zero(model, value, event, given, do)
 
     def _probability(self, model: "SCM", event: dict, given: dict, do: dict) -> Any:
@@ -385,13 +390,8 @@ class Enumeration:
         return tidy(num / den if given else num)
 
     def distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
-        try:
-            return self._distribution(model, name, given, do)
-        except FloatUnderflow as e:  # a product along one assignment left float64's range: name the query
-            raise FloatUnderflow(f"the distribution of {name!r}"
-                                 f"{' given ' + describe_event(model, given, do) if given else ''} by enumeration: "
-                                 f"{e}; or ask by elimination (the default), which sums exactly where floats "
-                                 f"cannot") from None
+        what = f"the distribution of {name!r}{' given ' + describe_event(model, given, do) if given else ''}"
+        return _named(what, lambda: self._distribution(model, name, given, do))
 
     def _distribution(self, model: "SCM", name: str, given: dict, do: dict) -> dict[Hashable, Any]:
         model = model.do(do) if do else model
